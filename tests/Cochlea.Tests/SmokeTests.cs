@@ -20,3 +20,19 @@ public class ThreadSplitTests
         Assert.That(next, Is.EqualTo(n));
     }
 }
+
+[Category("Kernels")]
+public class SimdPathTests
+{
+    [Test]
+    public void ReportsTheActivePath()
+    {
+        // Shows in the CI log which path each run exercised (512 by default here, 256 and 128 under the env switches).
+        TestContext.Out.WriteLine($"Simd.Best = {Cochlea.Kernels.Simd.Best}");
+        var env512 = Environment.GetEnvironmentVariable("DOTNET_EnableAVX512");
+        var envAvx = Environment.GetEnvironmentVariable("DOTNET_EnableAVX");
+        if (envAvx == "0") Assert.That(Cochlea.Kernels.Simd.Best, Is.LessThanOrEqualTo(Cochlea.Kernels.SimdWidth.V128));
+        else if (env512 == "0") Assert.That(Cochlea.Kernels.Simd.Best, Is.LessThanOrEqualTo(Cochlea.Kernels.SimdWidth.V256));
+        Assert.That(Cochlea.Kernels.Simd.Available, Does.Contain(Cochlea.Kernels.SimdWidth.Scalar));
+    }
+}
