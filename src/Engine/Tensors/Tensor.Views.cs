@@ -1,0 +1,225 @@
+// Views (no copy: reshape of contiguous data, permute, slice, expand, unfold, squeeze) and
+using System.Diagnostics;
+// copies (Contiguous, Clone, CopyTo). Each view records its backward rule like any op.
+using Cochlea.Autograd;
+
+namespace Cochlea;
+
+public sealed unsafe partial class Tensor
+{
+    Tensor MakeView(int[] shape, long[] strides, long offset)
+    {
+        var s = Storage;
+        s.AddRef();
+        return new Tensor(s, shape, strides, offset, DType);
+    }
+
+    /// <summary>A new tensor object over the same elements (same shape and strides), outside the graph.</summary>
+    public Tensor Alias() => MakeView(_shape, _strides, Offset);
+
+    /// <summary>The same data cut from the graph: no gradient flows through the result.</summary>
+    public Tensor Detach() => Alias();
+
+    /// <summary>Contiguous tensor with the same values: a view when already contiguous, else a copy.</summary>
+    public Tensor Contiguous()
+    {
+        if (IsContiguous)
+        {
+            var v = MakeView(_shape, ContiguousStrides(_shape), Offset);
+            return BackwardPass.Record(v, "contiguous", [this], g => [g]);
+        }
+        return Clone();
+    }
+
+    /// <summary>Contiguous alias or copy for a kernel's input, never recorded in the graph.</summary>
+    internal Tensor ContiguousRaw()
+    {
+        if (IsContiguous) return MakeView(_shape, ContiguousStrides(_shape), Offset);
+        var y = Empty(_shape, DType);
+        StridedCopy.Copy((byte*)RawPtr, _strides, (byte*)y.RawPtr, y._strides, _shape, DType.Size());
+        return y;
+    }
+
+    /// <summary>A contiguous copy that owns its memory.</summary>
+    public Tensor Clone()
+    {
+        var y = Empty(_shape, DType);
+        StridedCopy.Copy((byte*)RawPtr, _strides, (byte*)y.RawPtr, y._strides, _shape, DType.Size());
+        return BackwardPass.Record(y, "clone", [this], g => [g]);
+    }
+
+    /// <summary>Copies this tensor's values into <paramref name="dst"/> (same shape; broadcasting not applied). Not recorded.</summary>
+    public void CopyTo(Tensor dst)
+    {
+        if (!SameShape(_shape, dst._shape) || dst.DType != DType)
+            throw new ArgumentException($"CopyTo: source {Describe()} and destination {dst.Describe()} differ in shape or dtype.");
+        StridedCopy.Copy((byte*)RawPtr, _strides, (byte*)dst.RawPtr, dst._strides, _shape, DType.Size());
+    }
+
+    /// <summary>Copies the tensor to <paramref name="device"/> (a no-op alias on the same device).</summary>
+    public Tensor To(Device device)
+    {
+        if (device == Device) return Alias();
+        device.RequireCpu("To");
+        throw new UnreachableException();
+    }
+
+    /// <summary>Same elements with a new shape (one dim may be -1). A view when contiguous, otherwise a copy.</summary>
+    public Tensor Reshape(params int[] shape)
+    {
+        var s = InferShape(shape);
+        if (IsContiguous)
+        {
+            var v = MakeView(s, ContiguousStrides(s), Offset);
+            var orig = _shape;
+            return BackwardPass.Record(v, "reshape", [this], g => [g.Reshape(orig)]);
+        }
+        // Not contiguous: copy into the new shape directly (walking the source in its own shape).
+        var y = Empty(s, DType);
+        StridedCopy.Copy((byte*)RawPtr, _strides, (byte*)y.RawPtr, ContiguousStrides(_shape), _shape, DType.Size());
+        var from = _shape;
+        return BackwardPass.Record(y, "reshape", [this], g => [g.Reshape(from)]);
+    }
+
+    int[] InferShape(int[] shape)
+    {
+        var s = (int[])shape.Clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] == -1)
+            {
+                if (infer >= 0) throw new ArgumentException($"Reshape: only one dimension may be -1 in {FormatShape(shape)}.");
+                infer = i;
+            }
+            else if (s[i] < 0) throw new ArgumentException($"Reshape: invalid size {s[i]} in {FormatShape(shape)}.");
+            else known *= s[i];
+        }
+        if (infer >= 0)
+        {
+            if (known == 0 || Numel % known != 0) throw new ArgumentException($"Reshape: cannot reshape {Describe()} into {FormatShape(shape)}.");
+            s[infer] = (int)(Numel / known);
+        }
+        else if (known != Numel) throw new ArgumentException($"Reshape: {Describe()} has {Numel} elements, {FormatShape(shape)} needs {known}.");
+        return s;
+    }
+
+    /// <summary>Flattens dimensions <paramref name="start"/>..<paramref name="end"/> into one.</summary>
+    public Tensor Flatten(int start = 0, int end = -1)
+    {
+        int a = NormDim(start), b = NormDim(end);
+        var s = new List<int>();
+        for (int d = 0; d < a; d++) s.Add(_shape[d]);
+        int m = 1;
+        for (int d = a; d <= b; d++) m *= _shape[d];
+        s.Add(m);
+        for (int d = b + 1; d < Rank; d++) s.Add(_shape[d]);
+        return Reshape(s.ToArray());
+    }
+
+    /// <summary>Reorders dimensions: result dim i is this tensor's dim <paramref name="dims"/>[i].</summary>
+    public Tensor Permute(params int[] dims)
+    {
+        if (dims.Length != Rank) throw new ArgumentException($"Permute: {dims.Length} dims given for {Describe()}.");
+        var p = dims.Select(d => NormDim(d)).ToArray();
+        if (p.Distinct().Count() != Rank) throw new ArgumentException($"Permute: dims {FormatShape(dims)} are not a permutation.");
+        var v = MakeView(p.Select(d => _shape[d]).ToArray(), p.Select(d => _strides[d]).ToArray(), Offset);
+        var inv = new int[Rank];
+        for (int i = 0; i < Rank; i++) inv[p[i]] = i;
+        return BackwardPass.Record(v, "permute", [this], g => [g.Permute(inv)]);
+    }
+
+    /// <summary>Swaps two dimensions (a view).</summary>
+    public Tensor Transpose(int dim0, int dim1)
+    {
+        var p = Enumerable.Range(0, Rank).ToArray();
+        int a = NormDim(dim0), b = NormDim(dim1);
+        (p[a], p[b]) = (p[b], p[a]);
+        return Permute(p);
+    }
+
+    /// <summary>Elements start, start+step, ... &lt; end along <paramref name="dim"/> (a view). Negative start/end count from the end.</summary>
+    public Tensor Slice(int dim, int start, int end, int step = 1)
+    {
+        int d = NormDim(dim);
+        int n = _shape[d];
+        if (step <= 0) throw new ArgumentOutOfRangeException(nameof(step), step, "Slice step must be positive.");
+        if (start < 0) start += n;
+        if (end < 0) end += n;
+        start = Math.Clamp(start, 0, n);
+        end = Math.Clamp(end, start, n);
+        int len = (end - start + step - 1) / step;
+        var shape = (int[])_shape.Clone(); shape[d] = len;
+        var strides = (long[])_strides.Clone(); strides[d] *= step;
+        var v = MakeView(shape, strides, Offset + start * _strides[d]);
+        var inShape = _shape;
+        int s0 = start, st = step;
+        return BackwardPass.Record(v, "slice", [this], g =>
+        {
+            var dx = Zeros(inShape);
+            using (var region = dx.Slice(d, s0, s0 + (len - 1) * st + 1, st)) g.CopyTo(region);
+            return [dx];
+        });
+    }
+
+    /// <summary>Broadcasts size-1 dimensions (and new leading ones) to <paramref name="shape"/> without copying; -1 keeps a size.</summary>
+    public Tensor Expand(params int[] shape)
+    {
+        if (shape.Length < Rank) throw new ArgumentException($"Expand: target {FormatShape(shape)} has fewer dims than {Describe()}.");
+        var s = new int[shape.Length];
+        var st = new long[shape.Length];
+        int lead = shape.Length - Rank;
+        for (int i = 0; i < shape.Length; i++)
+        {
+            int src = i - lead;
+            int have = src >= 0 ? _shape[src] : 1;
+            int want = shape[i] == -1 ? have : shape[i];
+            if (have == want) { s[i] = want; st[i] = src >= 0 ? _strides[src] : 0; }
+            else if (have == 1) { s[i] = want; st[i] = 0; }
+            else throw new ArgumentException($"Expand: cannot broadcast {Describe()} to {FormatShape(shape)} (dimension {i}).");
+        }
+        var v = MakeView(s, st, Offset);
+        var inShape = _shape;
+        return BackwardPass.Record(v, "expand", [this], g => [Ops.SumTo(g, inShape)]);
+    }
+
+    /// <summary>Sliding windows of <paramref name="size"/> every <paramref name="step"/> along <paramref name="dim"/>, as a new last dimension (a view, like torch's unfold).</summary>
+    public Tensor Unfold(int dim, int size, int step)
+    {
+        int d = NormDim(dim);
+        if (size <= 0 || step <= 0) throw new ArgumentException($"Unfold: size ({size}) and step ({step}) must be positive.");
+        if (size > _shape[d]) throw new ArgumentException($"Unfold: window {size} is longer than dimension {d} of {Describe()}.");
+        int count = (_shape[d] - size) / step + 1;
+        var shape = _shape.Append(size).ToArray(); shape[d] = count;
+        var strides = _strides.Append(_strides[d]).ToArray(); strides[d] = _strides[d] * step;
+        var v = MakeView(shape, strides, Offset);
+        var inShape = _shape;
+        return BackwardPass.Record(v, "unfold", [this], g =>
+        {
+            var dx = Zeros(inShape);
+            using var windows = dx.Unfold(d, size, step);
+            StridedCopy.Copy((byte*)g.RawPtr, g._strides, (byte*)windows.RawPtr, windows._strides, g._shape, 4, accumulate: true);
+            return [dx];
+        });
+    }
+
+    /// <summary>Inserts a size-1 dimension at <paramref name="dim"/>.</summary>
+    public Tensor Unsqueeze(int dim)
+    {
+        int d = dim < 0 ? dim + Rank + 1 : dim;
+        if ((uint)d > (uint)Rank) throw new ArgumentOutOfRangeException(nameof(dim), dim, $"Unsqueeze: dimension out of range for {Describe()}.");
+        var s = _shape.ToList(); s.Insert(d, 1);
+        return Reshape(s.ToArray());
+    }
+
+    /// <summary>Removes dimension <paramref name="dim"/> (must have size 1), or all size-1 dims when null.</summary>
+    public Tensor Squeeze(int? dim = null)
+    {
+        if (dim is null) return Reshape(_shape.Where(x => x != 1).ToArray());
+        int d = NormDim(dim.Value);
+        if (_shape[d] != 1) throw new ArgumentException($"Squeeze: dimension {d} of {Describe()} has size {_shape[d]}, not 1.");
+        var s = _shape.ToList(); s.RemoveAt(d);
+        return Reshape(s.ToArray());
+    }
+}

@@ -1,0 +1,14 @@
+// Natural log: y = ln x; dx = dy / x (DivOp).
+using System.Runtime.Intrinsics;
+
+namespace Cochlea.Kernels.Elementwise;
+
+/// <summary>y = ln(x)</summary>
+public readonly struct LogOp : IUnaryOp
+{
+    public static bool Vectorizable => false;
+    public float Invoke(float x) => MathF.Log(x);
+    public Vector128<float> Invoke(Vector128<float> x) => throw new NotSupportedException();
+    public Vector256<float> Invoke(Vector256<float> x) => throw new NotSupportedException();
+    public Vector512<float> Invoke(Vector512<float> x) => throw new NotSupportedException();
+}

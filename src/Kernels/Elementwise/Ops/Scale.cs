@@ -1,0 +1,14 @@
+// Multiply by a constant: y = s * x; dx = s * dy (ScaleOp again).
+using System.Runtime.Intrinsics;
+
+namespace Cochlea.Kernels.Elementwise;
+
+/// <summary>y = s * x</summary>
+public readonly struct ScaleOp(float s) : IUnaryOp
+{
+    public static bool Vectorizable => true;
+    public float Invoke(float x) => s * x;
+    public Vector128<float> Invoke(Vector128<float> x) => x * s;
+    public Vector256<float> Invoke(Vector256<float> x) => x * s;
+    public Vector512<float> Invoke(Vector512<float> x) => x * s;
+}
