@@ -171,6 +171,9 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Starts a scope that disposes the tensors created in it (see <see cref="TensorScope"/>).</summary>
     public static TensorScope Scope() => new();
 
+    /// <summary>Turns gradient recording off on this thread until disposed: <c>using var _ = Tensor.NoGrad();</c>.</summary>
+    public static NoGradScope NoGrad() => new();
+
     /// <summary>Detaches this tensor from its scope so it outlives it (the caller disposes it).</summary>
     public Tensor Keep() { OwnerScope = null; return this; }
 

@@ -1,0 +1,154 @@
+// matmul (batched, broadcasting batch dims, 1-d operands as in torch.matmul) and linear.
+// Both go straight to Sgemm: a transposed operand is passed as a transpose flag with its
+// leading dimension instead of being copied.
+using Cochlea.Autograd;
+using Cochlea.Kernels.Gemm;
+
+namespace Cochlea;
+
+public static unsafe partial class Ops
+{
+    /// <summary>Matrix product with torch.matmul semantics: (..., m, k) @ (..., k, n) -> (..., m, n); 1-d operands are promoted and the added dim removed.</summary>
+    public static Tensor Matmul(Tensor a, Tensor b)
+    {
+        RequireFloat(a, "matmul"); RequireFloat(b, "matmul");
+        if (a.Rank == 0 || b.Rank == 0) throw new ArgumentException($"matmul: scalars are not matrices ({a.Describe()}, {b.Describe()}); use Mul.");
+        if (a.Rank == 1 || b.Rank == 1)
+        {
+            var a2 = a.Rank == 1 ? a.Unsqueeze(0) : a;
+            var b2 = b.Rank == 1 ? b.Unsqueeze(-1) : b;
+            var y2 = Matmul(a2, b2);
+            var y = y2;
+            if (a.Rank == 1) y = y.Squeeze(-2);
+            if (b.Rank == 1) y = y.Squeeze(-1);
+            return y;
+        }
+        int m = a.Size(-2), k = a.Size(-1), n = b.Size(-1);
+        if (b.Size(-2) != k)
+            throw new ArgumentException($"matmul: inner dimensions differ: {a.Describe()} @ {b.Describe()} ({k} vs {b.Size(-2)}).");
+        var batch = BroadcastShape(a.Shape[..^2], b.Shape[..^2], "matmul");
+        var y3 = MatmulRaw(a, b, batch, m, k, n);
+        int[] sa = a.ShapeArray, sb = b.ShapeArray;
+        return BackwardPass.Record(y3, "matmul", [a, b], g =>
+        {
+            Tensor? da = null, db = null;
+            using var ng = new NoGradScope();
+            if (a.RequiresGrad)
+            {
+                using var bt = b.Transpose(-1, -2);
+                using var full = MatmulRaw(g, bt, batch, m, n, k);
+                da = SumTo(full, sa);
+            }
+            if (b.RequiresGrad)
+            {
+                using var at = a.Transpose(-1, -2);
+                using var full = MatmulRaw(at, g, batch, k, m, n);
+                db = SumTo(full, sb);
+            }
+            return [da, db];
+        });
+    }
+
+    // (batch..., m, k) x (batch..., k, n) -> (batch..., m, n); a and b broadcast over batch.
+    static Tensor MatmulRaw(Tensor a, Tensor b, int[] batch, int m, int k, int n)
+    {
+        a.Device.RequireCpu("matmul");
+        var yShape = batch.Append(m).Append(n).ToArray();
+        var y = Tensor.Empty(yShape);
+        int nb = 1; foreach (var s in batch) nb *= s;
+        if (nb == 0 || m == 0 || n == 0) return y;
+        using var ng = new NoGradScope();
+        using var ea = a.Expand(batch.Append(m).Append(k).ToArray());
+        using var eb = b.Expand(batch.Append(k).Append(n).ToArray());
+        var (pa, ta, lda, stA, ca) = GemmOperand(ea);
+        var (pb, tb, ldb, stB, cb) = GemmOperand(eb);
+        try
+        {
+            Sgemm.RunBatched(ta, tb, m, n, k, 1f, (float*)pa, lda, stA, (float*)pb, ldb, stB, 0f, y.DataPtr, n, (long)m * n, nb);
+        }
+        finally { ca?.Dispose(); cb?.Dispose(); }
+        return y;
+    }
+
+    // A matrix operand for Sgemm: row-major or column-major last two dims and one batch stride, else a contiguous copy.
+    static (nint Ptr, bool Trans, int Ld, long BatchStride, Tensor? Copy) GemmOperand(Tensor t)
+    {
+        int r = t.Rank;
+        long s0 = t.Strides[r - 2], s1 = t.Strides[r - 1];
+        int rows = t.Shape[r - 2], cols = t.Shape[r - 1];
+        bool rowMajor = s1 == 1 && s0 >= Math.Max(cols, 1);
+        bool colMajor = !rowMajor && s0 == 1 && s1 >= Math.Max(rows, 1);
+        long? bs = BatchStride(t);
+        if ((rowMajor || colMajor) && bs is not null && (cols > 0 && rows > 0))
+            return ((nint)t.DataPtr, colMajor, (int)(rowMajor ? s0 : s1), bs.Value, null);
+        var c = t.ContiguousRaw();
+        return ((nint)c.DataPtr, false, Math.Max(cols, 1), (long)rows * cols, c);
+    }
+
+    // The single stride that steps through all batch matrices in order, if one exists.
+    static long? BatchStride(Tensor t)
+    {
+        int nb = t.Rank - 2;
+        if (nb == 0) return 0;
+        long stride = -1, expected = -1;
+        for (int d = nb - 1; d >= 0; d--)
+        {
+            if (t.Shape[d] == 1) continue;
+            if (stride < 0) { stride = t.Strides[d]; expected = stride * t.Shape[d]; continue; }
+            if (t.Strides[d] != expected && !(t.Strides[d] == 0 && stride == 0)) return null;
+            expected = t.Strides[d] * t.Shape[d];
+        }
+        return stride < 0 ? 0 : stride;
+    }
+
+    /// <summary>y = x W^T + b: x (..., in), weight (out, in), bias (out) or null -> (..., out). Layout of torch.nn.Linear.</summary>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
+    {
+        RequireFloat(x, "linear"); RequireFloat(weight, "linear");
+        if (weight.Rank != 2) throw new ArgumentException($"linear: weight must be (out, in), got {weight.Describe()}.");
+        int outF = weight.Size(0), inF = weight.Size(1);
+        if (x.Rank == 0 || x.Size(-1) != inF) throw new ArgumentException($"linear: input {x.Describe()} must end with {inF} features to match weight {weight.Describe()}.");
+        if (bias is not null && (bias.Rank != 1 || bias.Size(0) != outF)) throw new ArgumentException($"linear: bias must be ({outF},), got {bias.Describe()}.");
+        x.Device.RequireCpu("linear");
+        int rows = (int)(x.Numel / Math.Max(inF, 1));
+        var yShape = x.ShapeArray[..^1].Append(outF).ToArray();
+        var y = Tensor.Empty(yShape);
+        using (var xc = x.ContiguousRaw())
+        using (var wc = weight.ContiguousRaw())
+        {
+            float* py = y.DataPtr;
+            float beta = 0f;
+            if (bias is not null)
+            {
+                using var bc = bias.ContiguousRaw();
+                for (int r = 0; r < rows; r++) new Span<float>(bc.DataPtr, outF).CopyTo(new Span<float>(py + (long)r * outF, outF));
+                beta = 1f;
+            }
+            Sgemm.Run(false, true, rows, outF, inF, 1f, xc.DataPtr, inF, wc.DataPtr, inF, beta, py, outF);
+        }
+        Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
+        return BackwardPass.Record(y, "linear", inputs, g =>
+        {
+            using var gc = g.ContiguousRaw();
+            Tensor? dx = null, dw = null, db = null;
+            if (x.RequiresGrad)
+            {
+                dx = Tensor.Empty(x.ShapeArray);
+                using var wc = weight.ContiguousRaw();
+                Sgemm.Run(false, false, rows, inF, outF, 1f, gc.DataPtr, outF, wc.DataPtr, inF, 0f, dx.DataPtr, inF);
+            }
+            if (weight.RequiresGrad)
+            {
+                dw = Tensor.Empty(outF, inF);
+                using var xc = x.ContiguousRaw();
+                Sgemm.Run(true, false, outF, inF, rows, 1f, gc.DataPtr, outF, xc.DataPtr, inF, 0f, dw.DataPtr, inF);
+            }
+            if (bias is not null && bias.RequiresGrad)
+            {
+                using var g2 = gc.Reshape(rows, outF);
+                db = SumRaw(g2, [0], keepDim: false);
+            }
+            return bias is null ? [dx, dw] : [dx, dw, db];
+        });
+    }
+}

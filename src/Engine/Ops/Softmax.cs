@@ -1,0 +1,98 @@
+// softmax and log-softmax over any dimension: the dimension is moved last (a copy only
+// when needed) and each row is done with max subtraction for stability.
+using Cochlea.Autograd;
+
+namespace Cochlea;
+
+public static unsafe partial class Ops
+{
+    /// <summary>softmax(x)_i = exp(x_i - max) / sum_j exp(x_j - max) along <paramref name="dim"/>.</summary>
+    public static Tensor Softmax(Tensor x, int dim) => SoftmaxCore(x, dim, log: false);
+
+    /// <summary>log_softmax(x)_i = x_i - max - log(sum_j exp(x_j - max)) along <paramref name="dim"/>.</summary>
+    public static Tensor LogSoftmax(Tensor x, int dim) => SoftmaxCore(x, dim, log: true);
+
+    static Tensor SoftmaxCore(Tensor x, int dim, bool log)
+    {
+        string name = log ? "log_softmax" : "softmax";
+        RequireFloat(x, name);
+        x.Device.RequireCpu(name);
+        int d = x.NormDim(dim);
+        var y = RowsAlong(x, d, (src, dst, rows, n) => SoftmaxRows(src, dst, rows, n, log));
+        return BackwardPass.Record(y, name, [x], g =>
+        {
+            // softmax: dx = y * (g - sum(g*y)); log-softmax: dx = g - exp(y) * sum(g)
+            using var gl = MoveLast(g, d);
+            using var yl = MoveLast(y, d);
+            var dxl = Tensor.Empty(gl.ShapeArray);
+            int n = gl.Shape[^1];
+            long rows = gl.Numel / Math.Max(n, 1);
+            float* pg = gl.DataPtr, py = yl.DataPtr, pd = dxl.DataPtr;
+            for (long r = 0; r < rows; r++)
+            {
+                float* gr = pg + r * n, yr = py + r * n, dr = pd + r * n;
+                double s = 0;
+                if (log)
+                {
+                    for (int i = 0; i < n; i++) s += gr[i];
+                    for (int i = 0; i < n; i++) dr[i] = gr[i] - MathF.Exp(yr[i]) * (float)s;
+                }
+                else
+                {
+                    for (int i = 0; i < n; i++) s += gr[i] * yr[i];
+                    for (int i = 0; i < n; i++) dr[i] = yr[i] * (gr[i] - (float)s);
+                }
+            }
+            return [MoveBack(dxl, d)];
+        });
+    }
+
+    static void SoftmaxRows(float* src, float* dst, long rows, int n, bool log)
+    {
+        for (long r = 0; r < rows; r++)
+        {
+            float* x = src + r * n, y = dst + r * n;
+            float m = float.NegativeInfinity;
+            for (int i = 0; i < n; i++) m = Math.Max(m, x[i]);
+            double s = 0;
+            for (int i = 0; i < n; i++) s += Math.Exp(x[i] - m);
+            if (log) { float ls = (float)Math.Log(s); for (int i = 0; i < n; i++) y[i] = x[i] - m - ls; }
+            else { float inv = (float)(1.0 / s); for (int i = 0; i < n; i++) y[i] = MathF.Exp(x[i] - m) * inv; }
+        }
+    }
+
+    internal delegate void RowKernel(float* src, float* dst, long rows, int n);
+
+    // Applies a row kernel along dim d: moves d last (contiguous), runs, moves it back.
+    static Tensor RowsAlong(Tensor x, int d, RowKernel k)
+    {
+        using var xl = MoveLast(x, d);
+        var yl = Tensor.Empty(xl.ShapeArray);
+        int n = xl.Rank == 0 ? 1 : xl.Shape[^1];
+        k(xl.DataPtr, yl.DataPtr, xl.Numel / Math.Max(n, 1), n);
+        return MoveBack(yl, d);
+    }
+
+    // Contiguous copy (or alias) of x with dim d moved to the end.
+    static Tensor MoveLast(Tensor x, int d)
+    {
+        using var ng = new NoGradScope();
+        if (d == x.Rank - 1 || x.Rank == 0) return x.ContiguousRaw();
+        var perm = Enumerable.Range(0, x.Rank).Where(i => i != d).Append(d).ToArray();
+        using var p = x.Permute(perm);
+        return p.ContiguousRaw();
+    }
+
+    // Inverse of MoveLast: a contiguous tensor with the last dim moved back to d (takes ownership of t).
+    static Tensor MoveBack(Tensor t, int d)
+    {
+        if (d == t.Rank - 1 || t.Rank == 0) return t;
+        using var ng = new NoGradScope();
+        var perm = new int[t.Rank];
+        for (int i = 0, j = 0; i < t.Rank; i++) perm[i] = i == d ? t.Rank - 1 : j++;
+        using var p = t.Permute(perm);
+        var r = p.ContiguousRaw();
+        t.Dispose();
+        return r;
+    }
+}
