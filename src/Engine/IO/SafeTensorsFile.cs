@@ -318,7 +318,7 @@ public sealed class SafeTensorsFile : IDisposable
         });
     }
 
-    /// <summary>Reads tensor <paramref name="name"/> as float64, converting from any dtype (exactly, except nothing is lost for F16/BF16/F32 either).</summary>
+    /// <summary>Reads tensor <paramref name="name"/> as float64, converting from any dtype (exact for all but I64 values beyond 2^53).</summary>
     public double[] ReadFloat64(string name)
     {
         var info = GetInfo(name);
