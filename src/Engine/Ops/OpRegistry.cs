@@ -1,0 +1,35 @@
+// The list of every differentiable op the engine records, with its backend support. A test
+// loops over it (ggml's static_assert habit): each entry must have a CPU kernel, a CUDA
+// kernel or an explicit NotSupported, a backward rule, and a gradient-check case.
+namespace Cochlea;
+
+/// <summary>Whether an op runs on CUDA.</summary>
+public enum CudaSupport { NotSupported, Supported }
+
+/// <summary>One registered op: its recorded name and which backends run it.</summary>
+/// <param name="Name">The name recorded in the graph (GradFn.Name).</param>
+/// <param name="Cuda">CUDA status (NotSupported until the CUDA backend implements it).</param>
+/// <param name="Differentiable">False for ops that record no backward (none at present).</param>
+public sealed record OpInfo(string Name, CudaSupport Cuda = CudaSupport.NotSupported, bool Differentiable = true);
+
+/// <summary>All ops of the engine.</summary>
+public static class OpRegistry
+{
+    /// <summary>Every op, by recorded name.</summary>
+    public static IReadOnlyList<OpInfo> All { get; } = new OpInfo[]
+    {
+        // arithmetic and pointwise
+        new("add"), new("sub"), new("mul"), new("div"), new("neg"), new("scale"), new("add_scalar"),
+        new("exp"), new("log"), new("log1p"), new("sqrt"), new("pow"), new("abs"), new("clamp"),
+        new("relu"), new("relu_clip"), new("relu6"), new("sigmoid"), new("tanh"),
+        // reductions, products, softmax
+        new("sum"), new("mean"), new("max"), new("matmul"), new("linear"), new("softmax"), new("log_softmax"),
+        // views and copies
+        new("contiguous"), new("clone"), new("reshape"), new("permute"), new("slice"), new("expand"), new("unfold"),
+        // joining and indexing
+        new("concat"), new("pad"), new("where"), new("gather"),
+    };
+
+    /// <summary>Looks an op up by name.</summary>
+    public static OpInfo? Find(string name) => All.FirstOrDefault(o => o.Name == name);
+}

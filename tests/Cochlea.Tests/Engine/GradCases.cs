@@ -1,0 +1,117 @@
+// Gradient-check cases keyed by the op name recorded in the graph. OpRegistryTests
+// asserts that every registered op has an entry here, so a new op cannot land untested.
+using static Cochlea.Tests.Engine.GradCheck;
+
+namespace Cochlea.Tests.Engine;
+
+public static partial class GradCases
+{
+    static readonly Random Rng = new(1234);
+
+    /// <summary>op name -> a check that throws (via NUnit asserts) when the backward rule is wrong.</summary>
+    public static readonly Dictionary<string, Action> ByOp = new()
+    {
+        ["add"] = () => Binary((a, b) => a + b),
+        ["sub"] = () => Binary((a, b) => a - b),
+        ["mul"] = () => Binary((a, b) => a * b),
+        ["div"] = () => Binary((a, b) => a / b),
+        ["neg"] = () => Check(t => Ops.Neg(t[0]), [Normal(Rng, 3, 7)]),
+        ["scale"] = () => Check(t => Ops.Scale(t[0], -2.5f), [Normal(Rng, 3, 7)]),
+        ["add_scalar"] = () => Check(t => Ops.AddScalar(t[0], 4f), [Normal(Rng, 3, 7)]),
+        ["exp"] = () => Check(t => Ops.Exp(t[0]), [Normal(Rng, 3, 7)]),
+        ["log"] = () => Check(t => Ops.Log(t[0]), [Leaf(Rng, 0.3f, 3f, 3, 7)]),
+        ["log1p"] = () => Check(t => Ops.Log1p(t[0]), [Leaf(Rng, -0.5f, 3f, 3, 7)]),
+        ["sqrt"] = () => Check(t => Ops.Sqrt(t[0]), [Leaf(Rng, 0.3f, 3f, 3, 7)]),
+        ["pow"] = () => { Check(t => Ops.Pow(t[0], 3f), [Normal(Rng, 3, 7)]); Check(t => Ops.Pow(t[0], 1.7f), [Leaf(Rng, 0.3f, 3f, 3, 7)]); },
+        ["abs"] = () => Check(t => Ops.Abs(t[0]), [AwayFromKinks()]),
+        ["clamp"] = () => Check(t => Ops.Clamp(t[0], -1f, 1f), [AwayFromKinks()]),
+        ["relu"] = () => Check(t => Ops.Relu(t[0]), [AwayFromKinks()]),
+        ["relu_clip"] = () => Check(t => Ops.ReluClip(t[0], 5f), [AwayFromKinks()]),
+        ["relu6"] = () => Check(t => Ops.Relu6(t[0]), [AwayFromKinks()]),
+        ["sigmoid"] = () => Check(t => Ops.Sigmoid(t[0]), [Normal(Rng, 3, 7)]),
+        ["tanh"] = () => Check(t => Ops.Tanh(t[0]), [Normal(Rng, 3, 7)]),
+        ["sum"] = () =>
+        {
+            var x = Normal(Rng, 3, 4, 5);
+            Check(t => Ops.Sum(t[0]), [x]);
+            Check(t => Ops.Sum(t[0], [1], keepDim: true), [x]);
+            Check(t => Ops.Sum(t[0], [0, 2]), [x]);
+        },
+        ["mean"] = () =>
+        {
+            var x = Normal(Rng, 3, 4, 5);
+            Check(t => Ops.Mean(t[0], [2]), [x]);
+            Check(t => Ops.Mean(t[0], [0, 1], keepDim: true), [x]);
+            Check(t => Ops.Mean(t[0]), [x]);
+        },
+        ["max"] = () =>
+        {
+            var d = Distinct(Rng, 3, 4, 5);
+            Check(t => Ops.Max(t[0], 1), [d]);
+            Check(t => Ops.Max(t[0], 2, keepDim: true), [d]);
+            Check(t => Ops.Max(t[0], 0), [d]);
+            Check(t => Ops.Max(t[0]), [d]);
+        },
+        ["matmul"] = () =>
+        {
+            Check(t => Ops.Matmul(t[0], t[1]), [Normal(Rng, 3, 4), Normal(Rng, 4, 5)]);
+            Check(t => Ops.Matmul(t[0], t[1]), [Normal(Rng, 2, 3, 4), Normal(Rng, 2, 4, 5)]);
+            Check(t => Ops.Matmul(t[0], t[1]), [Normal(Rng, 2, 1, 3, 4), Normal(Rng, 3, 4, 2)]);
+            Check(t => Ops.Matmul(t[0], t[1]), [Normal(Rng, 4), Normal(Rng, 4, 3)]);
+            Check(t => Ops.Matmul(t[0], t[1]), [Normal(Rng, 2, 3, 4), Normal(Rng, 4)]);
+            Check(t => Ops.Matmul(t[0].Transpose(0, 1), t[1].Transpose(-1, -2)), [Normal(Rng, 4, 3), Normal(Rng, 2, 5, 4)]);
+        },
+        ["linear"] = () =>
+        {
+            Check(t => Ops.Linear(t[0], t[1], t[2]), [Normal(Rng, 2, 3, 4), Normal(Rng, 5, 4), Normal(Rng, 5)]);
+            Check(t => Ops.Linear(t[0], t[1]), [Normal(Rng, 6, 4), Normal(Rng, 2, 4)]);
+        },
+        ["softmax"] = () => { Check(t => Ops.Softmax(t[0], 1), [Normal(Rng, 3, 5)]); Check(t => Ops.Softmax(t[0], 0), [Normal(Rng, 3, 5)]); },
+        ["log_softmax"] = () => { Check(t => Ops.LogSoftmax(t[0], -1), [Normal(Rng, 2, 3, 5)]); Check(t => Ops.LogSoftmax(t[0], 1), [Normal(Rng, 2, 3, 5)]); },
+        ["contiguous"] = () => Check(t => t[0].Transpose(0, 2).Contiguous(), [Normal(Rng, 2, 3, 4)]),
+        ["clone"] = () => Check(t => t[0].Clone() * t[0], [Normal(Rng, 2, 3)]),
+        ["reshape"] = () => { var x = Normal(Rng, 2, 3, 4); Check(t => t[0].Reshape(4, 6) * t[0].Reshape(4, 6), [x]); Check(t => t[0].Flatten(1), [x]); Check(t => t[0].Unsqueeze(1).Squeeze(1), [x]); },
+        ["permute"] = () => Check(t => t[0].Permute(2, 0, 1).Reshape(-1), [Normal(Rng, 2, 3, 4)]),
+        ["slice"] = () => { var x = Normal(Rng, 2, 3, 4); Check(t => t[0].Slice(2, 1, 4, 2), [x]); Check(t => t[0].Slice(1, -2, 3), [x]); },
+        ["expand"] = () => Check(t => t[0].Slice(0, 0, 1).Expand(5, 3, 4), [Normal(Rng, 2, 3, 4)]),
+        ["unfold"] = () => { var x = Normal(Rng, 2, 3, 4); Check(t => t[0].Unfold(2, 2, 1), [x]); Check(t => t[0].Unfold(1, 2, 1).Permute(0, 2, 1, 3).Reshape(-1), [x]); },
+        ["concat"] = () =>
+        {
+            Check(t => Ops.Concat([t[0], t[1]], 1), [Normal(Rng, 2, 3), Normal(Rng, 2, 5)]);
+            Check(t => Ops.Stack([t[0], t[1]], 0), [Normal(Rng, 2, 3), Normal(Rng, 2, 3)]);
+            Check(t => Ops.Stack([t[0], t[1]], -1), [Normal(Rng, 2, 3), Normal(Rng, 2, 3)]);
+            Check(t => Ops.Split(t[0], [2, 1, 2], 1)[1] * 3f + Ops.Split(t[0], [2, 1, 2], 1)[0].Sum(1, true), [Normal(Rng, 2, 5)]);
+        },
+        ["pad"] = () =>
+        {
+            var x = Normal(Rng, 2, 3, 4);
+            Check(t => Ops.Pad(t[0], [1, 2]), [x]);
+            Check(t => Ops.Pad(t[0], [0, 1, 2, 0], 3f), [x]);
+            Check(t => Ops.Pad(t[0], [-1, 1]), [x]);
+        },
+        ["where"] = () =>
+        {
+            using var mask = Tensor.FromArray([1f, 0f, 0f, 1f, 1f, 0f], 2, 3);
+            Check(t => Ops.Where(mask, t[0], t[1]), [Normal(Rng, 2, 3), Normal(Rng, 3)]);
+        },
+        ["gather"] = () =>
+        {
+            using var idx = Tensor.FromArray(new long[] { 0, 2, 2, 1, 0, 0 }, 2, 3);
+            Check(t => Ops.Gather(t[0], 1, idx), [Normal(Rng, 2, 4)]);
+        },
+    };
+
+    static void Binary(Func<Tensor, Tensor, Tensor> f)
+    {
+        int[][][] shapes = [[[3, 4], [3, 4]], [[2, 3, 5], [3, 1]], [[4, 1], [1, 5]], [[5], []]];
+        foreach (var s in shapes) Check(t => f(t[0], t[1]), [Normal(Rng, s[0]), Leaf(Rng, 0.5f, 2f, s[1])]);
+    }
+
+    // Values at least 0.1 away from 0, +-1, 5 and 6, so eps = 1e-2 never straddles a kink.
+    static Tensor AwayFromKinks()
+    {
+        var x = Tensor.FromArray([-7.2f, -3.1f, -0.5f, -0.2f, 0.3f, 0.7f, 1.5f, 4.4f, 5.5f, 6.4f, 8f, -1.4f, 4.8f, 5.2f, 2.2f], 3, 5);
+        x.RequiresGrad = true;
+        return x;
+    }
+}
