@@ -28,6 +28,8 @@ public static class OpRegistry
         new("contiguous"), new("clone"), new("reshape"), new("permute"), new("slice"), new("expand"), new("unfold"),
         // joining and indexing
         new("concat"), new("pad"), new("where"), new("gather"),
+        // regularisation
+        new("dropout"),
     };
 
     /// <summary>Looks an op up by name.</summary>

@@ -1,0 +1,47 @@
+using NUnit.Framework;
+
+namespace Cochlea.Tests.Engine;
+
+public class PhiloxTests
+{
+    [Test]
+    public void MatchesPublishedKnownAnswer()
+    {
+        // Random123 kat_vectors, philox4x32_10: counter 0, key 0 -> 6627e8d5 e169c58d bc57ac4c 9b00dbd8.
+        var (a, b, c, d) = Philox.Block(0, 0);
+        Assert.That(new[] { a, b, c, d }, Is.EqualTo(new uint[] { 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8 }));
+    }
+
+    [Test]
+    public void ResumingAtAnOffsetContinuesTheStream()
+    {
+        var r = new Philox(42);
+        var first = Enumerable.Range(0, 11).Select(_ => r.NextUInt()).ToArray();
+        var resumed = new Philox(42, 5);
+        Assert.That(Enumerable.Range(0, 6).Select(_ => resumed.NextUInt()), Is.EqualTo(first[5..]));
+    }
+
+    [Test]
+    public void UniformsHaveTheRightMoments()
+    {
+        var r = new Philox(7);
+        var v = new float[100_000];
+        r.Fill(v);
+        Assert.That(v.Min(), Is.GreaterThanOrEqualTo(0f));
+        Assert.That(v.Max(), Is.LessThan(1f));
+        Assert.That(v.Average(), Is.EqualTo(0.5).Within(0.005));
+        Assert.That(v.Select(x => (x - 0.5) * (x - 0.5)).Average(), Is.EqualTo(1.0 / 12).Within(0.002));
+    }
+
+    [Test]
+    public void DropoutKeepsExpectationAndIsIdentityInEval()
+    {
+        using var x = Tensor.Ones(200, 500);
+        using var y = Ops.Dropout(x, 0.4f, training: true, new Philox(3));
+        var v = y.ToArray();
+        Assert.That(v.Count(a => a == 0) / (double)v.Length, Is.EqualTo(0.4).Within(0.01));
+        Assert.That(v.Average(), Is.EqualTo(1.0).Within(0.02));
+        using var e = Ops.Dropout(x, 0.4f, training: false, new Philox(3));
+        Assert.That(e.ToArray(), Is.All.EqualTo(1f));
+    }
+}
