@@ -38,12 +38,18 @@ public static unsafe class Depthwise
     public static void Forward2d(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         Validate(n, channels, multiplier, h, w, width);
+        ForwardDispatch(x, weight, (long)h.Kernel * w.Kernel, y, n, channels, multiplier, h, w, width);
+    }
+
+    /// <summary>Forward with weight channel stride <paramref name="wcs"/> (0: every channel shares one tap set, as average pooling does).</summary>
+    internal static void ForwardDispatch(float* x, float* weight, long wcs, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
+    {
         switch (width)
         {
-            case SimdWidth.V512: ForwardImpl<V512Ops, Vector512<float>>(x, weight, y, n, channels, multiplier, h, w); break;
-            case SimdWidth.V256: ForwardImpl<V256Ops, Vector256<float>>(x, weight, y, n, channels, multiplier, h, w); break;
-            case SimdWidth.V128: ForwardImpl<V128Ops, Vector128<float>>(x, weight, y, n, channels, multiplier, h, w); break;
-            default: ForwardImpl<ScalarOps, float>(x, weight, y, n, channels, multiplier, h, w); break;
+            case SimdWidth.V512: ForwardImpl<V512Ops, Vector512<float>>(x, weight, wcs, y, n, channels, multiplier, h, w); break;
+            case SimdWidth.V256: ForwardImpl<V256Ops, Vector256<float>>(x, weight, wcs, y, n, channels, multiplier, h, w); break;
+            case SimdWidth.V128: ForwardImpl<V128Ops, Vector128<float>>(x, weight, wcs, y, n, channels, multiplier, h, w); break;
+            default: ForwardImpl<ScalarOps, float>(x, weight, wcs, y, n, channels, multiplier, h, w); break;
         }
     }
 
@@ -63,12 +69,18 @@ public static unsafe class Depthwise
     public static void BackwardInput2d(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         Validate(n, channels, multiplier, h, w, width);
+        BackwardInputDispatch(dy, weight, (long)h.Kernel * w.Kernel, dx, n, channels, multiplier, h, w, width);
+    }
+
+    /// <summary>Input gradient with weight channel stride <paramref name="wcs"/> (0: shared taps, as average pooling).</summary>
+    internal static void BackwardInputDispatch(float* dy, float* weight, long wcs, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
+    {
         switch (width)
         {
-            case SimdWidth.V512: BackwardInputImpl<V512Ops, Vector512<float>>(dy, weight, dx, n, channels, multiplier, h, w); break;
-            case SimdWidth.V256: BackwardInputImpl<V256Ops, Vector256<float>>(dy, weight, dx, n, channels, multiplier, h, w); break;
-            case SimdWidth.V128: BackwardInputImpl<V128Ops, Vector128<float>>(dy, weight, dx, n, channels, multiplier, h, w); break;
-            default: BackwardInputImpl<ScalarOps, float>(dy, weight, dx, n, channels, multiplier, h, w); break;
+            case SimdWidth.V512: BackwardInputImpl<V512Ops, Vector512<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w); break;
+            case SimdWidth.V256: BackwardInputImpl<V256Ops, Vector256<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w); break;
+            case SimdWidth.V128: BackwardInputImpl<V128Ops, Vector128<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w); break;
+            default: BackwardInputImpl<ScalarOps, float>(dy, weight, wcs, dx, n, channels, multiplier, h, w); break;
         }
     }
 
@@ -107,7 +119,7 @@ public static unsafe class Depthwise
 
     // ---- implementations -------------------------------------------------------------------
 
-    static void ForwardImpl<TO, TV>(float* x, float* weight, float* y, int n, int channels, int mult, ConvAxis h, ConvAxis w)
+    static void ForwardImpl<TO, TV>(float* x, float* weight, long wcs, float* y, int n, int channels, int mult, ConvAxis h, ConvAxis w)
         where TO : struct, IVec<TV> where TV : struct
     {
         int oh = h.Out, ow = w.Out, cout = channels * mult, kk = h.Kernel * w.Kernel;
@@ -122,7 +134,7 @@ public static unsafe class Depthwise
             {
                 int b = p / cout, oc = p % cout;
                 float* xp = (float*)px + ((long)b * channels + oc / mult) * inPlane;
-                float* wk = (float*)pw + (long)oc * kk;
+                float* wk = (float*)pw + oc * wcs;
                 float* yp = (float*)py + (long)p * outPlane;
                 for (int oy = 0; oy < oh; oy++)
                 {
@@ -142,7 +154,7 @@ public static unsafe class Depthwise
         });
     }
 
-    static void BackwardInputImpl<TO, TV>(float* dy, float* weight, float* dx, int n, int channels, int mult, ConvAxis h, ConvAxis w)
+    static void BackwardInputImpl<TO, TV>(float* dy, float* weight, long wcs, float* dx, int n, int channels, int mult, ConvAxis h, ConvAxis w)
         where TO : struct, IVec<TV> where TV : struct
     {
         int oh = h.Out, ow = w.Out, cout = channels * mult, kk = h.Kernel * w.Kernel;
@@ -160,7 +172,7 @@ public static unsafe class Depthwise
                 {
                     int oc = c * mult + m;
                     float* dyp = (float*)pdy + ((long)b * cout + oc) * outPlane;
-                    float* wk = (float*)pw + (long)oc * kk;
+                    float* wk = (float*)pw + oc * wcs;
                     for (int oy = 0; oy < oh; oy++)
                         for (int ki = 0; ki < h.Kernel; ki++)
                         {
