@@ -1,0 +1,124 @@
+// Plain scalar references for the convolution kernels: element-by-element im2col / col2im, a
+// direct grouped conv2d (double accumulation) and direct depthwise forward / backward. Slow and
+// obvious on purpose; the tests compare every optimised path against these.
+namespace Cochlea.Kernels.Conv;
+
+/// <summary>Scalar reference implementations for <see cref="Im2Col"/>, <see cref="Depthwise"/> and grouped convolution.</summary>
+public static unsafe class ConvReference
+{
+    /// <summary>Input index of tap k for output o on an axis, or -1 when it falls in the padding.</summary>
+    public static int InputIndex(ConvAxis a, int o, int k)
+    {
+        int i = o * a.Stride - a.PadBefore + k * a.Dilation;
+        return i >= 0 && i < a.In ? i : -1;
+    }
+
+    /// <summary>Same contract as <see cref="Im2Col.Forward2d"/>.</summary>
+    public static void Im2Col2d(float* x, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* cols)
+    {
+        int oh = h.Out, ow = w.Out;
+        for (int c = 0; c < channelCount; c++)
+            for (int ki = 0; ki < h.Kernel; ki++)
+                for (int kj = 0; kj < w.Kernel; kj++)
+                    for (int oy = 0; oy < oh; oy++)
+                        for (int ox = 0; ox < ow; ox++)
+                        {
+                            int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                            long r = (c * h.Kernel + ki) * w.Kernel + kj;
+                            cols[r * oh * ow + oy * ow + ox] = iy < 0 || ix < 0 ? 0f : x[((long)(channelStart + c) * h.In + iy) * w.In + ix];
+                        }
+    }
+
+    /// <summary>Same contract as <see cref="Im2Col.Backward2d(float*, ConvAxis, ConvAxis, int, int, float*)"/> (accumulates).</summary>
+    public static void Col2Im2d(float* cols, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* dx)
+    {
+        int oh = h.Out, ow = w.Out;
+        for (int c = 0; c < channelCount; c++)
+            for (int ki = 0; ki < h.Kernel; ki++)
+                for (int kj = 0; kj < w.Kernel; kj++)
+                    for (int oy = 0; oy < oh; oy++)
+                        for (int ox = 0; ox < ow; ox++)
+                        {
+                            int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                            if (iy < 0 || ix < 0) continue;
+                            long r = (c * h.Kernel + ki) * w.Kernel + kj;
+                            dx[((long)(channelStart + c) * h.In + iy) * w.In + ix] += cols[r * oh * ow + oy * ow + ox];
+                        }
+    }
+
+    /// <summary>
+    /// Direct grouped conv2d, no bias: x (N, Cin, H, W), weight (Cout, Cin/groups, KH, KW), y (N, Cout, OH, OW);
+    /// y[n,o,oy,ox] = sum_{c,ki,kj} w[o,c,ki,kj] x[n, g*Cin/groups + c, iy, ix], g = o / (Cout/groups). Double accumulation.
+    /// </summary>
+    public static void Conv2d(float* x, float* weight, float* y, int n, int cin, int cout, int groups, ConvAxis h, ConvAxis w)
+    {
+        int cg = cin / groups, og = cout / groups, oh = h.Out, ow = w.Out;
+        for (int b = 0; b < n; b++)
+            for (int o = 0; o < cout; o++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        double s = 0;
+                        int g = o / og;
+                        for (int c = 0; c < cg; c++)
+                            for (int ki = 0; ki < h.Kernel; ki++)
+                                for (int kj = 0; kj < w.Kernel; kj++)
+                                {
+                                    int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                                    if (iy < 0 || ix < 0) continue;
+                                    s += (double)weight[((long)(o * cg + c) * h.Kernel + ki) * w.Kernel + kj]
+                                         * x[(((long)b * cin + g * cg + c) * h.In + iy) * w.In + ix];
+                                }
+                        y[(((long)b * cout + o) * oh + oy) * ow + ox] = (float)s;
+                    }
+    }
+
+    /// <summary>
+    /// Direct depthwise conv2d: x (N, C, H, W), weight (C*M, KH, KW), y (N, C*M, OH, OW); output channel oc reads input
+    /// channel oc / M. This is <see cref="Conv2d"/> with groups = C, Cout = C*M.
+    /// </summary>
+    public static void DepthwiseForward(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
+        => Conv2d(x, weight, y, n, channels, channels * multiplier, channels, h, w);
+
+    /// <summary>Depthwise input gradient: dx (N, C, H, W) = J^T dy, overwritten. Double accumulation.</summary>
+    public static void DepthwiseBackwardInput(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
+    {
+        int oh = h.Out, ow = w.Out;
+        var acc = new double[(long)n * channels * h.In * w.In];
+        for (int b = 0; b < n; b++)
+            for (int oc = 0; oc < channels * multiplier; oc++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                        for (int ki = 0; ki < h.Kernel; ki++)
+                            for (int kj = 0; kj < w.Kernel; kj++)
+                            {
+                                int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                                if (iy < 0 || ix < 0) continue;
+                                acc[(((long)b * channels + oc / multiplier) * h.In + iy) * w.In + ix] +=
+                                    (double)weight[((long)oc * h.Kernel + ki) * w.Kernel + kj] * dy[(((long)b * channels * multiplier + oc) * oh + oy) * ow + ox];
+                            }
+        for (long i = 0; i < acc.Length; i++) dx[i] = (float)acc[i];
+    }
+
+    /// <summary>Depthwise weight gradient: dweight (C*M, KH, KW) = sum over N and outputs of dy * x, overwritten. Double accumulation.</summary>
+    public static void DepthwiseBackwardWeight(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
+    {
+        int oh = h.Out, ow = w.Out;
+        for (int oc = 0; oc < channels * multiplier; oc++)
+            for (int ki = 0; ki < h.Kernel; ki++)
+                for (int kj = 0; kj < w.Kernel; kj++)
+                {
+                    double s = 0;
+                    for (int b = 0; b < n; b++)
+                        for (int oy = 0; oy < oh; oy++)
+                            for (int ox = 0; ox < ow; ox++)
+                            {
+                                int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                                if (iy < 0 || ix < 0) continue;
+                                s += (double)dy[(((long)b * channels * multiplier + oc) * oh + oy) * ow + ox]
+                                     * x[(((long)b * channels + oc / multiplier) * h.In + iy) * w.In + ix];
+                            }
+                    dweight[((long)oc * h.Kernel + ki) * w.Kernel + kj] = (float)s;
+                }
+    }
+}
