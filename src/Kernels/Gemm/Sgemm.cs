@@ -1,22 +1,163 @@
 // Public GEMM entry points. Row-major, BLAS semantics (beta == 0 ignores C's old contents, NaN included).
+// Dispatch: matrix-vector shapes go to Gemv, everything else to the packed, cache-blocked driver with
+// the widest micro-kernel the process runs; work is split across threads along whole micro-tiles.
+using System.Runtime.Intrinsics;
+using Cochlea.Kernels.Threading;
+
 namespace Cochlea.Kernels.Gemm;
 
 /// <summary>Single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, row-major.</summary>
+/// <remarks>
+/// Deterministic: every element of C is computed by one thread, over k in a fixed order, on a tile grid
+/// that does not depend on the thread count, so results are bit-identical for any thread count (for a
+/// given <see cref="SimdWidth"/>). No managed allocation per call beyond the thread fan-out.
+/// </remarks>
 public static unsafe class Sgemm
 {
+    /// <summary>Below this many flops per thread the fan-out costs more than it saves.</summary>
+    const double MinFlopsPerThread = 4e6;
+
     /// <summary>A is (m,k) or, transposed, stored (k,m); B is (k,n) or stored (n,k); C is (m,n). Leading dimensions in elements.</summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Simd.Best, KernelThreads.Count);
+
+    /// <summary>As <see cref="Run(bool,bool,int,int,int,float,float*,int,float*,int,float,float*,int)"/>, on at most <paramref name="threads"/> threads.</summary>
+    public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, int threads)
+        => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Simd.Best, threads);
+
+    /// <summary>
+    /// C(m,n) = alpha * op(A)(m,k) * op(B)(k,n) + beta * C on the given code path (tests pin each path) and at
+    /// most <paramref name="threads"/> threads. op(A) = A (stored (m,k), lda &gt;= k) or A^T (stored (k,m), lda &gt;= m);
+    /// op(B) = B (stored (k,n), ldb &gt;= n) or B^T (stored (n,k), ldb &gt;= k); ldc &gt;= n.
+    /// </summary>
+    public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, SimdWidth width, int threads)
     {
-        // Placeholder until the packed, register-tiled kernel lands: the reference is correct but slow.
-        GemmReference.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, width, threads);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == 0) { ScaleC(m, n, beta, c, ldc); return; }
+        var g = new GemmArgs(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        switch (width)
+        {
+            // Why 14x32 on AVX-512: 28 zmm accumulators of the 32 registers (see GemmMicroKernel); chosen
+            // over 6x64, 8x32 and 12x32 by measurement in bench (gemm kernel lab).
+            case SimdWidth.V512: Execute<V512Ops, Vector512<float>, Rows14>(g, threads); break;
+            // 16 ymm/xmm registers: 6 rows x 2 vectors = 12 accumulators + 2 B + 1 broadcast.
+            case SimdWidth.V256: Execute<V256Ops, Vector256<float>, Rows6>(g, threads); break;
+            case SimdWidth.V128: Execute<V128Ops, Vector128<float>, Rows6>(g, threads); break;
+            default: Execute<ScalarOps, float, Rows4>(g, threads); break;
+        }
     }
 
     /// <summary>Strided batched GEMM: for each i &lt; batch, matrices start at a + i*strideA, b + i*strideB, c + i*strideC.</summary>
     public static void RunBatched(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch)
+        => RunBatched(transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch,
+            Simd.Best, KernelThreads.Count);
+
+    /// <summary>
+    /// Strided batched GEMM on the given code path and at most <paramref name="threads"/> threads. Small matrices
+    /// are spread over threads by batch index (one thread per matrix), large ones use all threads each; either way
+    /// each matrix's result is the same as a single-threaded <see cref="Run(bool,bool,int,int,int,float,float*,int,float*,int,float,float*,int,SimdWidth,int)"/>.
+    /// </summary>
+    public static void RunBatched(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, long strideA, float* b, int ldb, long strideB, float beta, float* c, int ldc, long strideC, int batch,
+        SimdWidth width, int threads)
     {
+        if (batch < 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "Batch count must be >= 0.");
+        if (batch == 0) return;
+        Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, width, threads);
+        double flops = 2.0 * m * n * k;
+        // Why: a batch of small GEMMs cannot feed several threads each, but the batch itself can. Only when
+        // C matrices are distinct (strideC != 0), or two threads would race on the same C.
+        if (batch > 1 && threads > 1 && strideC != 0 && flops * threads < MinFlopsPerThread * 16)
+        {
+            int parts = (int)Math.Clamp(flops * batch / MinFlopsPerThread, 1, Math.Min(threads, batch));
+            KernelThreads.For(batch, 1, parts, (s, e) =>
+            {
+                for (int i = s; i < e; i++)
+                    Run(transA, transB, m, n, k, alpha, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc, width, 1);
+            });
+            return;
+        }
         for (int i = 0; i < batch; i++)
-            Run(transA, transB, m, n, k, alpha, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc);
+            Run(transA, transB, m, n, k, alpha, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc, width, threads);
+    }
+
+    static void Execute<TOps, TV, TRows>(GemmArgs g, int threads)
+        where TOps : struct, IVecOps<TV> where TV : struct where TRows : struct, IRows
+    {
+        int maxParts = (int)Math.Clamp(2.0 * g.M * g.N * g.K / MinFlopsPerThread, 1, threads);
+        if (g.M == 1 || g.N == 1) { ExecuteGemv<TOps, TV>(g, maxParts); return; }
+
+        var blk = GemmBlocking.Default;
+        int mr = GemmDriver<TOps, TV, TRows>.Mr, nr = GemmDriver<TOps, TV, TRows>.Nr;
+        int tm = (g.M + mr - 1) / mr, tn = (g.N + nr - 1) / nr;
+        // Split the dimension with more micro-tiles; each thread packs its own panels (no barriers), and
+        // chunk starts fall on whole tiles so the tile grid is the same for every thread count.
+        bool splitN = tn >= tm;
+        int tiles = splitN ? tn : tm;
+        int parts = Math.Min(maxParts, tiles);
+        if (parts <= 1) { GemmDriver<TOps, TV, TRows>.Region(g, 0, g.M, 0, g.N, blk); return; }
+        KernelThreads.For(tiles, 1, parts, (s, e) =>
+        {
+            if (splitN) GemmDriver<TOps, TV, TRows>.Region(g, 0, g.M, s * nr, Math.Min(e * nr, g.N), blk);
+            else GemmDriver<TOps, TV, TRows>.Region(g, s * mr, Math.Min(e * mr, g.M), 0, g.N, blk);
+        });
+    }
+
+    static void ExecuteGemv<TOps, TV>(GemmArgs g, int maxParts) where TOps : struct, IVecOps<TV> where TV : struct
+    {
+        // m == 1: y = C row, x = op(A) row, matrix op(B) (k, n).  n == 1: y = C column, x = op(B) column,
+        // matrix op(A)^T (k, m). Strides: rs along k, cs along the output.
+        int outLen; float* x, mat, y; nint incx, rs, cs, incy;
+        if (g.M == 1)
+        {
+            outLen = g.N; x = g.A; incx = g.TransA ? g.Lda : 1; mat = g.B;
+            rs = g.TransB ? 1 : g.Ldb; cs = g.TransB ? g.Ldb : 1; y = g.C; incy = 1;
+        }
+        else
+        {
+            outLen = g.M; x = g.B; incx = g.TransB ? 1 : g.Ldb; mat = g.A;
+            rs = g.TransA ? g.Lda : 1; cs = g.TransA ? 1 : g.Lda; y = g.C; incy = g.Ldc;
+        }
+        const int unit = 64; // outputs per split unit: whole cache lines of C, whole vectors
+        int units = (outLen + unit - 1) / unit;
+        int parts = Math.Min(maxParts, units);
+        int k = g.K; float alpha = g.Alpha, beta = g.Beta;
+        if (parts <= 1) { Gemv<TOps, TV>.Run(0, outLen, k, alpha, x, incx, mat, rs, cs, beta, y, incy); return; }
+        KernelThreads.For(units, 1, parts, (s, e) =>
+            Gemv<TOps, TV>.Run(s * unit, Math.Min(e * unit, outLen), k, alpha, x, incx, mat, rs, cs, beta, y, incy));
+    }
+
+    static void ScaleC(int m, int n, float beta, float* c, int ldc)
+    {
+        if (beta == 1) return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<float>(c + (nint)i * ldc, n);
+            if (beta == 0) row.Clear();
+            else for (int j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+
+    static void Validate(bool transA, bool transB, int m, int n, int k, float* a, int lda, float* b, int ldb,
+        float* c, int ldc, SimdWidth width, int threads)
+    {
+        if (m < 0 || n < 0 || k < 0)
+            throw new ArgumentOutOfRangeException(nameof(m), $"Expected m, n, k >= 0, got m={m}, n={n}, k={k}.");
+        if (lda < Math.Max(1, transA ? m : k))
+            throw new ArgumentOutOfRangeException(nameof(lda), lda, $"Expected lda >= {Math.Max(1, transA ? m : k)} ({(transA ? "A^T stored (k,m)" : "A stored (m,k)")}).");
+        if (ldb < Math.Max(1, transB ? k : n))
+            throw new ArgumentOutOfRangeException(nameof(ldb), ldb, $"Expected ldb >= {Math.Max(1, transB ? k : n)} ({(transB ? "B^T stored (n,k)" : "B stored (k,n)")}).");
+        if (ldc < Math.Max(1, n))
+            throw new ArgumentOutOfRangeException(nameof(ldc), ldc, $"Expected ldc >= {Math.Max(1, n)}.");
+        if (m > 0 && n > 0 && c == null) throw new ArgumentNullException(nameof(c), "C is null but m, n > 0.");
+        if (m > 0 && n > 0 && k > 0 && (a == null || b == null))
+            throw new ArgumentNullException(a == null ? nameof(a) : nameof(b), "A and B must be non-null when m, n, k > 0.");
+        if (!Simd.Supports(width)) throw new NotSupportedException($"SIMD path {width} is not available in this process (best: {Simd.Best}).");
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "Expected threads >= 1.");
     }
 }

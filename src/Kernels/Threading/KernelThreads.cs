@@ -38,10 +38,13 @@ public static class KernelThreads
     /// Runs <paramref name="body"/>(start, end) over [0, n) in at most <see cref="Count"/> contiguous chunks,
     /// using one chunk per thread and no more chunks than n / <paramref name="minPerChunk"/>.
     /// </summary>
-    public static void For(int n, int minPerChunk, Action<int, int> body)
+    public static void For(int n, int minPerChunk, Action<int, int> body) => For(n, minPerChunk, Count, body);
+
+    /// <summary>As <see cref="For(int,int,Action{int,int})"/>, with at most <paramref name="maxParts"/> chunks instead of <see cref="Count"/>.</summary>
+    public static void For(int n, int minPerChunk, int maxParts, Action<int, int> body)
     {
         if (n <= 0) return;
-        int parts = Math.Min(Count, Math.Max(1, n / Math.Max(1, minPerChunk)));
+        int parts = Math.Min(Math.Max(1, maxParts), Math.Max(1, n / Math.Max(1, minPerChunk)));
         if (parts == 1) { body(0, n); return; }
         Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, i =>
         {

@@ -1,0 +1,11 @@
+// Every comparison `compare <what>` knows. One line per suite; the suites live one per file.
+namespace Cochlea.Bench.Compare;
+
+public static class CompareRegistry
+{
+    /// <summary>All registered comparisons, by command-line name.</summary>
+    public static IReadOnlyList<ICompareSuite> All { get; } =
+    [
+        new GemmCompare(),
+    ];
+}
