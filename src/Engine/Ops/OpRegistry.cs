@@ -28,6 +28,8 @@ public static class OpRegistry
         new("contiguous"), new("clone"), new("reshape"), new("permute"), new("slice"), new("expand"), new("unfold"),
         // joining and indexing
         new("concat"), new("pad"), new("where"), new("gather"),
+        // convolution and pooling
+        new("conv1d"), new("conv2d"), new("max_pool1d"), new("max_pool2d"), new("avg_pool1d"), new("avg_pool2d"), new("global_avg_pool"),
         // regularisation
         new("dropout"),
     };

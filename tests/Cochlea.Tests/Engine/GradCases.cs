@@ -101,6 +101,27 @@ public static partial class GradCases
         },
         // A fixed seed gives the same mask on every evaluation, so central differences see a smooth function.
         ["dropout"] = () => Check(t => Ops.Dropout(t[0], 0.3f, true, new Philox(5)), [Normal(Rng, 4, 6)]),
+        ["conv1d"] = () =>
+        {
+            Check(t => Ops.Conv1d(t[0], t[1], t[2]), [Normal(Rng, 2, 3, 9), Normal(Rng, 4, 3, 3), Normal(Rng, 4)]);
+            Check(t => Ops.Conv1d(t[0], t[1], null, stride: 2, padding: ConvPadding.Same, dilation: 1), [Normal(Rng, 2, 3, 10), Normal(Rng, 5, 3, 3)]);
+            Check(t => Ops.Conv1d(t[0], t[1], null, padding: 2, dilation: 2, groups: 2), [Normal(Rng, 1, 4, 11), Normal(Rng, 6, 2, 3)]);
+            Check(t => Ops.Conv1d(t[0], t[1], t[2], stride: 2, padding: ConvPadding.Same, groups: 4), [Normal(Rng, 2, 4, 13), Normal(Rng, 4, 1, 3), Normal(Rng, 4)]);
+            Check(t => Ops.Conv1d(t[0], t[1], null, groups: 3), [Normal(Rng, 2, 3, 8), Normal(Rng, 6, 1, 3)]);
+            Check(t => Ops.Conv1d(t[0], t[1], t[2]), [Normal(Rng, 2, 5, 7), Normal(Rng, 3, 5, 1), Normal(Rng, 3)]);
+        },
+        ["conv2d"] = () =>
+        {
+            Check(t => Ops.Conv2d(t[0], t[1], t[2], padding: ConvPadding.Same), [Normal(Rng, 2, 2, 5, 7), Normal(Rng, 3, 2, 3, 3), Normal(Rng, 3)]);
+            Check(t => Ops.Conv2d(t[0], t[1], null, stride: (2, 1), padding: ConvPadding.Explicit(1, 0, 2, 1), dilation: (1, 2)), [Normal(Rng, 1, 2, 6, 7), Normal(Rng, 2, 2, 3, 2)]);
+            Check(t => Ops.Conv2d(t[0], t[1], t[2], stride: (2, 2), padding: 1, groups: 3), [Normal(Rng, 2, 3, 6, 5), Normal(Rng, 3, 1, 3, 3), Normal(Rng, 3)]);
+            Check(t => Ops.Conv2d(t[0], t[1], null, groups: 2), [Normal(Rng, 1, 4, 4, 4), Normal(Rng, 4, 2, 2, 3)]);
+        },
+        ["max_pool1d"] = () => Check(t => Ops.MaxPool1d(t[0], 3, 2, 1), [Distinct(Rng, 2, 3, 9)]),
+        ["max_pool2d"] = () => { Check(t => Ops.MaxPool2d(t[0], (2, 2)), [Distinct(Rng, 2, 2, 4, 6)]); Check(t => Ops.MaxPool2d(t[0], (3, 2), (2, 1), (1, 1)), [Distinct(Rng, 1, 2, 5, 5)]); },
+        ["avg_pool1d"] = () => Check(t => Ops.AvgPool1d(t[0], 3, 2, 1), [Normal(Rng, 2, 3, 9)]),
+        ["avg_pool2d"] = () => Check(t => Ops.AvgPool2d(t[0], (3, 2), (2, 1), (1, 1)), [Normal(Rng, 2, 2, 5, 6)]),
+        ["global_avg_pool"] = () => { Check(t => Ops.GlobalAvgPool(t[0]), [Normal(Rng, 2, 3, 4, 5)]); Check(t => Ops.GlobalAvgPool(t[0]), [Normal(Rng, 2, 3, 7)]); },
     };
 
     static void Binary(Func<Tensor, Tensor, Tensor> f)
