@@ -1,0 +1,291 @@
+// Batch normalisation over NC* layouts: x (N, C, S) with S the product of the spatial dims
+// (S = 1 for (N, C)). Statistics per channel over N*S values; train forward (batch stats,
+// PyTorch running-stat update), eval forward (running stats) and the closed-form backward.
+// Sums accumulate in double for stability: each row is summed in float vectors over short
+// blocks (BlockFloats) and every block total is added into a double, so float error never
+// builds up over more than one block, while the inner loop stays SIMD. Variance is two-pass
+// (sum of (x - mean)^2), which avoids the cancellation of E[x^2] - mean^2.
+// Threads split channels; each channel reduces its rows in a fixed order (deterministic).
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Cochlea.Kernels.Numerics;
+using Cochlea.Kernels.Threading;
+
+namespace Cochlea.Kernels.Normalization;
+
+/// <summary>BatchNorm1d/2d kernels on x (N, C, S): train / eval forward and backward (PyTorch semantics).</summary>
+public static unsafe class BatchNorm
+{
+    const int BlockFloats = 256;
+    const int MinFloatsPerChunk = 16384;
+
+    /// <summary>
+    /// Train forward. Per channel c over the N*S values: mean, biased var; invstd = 1/sqrt(var + eps);
+    /// y = (x - mean) * invstd * gamma[c] + beta[c]. Writes saveMean[c], saveInvstd[c] (for <see cref="Backward(float*, float*, float*, int, int, int, float*, float*, float*, float*, float*)"/>)
+    /// and, when runningMean/runningVar are not null, running = (1 - momentum)*running + momentum*batch with the
+    /// UNBIASED variance var*M/(M-1), M = N*S (PyTorch). gamma / beta may be null (1 / 0). y may alias x.
+    /// Throws when M &lt;= 1, as PyTorch does in training.
+    /// </summary>
+    public static void ForwardTrain(float* x, float* y, int n, int channels, int spatial, float* gamma, float* beta,
+        float eps, float momentum, float* runningMean, float* runningVar, float* saveMean, float* saveInvstd)
+        => ForwardTrain(x, y, n, channels, spatial, gamma, beta, eps, momentum, runningMean, runningVar, saveMean, saveInvstd, Simd.Best);
+
+    /// <inheritdoc cref="ForwardTrain(float*, float*, int, int, int, float*, float*, float, float, float*, float*, float*, float*)"/>
+    public static void ForwardTrain(float* x, float* y, int n, int channels, int spatial, float* gamma, float* beta,
+        float eps, float momentum, float* runningMean, float* runningVar, float* saveMean, float* saveInvstd, SimdWidth width)
+    {
+        Validate(n, channels, spatial, width);
+        long count = (long)n * spatial;
+        if (channels == 0) return;
+        if (count <= 1) throw new ArgumentException($"Expected more than 1 value per channel when training, got N*S = {count}.", nameof(n));
+        if (saveMean == null || saveInvstd == null) throw new ArgumentNullException(nameof(saveMean), "saveMean and saveInvstd are required.");
+        nint px = (nint)x, py = (nint)y, pg = (nint)gamma, pb = (nint)beta, prm = (nint)runningMean, prv = (nint)runningVar, psm = (nint)saveMean, psi = (nint)saveInvstd;
+        KernelThreads.For(channels, MinChunk(count), (c0, c1) =>
+        {
+            switch (width)
+            {
+                case SimdWidth.V512: TrainChannels<V512Ops, Vector512<float>>(c0, c1); break;
+                case SimdWidth.V256: TrainChannels<V256Ops, Vector256<float>>(c0, c1); break;
+                case SimdWidth.V128: TrainChannels<V128Ops, Vector128<float>>(c0, c1); break;
+                default: TrainChannels<ScalarOps, float>(c0, c1); break;
+            }
+        });
+
+        void TrainChannels<TO, TV>(int c0, int c1) where TO : struct, IVec<TV> where TV : struct
+        {
+            for (int c = c0; c < c1; c++)
+            {
+                // Shifted sums: summing x - x0 (x0 = the channel's first value) keeps the float block sums
+                // small when |mean| >> std, so they lose nothing before reaching the double.
+                float x0 = Row(px, 0, c)[0];
+                double sum = 0;
+                for (int b = 0; b < n; b++) sum += SumProd<TO, TV>(Row(px, b, c), x0, null, 0f, spatial);
+                double mean = x0 + sum / count;
+                double sq = 0;
+                for (int b = 0; b < n; b++) { float* r = Row(px, b, c); sq += SumProd<TO, TV>(r, (float)mean, r, (float)mean, spatial); }
+                double var = sq / count;
+                double invstd = 1.0 / Math.Sqrt(var + eps);
+                ((float*)psm)[c] = (float)mean;
+                ((float*)psi)[c] = (float)invstd;
+                if (prm != 0) ((float*)prm)[c] = (float)((1.0 - momentum) * ((float*)prm)[c] + momentum * mean);
+                if (prv != 0) ((float*)prv)[c] = (float)((1.0 - momentum) * ((float*)prv)[c] + momentum * var * count / (count - 1));
+                float scale = (float)(invstd * (pg == 0 ? 1.0 : ((float*)pg)[c]));
+                float shift = pb == 0 ? 0f : ((float*)pb)[c];
+                // The mean goes in as two floats (hi + lo): with |mean| >> std a single float mean would be
+                // off by half an ulp of |mean|, which invstd then magnifies.
+                float mhi = (float)mean, mlo = (float)(mean - mhi);
+                for (int b = 0; b < n; b++) Affine<TO, TV>(Row(px, b, c), mhi, mlo, scale, shift, Row(py, b, c), spatial);
+            }
+        }
+
+        float* Row(nint p, int b, int c) => (float*)p + ((long)b * channels + c) * spatial;
+    }
+
+    /// <summary>Eval forward: y = (x - runningMean[c]) / sqrt(runningVar[c] + eps) * gamma[c] + beta[c]. gamma / beta may be null; y may alias x.</summary>
+    public static void ForwardEval(float* x, float* y, int n, int channels, int spatial, float* gamma, float* beta,
+        float* runningMean, float* runningVar, float eps)
+        => ForwardEval(x, y, n, channels, spatial, gamma, beta, runningMean, runningVar, eps, Simd.Best);
+
+    /// <inheritdoc cref="ForwardEval(float*, float*, int, int, int, float*, float*, float*, float*, float)"/>
+    public static void ForwardEval(float* x, float* y, int n, int channels, int spatial, float* gamma, float* beta,
+        float* runningMean, float* runningVar, float eps, SimdWidth width)
+    {
+        Validate(n, channels, spatial, width);
+        if (runningMean == null || runningVar == null) throw new ArgumentNullException(nameof(runningMean), "Eval needs running statistics.");
+        nint px = (nint)x, py = (nint)y, pg = (nint)gamma, pb = (nint)beta, prm = (nint)runningMean, prv = (nint)runningVar;
+        // One task per (image, channel) row: rows are independent here.
+        KernelThreads.For(n * channels, MinChunk(spatial), (r0, r1) =>
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                int c = r % channels;
+                double invstd = 1.0 / Math.Sqrt(((float*)prv)[c] + (double)eps);
+                float scale = (float)(invstd * (pg == 0 ? 1.0 : ((float*)pg)[c]));
+                float shift = pb == 0 ? 0f : ((float*)pb)[c], mean = ((float*)prm)[c];
+                float* xr = (float*)px + (long)r * spatial, yr = (float*)py + (long)r * spatial;
+                switch (width)
+                {
+                    case SimdWidth.V512: Affine<V512Ops, Vector512<float>>(xr, mean, 0f, scale, shift, yr, spatial); break;
+                    case SimdWidth.V256: Affine<V256Ops, Vector256<float>>(xr, mean, 0f, scale, shift, yr, spatial); break;
+                    case SimdWidth.V128: Affine<V128Ops, Vector128<float>>(xr, mean, 0f, scale, shift, yr, spatial); break;
+                    default: Affine<ScalarOps, float>(xr, mean, 0f, scale, shift, yr, spatial); break;
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Train backward (closed form), with xhat = (x - mean)*invstd and M = N*S:
+    /// dbeta[c] = sum dy; dgamma[c] = sum dy*xhat; dx = gamma*invstd*(dy - dbeta/M - xhat*dgamma/M).
+    /// mean / invstd are the saveMean / saveInvstd of the forward. gamma may be null (1); dgamma / dbeta may be null
+    /// (not wanted). dx, dgamma, dbeta are overwritten; dx may alias dy.
+    /// </summary>
+    public static void Backward(float* x, float* dy, float* dx, int n, int channels, int spatial, float* gamma,
+        float* saveMean, float* saveInvstd, float* dgamma, float* dbeta)
+        => Backward(x, dy, dx, n, channels, spatial, gamma, saveMean, saveInvstd, dgamma, dbeta, Simd.Best);
+
+    /// <inheritdoc cref="Backward(float*, float*, float*, int, int, int, float*, float*, float*, float*, float*)"/>
+    public static void Backward(float* x, float* dy, float* dx, int n, int channels, int spatial, float* gamma,
+        float* saveMean, float* saveInvstd, float* dgamma, float* dbeta, SimdWidth width)
+    {
+        Validate(n, channels, spatial, width);
+        long count = (long)n * spatial;
+        if (channels == 0) return;
+        if (saveMean == null || saveInvstd == null) throw new ArgumentNullException(nameof(saveMean), "saveMean and saveInvstd are required.");
+        nint px = (nint)x, pdy = (nint)dy, pdx = (nint)dx, pg = (nint)gamma, psm = (nint)saveMean, psi = (nint)saveInvstd, pdg = (nint)dgamma, pdb = (nint)dbeta;
+        KernelThreads.For(channels, MinChunk(2 * count), (c0, c1) =>
+        {
+            switch (width)
+            {
+                case SimdWidth.V512: BackChannels<V512Ops, Vector512<float>>(c0, c1); break;
+                case SimdWidth.V256: BackChannels<V256Ops, Vector256<float>>(c0, c1); break;
+                case SimdWidth.V128: BackChannels<V128Ops, Vector128<float>>(c0, c1); break;
+                default: BackChannels<ScalarOps, float>(c0, c1); break;
+            }
+        });
+
+        void BackChannels<TO, TV>(int c0, int c1) where TO : struct, IVec<TV> where TV : struct
+        {
+            for (int c = c0; c < c1; c++)
+            {
+                float mean = ((float*)psm)[c];
+                double invstd = ((float*)psi)[c];
+                double sdy = 0, sdyx = 0;
+                for (int b = 0; b < n; b++)
+                {
+                    sdy += SumProd<TO, TV>(Row(pdy, b, c), 0f, null, 0f, spatial);
+                    sdyx += SumProd<TO, TV>(Row(pdy, b, c), 0f, Row(px, b, c), mean, spatial);
+                }
+                if (pdb != 0) ((float*)pdb)[c] = (float)sdy;
+                if (pdg != 0) ((float*)pdg)[c] = (float)(sdyx * invstd);
+                if (count == 0) continue;
+                // dx = k1*dy + k2*(x - mean) + k3: one fused pass.
+                double g = pg == 0 ? 1.0 : ((float*)pg)[c];
+                double k1 = g * invstd;
+                double k2 = -k1 * invstd * invstd * sdyx / count;
+                double k3 = -k1 * sdy / count;
+                for (int b = 0; b < n; b++)
+                    Combine<TO, TV>(Row(pdy, b, c), (float)k1, Row(px, b, c), mean, (float)k2, (float)k3, Row(pdx, b, c), spatial);
+            }
+        }
+
+        float* Row(nint p, int b, int c) => (float*)p + ((long)b * channels + c) * spatial;
+    }
+
+    // ---- row helpers --------------------------------------------------------------------------
+
+    /// <summary>sum_i (a[i] - sa) * (b[i] - sb), or sum_i (a[i] - sa) when b is null; float vector blocks added into a double.</summary>
+    internal static double SumProd<TO, TV>(float* a, float sa, float* b, float sb, int len) where TO : struct, IVec<TV> where TV : struct
+    {
+        double total = 0;
+        TV va = TO.Splat(sa), vb = TO.Splat(sb);
+        for (int start = 0; start < len; start += BlockFloats)
+        {
+            int end = Math.Min(len, start + BlockFloats), i = start;
+            TV acc = TO.Splat(0f);
+            float tail = 0f;
+            if (b == null)
+            {
+                for (; i <= end - TO.Count; i += TO.Count) acc = TO.Add(acc, TO.Sub(TO.Load(a + i), va));
+                for (; i < end; i++) tail += a[i] - sa;
+            }
+            else
+            {
+                for (; i <= end - TO.Count; i += TO.Count) acc = TO.MulAdd(TO.Sub(TO.Load(a + i), va), TO.Sub(TO.Load(b + i), vb), acc);
+                for (; i < end; i++) tail += (a[i] - sa) * (b[i] - sb);
+            }
+            total += (double)TO.SumAcross(acc) + tail;
+        }
+        return total;
+    }
+
+    // Both helpers subtract the mean before scaling: x*scale - mean*scale would cancel badly when
+    // |mean| >> std (e.g. inputs around 1000 with unit-scale noise).
+
+    /// <summary>y[i] = ((x[i] - meanHi) - meanLo) * scale + shift.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Affine<TO, TV>(float* x, float meanHi, float meanLo, float scale, float shift, float* y, int len) where TO : struct, IVec<TV> where TV : struct
+    {
+        int i = 0;
+        TV vm = TO.Splat(meanHi), vl = TO.Splat(meanLo), vs = TO.Splat(scale), vh = TO.Splat(shift);
+        for (; i <= len - TO.Count; i += TO.Count) TO.Store(y + i, TO.MulAdd(TO.Sub(TO.Sub(TO.Load(x + i), vm), vl), vs, vh));
+        for (; i < len; i++) y[i] = (x[i] - meanHi - meanLo) * scale + shift;
+    }
+
+    /// <summary>o[i] = a[i]*ka + (b[i] - mb)*kb + k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Combine<TO, TV>(float* a, float ka, float* b, float mb, float kb, float k, float* o, int len) where TO : struct, IVec<TV> where TV : struct
+    {
+        int i = 0;
+        TV va = TO.Splat(ka), vm = TO.Splat(mb), vb = TO.Splat(kb), vk = TO.Splat(k);
+        for (; i <= len - TO.Count; i += TO.Count) TO.Store(o + i, TO.MulAdd(TO.Load(a + i), va, TO.MulAdd(TO.Sub(TO.Load(b + i), vm), vb, vk)));
+        for (; i < len; i++) o[i] = a[i] * ka + ((b[i] - mb) * kb + k);
+    }
+
+    static int MinChunk(long floatsPerItem) => (int)Math.Max(1, MinFloatsPerChunk / Math.Max(1, floatsPerItem));
+
+    static void Validate(int n, int channels, int spatial, SimdWidth width)
+    {
+        if (n < 0 || channels < 0 || spatial < 0)
+            throw new ArgumentOutOfRangeException(nameof(n), $"Expected n, channels, spatial >= 0; got {n}, {channels}, {spatial}.");
+        if (!Simd.Supports(width)) throw new PlatformNotSupportedException($"{width} is not available here (best: {Simd.Best}).");
+    }
+}
+
+/// <summary>Double-precision scalar reference for <see cref="BatchNorm"/>, used by the tests.</summary>
+public static unsafe class BatchNormReference
+{
+    /// <summary>Train forward; same contract as <see cref="BatchNorm.ForwardTrain(float*, float*, int, int, int, float*, float*, float, float, float*, float*, float*, float*)"/>.</summary>
+    public static void ForwardTrain(float* x, float* y, int n, int channels, int spatial, float* gamma, float* beta,
+        float eps, float momentum, float* runningMean, float* runningVar, float* saveMean, float* saveInvstd)
+    {
+        long count = (long)n * spatial;
+        for (int c = 0; c < channels; c++)
+        {
+            double s = 0, sq = 0;
+            for (int b = 0; b < n; b++) for (int i = 0; i < spatial; i++) s += x[((long)b * channels + c) * spatial + i];
+            double mean = s / count;
+            for (int b = 0; b < n; b++) for (int i = 0; i < spatial; i++) { double d = x[((long)b * channels + c) * spatial + i] - mean; sq += d * d; }
+            double var = sq / count, invstd = 1.0 / Math.Sqrt(var + eps);
+            saveMean[c] = (float)mean;
+            saveInvstd[c] = (float)invstd;
+            if (runningMean != null) runningMean[c] = (float)((1 - momentum) * runningMean[c] + momentum * mean);
+            if (runningVar != null) runningVar[c] = (float)((1 - momentum) * runningVar[c] + momentum * var * count / (count - 1));
+            double g = gamma == null ? 1 : gamma[c], bt = beta == null ? 0 : beta[c];
+            for (int b = 0; b < n; b++)
+                for (int i = 0; i < spatial; i++)
+                {
+                    long k = ((long)b * channels + c) * spatial + i;
+                    y[k] = (float)((x[k] - mean) * invstd * g + bt);
+                }
+        }
+    }
+
+    /// <summary>Backward in double; same contract as <see cref="BatchNorm.Backward(float*, float*, float*, int, int, int, float*, float*, float*, float*, float*)"/>.</summary>
+    public static void Backward(float* x, float* dy, float* dx, int n, int channels, int spatial, float* gamma,
+        float* saveMean, float* saveInvstd, float* dgamma, float* dbeta)
+    {
+        long count = (long)n * spatial;
+        for (int c = 0; c < channels; c++)
+        {
+            double mean = saveMean[c], invstd = saveInvstd[c], g = gamma == null ? 1 : gamma[c];
+            double sdy = 0, sdyxh = 0;
+            for (int b = 0; b < n; b++)
+                for (int i = 0; i < spatial; i++)
+                {
+                    long k = ((long)b * channels + c) * spatial + i;
+                    sdy += dy[k];
+                    sdyxh += dy[k] * (x[k] - mean) * invstd;
+                }
+            if (dbeta != null) dbeta[c] = (float)sdy;
+            if (dgamma != null) dgamma[c] = (float)sdyxh;
+            for (int b = 0; b < n; b++)
+                for (int i = 0; i < spatial; i++)
+                {
+                    long k = ((long)b * channels + c) * spatial + i;
+                    double xh = (x[k] - mean) * invstd;
+                    dx[k] = (float)(g * invstd * (dy[k] - sdy / count - xh * sdyxh / count));
+                }
+        }
+    }
+}
