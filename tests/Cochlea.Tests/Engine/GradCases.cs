@@ -122,6 +122,16 @@ public static partial class GradCases
         ["avg_pool1d"] = () => Check(t => Ops.AvgPool1d(t[0], 3, 2, 1), [Normal(Rng, 2, 3, 9)]),
         ["avg_pool2d"] = () => Check(t => Ops.AvgPool2d(t[0], (3, 2), (2, 1), (1, 1)), [Normal(Rng, 2, 2, 5, 6)]),
         ["global_avg_pool"] = () => { Check(t => Ops.GlobalAvgPool(t[0]), [Normal(Rng, 2, 3, 4, 5)]); Check(t => Ops.GlobalAvgPool(t[0]), [Normal(Rng, 2, 3, 7)]); },
+        ["batch_norm"] = () =>
+        {
+            // Training: the statistics depend on x, so this checks the full closed-form backward. Running stats
+            // are omitted (null) so repeated evaluations by the checker do not move them.
+            Check(t => Ops.BatchNorm(t[0], t[1], t[2], null, null, training: true), [Normal(Rng, 4, 3, 5), Leaf(Rng, 0.5f, 2f, 3), Normal(Rng, 3)]);
+            Check(t => Ops.BatchNorm(t[0], t[1], t[2], null, null, training: true), [Normal(Rng, 6, 2), Leaf(Rng, 0.5f, 2f, 2), Normal(Rng, 2)]);
+            using var rm = Tensor.FromArray([0.1f, -0.2f, 0.3f], 3);
+            using var rv = Tensor.FromArray([1.5f, 0.7f, 2f], 3);
+            Check(t => Ops.BatchNorm(t[0], t[1], t[2], rm, rv, training: false), [Normal(Rng, 2, 3, 2, 2), Leaf(Rng, 0.5f, 2f, 3), Normal(Rng, 3)]);
+        },
     };
 
     static void Binary(Func<Tensor, Tensor, Tensor> f)
