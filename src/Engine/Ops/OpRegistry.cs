@@ -28,6 +28,8 @@ public static class OpRegistry
         new("contiguous"), new("clone"), new("reshape"), new("permute"), new("slice"), new("expand"), new("unfold"),
         // joining and indexing
         new("concat"), new("pad"), new("where"), new("gather"),
+        // losses (fused: one recorded op each, src/Engine/Losses/Loss.cs)
+        new("cross_entropy"), new("bce_with_logits"), new("mse"), new("kl_div_distill"),
     };
 
     /// <summary>Looks an op up by name.</summary>

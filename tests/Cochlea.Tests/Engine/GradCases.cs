@@ -99,6 +99,11 @@ public static partial class GradCases
             using var idx = Tensor.FromArray(new long[] { 0, 2, 2, 1, 0, 0 }, 2, 3);
             Check(t => Ops.Gather(t[0], 1, idx), [Normal(Rng, 2, 4)]);
         },
+        // losses (bodies in GradCases.Losses.cs)
+        ["cross_entropy"] = CrossEntropyCases,
+        ["bce_with_logits"] = BceWithLogitsCases,
+        ["mse"] = MseCases,
+        ["kl_div_distill"] = KlDivDistillCases,
     };
 
     static void Binary(Func<Tensor, Tensor, Tensor> f)
