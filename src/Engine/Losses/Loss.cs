@@ -85,12 +85,12 @@ public static unsafe class Loss
         float* px = xl.DataPtr, pt = tl is null ? null : tl.DataPtr;
         float* pu = unitX is null ? null : unitX.DataPtr, plp = logp is null ? null : logp.DataPtr;
         double keep = 1.0 - labelSmoothing, uniform = labelSmoothing / (double)c, total = 0;
-        var z = new double[c];
+        double[] z = new double[c], p = new double[c];
         for (long r = 0; r < rows; r++)
         {
             long o = r * c;
             for (int i = 0; i < c; i++) z[i] = px[o + i];
-            double lse = LogSumExp(z);
+            double lse = SoftmaxRow(z, p);
             double loss = 0;
             if (labels is not null)
             {
@@ -99,7 +99,7 @@ public static unsafe class Loss
                 for (int i = 0; i < c; i++) sumLp += z[i] - lse;
                 loss = -keep * (z[y] - lse) - uniform * sumLp;
                 if (pu != null)
-                    for (int i = 0; i < c; i++) pu[o + i] = (float)(Math.Exp(z[i] - lse) - uniform - (i == y ? keep : 0.0));
+                    for (int i = 0; i < c; i++) pu[o + i] = (float)(p[i] - uniform - (i == y ? keep : 0.0));
             }
             else
             {
@@ -113,7 +113,7 @@ public static unsafe class Loss
                     loss -= q * (z[i] - lse);
                 }
                 if (pu != null)
-                    for (int i = 0; i < c; i++) pu[o + i] = (float)(Math.Exp(z[i] - lse) * qSum - (keep * pt[o + i] + uniform));
+                    for (int i = 0; i < c; i++) pu[o + i] = (float)(p[i] * qSum - (keep * pt[o + i] + uniform));
                 if (plp != null)
                     for (int i = 0; i < c; i++) plp[o + i] = (float)(z[i] - lse);
             }
@@ -301,8 +301,7 @@ public static unsafe class Loss
         var unit = needS ? Tensor.Empty(b, c) : null;   // p - q
         float* pu = unit is null ? null : unit.DataPtr;
         double invT = 1.0 / temperature, total = 0;
-        var zs = new double[c];
-        var zt = new double[c];
+        double[] zs = new double[c], zt = new double[c], p = new double[c], q = new double[c];
         for (int r = 0; r < b; r++)
         {
             long o = (long)r * c;
@@ -312,12 +311,11 @@ public static unsafe class Loss
                 // softmax(log(π) / T) = π^(1/T) normalised; log 0 = -inf gives q = 0.
                 zt[i] = (teacherIsProbabilities ? Math.Log(pt[o + i]) : pt[o + i]) * invT;
             }
-            double lseS = LogSumExp(zs), lseT = LogSumExp(zt);
+            double lseS = SoftmaxRow(zs, p), lseT = SoftmaxRow(zt, q);
             for (int i = 0; i < c; i++)
             {
-                double lq = zt[i] - lseT, lp = zs[i] - lseS, q = Math.Exp(lq);
-                if (q > 0) total += q * (lq - lp);   // 0 log 0 = 0, as F.kl_div
-                if (pu != null) pu[o + i] = (float)(Math.Exp(lp) - q);
+                if (q[i] > 0) total += q[i] * ((zt[i] - lseT) - (zs[i] - lseS));   // 0 log 0 = 0, as F.kl_div
+                if (pu != null) pu[o + i] = (float)(p[i] - q[i]);
             }
         }
 
@@ -369,14 +367,17 @@ public static unsafe class Loss
         _ => Tensor.Scalar((float)(total / count)),
     };
 
-    // log(sum_i exp(z_i)) with max subtraction; -inf entries add nothing, NaN propagates.
-    static double LogSumExp(ReadOnlySpan<double> z)
+    // Returns log(sum_i exp(z_i)) and writes p = softmax(z), with max subtraction and one exp per
+    // element (the losses need both). -inf entries get p = 0; NaN propagates.
+    static double SoftmaxRow(ReadOnlySpan<double> z, Span<double> p)
     {
         double m = double.NegativeInfinity;
         foreach (var v in z) if (v > m) m = v;
-        if (double.IsNegativeInfinity(m)) return m;
+        if (double.IsNegativeInfinity(m)) { p.Clear(); return m; }
         double s = 0;
-        foreach (var v in z) s += Math.Exp(v - m);
+        for (int i = 0; i < z.Length; i++) s += p[i] = Math.Exp(z[i] - m);
+        double inv = 1.0 / s;
+        for (int i = 0; i < z.Length; i++) p[i] *= inv;
         return m + Math.Log(s);
     }
 
