@@ -32,6 +32,8 @@ public static class OpRegistry
         new("conv1d"), new("conv2d"), new("max_pool1d"), new("max_pool2d"), new("avg_pool1d"), new("avg_pool2d"), new("global_avg_pool"),
         // normalisation and regularisation
         new("batch_norm"), new("dropout"),
+        // losses (fused: one recorded op each, src/Engine/Losses/Loss.cs)
+        new("cross_entropy"), new("bce_with_logits"), new("mse"), new("kl_div_distill"),
     };
 
     /// <summary>Looks an op up by name.</summary>

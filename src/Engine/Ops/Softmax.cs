@@ -73,8 +73,8 @@ public static unsafe partial class Ops
         return MoveBack(yl, d);
     }
 
-    // Contiguous copy (or alias) of x with dim d moved to the end.
-    static Tensor MoveLast(Tensor x, int d)
+    // Contiguous copy (or alias) of x with dim d moved to the end (also used by the losses).
+    internal static Tensor MoveLast(Tensor x, int d)
     {
         using var ng = new NoGradScope();
         if (d == x.Rank - 1 || x.Rank == 0) return x.ContiguousRaw();
@@ -84,7 +84,7 @@ public static unsafe partial class Ops
     }
 
     // Inverse of MoveLast: a contiguous tensor with the last dim moved back to d (takes ownership of t).
-    static Tensor MoveBack(Tensor t, int d)
+    internal static Tensor MoveBack(Tensor t, int d)
     {
         if (d == t.Rank - 1 || t.Rank == 0) return t;
         using var ng = new NoGradScope();

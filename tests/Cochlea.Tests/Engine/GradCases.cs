@@ -132,6 +132,11 @@ public static partial class GradCases
             using var rv = Tensor.FromArray([1.5f, 0.7f, 2f], 3);
             Check(t => Ops.BatchNorm(t[0], t[1], t[2], rm, rv, training: false), [Normal(Rng, 2, 3, 2, 2), Leaf(Rng, 0.5f, 2f, 3), Normal(Rng, 3)]);
         },
+        // losses (bodies in GradCases.Losses.cs)
+        ["cross_entropy"] = CrossEntropyCases,
+        ["bce_with_logits"] = BceWithLogitsCases,
+        ["mse"] = MseCases,
+        ["kl_div_distill"] = KlDivDistillCases,
     };
 
     static void Binary(Func<Tensor, Tensor, Tensor> f)
