@@ -102,7 +102,7 @@ public unsafe class Im2ColTests
             for (int g = 0; g < groups; g++)
             {
                 Im2Col.Forward2d(x + (long)b * cin * h.In * w.In, h, w, g * cg, cg, cols);
-                Sgemm.Run(false, false, og, p, kk, 1f, wt + (long)g * og * kk, kk, cols, p, 0f, y + ((long)b * cout + g * og) * p, p);
+                Sgemm.Run(false, false, og, p, kk, 1f, wt + (long)g * og * kk, Math.Max(1, kk), cols, Math.Max(1, p), 0f, y + ((long)b * cout + g * og) * p, Math.Max(1, p)); // BLAS: ld >= max(1, cols)
             }
     }
 
@@ -133,9 +133,9 @@ public unsafe class Im2ColTests
                         float* dyg = pdy + ((long)b * cout + g * og) * p;
                         // weight grad: dW_g += dy_g (og, p) x cols^T (p, kk)
                         Im2Col.Forward2d(px + (long)b * cin * h.In * w.In, h, w, g * cg, cg, pc);
-                        Sgemm.Run(false, true, og, kk, p, 1f, dyg, p, pc, p, 1f, pdw + (long)g * og * kk, kk);
+                        Sgemm.Run(false, true, og, kk, p, 1f, dyg, Math.Max(1, p), pc, Math.Max(1, p), 1f, pdw + (long)g * og * kk, Math.Max(1, kk));
                         // input grad: dcols = W_g^T (kk, og) x dy_g (og, p), then col2im into dx
-                        Sgemm.Run(true, false, kk, p, og, 1f, pw + (long)g * og * kk, kk, dyg, p, 0f, pdc, p);
+                        Sgemm.Run(true, false, kk, p, og, 1f, pw + (long)g * og * kk, Math.Max(1, kk), dyg, Math.Max(1, p), 0f, pdc, Math.Max(1, p));
                         Im2Col.Backward2d(pdc, h, w, g * cg, cg, pdx + (long)b * cin * h.In * w.In);
                     }
             }
