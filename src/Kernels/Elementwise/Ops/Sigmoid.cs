@@ -1,16 +1,17 @@
 // Logistic sigmoid: y = 1 / (1 + e^-x); dx = dy * y * (1 - y).
 using System.Runtime.Intrinsics;
+using Cochlea.Kernels.Numerics;
 
 namespace Cochlea.Kernels.Elementwise;
 
 /// <summary>y = 1 / (1 + exp(-x))</summary>
 public readonly struct SigmoidOp : IUnaryOp
 {
-    public static bool Vectorizable => false;
+    public static bool Vectorizable => true;
     public float Invoke(float x) => x >= 0 ? 1f / (1f + MathF.Exp(-x)) : MathF.Exp(x) / (1f + MathF.Exp(x));
-    public Vector128<float> Invoke(Vector128<float> x) => throw new NotSupportedException();
-    public Vector256<float> Invoke(Vector256<float> x) => throw new NotSupportedException();
-    public Vector512<float> Invoke(Vector512<float> x) => throw new NotSupportedException();
+    public Vector128<float> Invoke(Vector128<float> x) => VectorMath.Sigmoid(x);
+    public Vector256<float> Invoke(Vector256<float> x) => VectorMath.Sigmoid(x);
+    public Vector512<float> Invoke(Vector512<float> x) => VectorMath.Sigmoid(x);
 }
 
 /// <summary>dx = dy * y * (1 - y)</summary>

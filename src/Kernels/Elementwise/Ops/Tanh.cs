@@ -1,16 +1,17 @@
 // Hyperbolic tangent; dx = dy * (1 - y^2).
 using System.Runtime.Intrinsics;
+using Cochlea.Kernels.Numerics;
 
 namespace Cochlea.Kernels.Elementwise;
 
 /// <summary>y = tanh(x)</summary>
 public readonly struct TanhOp : IUnaryOp
 {
-    public static bool Vectorizable => false;
+    public static bool Vectorizable => true;
     public float Invoke(float x) => MathF.Tanh(x);
-    public Vector128<float> Invoke(Vector128<float> x) => throw new NotSupportedException();
-    public Vector256<float> Invoke(Vector256<float> x) => throw new NotSupportedException();
-    public Vector512<float> Invoke(Vector512<float> x) => throw new NotSupportedException();
+    public Vector128<float> Invoke(Vector128<float> x) => VectorMath.Tanh(x);
+    public Vector256<float> Invoke(Vector256<float> x) => VectorMath.Tanh(x);
+    public Vector512<float> Invoke(Vector512<float> x) => VectorMath.Tanh(x);
 }
 
 /// <summary>dx = dy * (1 - y * y)</summary>
