@@ -1,6 +1,7 @@
 // softmax and log-softmax over any dimension: the dimension is moved last (a copy only
 // when needed) and each row is done with max subtraction for stability.
 using Cochlea.Autograd;
+using Cochlea.Kernels.Softmax;
 
 namespace Cochlea;
 
@@ -25,40 +26,18 @@ public static unsafe partial class Ops
             using var gl = MoveLast(g, d);
             using var yl = MoveLast(y, d);
             var dxl = Tensor.Empty(gl.ShapeArray);
-            int n = gl.Shape[^1];
-            long rows = gl.Numel / Math.Max(n, 1);
-            float* pg = gl.DataPtr, py = yl.DataPtr, pd = dxl.DataPtr;
-            for (long r = 0; r < rows; r++)
-            {
-                float* gr = pg + r * n, yr = py + r * n, dr = pd + r * n;
-                double s = 0;
-                if (log)
-                {
-                    for (int i = 0; i < n; i++) s += gr[i];
-                    for (int i = 0; i < n; i++) dr[i] = gr[i] - MathF.Exp(yr[i]) * (float)s;
-                }
-                else
-                {
-                    for (int i = 0; i < n; i++) s += gr[i] * yr[i];
-                    for (int i = 0; i < n; i++) dr[i] = yr[i] * (gr[i] - (float)s);
-                }
-            }
+            int n = gl.Rank == 0 ? 1 : gl.Shape[^1];
+            int rows = (int)(gl.Numel / Math.Max(n, 1));
+            if (log) SoftmaxKernels.LogBackward(yl.DataPtr, gl.DataPtr, dxl.DataPtr, rows, n);
+            else SoftmaxKernels.Backward(yl.DataPtr, gl.DataPtr, dxl.DataPtr, rows, n);
             return [MoveBack(dxl, d)];
         });
     }
 
     static void SoftmaxRows(float* src, float* dst, long rows, int n, bool log)
     {
-        for (long r = 0; r < rows; r++)
-        {
-            float* x = src + r * n, y = dst + r * n;
-            float m = float.NegativeInfinity;
-            for (int i = 0; i < n; i++) m = Math.Max(m, x[i]);
-            double s = 0;
-            for (int i = 0; i < n; i++) s += Math.Exp(x[i] - m);
-            if (log) { float ls = (float)Math.Log(s); for (int i = 0; i < n; i++) y[i] = x[i] - m - ls; }
-            else { float inv = (float)(1.0 / s); for (int i = 0; i < n; i++) y[i] = MathF.Exp(x[i] - m) * inv; }
-        }
+        if (log) SoftmaxKernels.LogForward(src, dst, (int)rows, n);
+        else SoftmaxKernels.Forward(src, dst, (int)rows, n);
     }
 
     internal delegate void RowKernel(float* src, float* dst, long rows, int n);
