@@ -61,7 +61,7 @@ public static class Checkpoint
             w.AddMetadata("optimizer.lr", st.LearningRate.ToString("R", CultureInfo.InvariantCulture));
             w.AddMetadata("optimizer.step_count", st.StepCount.ToString(CultureInfo.InvariantCulture));
             w.AddMetadata("optimizer.num_params", st.ParameterSteps.Count.ToString(CultureInfo.InvariantCulture));
-            w.AddMetadata("optimizer.hyperparameters", JsonSerializer.Serialize(st.Hyperparameters));
+            w.AddMetadata("optimizer.hyperparameters", HyperJson(st.Hyperparameters));
         }
         if (extra is not null)
             foreach (var (k, v) in extra)
@@ -72,6 +72,19 @@ public static class Checkpoint
         string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
         w.Save(path);
+    }
+
+    // {"lr":0.001,"betas.0":0.9,...}: the values are floats widened to double; written as floats so they read as typed.
+    static string HyperJson(IReadOnlyDictionary<string, double> hyper)
+    {
+        using var ms = new MemoryStream();
+        using (var j = new Utf8JsonWriter(ms))
+        {
+            j.WriteStartObject();
+            foreach (var (k, v) in hyper) j.WriteNumber(k, (float)v);
+            j.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 
     static bool IsReserved(string key) =>

@@ -1,5 +1,7 @@
 // Adam and AdamW (decoupled weight decay) with torch.optim's semantics, sharing one
 // fused loop: AdamW differs only in where the weight decay enters.
+using System.Numerics;
+
 namespace Cochlea.Optim;
 
 /// <summary>
@@ -53,24 +55,35 @@ public class Adam : Optimizer
     };
 
     /// <inheritdoc/>
-    protected override void Update(Span<float> p, ReadOnlySpan<float> g, ParamState state, long step, bool fresh)
+    protected override void Update(ParamView param, long step, bool fresh)
     {
         // Scalars in double, then rounded once to float, as PyTorch computes them in Python floats.
         double lr = LearningRate;
-        float stepSize = (float)(lr / (1 - Math.Pow(Beta1, step)));
-        float bc2Sqrt = (float)Math.Sqrt(1 - Math.Pow(Beta2, step));
-        float b1 = Beta1, b2 = Beta2, ob1 = (float)(1.0 - Beta1), ob2 = (float)(1.0 - Beta2), eps = Eps;
-        float l2 = _decoupled ? 0f : WeightDecay;
-        float shrink = _decoupled ? (float)(1 - lr * WeightDecay) : 1f;
-        Span<float> m = state[0], v = state[1], vmax = Amsgrad ? state[2] : default;
-        for (int j = 0; j < p.Length; j++)
+        ForEachElement(new Op
         {
-            float pj = p[j] * shrink;
-            float gj = g[j] + l2 * pj;
-            float mj = m[j] = b1 * m[j] + ob1 * gj;
-            float vj = v[j] = b2 * v[j] + ob2 * gj * gj;
-            if (Amsgrad) vj = vmax[j] = Math.Max(vmax[j], vj);
-            p[j] = pj - stepSize * (mj / (MathF.Sqrt(vj) / bc2Sqrt + eps));
+            StepSize = new((float)(lr / (1 - Math.Pow(Beta1, step)))),
+            Bc2Sqrt = new((float)Math.Sqrt(1 - Math.Pow(Beta2, step))),
+            B1 = new(Beta1), B2 = new(Beta2), Ob1 = new((float)(1.0 - Beta1)), Ob2 = new((float)(1.0 - Beta2)), Eps = new(Eps),
+            L2 = new(_decoupled ? 0f : WeightDecay),
+            Shrink = new(_decoupled ? (float)(1 - lr * WeightDecay) : 1f),
+            Amsgrad = Amsgrad,
+        }, param);
+    }
+
+    struct Op : IElementUpdate
+    {
+        public Vector<float> StepSize, Bc2Sqrt, B1, B2, Ob1, Ob2, Eps, L2, Shrink;
+        public bool Amsgrad;
+
+        public readonly void Invoke(ref Vector<float> p, Vector<float> g, ref Vector<float> m, ref Vector<float> v, ref Vector<float> vmax)
+        {
+            var pj = p * Shrink;             // AdamW's decoupled decay (Shrink = 1 for Adam)
+            var gj = g + L2 * pj;            // Adam's L2 term (L2 = 0 for AdamW)
+            m = B1 * m + Ob1 * gj;
+            v = B2 * v + Ob2 * gj * gj;
+            var vv = v;
+            if (Amsgrad) vv = vmax = Vector.Max(vmax, v);
+            p = pj - StepSize * (m / (Vector.SquareRoot(vv) / Bc2Sqrt + Eps));
         }
     }
 }

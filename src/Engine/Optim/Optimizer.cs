@@ -6,6 +6,10 @@
 // several full-size temporaries per parameter per step; the fused loop reads and writes each
 // element once and allocates nothing, so a training step's memory is the model's, not the optimizer's.
 
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Cochlea.Optim;
 
 /// <summary>
@@ -24,7 +28,7 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>
     /// Takes the parameters to optimise (each a float32, contiguous leaf, listed once), the learning rate,
-    /// and the names of the per-parameter state tensors this algorithm keeps (PyTorch's names).
+    /// and the names of the per-parameter state tensors this algorithm keeps (PyTorch's names; at most 3).
     /// </summary>
     protected Optimizer(IEnumerable<Tensor> parameters, float lr, params string[] stateSlots)
     {
@@ -42,6 +46,7 @@ public abstract class Optimizer : IDisposable
                 throw new ArgumentException($"{name}: parameter {i} ({p.Describe()}) must be a contiguous float32 leaf tensor.", nameof(parameters));
             if (!seen.Add(p)) throw new ArgumentException($"{name}: parameter {i} ({p.Describe()}) appears more than once.", nameof(parameters));
         }
+        if (stateSlots.Length > 3) throw new ArgumentException($"{name}: at most 3 state slots are supported by the shared update loop, got {stateSlots.Length}.", nameof(stateSlots));
         _slots = stateSlots;
         _state = new Tensor?[_params.Length][];
         _steps = new long[_params.Length];
@@ -93,7 +98,7 @@ public abstract class Optimizer : IDisposable
             bool fresh = _state[i] is null;
             if (fresh) _state[i] = CreateState(p);
             _steps[i]++;
-            Update(p.AsSpan(), g.AsSpan(), new ParamState(_state[i]!), _steps[i], fresh);
+            Update(new ParamView(p, g, _state[i]!), _steps[i], fresh);
         }
         StepCount++;
     }
@@ -111,20 +116,104 @@ public abstract class Optimizer : IDisposable
     protected virtual float InitialState(int slot) => 0f;
 
     /// <summary>
-    /// The algorithm: updates parameter <paramref name="p"/> in place from gradient <paramref name="g"/> and
-    /// the parameter's <paramref name="state"/> slots; <paramref name="step"/> counts this parameter's updates
-    /// from 1; <paramref name="fresh"/> is true on its first update (state just created).
+    /// The algorithm: updates the parameter of <paramref name="param"/> in place from its gradient and state slots,
+    /// usually by building its <see cref="IElementUpdate"/> and calling <see cref="ForEachElement"/>.
+    /// <paramref name="step"/> counts this parameter's updates from 1; <paramref name="fresh"/> is true on its first
+    /// update (state just created).
     /// </summary>
-    protected abstract void Update(Span<float> p, ReadOnlySpan<float> g, ParamState state, long step, bool fresh);
+    protected abstract void Update(ParamView param, long step, bool fresh);
 
-    /// <summary>The state slots of one parameter, by slot index (the order of <see cref="StateSlots"/>).</summary>
-    protected readonly ref struct ParamState
+    /// <summary>One parameter during <see cref="Step"/>: its elements, its gradient's, and its state slots (contiguous, same length).</summary>
+    protected readonly unsafe ref struct ParamView
     {
+        readonly Tensor _p, _g;
         readonly Tensor?[] _row;
-        internal ParamState(Tensor?[] row) => _row = row;
+        internal ParamView(Tensor p, Tensor g, Tensor?[] row) { _p = p; _g = g; _row = row; }
 
-        /// <summary>The elements of state slot <paramref name="slot"/> (same length as the parameter).</summary>
+        /// <summary>Number of elements.</summary>
+        public int Length => checked((int)_p.Numel);
+        /// <summary>The parameter's elements.</summary>
+        public Span<float> Param => _p.AsSpan();
+        /// <summary>The gradient's elements.</summary>
+        public ReadOnlySpan<float> Grad => _g.AsSpan();
+        /// <summary>The elements of state slot <paramref name="slot"/> (the order of <see cref="StateSlots"/>).</summary>
         public Span<float> this[int slot] => _row[slot]!.AsSpan();
+        internal float* P => _p.DataPtr;
+        internal float* G => _g.DataPtr;
+        // Tensor memory is native and never moves, so raw pointers are safe while the tensors live.
+        internal float* Slot(int s) => s < _row.Length ? _row[s]!.DataPtr : null;
+    }
+
+    /// <summary>
+    /// An optimizer's per-element update, written once for a vector of lanes: <c>p</c> is updated in place
+    /// from gradient <c>g</c> and state slots <c>s0</c>..<c>s2</c> (slots the
+    /// optimizer does not have are scratch values). Only lane-wise IEEE operations (no fused multiply-add), so every
+    /// vector width gives the same bits as a scalar loop.
+    /// </summary>
+    protected interface IElementUpdate
+    {
+        /// <summary>Updates one vector of lanes.</summary>
+        void Invoke(ref Vector<float> p, Vector<float> g, ref Vector<float> s0, ref Vector<float> s1, ref Vector<float> s2);
+    }
+
+    // Elements per thread below which splitting across threads costs more than it saves.
+    const int MinElementsPerThread = 1 << 16;
+
+    /// <summary>
+    /// The loop shared by every optimizer: applies <paramref name="op"/> to all elements of <paramref name="param"/>,
+    /// Vector&lt;float&gt;.Count lanes at a time, the tail through a zero-padded vector, split across
+    /// <see cref="Kernels.Threading.KernelThreads"/> for large parameters (elementwise, so the result does not depend on the split).
+    /// </summary>
+    protected static unsafe void ForEachElement<TOp>(TOp op, ParamView param) where TOp : struct, IElementUpdate
+    {
+        int n = param.Length, w = Vector<float>.Count;
+        nint p = (nint)param.P, g = (nint)param.G, s0 = (nint)param.Slot(0), s1 = (nint)param.Slot(1), s2 = (nint)param.Slot(2);
+        int blocks = n / w;
+        if (blocks * w < 2 * MinElementsPerThread || Kernels.Threading.KernelThreads.Count == 1)
+            Blocks(op, p, g, s0, s1, s2, 0, blocks);
+        else
+            Kernels.Threading.KernelThreads.For(blocks, MinElementsPerThread / w, (b0, b1) => Blocks(op, p, g, s0, s1, s2, b0, b1));
+        int done = blocks * w;
+        if (done < n) Tail(op, p, g, s0, s1, s2, done, n - done);
+    }
+
+    static unsafe void Blocks<TOp>(TOp op, nint p, nint g, nint s0, nint s1, nint s2, int b0, int b1) where TOp : struct, IElementUpdate
+    {
+        int w = Vector<float>.Count;
+        Vector<float> z0 = default, z1 = default, z2 = default;
+        for (int b = b0; b < b1; b++)
+        {
+            int i = b * w;
+            ref var vp = ref Unsafe.AsRef<Vector<float>>((float*)p + i);
+            // Absent slots point at a scratch vector, so the op struct never tests for them.
+            ref var v0 = ref s0 != 0 ? ref Unsafe.AsRef<Vector<float>>((float*)s0 + i) : ref z0;
+            ref var v1 = ref s1 != 0 ? ref Unsafe.AsRef<Vector<float>>((float*)s1 + i) : ref z1;
+            ref var v2 = ref s2 != 0 ? ref Unsafe.AsRef<Vector<float>>((float*)s2 + i) : ref z2;
+            op.Invoke(ref vp, Unsafe.ReadUnaligned<Vector<float>>((float*)g + i), ref v0, ref v1, ref v2);
+        }
+    }
+
+    // The last n % lanes elements: copied into zero-padded vectors, updated, copied back (padding lanes discarded).
+    static void Tail<TOp>(TOp op, nint p, nint g, nint s0, nint s1, nint s2, int start, int count) where TOp : struct, IElementUpdate
+    {
+        Vector<float> vp = default, vg = default, v0 = default, v1 = default, v2 = default;
+        Load(p, start, count, ref vp); Load(g, start, count, ref vg);
+        Load(s0, start, count, ref v0); Load(s1, start, count, ref v1); Load(s2, start, count, ref v2);
+        op.Invoke(ref vp, vg, ref v0, ref v1, ref v2);
+        Store(p, start, count, ref vp);
+        Store(s0, start, count, ref v0); Store(s1, start, count, ref v1); Store(s2, start, count, ref v2);
+    }
+
+    static Span<float> Lanes(ref Vector<float> v) => MemoryMarshal.Cast<Vector<float>, float>(new Span<Vector<float>>(ref v));
+
+    static unsafe void Load(nint src, int start, int count, ref Vector<float> v)
+    {
+        if (src != 0) new Span<float>((float*)src + start, count).CopyTo(Lanes(ref v));
+    }
+
+    static unsafe void Store(nint dst, int start, int count, ref Vector<float> v)
+    {
+        if (dst != 0) Lanes(ref v)[..count].CopyTo(new Span<float>((float*)dst + start, count));
     }
 
     /// <summary>Clears the parameters' gradients: disposes them and sets Grad = null (default), or zero-fills them.</summary>

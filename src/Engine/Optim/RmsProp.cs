@@ -1,5 +1,7 @@
 // RMSprop with torch.optim.RMSprop's semantics, plus the variant of TensorFlow 1's
 // tf.train.RMSPropOptimizer (which the Kaggle-era speech recipes were tuned with).
+using System.Numerics;
+
 namespace Cochlea.Optim;
 
 /// <summary>
@@ -25,8 +27,6 @@ namespace Cochlea.Optim;
 /// </summary>
 public sealed class RmsProp : Optimizer
 {
-    readonly int _mom = -1, _avg = -1;
-
     /// <summary>Decay of the running averages (TF's "decay", PyTorch's "alpha").</summary>
     public float Alpha { get; }
     /// <summary>Added to the denominator (outside the root for PyTorch, inside for TF).</summary>
@@ -49,9 +49,6 @@ public sealed class RmsProp : Optimizer
         Require(weightDecay, nameof(weightDecay), 0, float.MaxValue);
         Require(momentum, nameof(momentum), 0, float.MaxValue);
         Alpha = alpha; Eps = eps; WeightDecay = weightDecay; Momentum = momentum; Centered = centered; TfStyle = tfStyle;
-        var slots = StateSlots.ToList();
-        _mom = slots.IndexOf("momentum_buffer");
-        _avg = slots.IndexOf("grad_avg");
     }
 
     static string[] Slots(float momentum, bool centered, bool tfStyle)
@@ -73,31 +70,46 @@ public sealed class RmsProp : Optimizer
     protected override float InitialState(int slot) => TfStyle && slot == 0 ? 1f : 0f;
 
     /// <inheritdoc/>
-    protected override void Update(Span<float> p, ReadOnlySpan<float> g, ParamState state, long step, bool fresh)
+    protected override void Update(ParamView param, long step, bool fresh)
     {
-        float lr = LearningRate, alpha = Alpha, oa = (float)(1.0 - Alpha), eps = Eps, wd = WeightDecay, mu = Momentum;
-        Span<float> s = state[0], b = _mom >= 0 ? state[_mom] : default, a = _avg >= 0 ? state[_avg] : default;
-        for (int j = 0; j < p.Length; j++)
+        float lr = LearningRate;
+        // Slots absent from this configuration read and write the loop's scratch vectors.
+        var op = new Op
         {
-            float gj = g[j] + wd * p[j];
+            Lr = new(lr), NegLr = new(-lr), Alpha = new(Alpha), OneMinusAlpha = new((float)(1.0 - Alpha)), Eps = new(Eps),
+            Wd = new(WeightDecay), Mu = new(Momentum), HasMomentum = Momentum > 0, Centered = Centered, TfStyle = TfStyle,
+        };
+        ForEachElement(op, param);
+    }
+
+    struct Op : IElementUpdate
+    {
+        public Vector<float> Lr, NegLr, Alpha, OneMinusAlpha, Eps, Wd, Mu;
+        public bool HasMomentum, Centered, TfStyle;
+
+        // Slot order: s (square_avg), then b (momentum_buffer) when present, then a (grad_avg) when centered.
+        public readonly void Invoke(ref Vector<float> p, Vector<float> g, ref Vector<float> s, ref Vector<float> x1, ref Vector<float> x2)
+        {
+            bool hasB = HasMomentum || TfStyle;
+            ref var b = ref x1;
+            ref var a = ref hasB ? ref x2 : ref x1;
+            var gj = g + Wd * p;
             if (TfStyle)
             {
                 // The update order and forms of TF's ApplyRMSProp / ApplyCenteredRMSProp kernels.
-                float sj = s[j] += (gj * gj - s[j]) * oa;
-                float denom = sj + eps;
-                if (Centered) { float aj = a[j] += (gj - a[j]) * oa; denom = sj - aj * aj + eps; }
-                float bj = b[j] = mu * b[j] + lr * gj / MathF.Sqrt(denom);
-                p[j] -= bj;
+                s += (gj * gj - s) * OneMinusAlpha;
+                var denom = s + Eps;
+                if (Centered) { a += (gj - a) * OneMinusAlpha; denom = s - a * a + Eps; }
+                b = Mu * b + Lr * gj / Vector.SquareRoot(denom);
+                p -= b;
+                return;
             }
-            else
-            {
-                float sj = s[j] = alpha * s[j] + oa * gj * gj;
-                float d;
-                if (Centered) { float aj = a[j] = alpha * a[j] + oa * gj; d = MathF.Sqrt(sj - aj * aj) + eps; }
-                else d = MathF.Sqrt(sj) + eps;
-                if (mu > 0) { float bj = b[j] = mu * b[j] + gj / d; p[j] += -lr * bj; }
-                else p[j] += -lr * (gj / d);
-            }
+            s = Alpha * s + OneMinusAlpha * gj * gj;
+            Vector<float> d;
+            if (Centered) { a = Alpha * a + OneMinusAlpha * gj; d = Vector.SquareRoot(s - a * a) + Eps; }
+            else d = Vector.SquareRoot(s) + Eps;
+            if (HasMomentum) { b = Mu * b + gj / d; p += NegLr * b; }
+            else p += NegLr * (gj / d);
         }
     }
 }

@@ -1,5 +1,7 @@
 // Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay:
-// torch.optim.SGD's update, element by element in one loop.
+// torch.optim.SGD's update, element by element in one fused loop.
+using System.Numerics;
+
 namespace Cochlea.Optim;
 
 /// <summary>
@@ -13,6 +15,7 @@ namespace Cochlea.Optim;
 /// else d = g
 /// p = p - lr * d
 /// </code>
+/// State slot: "momentum_buffer" (only with momentum).
 /// </summary>
 public sealed class Sgd : Optimizer
 {
@@ -45,23 +48,28 @@ public sealed class Sgd : Optimizer
     };
 
     /// <inheritdoc/>
-    protected override void Update(Span<float> p, ReadOnlySpan<float> g, ParamState state, long step, bool fresh)
+    protected override void Update(ParamView param, long step, bool fresh) => ForEachElement(new Op
     {
-        float lr = LearningRate, wd = WeightDecay, mu = Momentum;
-        float keep = (float)(1.0 - Dampening);
-        if (mu == 0)
+        NegLr = new(-LearningRate), Wd = new(WeightDecay), Mu = new(Momentum), Keep = new((float)(1.0 - Dampening)),
+        HasMomentum = Momentum != 0, Nesterov = Nesterov, Fresh = fresh,
+    }, param);
+
+    struct Op : IElementUpdate
+    {
+        public Vector<float> NegLr, Wd, Mu, Keep;
+        public bool HasMomentum, Nesterov, Fresh;
+
+        public readonly void Invoke(ref Vector<float> p, Vector<float> g, ref Vector<float> b, ref Vector<float> s1, ref Vector<float> s2)
         {
-            for (int j = 0; j < p.Length; j++) p[j] += -lr * (g[j] + wd * p[j]);
-            return;
-        }
-        var b = state[0];
-        for (int j = 0; j < p.Length; j++)
-        {
-            float gj = g[j] + wd * p[j];
-            // PyTorch starts the buffer at a copy of the first gradient (not at zero, which dampening would shrink).
-            float bj = b[j] = fresh ? gj : mu * b[j] + keep * gj;
-            float d = Nesterov ? gj + mu * bj : bj;
-            p[j] += -lr * d;
+            var gj = g + Wd * p;
+            var d = gj;
+            if (HasMomentum)
+            {
+                // PyTorch starts the buffer at a copy of the first gradient (not at zero, which dampening would shrink).
+                b = Fresh ? gj : Mu * b + Keep * gj;
+                d = Nesterov ? gj + Mu * b : b;
+            }
+            p += NegLr * d;
         }
     }
 }

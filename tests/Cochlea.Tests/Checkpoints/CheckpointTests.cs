@@ -91,6 +91,7 @@ public class CheckpointTests
         Assert.That(f.Metadata["format"], Is.EqualTo("pt"));
         Assert.That(f.Metadata["optimizer.type"], Is.EqualTo("Adam"));
         Assert.That(f.Metadata["optimizer.step_count"], Is.EqualTo("2"));
+        Assert.That(f.Metadata["optimizer.hyperparameters"], Does.StartWith("{\"lr\":0.001,\"betas.0\":0.9,\"betas.1\":0.999,\"eps\":1E-08"));
         Assert.That(names.Count, Is.EqualTo(4 + 4 * 3));
     }
 
@@ -132,6 +133,43 @@ public class CheckpointTests
         var e = Assert.Throws<StateDictMismatchException>(() => Checkpoint.Load(wider, null, path))!;
         Assert.That(e.Mismatches.Count, Is.EqualTo(3));
         Assert.That(e.Message, Does.Contain("size mismatch for 0.weight").And.Contain("(32, 8)").And.Contain("(16, 8)"));
+    }
+
+    // The shape of BatchNorm's state: float buffers and an int64 0-d counter, as PyTorch stores them.
+    sealed class WithBuffers : Module
+    {
+        public readonly Tensor Mean, Count;
+        public WithBuffers(float fill)
+        {
+            using var _ = TensorScope.Suspend();
+            RegisterParameter("weight", Tensor.Full(fill, 3));
+            Mean = RegisterBuffer("running_mean", Tensor.Full(fill * 2, 3));
+            Count = RegisterBuffer("num_batches_tracked", Tensor.Empty([], DType.Int64));
+            unsafe { *(long*)Count.RawPtr = (long)fill; }
+            RegisterBuffer("scratch", Tensor.Zeros(2), persistent: false);
+        }
+        public override Tensor Forward(Tensor x) => x;
+    }
+
+    [Test]
+    public void BuffersIncludingInt64ScalarsRoundTrip()
+    {
+        string path = Path.Combine(_dir, "bn.safetensors");
+        using var a = new WithBuffers(7f);
+        Checkpoint.Save(a, null, path);
+        using (var f = SafeTensorsFile.Open(path))
+        {
+            Assert.That(f.Names.Order(), Is.EqualTo(new[] { "num_batches_tracked", "running_mean", "weight" }));
+            Assert.That(f.GetInfo("num_batches_tracked").DType, Is.EqualTo(SafeTensorDType.I64));
+            Assert.That(f.GetInfo("num_batches_tracked").Shape, Is.Empty);
+        }
+        using var b = new WithBuffers(1f);
+        Checkpoint.Load(b, null, path);
+        Assert.That(b.Mean.ToArray(), Is.EqualTo(new[] { 14f, 14f, 14f }));
+        Assert.That(b.Count.Item(), Is.EqualTo(7f));
+        using var c = new WithBuffers(2f);
+        c.LoadStateDict(a.StateDict());
+        Assert.That(c.Count.Item(), Is.EqualTo(7f));
     }
 
     [Test]
