@@ -113,15 +113,19 @@ public abstract class Module : IDisposable
                 yield return (sub.Length == 0 ? n : n + "." + sub, m);
     }
 
-    /// <summary>All parameters (this module's first, then each child's), in state_dict order.</summary>
+    /// <summary>All parameters (this module's first, then each child's), in state_dict order, each once.</summary>
     public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Tensor);
 
-    /// <summary>All parameters with their dotted names ("fc1.weight"), in state_dict order.</summary>
+    /// <summary>
+    /// All parameters with their dotted names ("fc1.weight"), in state_dict order. A tensor shared by two modules
+    /// (tied weights) is listed once, under its first name, as PyTorch's named_parameters does.
+    /// </summary>
     public IEnumerable<(string Name, Tensor Tensor)> NamedParameters()
     {
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
         foreach (var (prefix, m) in NamedModules())
             foreach (var (n, t) in m._parameters)
-                yield return (Join(prefix, n), t);
+                if (seen.Add(t)) yield return (Join(prefix, n), t);
     }
 
     /// <summary>All buffers (persistent or not) with their dotted names, in state_dict order.</summary>

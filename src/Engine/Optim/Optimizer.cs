@@ -86,15 +86,23 @@ public abstract class Optimizer : IDisposable
     public void Step()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        // Validate every gradient first, so a bad one cannot leave the parameters half updated.
+        for (int i = 0; i < _params.Length; i++)
+        {
+            var p = _params[i];
+            var g = p.Grad;
+            if (p.IsDisposed) throw new ObjectDisposedException($"{GetType().Name}.Step: parameter {i} was disposed (was its module disposed?).");
+            if (g is null) continue;
+            if (g.IsDisposed) throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} ({p.Describe()}) was disposed but not cleared; use ZeroGrad().");
+            if (!Tensor.SameShape(g.Shape, p.Shape) || g.DType != DType.Float32 || !g.IsContiguous)
+                throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} must be a contiguous float32 tensor of shape {Tensor.FormatShape(p.Shape)}, got {g.Describe()}.");
+        }
         if (Schedule is not null) LearningRate = Schedule.At(StepCount);
         for (int i = 0; i < _params.Length; i++)
         {
             var p = _params[i];
             var g = p.Grad;
             if (g is null) continue;
-            if (g.IsDisposed) throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} ({p.Describe()}) was disposed but not cleared; use ZeroGrad().");
-            if (!Tensor.SameShape(g.Shape, p.Shape) || g.DType != DType.Float32 || !g.IsContiguous)
-                throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} must be a contiguous float32 tensor of shape {Tensor.FormatShape(p.Shape)}, got {g.Describe()}.");
             bool fresh = _state[i] is null;
             if (fresh) _state[i] = CreateState(p);
             _steps[i]++;

@@ -88,6 +88,28 @@ public class ModuleTests
         public override Tensor Forward(Tensor x) => x * P;
     }
 
+    sealed class Tied : Module
+    {
+        public Tied(Tensor shared)
+        {
+            RegisterModule("enc", new Holder(shared));
+            RegisterModule("dec", new Holder(shared));
+        }
+        public override Tensor Forward(Tensor x) => x;
+    }
+
+    [Test]
+    public void TiedParametersAreListedOnceButSavedUnderBothNames()
+    {
+        Tensor shared;
+        using (TensorScope.Suspend()) shared = Tensor.Ones(3);
+        using var m = new Tied(shared);
+        Assert.That(m.NamedParameters().Select(p => p.Name), Is.EqualTo(new[] { "enc.p" }));
+        Assert.That(m.StateDict().Keys, Is.EqualTo(new[] { "enc.p", "dec.p" }));
+        using var opt = new Cochlea.Optim.Adam(m.Parameters());  // would reject a parameter listed twice
+        Assert.That(m.ParameterCount, Is.EqualTo(3));
+    }
+
     [Test]
     public void BadNamesAreRejected()
     {
