@@ -91,7 +91,7 @@ public abstract class Optimizer : IDisposable
         {
             var p = _params[i];
             var g = p.Grad;
-            if (p.IsDisposed) throw new ObjectDisposedException($"{GetType().Name}.Step: parameter {i} was disposed (was its module disposed?).");
+            if (p.IsDisposed) throw new ObjectDisposedException(p.Describe(), $"{GetType().Name}.Step: parameter {i} was disposed (was its module disposed?).");
             if (g is null) continue;
             if (g.IsDisposed) throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} ({p.Describe()}) was disposed but not cleared; use ZeroGrad().");
             if (!Tensor.SameShape(g.Shape, p.Shape) || g.DType != DType.Float32 || !g.IsContiguous)
