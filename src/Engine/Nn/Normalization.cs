@@ -1,0 +1,57 @@
+// BatchNorm1d / BatchNorm2d with torch's names (weight, bias, running_mean, running_var,
+// num_batches_tracked), momentum semantics and defaults.
+namespace Cochlea.Nn;
+
+/// <summary>Batch normalisation over channel dim 1: (N, C) or (N, C, L) for 1-d, (N, C, H, W) for 2-d.</summary>
+public class BatchNorm : Module
+{
+    /// <summary>Scale gamma (C).</summary>
+    public Tensor Weight { get; }
+    /// <summary>Shift beta (C).</summary>
+    public Tensor Bias { get; }
+    /// <summary>Running mean (C), a buffer.</summary>
+    public Tensor RunningMean { get; }
+    /// <summary>Running (unbiased) variance (C), a buffer.</summary>
+    public Tensor RunningVar { get; }
+    /// <summary>Training steps seen (int64 scalar buffer, as torch keeps it).</summary>
+    public Tensor NumBatchesTracked { get; }
+    /// <summary>eps added to the variance.</summary>
+    public float Eps { get; }
+    /// <summary>PyTorch momentum: running = (1 - m) * running + m * batch.</summary>
+    public float Momentum { get; }
+    readonly int[] _ranks;
+
+    /// <summary>A batch norm over <paramref name="channels"/> channels (weight 1, bias 0, running mean 0, var 1).</summary>
+    protected BatchNorm(int channels, float eps, float momentum, int[] ranks)
+    {
+        if (channels < 1) throw new ArgumentOutOfRangeException(nameof(channels), channels, "BatchNorm: channels must be >= 1.");
+        if (!(momentum >= 0 && momentum <= 1)) throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "BatchNorm: momentum must be in [0, 1].");
+        (Eps, Momentum, _ranks) = (eps, momentum, ranks);
+        using (TensorScope.Suspend())
+        {
+            Weight = RegisterParameter("weight", Tensor.Ones(channels));
+            Bias = RegisterParameter("bias", Tensor.Zeros(channels));
+            RunningMean = RegisterBuffer("running_mean", Tensor.Zeros(channels));
+            RunningVar = RegisterBuffer("running_var", Tensor.Ones(channels));
+            NumBatchesTracked = RegisterBuffer("num_batches_tracked", Tensor.FromArray(new long[] { 0 }, []));
+        }
+    }
+
+    /// <inheritdoc/>
+    public override unsafe Tensor Forward(Tensor x)
+    {
+        if (Array.IndexOf(_ranks, x.Rank) < 0)
+            throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)}, got {x.Describe()}.");
+        if (IsTraining) ((long*)NumBatchesTracked.RawPtr)[0]++;
+        return Ops.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
+    }
+
+    /// <inheritdoc/>
+    protected override string ExtraRepr() => $"{Weight.Size(0)}, eps={Eps}, momentum={Momentum}";
+}
+
+/// <summary>BatchNorm over (N, C) or (N, C, L).</summary>
+public sealed class BatchNorm1d(int channels, float eps = 1e-5f, float momentum = 0.1f) : BatchNorm(channels, eps, momentum, [2, 3]);
+
+/// <summary>BatchNorm over (N, C, H, W).</summary>
+public sealed class BatchNorm2d(int channels, float eps = 1e-5f, float momentum = 0.1f) : BatchNorm(channels, eps, momentum, [4]);
