@@ -98,39 +98,24 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>A 0-d (scalar) tensor.</summary>
     public static Tensor Scalar(float value) => Full(value);
 
-    /// <summary>Float32 tensor holding a copy of <paramref name="data"/> with the given shape.</summary>
-    public static Tensor FromArray(float[] data, params int[] shape)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        if (shape.Length == 0 && data.Length != 1) shape = [data.Length];
-        var t = Empty(shape);
-        if (t.Numel != data.Length)
-            throw new ArgumentException($"FromArray: {data.Length} values do not fill shape {FormatShape(shape)} ({t.Numel} elements).", nameof(data));
-        data.AsSpan().CopyTo(t.AsSpan());
-        return t;
-    }
+    /// <summary>Float32 tensor holding a copy of <paramref name="data"/> with the given shape (1-d when no shape is given).</summary>
+    public static Tensor FromArray(float[] data, params int[] shape) => FromSpan<float>(data, shape, DType.Float32);
 
     /// <summary>Int64 tensor (labels, indices) holding a copy of <paramref name="data"/>.</summary>
-    public static Tensor FromArray(long[] data, params int[] shape)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        if (shape.Length == 0) shape = [data.Length];
-        var t = Empty(shape, DType.Int64);
-        if (t.Numel != data.Length)
-            throw new ArgumentException($"FromArray: {data.Length} values do not fill shape {FormatShape(shape)} ({t.Numel} elements).", nameof(data));
-        data.AsSpan().CopyTo(new Span<long>((long*)t.RawPtr, data.Length));
-        return t;
-    }
+    public static Tensor FromArray(long[] data, params int[] shape) => FromSpan<long>(data, shape, DType.Int64);
 
     /// <summary>Int32 tensor holding a copy of <paramref name="data"/>.</summary>
-    public static Tensor FromArray(int[] data, params int[] shape)
+    public static Tensor FromArray(int[] data, params int[] shape) => FromSpan<int>(data, shape, DType.Int32);
+
+    static Tensor FromSpan<T>(T[] data, int[] shape, DType dtype) where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (shape.Length == 0) shape = [data.Length];
-        var t = Empty(shape, DType.Int32);
+        // No shape: a 1-d tensor of the data (an explicit [] means a scalar).
+        if (shape.Length == 0 && data.Length != 1) shape = [data.Length];
+        var t = Empty(shape, dtype);
         if (t.Numel != data.Length)
             throw new ArgumentException($"FromArray: {data.Length} values do not fill shape {FormatShape(shape)} ({t.Numel} elements).", nameof(data));
-        data.AsSpan().CopyTo(new Span<int>((int*)t.RawPtr, data.Length));
+        data.AsSpan().CopyTo(new Span<T>(t.RawPtr, data.Length));
         return t;
     }
 
