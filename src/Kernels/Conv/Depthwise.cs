@@ -31,7 +31,7 @@ public static unsafe class Depthwise
 
     // ---- public API -------------------------------------------------------------------------
 
-    /// <summary>y[n, oc, oy, ox] = sum_{ki,kj} w[oc, ki, kj] x[n, oc/M, oy*sh - pt + ki*dh, ox*sw - pl + kj*dw] (0 outside). y overwritten.</summary>
+    /// <summary>y[n, oc, oy, ox] = sum_{ki,kj} w[oc, ki, kj] x[n, oc/M, oy*sh - pt + ki*dh, ox*sw - pl + kj*dw] (0 outside). y overwritten; y must not alias x.</summary>
     public static void Forward2d(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
         => Forward2d(x, weight, y, n, channels, multiplier, h, w, Simd.Best);
 
@@ -39,6 +39,8 @@ public static unsafe class Depthwise
     public static void Forward2d(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(weight, outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(y, outLen, nameof(y));
         ForwardDispatch(x, weight, (long)h.Kernel * w.Kernel, y, n, channels, multiplier, h, w, width);
     }
 
@@ -70,6 +72,8 @@ public static unsafe class Depthwise
     public static void BackwardInput2d(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(dy, inLen > 0 ? outLen : 0, nameof(dy)); KernelArgs.NotNull(weight, inLen > 0 && outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(dx, inLen, nameof(dx));
         BackwardInputDispatch(dy, weight, (long)h.Kernel * w.Kernel, dx, n, channels, multiplier, h, w, width);
     }
 
@@ -101,6 +105,8 @@ public static unsafe class Depthwise
     public static void BackwardWeight2d(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(dy, outLen, nameof(dy)); KernelArgs.NotNull(dweight, wLen, nameof(dweight));
         switch (width)
         {
             case SimdWidth.V512: BackwardWeightImpl<V512Ops, Vector512<float>>(x, dy, dweight, n, channels, multiplier, h, w); break;
