@@ -5,11 +5,13 @@
 // Everything reduces to one row primitive, y[o] (+)= sum_k taps[k] * x[o*stride + off_k]:
 //  * the interior outputs (all taps inside the input) run as a SIMD loop over o with one
 //    vector FMA per tap; the few edge outputs that touch padding run scalar with bounds checks;
-//  * stride > 1 deinterleaves the input row into `stride` phase rows first (scalar, one pass), so
-//    tap k reads phase[(off_k mod s)][o + off_k div s] contiguously and the same SIMD loop applies.
-//    This is what makes WaveKws' k3 stride-2 conv1d vectorised;
-//  * the input gradient with stride 1 is the same row primitive with mirrored tap offsets;
-//    with stride > 1 it is a scalar scatter (documented fallback).
+//  * stride > 1 deinterleaves the input row into `stride` phase rows first (vector unzip for
+//    stride 2, scalar otherwise), so tap k reads phase[(off_k mod s)][o + off_k div s] contiguously
+//    and the same SIMD loop applies. This is what makes WaveKws' k3 stride-2 conv1d vectorised;
+//  * the input gradient with stride 1 is the same row primitive with mirrored tap offsets; with
+//    stride > 1 it is one vector axpy per tap into phase rows, interleaved back (vector zip for 2);
+//  * the weight gradient is one vector dot per tap and row, over the same phase rows;
+//  * rows longer than MaxPhaseFloats with stride > 1 fall back to scalar loops (documented).
 // Threads split output planes (forward), input planes (input grad; the M output channels of an
 // input channel are summed inside one task) and output channels (weight grad; summed over N in a
 // fixed order), so results do not depend on the thread count.
