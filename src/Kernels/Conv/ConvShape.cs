@@ -87,3 +87,13 @@ public static class ConvShape
         return (lo, hi);
     }
 }
+
+/// <summary>Argument checks shared by the conv and pooling kernels.</summary>
+internal static unsafe class KernelArgs
+{
+    /// <summary>Throws when a buffer of <paramref name="length"/> &gt; 0 elements is given as a null pointer.</summary>
+    public static void NotNull(void* p, long length, string name)
+    {
+        if (length > 0 && p == null) throw new ArgumentNullException(name, $"{name} ({length} elements) must not be null.");
+    }
+}

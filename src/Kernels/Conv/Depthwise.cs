@@ -5,11 +5,13 @@
 // Everything reduces to one row primitive, y[o] (+)= sum_k taps[k] * x[o*stride + off_k]:
 //  * the interior outputs (all taps inside the input) run as a SIMD loop over o with one
 //    vector FMA per tap; the few edge outputs that touch padding run scalar with bounds checks;
-//  * stride > 1 deinterleaves the input row into `stride` phase rows first (scalar, one pass), so
-//    tap k reads phase[(off_k mod s)][o + off_k div s] contiguously and the same SIMD loop applies.
-//    This is what makes WaveKws' k3 stride-2 conv1d vectorised;
-//  * the input gradient with stride 1 is the same row primitive with mirrored tap offsets;
-//    with stride > 1 it is a scalar scatter (documented fallback).
+//  * stride > 1 deinterleaves the input row into `stride` phase rows first (vector unzip for
+//    stride 2, scalar otherwise), so tap k reads phase[(off_k mod s)][o + off_k div s] contiguously
+//    and the same SIMD loop applies. This is what makes WaveKws' k3 stride-2 conv1d vectorised;
+//  * the input gradient with stride 1 is the same row primitive with mirrored tap offsets; with
+//    stride > 1 it is one vector axpy per tap into phase rows, interleaved back (vector zip for 2);
+//  * the weight gradient is one vector dot per tap and row, over the same phase rows;
+//  * rows longer than MaxPhaseFloats with stride > 1 fall back to scalar loops (documented).
 // Threads split output planes (forward), input planes (input grad; the M output channels of an
 // input channel are summed inside one task) and output channels (weight grad; summed over N in a
 // fixed order), so results do not depend on the thread count.
@@ -21,6 +23,7 @@ using Cochlea.Kernels.Threading;
 namespace Cochlea.Kernels.Conv;
 
 /// <summary>Depthwise conv1d/conv2d (groups = channels, multiplier M) forward and backward; shapes in the file header.</summary>
+[SkipLocalsInit]
 public static unsafe class Depthwise
 {
     // Largest input row deinterleaved on the stack (floats); longer strided rows use the scalar interior.
@@ -30,7 +33,7 @@ public static unsafe class Depthwise
 
     // ---- public API -------------------------------------------------------------------------
 
-    /// <summary>y[n, oc, oy, ox] = sum_{ki,kj} w[oc, ki, kj] x[n, oc/M, oy*sh - pt + ki*dh, ox*sw - pl + kj*dw] (0 outside). y overwritten.</summary>
+    /// <summary>y[n, oc, oy, ox] = sum_{ki,kj} w[oc, ki, kj] x[n, oc/M, oy*sh - pt + ki*dh, ox*sw - pl + kj*dw] (0 outside). y overwritten; y must not alias x.</summary>
     public static void Forward2d(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
         => Forward2d(x, weight, y, n, channels, multiplier, h, w, Simd.Best);
 
@@ -38,6 +41,8 @@ public static unsafe class Depthwise
     public static void Forward2d(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(weight, outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(y, outLen, nameof(y));
         ForwardDispatch(x, weight, (long)h.Kernel * w.Kernel, y, n, channels, multiplier, h, w, width);
     }
 
@@ -69,6 +74,8 @@ public static unsafe class Depthwise
     public static void BackwardInput2d(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(dy, inLen > 0 ? outLen : 0, nameof(dy)); KernelArgs.NotNull(weight, inLen > 0 && outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(dx, inLen, nameof(dx));
         BackwardInputDispatch(dy, weight, (long)h.Kernel * w.Kernel, dx, n, channels, multiplier, h, w, width);
     }
 
@@ -100,6 +107,8 @@ public static unsafe class Depthwise
     public static void BackwardWeight2d(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(dy, outLen, nameof(dy)); KernelArgs.NotNull(dweight, wLen, nameof(dweight));
         switch (width)
         {
             case SimdWidth.V512: BackwardWeightImpl<V512Ops, Vector512<float>>(x, dy, dweight, n, channels, multiplier, h, w); break;
@@ -161,8 +170,10 @@ public static unsafe class Depthwise
         long inPlane = (long)h.In * w.In, outPlane = (long)oh * ow;
         if (n == 0 || channels == 0 || inPlane == 0) return;
         nint pdy = (nint)dy, pw = (nint)weight, pdx = (nint)dx;
+        bool usePhase = w.Stride > 1 && w.In + w.Stride <= MaxPhaseFloats;
         KernelThreads.For(n * channels, MinChunk(outPlane * kk * mult + inPlane), (p0, p1) =>
         {
+            float* phase = stackalloc float[usePhase ? w.In + w.Stride : 1];
             for (int p = p0; p < p1; p++)
             {
                 int b = p / channels, c = p % channels;
@@ -182,8 +193,23 @@ public static unsafe class Depthwise
                             if (w.Stride == 1)
                                 // dx[i] += sum_k taps[k] dy[i + pl - k*d]: the forward row with mirrored offsets.
                                 Row<TO, TV>(dyr, ow, taps, w.Kernel, 1, w.PadBefore, -w.Dilation, dxr, w.In, true, null);
+                            else if (usePhase)
+                            {
+                                // dx[o*s + off_t] += taps[t] dy[o] is an axpy into phase row (off_t mod s) at
+                                // shift (off_t div s); the phases are then interleaved back into dx.
+                                int plen = (w.In + w.Stride - 1) / w.Stride;
+                                new Span<float>(phase, plen * w.Stride).Clear();
+                                for (int t = 0; t < w.Kernel; t++)
+                                {
+                                    int off = t * w.Dilation - w.PadBefore;
+                                    var (lo, hi) = ConvShape.ValidRange(ow, w.Stride, off, w.In);
+                                    int ph = ((off % w.Stride) + w.Stride) % w.Stride, q = (off - ph) / w.Stride;
+                                    Axpy<TO, TV>(taps[t], dyr + lo, phase + ph * plen + q + lo, hi - lo);
+                                }
+                                InterleaveAdd<TO, TV>(phase, w.Stride, dxr, w.In);
+                            }
                             else
-                                ScatterRow(dyr, ow, taps, w.Kernel, w.Stride, -w.PadBefore, w.Dilation, dxr, w.In);
+                                ScatterRow(dyr, ow, taps, w.Kernel, w.Stride, -w.PadBefore, w.Dilation, dxr, w.In);   // very long rows: scalar
                         }
                 }
             }
@@ -197,33 +223,52 @@ public static unsafe class Depthwise
         long inPlane = (long)h.In * w.In, outPlane = (long)oh * ow;
         if (cout == 0) return;
         nint px = (nint)x, pdy = (nint)dy, pw = (nint)dweight;
+        bool strided = w.Stride > 1;
+        bool fits = w.Kernel <= MaxTaps && (!strided || w.In + w.Stride <= MaxPhaseFloats);
         KernelThreads.For(cout, MinChunk(outPlane * kk * Math.Max(n, 1)), (o0, o1) =>
         {
+            float* phase = stackalloc float[fits && strided ? w.In + w.Stride : 1];
+            nint* bases = stackalloc nint[fits ? w.Kernel : 1];
+            int* lo = stackalloc int[w.Kernel];
+            int* hi = stackalloc int[w.Kernel];
+            float* acc = stackalloc float[kk];
+            for (int kj = 0; kj < w.Kernel; kj++)
+                (lo[kj], hi[kj]) = ConvShape.ValidRange(ow, w.Stride, kj * w.Dilation - w.PadBefore, w.In);
             for (int oc = o0; oc < o1; oc++)
-                for (int ki = 0; ki < h.Kernel; ki++)
-                    for (int kj = 0; kj < w.Kernel; kj++)
-                    {
-                        int off = kj * w.Dilation - w.PadBefore;
-                        var (lo, hi) = ConvShape.ValidRange(ow, w.Stride, off, w.In);
-                        TV acc = TO.Splat(0f);
-                        float tail = 0f;
-                        for (int b = 0; b < n; b++)
+            {
+                new Span<float>(acc, kk).Clear();
+                // Fixed order over (n, oy, ki): one dot per tap and row, each row deinterleaved once.
+                for (int b = 0; b < n; b++)
+                {
+                    float* xp = (float*)px + ((long)b * channels + oc / mult) * inPlane;
+                    float* dyp = (float*)pdy + ((long)b * cout + oc) * outPlane;
+                    for (int oy = 0; oy < oh; oy++)
+                        for (int ki = 0; ki < h.Kernel; ki++)
                         {
-                            float* xp = (float*)px + ((long)b * channels + oc / mult) * inPlane;
-                            float* dyp = (float*)pdy + ((long)b * cout + oc) * outPlane;
-                            for (int oy = 0; oy < oh; oy++)
+                            int iy = oy * h.Stride - h.PadBefore + ki * h.Dilation;
+                            if ((uint)iy >= (uint)h.In) continue;
+                            float* dyr = dyp + (long)oy * ow, xr = xp + (long)iy * w.In;
+                            float* a = acc + ki * w.Kernel;
+                            if (fits)
                             {
-                                int iy = oy * h.Stride - h.PadBefore + ki * h.Dilation;
-                                if ((uint)iy >= (uint)h.In) continue;
-                                float* dyr = dyp + (long)oy * ow, xr = xp + (long)iy * w.In + off;
-                                int o = lo;
-                                if (w.Stride == 1)
-                                    for (; o <= hi - TO.Count; o += TO.Count) acc = TO.MulAdd(TO.Load(dyr + o), TO.Load(xr + o), acc);
-                                for (; o < hi; o++) tail += dyr[o] * xr[(long)o * w.Stride];   // tails; strided rows scalar
+                                TapBases<TO, TV>(xr, w.In, w.Kernel, w.Stride, -w.PadBefore, w.Dilation, phase, bases);
+                                for (int kj = 0; kj < w.Kernel; kj++)
+                                    a[kj] += Dot<TO, TV>(dyr + lo[kj], (float*)bases[kj] + lo[kj], hi[kj] - lo[kj]);
+                            }
+                            else
+                            {
+                                for (int kj = 0; kj < w.Kernel; kj++)   // very long strided rows: scalar
+                                {
+                                    float s = 0f;
+                                    int off = kj * w.Dilation - w.PadBefore;
+                                    for (int o = lo[kj]; o < hi[kj]; o++) s += dyr[o] * xr[(long)o * w.Stride + off];
+                                    a[kj] += s;
+                                }
                             }
                         }
-                        ((float*)pw)[(long)oc * kk + ki * w.Kernel + kj] = TO.SumAcross(acc) + tail;
-                    }
+                }
+                new Span<float>(acc, kk).CopyTo(new Span<float>((float*)pw + (long)oc * kk, kk));
+            }
         });
     }
 
@@ -255,27 +300,91 @@ public static unsafe class Depthwise
             return;
         }
         nint* bases = stackalloc nint[k];
+        TapBases<TO, TV>(x, xLen, k, stride, offBase, offStep, phase, bases);
+        Interior<TO, TV>(bases, taps, k, y, lo, hi, acc);
+    }
+
+    /// <summary>
+    /// Fills bases so that bases[t][o] = x[o*stride + offBase + t*offStep] wherever that index is inside x.
+    /// Stride 1 points into x; stride &gt; 1 first deinterleaves x into `stride` phase rows of phase
+    /// (xLen + stride floats): phase row p holds x[j*stride + p].
+    /// </summary>
+    static void TapBases<TO, TV>(float* x, int xLen, int k, int stride, int offBase, int offStep, float* phase, nint* bases)
+        where TO : struct, IVec<TV> where TV : struct
+    {
         if (stride == 1)
         {
             for (int t = 0; t < k; t++) bases[t] = (nint)(x + offBase + t * offStep);
+            return;
         }
-        else
+        // Stride 2 (WaveKws) deinterleaves with vector unzips; other strides with a scalar pass.
+        int plen = (xLen + stride - 1) / stride;
+        int done = 0;
+        if (stride == 2)
         {
-            // Deinterleave: phase row p holds x[j*stride + p], j < plen. Scalar (one pass over the row).
-            int plen = (xLen + stride - 1) / stride;
-            for (int p = 0; p < stride; p++)
+            float* ev = phase, od = phase + plen;
+            for (; 2 * (done + TO.Count) <= xLen; done += TO.Count)
             {
-                float* dst = phase + p * plen;
-                for (int j = 0, i = p; i < xLen; j++, i += stride) dst[j] = x[i];
-            }
-            for (int t = 0; t < k; t++)
-            {
-                int off = offBase + t * offStep;
-                int p = ((off % stride) + stride) % stride, q = (off - p) / stride;
-                bases[t] = (nint)(phase + p * plen + q);
+                TO.Unzip(TO.Load(x + 2 * done), TO.Load(x + 2 * done + TO.Count), out TV e, out TV o);
+                TO.Store(ev + done, e);
+                TO.Store(od + done, o);
             }
         }
-        Interior<TO, TV>(bases, taps, k, y, lo, hi, acc);
+        for (int p = 0; p < stride; p++)
+        {
+            float* dst = phase + p * plen;
+            for (int j = done, i = done * stride + p; i < xLen; j++, i += stride) dst[j] = x[i];
+        }
+        for (int t = 0; t < k; t++)
+        {
+            int off = offBase + t * offStep;
+            int p = ((off % stride) + stride) % stride, q = (off - p) / stride;
+            bases[t] = (nint)(phase + p * plen + q);
+        }
+    }
+
+    /// <summary>x[j*stride + p] += phase[p*plen + j] for every j, p: the inverse of the deinterleave, accumulating.</summary>
+    static void InterleaveAdd<TO, TV>(float* phase, int stride, float* x, int xLen) where TO : struct, IVec<TV> where TV : struct
+    {
+        int plen = (xLen + stride - 1) / stride, done = 0;
+        if (stride == 2)
+        {
+            float* ev = phase, od = phase + plen;
+            for (; 2 * (done + TO.Count) <= xLen; done += TO.Count)
+            {
+                TO.Zip(TO.Load(ev + done), TO.Load(od + done), out TV lo, out TV hi);
+                float* d = x + 2 * done;
+                TO.Store(d, TO.Add(TO.Load(d), lo));
+                TO.Store(d + TO.Count, TO.Add(TO.Load(d + TO.Count), hi));
+            }
+        }
+        for (int p = 0; p < stride; p++)
+        {
+            float* src = phase + p * plen;
+            for (int j = done, i = done * stride + p; i < xLen; j++, i += stride) x[i] += src[j];
+        }
+    }
+
+    /// <summary>sum_i a[i] b[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Dot<TO, TV>(float* a, float* b, int len) where TO : struct, IVec<TV> where TV : struct
+    {
+        int i = 0;
+        TV acc = TO.Splat(0f);
+        for (; i <= len - TO.Count; i += TO.Count) acc = TO.MulAdd(TO.Load(a + i), TO.Load(b + i), acc);
+        float s = TO.SumAcross(acc);
+        for (; i < len; i++) s += a[i] * b[i];
+        return s;
+    }
+
+    /// <summary>y[i] += alpha x[i].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Axpy<TO, TV>(float alpha, float* x, float* y, int len) where TO : struct, IVec<TV> where TV : struct
+    {
+        int i = 0;
+        TV va = TO.Splat(alpha);
+        for (; i <= len - TO.Count; i += TO.Count) TO.Store(y + i, TO.MulAdd(va, TO.Load(x + i), TO.Load(y + i)));
+        for (; i < len; i++) y[i] += alpha * x[i];
     }
 
     /// <summary>y[o] (+)= sum_t taps[t] bases[t][o] for o in [lo, hi): the SIMD hot loop.</summary>

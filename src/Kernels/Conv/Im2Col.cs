@@ -29,6 +29,8 @@ public static unsafe class Im2Col
     public static void Forward2d(float* x, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* cols)
     {
         Validate(h, w, channelStart, channelCount);
+        long colsLen = (long)channelCount * h.Kernel * w.Kernel * h.Out * w.Out;
+        KernelArgs.NotNull(x, colsLen > 0 ? (long)h.In * w.In : 0, nameof(x)); KernelArgs.NotNull(cols, colsLen, nameof(cols));
         int oh = h.Out, ow = w.Out;
         int rows = channelCount * h.Kernel * w.Kernel;
         long plane = (long)oh * ow;
@@ -73,6 +75,8 @@ public static unsafe class Im2Col
     public static void Backward2d(float* cols, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* dx, SimdWidth width)
     {
         Validate(h, w, channelStart, channelCount);
+        long colsLen = (long)channelCount * h.Kernel * w.Kernel * h.Out * w.Out;
+        KernelArgs.NotNull(cols, colsLen, nameof(cols)); KernelArgs.NotNull(dx, colsLen > 0 ? (long)h.In * w.In : 0, nameof(dx));
         if (!Simd.Supports(width)) throw new PlatformNotSupportedException($"{width} is not available here (best: {Simd.Best}).");
         long plane = (long)h.Out * w.Out;
         if (channelCount == 0 || plane == 0) return;

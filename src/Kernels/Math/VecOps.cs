@@ -8,6 +8,8 @@
 // to a slow software emulation when the CPU has no FMA (e.g. DOTNET_EnableAVX=0).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace Cochlea.Kernels.Numerics;
 
@@ -44,6 +46,10 @@ internal unsafe interface IVec<TV> where TV : struct
     static abstract TV Frexp(TV x, out TV e);
     static abstract float SumAcross(TV v);
     static abstract float MaxAcross(TV v);
+    /// <summary>Splits the 2*Count floats (a, b) into their even- and odd-indexed elements (stride-2 deinterleave).</summary>
+    static abstract void Unzip(TV a, TV b, out TV even, out TV odd);
+    /// <summary>Inverse of <see cref="Unzip"/>: interleaves even and odd into (lo, hi) = e0 o0 e1 o1 ...</summary>
+    static abstract void Zip(TV even, TV odd, out TV lo, out TV hi);
 }
 
 internal unsafe readonly struct ScalarOps : IVec<float>
@@ -80,6 +86,8 @@ internal unsafe readonly struct ScalarOps : IVec<float>
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float SumAcross(float v) => v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(float v) => v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Unzip(float a, float b, out float even, out float odd) { even = a; odd = b; }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Zip(float even, float odd, out float lo, out float hi) { lo = even; hi = odd; }
 }
 
 internal unsafe readonly struct V128Ops : IVec<Vector128<float>>
@@ -120,6 +128,20 @@ internal unsafe readonly struct V128Ops : IVec<Vector128<float>>
         for (int i = 1; i < Vector128<float>.Count; i++) m = MathF.Max(m, v[i]);
         return m;
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Unzip(Vector128<float> a, Vector128<float> b, out Vector128<float> even, out Vector128<float> odd)
+    {
+        if (Sse.IsSupported) { even = Sse.Shuffle(a, b, 0b10_00_10_00); odd = Sse.Shuffle(a, b, 0b11_01_11_01); }
+        else if (AdvSimd.Arm64.IsSupported) { even = AdvSimd.Arm64.UnzipEven(a, b); odd = AdvSimd.Arm64.UnzipOdd(a, b); }
+        else { even = Vector128.Create(a[0], a[2], b[0], b[2]); odd = Vector128.Create(a[1], a[3], b[1], b[3]); }
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Zip(Vector128<float> e, Vector128<float> o, out Vector128<float> lo, out Vector128<float> hi)
+    {
+        if (Sse.IsSupported) { lo = Sse.UnpackLow(e, o); hi = Sse.UnpackHigh(e, o); }
+        else if (AdvSimd.Arm64.IsSupported) { lo = AdvSimd.Arm64.ZipLow(e, o); hi = AdvSimd.Arm64.ZipHigh(e, o); }
+        else { lo = Vector128.Create(e[0], o[0], e[1], o[1]); hi = Vector128.Create(e[2], o[2], e[3], o[3]); }
+    }
 }
 
 internal unsafe readonly struct V256Ops : IVec<Vector256<float>>
@@ -154,6 +176,42 @@ internal unsafe readonly struct V256Ops : IVec<Vector256<float>>
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float SumAcross(Vector256<float> v) => Vector128.Sum(v.GetLower() + v.GetUpper());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(Vector256<float> v) => V128Ops.MaxAcross(Vector128.MaxNative(v.GetLower(), v.GetUpper()));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Unzip(Vector256<float> a, Vector256<float> b, out Vector256<float> even, out Vector256<float> odd)
+    {
+        if (Avx2.IsSupported)
+        {
+            // In-lane shuffle gives [a0 a2 b0 b2 | a4 a6 b4 b6]; the 64-bit permute (0,2,1,3) puts the a's first.
+            even = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle();
+            odd = Avx2.Permute4x64(Avx.Shuffle(a, b, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle();
+        }
+        else
+        {
+            V128Ops.Unzip(a.GetLower(), a.GetUpper(), out var ea, out var oa);
+            V128Ops.Unzip(b.GetLower(), b.GetUpper(), out var eb, out var ob);
+            even = Vector256.Create(ea, eb);
+            odd = Vector256.Create(oa, ob);
+        }
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Zip(Vector256<float> e, Vector256<float> o, out Vector256<float> lo, out Vector256<float> hi)
+    {
+        if (Avx.IsSupported)
+        {
+            // In-lane unpacks give [e0 o0 e1 o1 | e4 o4 e5 o5] and [e2 o2 e3 o3 | e6 o6 e7 o7]; swap the middle halves.
+            var l = Avx.UnpackLow(e, o);
+            var h = Avx.UnpackHigh(e, o);
+            lo = Avx.Permute2x128(l, h, 0x20);
+            hi = Avx.Permute2x128(l, h, 0x31);
+        }
+        else
+        {
+            V128Ops.Zip(e.GetLower(), o.GetLower(), out var a, out var b);
+            V128Ops.Zip(e.GetUpper(), o.GetUpper(), out var c, out var d);
+            lo = Vector256.Create(a, b);
+            hi = Vector256.Create(c, d);
+        }
+    }
 }
 
 internal unsafe readonly struct V512Ops : IVec<Vector512<float>>
@@ -188,4 +246,39 @@ internal unsafe readonly struct V512Ops : IVec<Vector512<float>>
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float SumAcross(Vector512<float> v) => V256Ops.SumAcross(v.GetLower() + v.GetUpper());
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(Vector512<float> v) => V256Ops.MaxAcross(Vector256.MaxNative(v.GetLower(), v.GetUpper()));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Unzip(Vector512<float> a, Vector512<float> b, out Vector512<float> even, out Vector512<float> odd)
+    {
+        if (Avx512F.IsSupported)
+        {
+            // Two-source permute (vpermt2ps): index i < 16 picks a[i], i >= 16 picks b[i-16].
+            var ie = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            even = Avx512F.PermuteVar16x32x2(a, ie, b);
+            odd = Avx512F.PermuteVar16x32x2(a, ie + Vector512<int>.One, b);
+        }
+        else
+        {
+            V256Ops.Unzip(a.GetLower(), a.GetUpper(), out var ea, out var oa);
+            V256Ops.Unzip(b.GetLower(), b.GetUpper(), out var eb, out var ob);
+            even = Vector512.Create(ea, eb);
+            odd = Vector512.Create(oa, ob);
+        }
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Zip(Vector512<float> e, Vector512<float> o, out Vector512<float> lo, out Vector512<float> hi)
+    {
+        if (Avx512F.IsSupported)
+        {
+            var il = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            lo = Avx512F.PermuteVar16x32x2(e, il, o);
+            hi = Avx512F.PermuteVar16x32x2(e, il + Vector512.Create(8), o);
+        }
+        else
+        {
+            V256Ops.Zip(e.GetLower(), o.GetLower(), out var a, out var b);
+            V256Ops.Zip(e.GetUpper(), o.GetUpper(), out var c, out var d);
+            lo = Vector512.Create(a, b);
+            hi = Vector512.Create(c, d);
+        }
+    }
 }

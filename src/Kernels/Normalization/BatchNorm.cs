@@ -39,6 +39,7 @@ public static unsafe class BatchNorm
         if (channels == 0) return;
         if (count <= 1) throw new ArgumentException($"Expected more than 1 value per channel when training, got N*S = {count}.", nameof(n));
         if (saveMean == null || saveInvstd == null) throw new ArgumentNullException(nameof(saveMean), "saveMean and saveInvstd are required.");
+        if (x == null || y == null) throw new ArgumentNullException(nameof(x), "x and y are required.");
         nint px = (nint)x, py = (nint)y, pg = (nint)gamma, pb = (nint)beta, prm = (nint)runningMean, prv = (nint)runningVar, psm = (nint)saveMean, psi = (nint)saveInvstd;
         KernelThreads.For(channels, MinChunk(count), (c0, c1) =>
         {
@@ -92,6 +93,7 @@ public static unsafe class BatchNorm
     {
         Validate(n, channels, spatial, width);
         if (runningMean == null || runningVar == null) throw new ArgumentNullException(nameof(runningMean), "Eval needs running statistics.");
+        if ((long)n * channels * spatial > 0 && (x == null || y == null)) throw new ArgumentNullException(nameof(x), "x and y are required.");
         nint px = (nint)x, py = (nint)y, pg = (nint)gamma, pb = (nint)beta, prm = (nint)runningMean, prv = (nint)runningVar;
         // One task per (image, channel) row: rows are independent here.
         KernelThreads.For(n * channels, MinChunk(spatial), (r0, r1) =>
@@ -132,6 +134,7 @@ public static unsafe class BatchNorm
         long count = (long)n * spatial;
         if (channels == 0) return;
         if (saveMean == null || saveInvstd == null) throw new ArgumentNullException(nameof(saveMean), "saveMean and saveInvstd are required.");
+        if (count > 0 && (x == null || dy == null || dx == null)) throw new ArgumentNullException(nameof(x), "x, dy and dx are required.");
         nint px = (nint)x, pdy = (nint)dy, pdx = (nint)dx, pg = (nint)gamma, psm = (nint)saveMean, psi = (nint)saveInvstd, pdg = (nint)dgamma, pdb = (nint)dbeta;
         KernelThreads.For(channels, MinChunk(2 * count), (c0, c1) =>
         {

@@ -31,6 +31,8 @@ public static unsafe class Pool
     public static void MaxForward2d(float* x, float* y, int* indices, int planes, ConvAxis h, ConvAxis w)
     {
         ValidatePlanes(planes, h, w);
+        long outLen = (long)planes * h.Out * w.Out;
+        KernelArgs.NotNull(x, outLen > 0 ? (long)planes * h.In * w.In : 0, nameof(x)); KernelArgs.NotNull(y, outLen, nameof(y)); KernelArgs.NotNull(indices, outLen, nameof(indices));
         int oh = h.Out, ow = w.Out;
         long inPlane = (long)h.In * w.In, outPlane = (long)oh * ow;
         if (planes == 0 || outPlane == 0) return;
@@ -76,6 +78,8 @@ public static unsafe class Pool
     public static void MaxBackward2d(float* dy, int* indices, float* dx, int planes, ConvAxis h, ConvAxis w)
     {
         ValidatePlanes(planes, h, w);
+        long inLen = (long)planes * h.In * w.In, outLen = (long)planes * h.Out * w.Out;
+        KernelArgs.NotNull(dy, inLen > 0 ? outLen : 0, nameof(dy)); KernelArgs.NotNull(indices, inLen > 0 ? outLen : 0, nameof(indices)); KernelArgs.NotNull(dx, inLen, nameof(dx));
         long inPlane = (long)h.In * w.In, outPlane = (long)h.Out * w.Out;
         if (planes == 0 || inPlane == 0) return;
         nint pdy = (nint)dy, pi = (nint)indices, pdx = (nint)dx;
@@ -104,7 +108,7 @@ public static unsafe class Pool
 
     /// <summary>
     /// y = sum over the window / (KH*KW), padding counted as zeros (count_include_pad = true, ceil_mode = false).
-    /// x (planes, H, W) -> y (planes, OH, OW), overwritten. Dilation must be 1.
+    /// x (planes, H, W) -> y (planes, OH, OW), overwritten (y must not alias x). Dilation must be 1.
     /// </summary>
     public static void AvgForward2d(float* x, float* y, int planes, ConvAxis h, ConvAxis w) => AvgForward2d(x, y, planes, h, w, Simd.Best);
 
@@ -112,6 +116,8 @@ public static unsafe class Pool
     public static void AvgForward2d(float* x, float* y, int planes, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         ValidateAvg(planes, h, w, width);
+        long outLen = (long)planes * h.Out * w.Out;
+        KernelArgs.NotNull(x, outLen > 0 ? (long)planes * h.In * w.In : 0, nameof(x)); KernelArgs.NotNull(y, outLen, nameof(y));
         int kk = h.Kernel * w.Kernel;
         float* taps = stackalloc float[kk];
         new Span<float>(taps, kk).Fill(1f / kk);
@@ -131,6 +137,8 @@ public static unsafe class Pool
     public static void AvgBackward2d(float* dy, float* dx, int planes, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         ValidateAvg(planes, h, w, width);
+        long inLen = (long)planes * h.In * w.In;
+        KernelArgs.NotNull(dy, inLen > 0 ? (long)planes * h.Out * w.Out : 0, nameof(dy)); KernelArgs.NotNull(dx, inLen, nameof(dx));
         int kk = h.Kernel * w.Kernel;
         float* taps = stackalloc float[kk];
         new Span<float>(taps, kk).Fill(1f / kk);
@@ -152,6 +160,7 @@ public static unsafe class Pool
     public static void GlobalAvgForward(float* x, float* y, int planes, int size, SimdWidth width)
     {
         ValidateGlobal(planes, size, width);
+        KernelArgs.NotNull(x, (long)planes * size, nameof(x)); KernelArgs.NotNull(y, planes, nameof(y));
         nint px = (nint)x, py = (nint)y;
         KernelThreads.For(planes, MinChunk(size), (p0, p1) =>
         {
@@ -172,6 +181,7 @@ public static unsafe class Pool
     public static void GlobalAvgBackward(float* dy, float* dx, int planes, int size, SimdWidth width)
     {
         ValidateGlobal(planes, size, width);
+        KernelArgs.NotNull(dy, size > 0 ? planes : 0, nameof(dy)); KernelArgs.NotNull(dx, (long)planes * size, nameof(dx));
         nint pdy = (nint)dy, pdx = (nint)dx;
         // A fill is memory-bound; Span.Fill is already vectorised, so no per-width variant is needed.
         KernelThreads.For(planes, MinChunk(size), (p0, p1) =>

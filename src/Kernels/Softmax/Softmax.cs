@@ -1,8 +1,9 @@
-// Row-wise softmax and log-softmax over the last (contiguous) axis of x (rows, n), forward and
-// backward, at every SimdWidth. The softmax axis must be the last one: a caller reducing over
-// another axis of (outer, n, inner) transposes it last first (or uses inner == 1 views).
-// Rows are independent, so threads split the rows; each row is reduced in a fixed order, so
-// results are identical for any thread count.
+// Softmax and log-softmax, forward and backward, at every SimdWidth:
+//  * row-wise over the last (contiguous) axis of x (rows, n): SIMD along the row;
+//  * strided over the middle axis of x (outer, n, inner), e.g. over channels of (B, C, T): SIMD
+//    across `inner` adjacent columns at once (each lane its own softmax), so no transpose is needed.
+// Rows / outer slabs are independent, so threads split them; each reduction runs in a fixed order,
+// so results are identical for any thread count.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Cochlea.Kernels.Numerics;
@@ -40,6 +41,141 @@ public static unsafe class SoftmaxKernels
 
     /// <inheritdoc cref="LogBackward(float*, float*, float*, int, int)"/>
     public static void LogBackward(float* y, float* dy, float* dx, int rows, int n, SimdWidth width) => Run<LogSoftmaxBackRow>(y, dy, dx, rows, n, width);
+
+    // ---- strided: softmax over the middle axis of (outer, n, inner) ----------------------
+
+    /// <summary>Softmax over axis 1 of x (outer, n, inner): y[o,j,i] = exp(x[o,j,i] - m) / sum_j' exp(x[o,j',i] - m). x == y allowed.</summary>
+    public static void ForwardStrided(float* x, float* y, int outer, int n, int inner) => ForwardStrided(x, y, outer, n, inner, Simd.Best);
+
+    /// <inheritdoc cref="ForwardStrided(float*, float*, int, int, int)"/>
+    public static void ForwardStrided(float* x, float* y, int outer, int n, int inner, SimdWidth width) => RunStrided<SoftmaxCols>(x, null, y, outer, n, inner, width);
+
+    /// <summary>Log-softmax over axis 1 of x (outer, n, inner). x == y allowed.</summary>
+    public static void LogForwardStrided(float* x, float* y, int outer, int n, int inner) => LogForwardStrided(x, y, outer, n, inner, Simd.Best);
+
+    /// <inheritdoc cref="LogForwardStrided(float*, float*, int, int, int)"/>
+    public static void LogForwardStrided(float* x, float* y, int outer, int n, int inner, SimdWidth width) => RunStrided<LogSoftmaxCols>(x, null, y, outer, n, inner, width);
+
+    /// <summary>Backward of <see cref="ForwardStrided(float*, float*, int, int, int)"/>: dx = y * (dy - sum_j dy*y) along axis 1. dx may alias dy.</summary>
+    public static void BackwardStrided(float* y, float* dy, float* dx, int outer, int n, int inner) => BackwardStrided(y, dy, dx, outer, n, inner, Simd.Best);
+
+    /// <inheritdoc cref="BackwardStrided(float*, float*, float*, int, int, int)"/>
+    public static void BackwardStrided(float* y, float* dy, float* dx, int outer, int n, int inner, SimdWidth width) => RunStrided<SoftmaxBackCols>(y, dy, dx, outer, n, inner, width);
+
+    /// <summary>Backward of <see cref="LogForwardStrided(float*, float*, int, int, int)"/>: dx = dy - exp(y) * sum_j dy along axis 1. dx may alias dy.</summary>
+    public static void LogBackwardStrided(float* y, float* dy, float* dx, int outer, int n, int inner) => LogBackwardStrided(y, dy, dx, outer, n, inner, Simd.Best);
+
+    /// <inheritdoc cref="LogBackwardStrided(float*, float*, float*, int, int, int)"/>
+    public static void LogBackwardStrided(float* y, float* dy, float* dx, int outer, int n, int inner, SimdWidth width) => RunStrided<LogSoftmaxBackCols>(y, dy, dx, outer, n, inner, width);
+
+    interface IColOp
+    {
+        /// <summary>Processes TO.Count adjacent columns: element j of the column starts at p + j*inner.</summary>
+        static abstract void Cols<TO, TV>(float* a, float* b, float* o, int n, int inner) where TO : struct, IVec<TV> where TV : struct;
+    }
+
+    static void RunStrided<TC>(float* a, float* b, float* o, int outer, int n, int inner, SimdWidth width) where TC : IColOp
+    {
+        if (outer < 0 || n < 0 || inner < 0) throw new ArgumentOutOfRangeException(nameof(outer), $"outer ({outer}), n ({n}), inner ({inner}) must be >= 0.");
+        if (!Simd.Supports(width)) throw new PlatformNotSupportedException($"{width} is not available here (best: {Simd.Best}).");
+        if (outer == 0 || n == 0 || inner == 0) return;
+        if (a == null || o == null) throw new ArgumentNullException(nameof(a));
+        nint pa = (nint)a, pb = (nint)b, po = (nint)o;
+        long slab = (long)n * inner;
+        KernelThreads.For(outer, (int)Math.Max(1, 32768 / slab), (s0, s1) =>
+        {
+            for (int s = s0; s < s1; s++)
+            {
+                long off = s * slab;
+                float* sa = (float*)pa + off, sb = pb == 0 ? null : (float*)pb + off, so = (float*)po + off;
+                int i = width switch
+                {
+                    SimdWidth.V512 => ColsAll<TC, V512Ops, Vector512<float>>(sa, sb, so, n, inner),
+                    SimdWidth.V256 => ColsAll<TC, V256Ops, Vector256<float>>(sa, sb, so, n, inner),
+                    SimdWidth.V128 => ColsAll<TC, V128Ops, Vector128<float>>(sa, sb, so, n, inner),
+                    _ => 0,
+                };
+                // Remaining columns one at a time (ScalarOps is a one-lane vector).
+                for (; i < inner; i++) TC.Cols<ScalarOps, float>(sa + i, sb == null ? null : sb + i, so + i, n, inner);
+            }
+        });
+    }
+
+    /// <summary>Runs the full vectors of columns; returns the first column not done.</summary>
+    static int ColsAll<TC, TO, TV>(float* a, float* b, float* o, int n, int inner) where TC : IColOp where TO : struct, IVec<TV> where TV : struct
+    {
+        int i = 0;
+        for (; i <= inner - TO.Count; i += TO.Count) TC.Cols<TO, TV>(a + i, b == null ? null : b + i, o + i, n, inner);
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TV ColMax<TO, TV>(float* x, int n, int inner) where TO : struct, IVec<TV> where TV : struct
+    {
+        TV m = TO.Splat(float.NegativeInfinity), nan = TO.Splat(0f);
+        for (int j = 0; j < n; j++)
+        {
+            TV v = TO.Load(x + (long)j * inner);
+            m = TO.Max(m, v);
+            nan = TO.Or(nan, TO.IsNaN(v));   // MaxNative drops NaN; a NaN column gives NaN, as PyTorch
+        }
+        return TO.Select(nan, TO.Splat(float.NaN), m);
+    }
+
+    readonly struct SoftmaxCols : IColOp
+    {
+        public static void Cols<TO, TV>(float* x, float* unused, float* y, int n, int inner) where TO : struct, IVec<TV> where TV : struct
+        {
+            TV m = ColMax<TO, TV>(x, n, inner), s = TO.Splat(0f);
+            for (int j = 0; j < n; j++)
+            {
+                TV e = VectorMath.Exp<TO, TV>(TO.Sub(TO.Load(x + (long)j * inner), m));
+                TO.Store(y + (long)j * inner, e);
+                s = TO.Add(s, e);
+            }
+            TV r = TO.Div(TO.Splat(1f), s);
+            for (int j = 0; j < n; j++) TO.Store(y + (long)j * inner, TO.Mul(TO.Load(y + (long)j * inner), r));
+        }
+    }
+
+    readonly struct LogSoftmaxCols : IColOp
+    {
+        public static void Cols<TO, TV>(float* x, float* unused, float* y, int n, int inner) where TO : struct, IVec<TV> where TV : struct
+        {
+            TV m = ColMax<TO, TV>(x, n, inner), s = TO.Splat(0f);
+            for (int j = 0; j < n; j++) s = TO.Add(s, VectorMath.Exp<TO, TV>(TO.Sub(TO.Load(x + (long)j * inner), m)));
+            TV shift = TO.Add(m, VectorMath.Log<TO, TV>(s));
+            for (int j = 0; j < n; j++) TO.Store(y + (long)j * inner, TO.Sub(TO.Load(x + (long)j * inner), shift));
+        }
+    }
+
+    readonly struct SoftmaxBackCols : IColOp
+    {
+        public static void Cols<TO, TV>(float* y, float* dy, float* dx, int n, int inner) where TO : struct, IVec<TV> where TV : struct
+        {
+            TV d = TO.Splat(0f);
+            for (int j = 0; j < n; j++) d = TO.MulAdd(TO.Load(dy + (long)j * inner), TO.Load(y + (long)j * inner), d);
+            for (int j = 0; j < n; j++)
+            {
+                long k = (long)j * inner;
+                TO.Store(dx + k, TO.Mul(TO.Load(y + k), TO.Sub(TO.Load(dy + k), d)));
+            }
+        }
+    }
+
+    readonly struct LogSoftmaxBackCols : IColOp
+    {
+        public static void Cols<TO, TV>(float* y, float* dy, float* dx, int n, int inner) where TO : struct, IVec<TV> where TV : struct
+        {
+            TV s = TO.Splat(0f);
+            for (int j = 0; j < n; j++) s = TO.Add(s, TO.Load(dy + (long)j * inner));
+            for (int j = 0; j < n; j++)
+            {
+                long k = (long)j * inner;
+                TO.Store(dx + k, TO.Sub(TO.Load(dy + k), TO.Mul(VectorMath.Exp<TO, TV>(TO.Load(y + k)), s)));
+            }
+        }
+    }
 
     // ---- dispatch -------------------------------------------------------------------------
 
@@ -199,6 +335,32 @@ public static unsafe class SoftmaxReference
             double ls = Math.Log(s);
             for (int i = 0; i < n; i++) yr[i] = (float)(log ? xr[i] - m - ls : Math.Exp(xr[i] - m) / s);
         }
+    }
+
+    /// <summary>Softmax over axis 1 of (outer, n, inner), by gathering each column and calling <see cref="Forward"/>.</summary>
+    public static void ForwardStrided(float* x, float* y, int outer, int n, int inner, bool log)
+    {
+        var col = new float[n]; var res = new float[n];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                for (int j = 0; j < n; j++) col[j] = x[((long)o * n + j) * inner + i];
+                fixed (float* pc = col, pr = res) Forward(pc, pr, 1, n, log);
+                for (int j = 0; j < n; j++) y[((long)o * n + j) * inner + i] = res[j];
+            }
+    }
+
+    /// <summary>Backward of <see cref="ForwardStrided"/>, column by column through <see cref="Backward"/>.</summary>
+    public static void BackwardStrided(float* y, float* dy, float* dx, int outer, int n, int inner, bool log)
+    {
+        var cy = new float[n]; var cdy = new float[n]; var res = new float[n];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                for (int j = 0; j < n; j++) { long k = ((long)o * n + j) * inner + i; cy[j] = y[k]; cdy[j] = dy[k]; }
+                fixed (float* p1 = cy, p2 = cdy, pr = res) Backward(p1, p2, pr, 1, n, log);
+                for (int j = 0; j < n; j++) dx[((long)o * n + j) * inner + i] = res[j];
+            }
     }
 
     /// <summary>Backward of <see cref="Forward"/> given its output y and the upstream gradient dy, in double.</summary>

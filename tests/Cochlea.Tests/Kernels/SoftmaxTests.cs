@@ -103,4 +103,31 @@ public unsafe class SoftmaxTests
             Assert.That(dx[i], Is.EqualTo((lp - lm) / (2 * h)).Within(2e-3), $"element {i}");
         }
     }
+
+    [Test]
+    public void StridedMatchesReference([Values(false, true)] bool log)
+    {
+        var rng = new Random(4);
+        foreach (var w in Check.Paths)
+            foreach (var (outer, n, inner) in new[] { (1, 5, 1), (2, 7, 3), (3, 1, 17), (2, 12, 40), (1, 0, 5), (2, 33, 9), (1, 4, 257) })
+            {
+                int len = outer * n * inner;
+                var x = GuardedBuffer.Random(len, rng, -20f, 20f);
+                var dy = Check.Rand(len, rng);
+                var y = new GuardedBuffer(len); var yr = new float[len];
+                var dx = new GuardedBuffer(len); var dxr = new float[len];
+                fixed (float* px = x.Data, py = y.Data, pyr = yr, pdy = dy, pdx = dx.Data, pdxr = dxr)
+                {
+                    if (log) SoftmaxKernels.LogForwardStrided(px, py, outer, n, inner, w); else SoftmaxKernels.ForwardStrided(px, py, outer, n, inner, w);
+                    SoftmaxReference.ForwardStrided(px, pyr, outer, n, inner, log);
+                    if (log) SoftmaxKernels.LogBackwardStrided(pyr, pdy, pdx, outer, n, inner, w); else SoftmaxKernels.BackwardStrided(pyr, pdy, pdx, outer, n, inner, w);
+                    SoftmaxReference.BackwardStrided(pyr, pdy, pdxr, outer, n, inner, log);
+                }
+                string what = $"{w} ({outer},{n},{inner})";
+                Check.Close(y.Span, yr, log ? 2e-5 : 1e-7, 2e-6, what);
+                Check.Close(dx.Span, dxr, 1e-6, 1e-5, what);
+                y.AssertGuard(what);
+                dx.AssertGuard(what);
+            }
+    }
 }

@@ -73,15 +73,20 @@ public class VectorMathTests
     }
 
     [Test]
-    public void InPlaceWorksForAllLengths()
+    public void AllLengthsWithGuardAndInPlace()
     {
         foreach (var w in Check.Paths)
-            for (int n = 0; n <= 40; n++)
+            for (int n = 0; n <= 257; n++)
             {
-                var x = Check.Rand(n, new Random(n));
-                var expect = x.Select(v => (float)Math.Tanh(v)).ToArray();
-                VectorMath.Tanh(x, x, w);
-                Check.Close(x, expect, 1e-6, 1e-6, $"{w} n={n}");
+                var x = GuardedBuffer.Random(n, new Random(n), -5f, 5f);
+                var y = new GuardedBuffer(n);
+                VectorMath.Sigmoid(x.Span, y.Span, w);
+                Check.Close(y.Span, x.Copy().Select(v => (float)(1 / (1 + Math.Exp(-v)))).ToArray(), 1e-7, 1e-6, $"sigmoid {w} n={n}");
+                y.AssertGuard($"sigmoid {w} n={n}");
+                var expect = x.Copy().Select(v => (float)Math.Tanh(v)).ToArray();
+                VectorMath.Tanh(x.Span, x.Span, w);
+                Check.Close(x.Span, expect, 1e-6, 1e-6, $"tanh in place {w} n={n}");
+                x.AssertGuard($"tanh {w} n={n}");
             }
     }
 }
