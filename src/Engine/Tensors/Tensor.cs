@@ -98,7 +98,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>A 0-d (scalar) tensor.</summary>
     public static Tensor Scalar(float value) => Full(value);
 
-    /// <summary>Float32 tensor holding a copy of <paramref name="data"/> with the given shape.</summary>
+    /// <summary>Float32 tensor holding a copy of <paramref name="data"/> with the given shape (none: 1-d, or 0-d for a single value).</summary>
     public static Tensor FromArray(float[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -110,11 +110,13 @@ public sealed unsafe partial class Tensor : IDisposable
         return t;
     }
 
-    /// <summary>Int64 tensor (labels, indices) holding a copy of <paramref name="data"/>.</summary>
+    /// <summary>Int64 tensor (labels, indices) holding a copy of <paramref name="data"/> (no shape: 1-d, or 0-d for a single value).</summary>
     public static Tensor FromArray(long[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (shape.Length == 0) shape = [data.Length];
+        // As the float32 overload: no shape and one value is a 0-d scalar (torch's num_batches_tracked is 0-d;
+        // making it 1-d broke loading torch BN state_dicts by shape). Several values with no shape are 1-d.
+        if (shape.Length == 0 && data.Length != 1) shape = [data.Length];
         var t = Empty(shape, DType.Int64);
         if (t.Numel != data.Length)
             throw new ArgumentException($"FromArray: {data.Length} values do not fill shape {FormatShape(shape)} ({t.Numel} elements).", nameof(data));
@@ -122,11 +124,11 @@ public sealed unsafe partial class Tensor : IDisposable
         return t;
     }
 
-    /// <summary>Int32 tensor holding a copy of <paramref name="data"/>.</summary>
+    /// <summary>Int32 tensor holding a copy of <paramref name="data"/> (no shape: 1-d, or 0-d for a single value).</summary>
     public static Tensor FromArray(int[] data, params int[] shape)
     {
         ArgumentNullException.ThrowIfNull(data);
-        if (shape.Length == 0) shape = [data.Length];
+        if (shape.Length == 0 && data.Length != 1) shape = [data.Length];   // as the other overloads
         var t = Empty(shape, DType.Int32);
         if (t.Numel != data.Length)
             throw new ArgumentException($"FromArray: {data.Length} values do not fill shape {FormatShape(shape)} ({t.Numel} elements).", nameof(data));
