@@ -18,12 +18,12 @@ public sealed class ModelFixture : IDisposable
     /// <summary>Folder the fixtures are copied to: &lt;test output&gt;/fixtures/models.</summary>
     public static string Folder => Path.Combine(AppContext.BaseDirectory, "fixtures", "models");
 
-    /// <summary>Opens case <paramref name="name"/> (the file name without extension).</summary>
-    public static ModelFixture Open(string name)
+    /// <summary>Opens case <paramref name="name"/> (the file name without extension) of fixtures/<paramref name="folder"/>.</summary>
+    public static ModelFixture Open(string name, string folder = "models")
     {
-        string path = Path.Combine(Folder, name + ".safetensors");
+        string path = Path.Combine(AppContext.BaseDirectory, "fixtures", folder, name + ".safetensors");
         if (!File.Exists(path))
-            throw new FileNotFoundException($"No model fixture '{name}' at {path}. Regenerate with /usr/bin/python3 tests/fixtures/make_model_fixtures.py.", path);
+            throw new FileNotFoundException($"No fixture '{name}' at {path}. Regenerate with /usr/bin/python3 tests/fixtures/make_{(folder == "models" ? "model" : folder)}_fixtures.py.", path);
         return new ModelFixture(SafeTensorsFile.Open(path));
     }
 
