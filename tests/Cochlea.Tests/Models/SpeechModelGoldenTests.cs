@@ -1,4 +1,4 @@
-// DeepSpeechKws and DeepSpeech against the PyTorch reference classes (fixtures from
+// DeepSpeechKws, DeepSpeech and TutorialConv against the PyTorch reference classes (fixtures from
 // tests/fixtures/make_speech_model_fixtures.py): torch's state_dict loads strictly by name, and the
 // train-mode logits (dropout off) and every gradient agree within 1e-4.
 using Cochlea.Models.Kws;
@@ -43,6 +43,15 @@ public class SpeechModelGoldenTests
         using var fx = ModelFixture.Open("deepspeech_small");
         using var scope = Tensor.Scope();
         using var model = new DeepSpeech(nInput: 5, nContext: 2, nHidden: 8, nCharacter: 7);
+        Compare(model, fx);
+    }
+
+    [Test]
+    public void TutorialConvMatchesItsPyTorchTwin()
+    {
+        using var fx = ModelFixture.Open("tutorialconv_small");
+        using var scope = Tensor.Scope();
+        using var model = new TutorialConv(numClasses: 4, time: 24, freq: 10);
         Compare(model, fx);
     }
 
