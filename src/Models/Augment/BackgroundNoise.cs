@@ -9,6 +9,7 @@ public sealed class BackgroundNoise
 {
     readonly float[][] _clips;
     readonly string[] _names;
+    readonly int _shortest;
 
     /// <summary>Noise clips (any lengths &gt; 0), with optional names for error messages (file names).</summary>
     public BackgroundNoise(IReadOnlyList<float[]> clips, IReadOnlyList<string>? names = null)
@@ -25,6 +26,7 @@ public sealed class BackgroundNoise
             _clips[i] = clips[i] ?? throw new ArgumentException($"BackgroundNoise: {_names[i]} is null.", nameof(clips));
             if (_clips[i].Length == 0) throw new ArgumentException($"BackgroundNoise: {_names[i]} is empty.", nameof(clips));
         }
+        _shortest = _clips.Min(c => c.Length);
     }
 
     /// <summary>Number of noise clips.</summary>
@@ -40,10 +42,14 @@ public sealed class BackgroundNoise
     public void Segment(Span<float> dst, Philox rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
+        // Checked for all clips, not just the drawn one, so a too-short file fails on the first call, not at random.
+        if (dst.Length > _shortest)
+        {
+            int n = dst.Length, bad = Array.FindIndex(_clips, c => c.Length < n);
+            throw new InvalidOperationException($"BackgroundNoise: {_names[bad]} has {_clips[bad].Length} samples; segments of {n} were requested.");
+        }
         int which = rng.NextInt(_clips.Length);
         var clip = _clips[which];
-        if (clip.Length < dst.Length)
-            throw new InvalidOperationException($"BackgroundNoise: {_names[which]} has {clip.Length} samples; segments of {dst.Length} were requested.");
         int start = rng.NextInt(clip.Length - dst.Length + 1);
         clip.AsSpan(start, dst.Length).CopyTo(dst);
     }

@@ -245,9 +245,10 @@ public sealed class DataLoader<TItem, TExample, TBatch> : IEnumerable<TBatch>, I
         public TBatch Take(int i)
         {
             var token = _cts.Token;
+            // Checked first: a batch that happens to be ready must not slip out after a cancellation.
+            ThrowIfStopped(token);
             if (_threads.Length == 0)
             {
-                ThrowIfStopped(token);
                 _taken = i + 1;
                 return _owner.Build(_epoch, i, _order, token);
             }
