@@ -125,10 +125,14 @@ public class DataLoaderTests
         using var e = loader.Epoch(0).GetEnumerator();
         Assert.That(e.MoveNext());
         e.Current.Dispose();
-        Thread.Sleep(300);   // a slow trainer: the workers must wait rather than load the epoch
-        Assert.That(Volatile.Read(ref loaded), Is.LessThanOrEqualTo(1 + opts.Prefetch), "batch 0 plus Prefetch ahead");
+        // A slow trainer: once the window is full the workers must wait rather than load the epoch.
+        // Poll for the expected count (robust on a busy machine), then give them time to overrun.
+        Assert.That(SpinWait.SpinUntil(() => Volatile.Read(ref loaded) >= 1 + opts.Prefetch, 10000), "window filled");
+        Thread.Sleep(300);
+        Assert.That(Volatile.Read(ref loaded), Is.EqualTo(1 + opts.Prefetch), "batch 0 plus Prefetch ahead");
         Assert.That(e.MoveNext());
         e.Current.Dispose();
+        Assert.That(SpinWait.SpinUntil(() => Volatile.Read(ref loaded) >= 2 + opts.Prefetch, 10000));
         Thread.Sleep(200);
         Assert.That(Volatile.Read(ref loaded), Is.EqualTo(2 + opts.Prefetch), "one more released per batch taken");
     }
@@ -210,14 +214,20 @@ public class DataLoaderTests
     public void BatchesNeverHandedOutAreDisposedByTheLoader()
     {
         var disposed = new ConcurrentBag<int>();
+        int built = 0;
         using var loader = DataLoader.Create(Enumerable.Range(0, 20).ToArray(), (int i, Philox rng) => i,
-            (int[] ex, BatchContext ctx) => new Tracked(disposed, ctx.Index), new DataLoaderOptions { BatchSize = 2, Workers = 2, Prefetch = 3 });
+            (int[] ex, BatchContext ctx) => { var t = new Tracked(disposed, ctx.Index); Interlocked.Increment(ref built); return t; },
+            new DataLoaderOptions { BatchSize = 2, Workers = 2, Prefetch = 3 });
         var taken = new List<int>();
         foreach (var b in loader.Epoch(0))
         {
             taken.Add(b.Index);
             b.Dispose();
-            if (taken.Count == 2) { Thread.Sleep(100); break; }
+            if (taken.Count == 2)
+            {
+                Assert.That(SpinWait.SpinUntil(() => Volatile.Read(ref built) == 5, 10000), "batches 2..4 built ahead");
+                break;
+            }
         }
         Assert.That(taken, Is.EqualTo(new[] { 0, 1 }));
         // Batches 2..4 were built ahead (Prefetch 3) and must have been released on the early exit.
