@@ -8,20 +8,20 @@ using System.Text;
 
 namespace Cochlea.Models.Data;
 
-/// <summary>A malformed CSV file or value: <see cref="Source"/>, 1-based <see cref="Line"/> and <see cref="Column"/> (0 = whole record).</summary>
+/// <summary>A malformed CSV file or value: <see cref="FileName"/>, 1-based <see cref="Line"/> and <see cref="Column"/> (0 = whole record).</summary>
 public sealed class CsvFormatException : FormatException
 {
-    /// <summary>Creates the exception; the message is prefixed with "source, line L, column C".</summary>
-    public CsvFormatException(string source, int line, int column, string message)
-        : base($"{source}, line {line}{(column > 0 ? $", column {column}" : "")}: {message}")
+    /// <summary>Creates the exception; the message is prefixed with "fileName, line L, column C".</summary>
+    public CsvFormatException(string fileName, int line, int column, string message)
+        : base($"{fileName}, line {line}{(column > 0 ? $", column {column}" : "")}: {message}")
     {
-        Source = source;
+        FileName = fileName;
         Line = line;
         Column = column;
     }
 
     /// <summary>File name (or the name given to <see cref="CsvTable.Parse"/>).</summary>
-    public new string Source { get; }
+    public string FileName { get; }
 
     /// <summary>1-based line where the record (or the bad field) starts.</summary>
     public int Line { get; }
@@ -42,7 +42,7 @@ public sealed class CsvTable
 
     CsvTable(string source, string[] header, List<CsvRecord> rows)
     {
-        Source = source;
+        FileName = source;
         Header = header;
         Rows = rows;
         _columns = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -52,7 +52,7 @@ public sealed class CsvTable
     }
 
     /// <summary>Name used in error messages (the file name).</summary>
-    public string Source { get; }
+    public string FileName { get; }
 
     /// <summary>Column names (trimmed).</summary>
     public IReadOnlyList<string> Header { get; }
@@ -89,7 +89,7 @@ public sealed class CsvTable
     public int Column(string name)
     {
         if (TryColumn(name, out int i)) return i;
-        throw new CsvFormatException(Source, 1, 0, $"missing column '{name}' (header: {string.Join(",", Header)}).");
+        throw new CsvFormatException(FileName, 1, 0, $"missing column '{name}' (header: {string.Join(",", Header)}).");
     }
 
     /// <summary>Index of column <paramref name="name"/> if present.</summary>
@@ -138,7 +138,7 @@ public sealed class CsvTable
 
     /// <summary>An error naming the file, the line and the column (with its name) of a data value.</summary>
     public CsvFormatException Error(int row, int column, string problem) =>
-        new(Source, Rows[row].Line, column + 1, $"{problem} in column '{Header[column]}'.");
+        new(FileName, Rows[row].Line, column + 1, $"{problem} in column '{Header[column]}'.");
 
     // ------------------------------------------------------------------ tokenizer
 

@@ -38,7 +38,7 @@ public class CsvTests
     public void MalformedFilesNameLineAndColumn(string text, int line, int column, string problem)
     {
         var e = Assert.Throws<CsvFormatException>(() => CsvTable.Parse(text, "bad.csv"))!;
-        Assert.That(e.Source, Is.EqualTo("bad.csv"));
+        Assert.That(e.FileName, Is.EqualTo("bad.csv"));
         Assert.That(e.Line, Is.EqualTo(line));
         Assert.That(e.Column, Is.EqualTo(column));
         Assert.That(e.Message, Does.StartWith($"bad.csv, line {line}").And.Contain(problem));
