@@ -43,23 +43,13 @@ internal readonly unsafe struct GemmArgs
 internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc)
 {
     /// <summary>
-    /// Defaults, measured on the dev box (Zen 4: 32 KiB L1d, 1 MiB L2 per core, 32 MiB L3) and sane
-    /// for Skylake-X / Pi 3 class caches: a (KC, NR) B micro-panel fits L1 beside the A stream, an
-    /// (MC, KC) A block takes about half of L2, a (KC, NC) B block sits in L3.
-    /// COCHLEA_GEMM_BLOCK="mc,kc,nc" overrides them for tuning experiments.
+    /// Defaults, measured with `bench lab gemm` on the dev box (Zen 4: 32 KiB L1d, 1 MiB L2 per core, 32 MiB L3;
+    /// KC 256..1024 x MC 96..512 swept). KC = 512 halves the C read-modify-write traffic of KC = 256 and won
+    /// by ~5%; the (KC, NR) B micro-panel (64 KiB) then streams from L2 with the hardware prefetcher, the
+    /// (MC, KC) A block (384 KiB) stays in L2, and a (KC, NC) B block sits in L3. Also fine for Skylake-X
+    /// (1 MiB L2) and, being a multiple of every MR and NR, for the Pi's smaller tiles.
     /// </summary>
-    public static readonly GemmBlocking Default = FromEnv() ?? new GemmBlocking(Mc: 336, Kc: 256, Nc: 4096);
-
-    static GemmBlocking? FromEnv()
-    {
-        var s = Environment.GetEnvironmentVariable("COCHLEA_GEMM_BLOCK");
-        if (s is null) return null;
-        var parts = s.Split(',');
-        if (parts.Length == 3 && int.TryParse(parts[0], out int mc) && int.TryParse(parts[1], out int kc)
-            && int.TryParse(parts[2], out int nc) && mc > 0 && kc > 0 && nc > 0)
-            return new GemmBlocking(mc, kc, nc);
-        return null;
-    }
+    public static readonly GemmBlocking Default = new(Mc: 192, Kc: 512, Nc: 4096);
 }
 
 /// <summary>Thread-local, 64-byte aligned, grow-only scratch buffers for packed panels (no allocation once warm).</summary>
@@ -127,6 +117,7 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
     }
 
     /// <summary>All (MR, NR) tiles of one (mc, nc) block of C from packed A (mc, kc) and packed B (kc, nc).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Macro(in GemmArgs g, float* pa, float* pb, int ic, int jc, int mc, int nc, int kc, float beta, float* edge)
     {
         int mr = Mr, nr = Nr;

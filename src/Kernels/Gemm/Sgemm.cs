@@ -41,13 +41,15 @@ public static unsafe class Sgemm
         var g = new GemmArgs(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         switch (width)
         {
-            // Why 14x32 on AVX-512: 28 zmm accumulators of the 32 registers (see GemmMicroKernel); chosen
-            // over 6x64, 8x32 and 12x32 by measurement in bench (gemm kernel lab).
-            case SimdWidth.V512: Execute<V512Ops, Vector512<float>, Rows14>(g, threads); break;
+            // Why 8x32 on AVX-512: measured in the kernel lab (`bench lab gemm`) against 6x32, 12x32 and 14x32 it is
+            // as fast at 1024^3 (16 accumulators already hide FMA latency on Zen 4 / Skylake-X) and faster on the
+            // DeepSpeech shapes, whose m (1, 64, 512, ...) is a multiple of 8 so no edge rows are wasted.
+            case SimdWidth.V512: Execute<V512Ops, Vector512<float>, Rows8>(g, threads, GemmBlocking.Default); break;
             // 16 ymm/xmm registers: 6 rows x 2 vectors = 12 accumulators + 2 B + 1 broadcast.
-            case SimdWidth.V256: Execute<V256Ops, Vector256<float>, Rows6>(g, threads); break;
-            case SimdWidth.V128: Execute<V128Ops, Vector128<float>, Rows6>(g, threads); break;
-            default: Execute<ScalarOps, float, Rows4>(g, threads); break;
+            case SimdWidth.V256: Execute<V256Ops, Vector256<float>, Rows6>(g, threads, GemmBlocking.Default); break;
+            // V128 is also the ARM64 NEON path; 6x8 keeps to 16 registers so x86 SSE does not spill.
+            case SimdWidth.V128: Execute<V128Ops, Vector128<float>, Rows6>(g, threads, GemmBlocking.Default); break;
+            default: Execute<ScalarOps, float, Rows4>(g, threads, GemmBlocking.Default); break;
         }
     }
 
@@ -86,13 +88,13 @@ public static unsafe class Sgemm
             Run(transA, transB, m, n, k, alpha, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc, width, threads);
     }
 
-    static void Execute<TOps, TV, TRows>(GemmArgs g, int threads)
+    /// <summary>One kernel variant with explicit blocking: the production dispatch above, and the kernel lab in bench/.</summary>
+    internal static void Execute<TOps, TV, TRows>(GemmArgs g, int threads, GemmBlocking blk)
         where TOps : struct, IVecOps<TV> where TV : struct where TRows : struct, IRows
     {
         int maxParts = (int)Math.Clamp(2.0 * g.M * g.N * g.K / MinFlopsPerThread, 1, threads);
         if (g.M == 1 || g.N == 1) { ExecuteGemv<TOps, TV>(g, maxParts); return; }
 
-        var blk = GemmBlocking.Default;
         int mr = GemmDriver<TOps, TV, TRows>.Mr, nr = GemmDriver<TOps, TV, TRows>.Nr;
         int tm = (g.M + mr - 1) / mr, tn = (g.N + nr - 1) / nr;
         // Split the dimension with more micro-tiles; each thread packs its own panels (no barriers), and
