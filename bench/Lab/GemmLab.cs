@@ -1,6 +1,6 @@
-// Kernel lab for GEMM tuning (DESIGN.md's "kernel lab"): `lab gemm [m k n] [threads] [reps]` checks each
+// Kernel lab for GEMM tuning (DESIGN.md's "kernel lab"): `lab gemm [m k n] [threads] [reps] [all]` checks each
 // numbered variant (micro-kernel height x cache blocking) against the shipped Sgemm, then times it and
-// prints best, median and per-CPU-second GFLOP/s. The winner's settings go to src/Kernels/Gemm
+// prints best, median and per-CPU-second GFLOP/s (without `all`: the shipped one only). The winner's settings go to src/Kernels/Gemm
 // (Sgemm.Run's dispatch and GemmBlocking.Default). Best-of and CPU-time rates stay meaningful on a busy
 // shared machine, where wall-clock medians do not.
 using System.Diagnostics;
@@ -37,7 +37,7 @@ public static unsafe class GemmLab
 
     public static int Run(string[] args)
     {
-        int At(int i, int d) => args.Length > i ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
+        int At(int i, int d) => args.Length > i && args[i] != "all" ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
         int m = At(0, 1024), k = At(1, 1024), n = At(2, 1024), threads = At(3, 1), reps = At(4, 15);
         float* a = Alloc((long)m * k), b = Alloc((long)k * n), c = Alloc((long)m * n), want = Alloc((long)m * n);
         var g = new GemmArgs(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
@@ -45,7 +45,8 @@ public static unsafe class GemmLab
         var proc = Process.GetCurrentProcess();
         double flop = 2.0 * m * n * k;
         Console.WriteLine($"m{m} k{k} n{n} threads {threads}: GFLOP/s best / median / per-CPU-second");
-        foreach (var (name, run) in Variants())
+        bool all = args.Contains("all");
+        foreach (var (name, run) in all ? Variants() : Variants()[..1])
         {
             run(g, threads);
             double err = 0;

@@ -1,15 +1,15 @@
 // The blocked GEMM driver (the BLIS loop nest) around the register-tiled micro-kernel, plus the
 // per-thread pack buffers. Generic over the vector ops and tile height, so one source serves
 // every ISA; Sgemm picks the instantiation.
-//   for jc in N step NC:            B block (KC, NC) packed once, lives in L3/L2
+//   for each unit (jc, ic) of the (NC, MC) block grid, taken dynamically by the threads:
+//     pack B(:, jc:jc+nc) for all K unless this thread has it   (lives in L3)
+//     pack A(ic:ic+mc, :) for all K unless this thread has it   (KC slab in L2)
 //     for pc in K step KC:          beta applies on the first K block only
-//       pack B(pc:pc+kc, jc:jc+nc)
-//       for ic in M step MC:        A block (MC, KC) packed, lives in L2
-//         pack A(ic:ic+mc, pc:pc+kc)
-//         for jr in nc step NR:     B micro-panel (KC, NR) reused across the ir loop, stays in L1
-//           for ir in mc step MR:   micro-kernel on one (MR, NR) tile of C
+//       for jr in nc step NR:       B micro-panel (KC, NR) reused across the ir loop (L1/L2)
+//         for ir in mc step MR:     micro-kernel on one (MR, NR) tile of C
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Cochlea.Kernels.Threading;
 
 namespace Cochlea.Kernels.Gemm;
 
@@ -40,7 +40,8 @@ internal readonly unsafe struct GemmArgs
 }
 
 /// <summary>Cache-block sizes (in elements). KC is the depth of one packed panel.</summary>
-internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc)
+/// <remarks>BBytes bounds one thread's whole-K packed B block (it lives in L3).</remarks>
+internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc, long BBytes = 4L << 20)
 {
     /// <summary>
     /// Defaults, measured with `bench lab gemm` on the dev box (Zen 4: 32 KiB L1d, 1 MiB L2 per core, 32 MiB L3;
@@ -84,35 +85,79 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
     public static int Nr => 2 * TOps.Lanes;
 
     /// <summary>
-    /// Computes the C rows [i0, i1) and columns [j0, j1) of the call. i0 and j0 must be multiples of MR and
-    /// NR, so the tile grid (and hence every element's arithmetic) does not depend on how work was split.
+    /// Runs the whole call on up to <paramref name="threads"/> threads. C is cut into (MC, NC) blocks on a fixed
+    /// grid (block starts are multiples of MR and NR); the blocks are work units handed out in order through a
+    /// shared counter, so a thread that gets less CPU (a busy machine) simply takes fewer units. Each thread
+    /// keeps the whole-K packed B of its current NC column block and the whole-K packed A of its current MC
+    /// row block, and repacks only when a unit needs another one; units go column-block-major so B is packed
+    /// about once per thread per column block. Every C element is computed by one unit, over k in KC steps
+    /// in ascending order, with the same tile grid for any thread count or schedule: results are bit-identical.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Region(in GemmArgs g, int i0, int i1, int j0, int j1, GemmBlocking blk)
+    public static void Run(GemmArgs g, int threads, GemmBlocking blk)
     {
         int mr = Mr, nr = Nr;
-        // Block sizes rounded to whole micro-tiles so blocks never split a tile.
-        int mcMax = Math.Max(mr, blk.Mc / mr * mr), ncMax = Math.Max(nr, blk.Nc / nr * nr), kcMax = blk.Kc;
-        int kcCap = Math.Min(kcMax, g.K);
-        float* pa = PackBuffers.A((nint)RoundUp(Math.Min(mcMax, i1 - i0), mr) * kcCap);
-        float* pb = PackBuffers.B((nint)RoundUp(Math.Min(ncMax, j1 - j0), nr) * kcCap);
-        float* edge = stackalloc float[mr * nr];
+        int mc = Math.Max(mr, blk.Mc / mr * mr);
+        // NC: bounded so one thread's whole-K packed B stays near blk.BBytes (L3-resident), and small enough
+        // that there are a few units per thread to balance (columns are cheaper to split than rows when
+        // m is small: A is then packed once per thread).
+        int ncFit = (int)Math.Clamp(blk.BBytes / (4L * g.K) / nr * nr, nr, Math.Max(nr, blk.Nc / nr * nr));
+        int icBlocks = (g.M + mc - 1) / mc;
+        int wantUnits = threads == 1 ? 1 : 4 * threads;
+        int jcWanted = Math.Max(1, (wantUnits + icBlocks - 1) / icBlocks);
+        int ncBal = RoundUp((g.N + jcWanted - 1) / jcWanted, nr);
+        int nc = Math.Max(nr, Math.Min(ncFit, Math.Max(ncBal, 4 * nr)));
+        int jcBlocks = (g.N + nc - 1) / nc;
+        int units = icBlocks * jcBlocks;
+        int parts = Math.Min(threads, units);
 
-        for (int jc = j0; jc < j1; jc += ncMax)
+        int* next = stackalloc int[1];
+        *next = 0;
+        var state = new Work(g, mc, nc, icBlocks, units, blk.Kc, next);
+        if (parts <= 1) { Worker(state); return; }
+        KernelThreads.For(parts, 1, parts, (s, e) => Worker(state));
+    }
+
+    /// <summary>What every worker of one call shares; `Next` points at the unit counter on the caller's stack.</summary>
+    readonly struct Work(GemmArgs g, int mc, int nc, int icBlocks, int units, int kc, int* next)
+    {
+        public readonly GemmArgs G = g;
+        public readonly int Mc = mc, Nc = nc, IcBlocks = icBlocks, Units = units, Kc = kc;
+        public readonly int* Next = next;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Worker(Work w)
+    {
+        ref readonly GemmArgs g = ref w.G;
+        int mr = Mr, nr = Nr, kcMax = w.Kc;
+        int mcPad = RoundUp(Math.Min(w.Mc, g.M), mr), ncPad = RoundUp(Math.Min(w.Nc, g.N), nr);
+        // Whole-K packed blocks: the KC slab at pc starts at pc * mcPad (A) and pc * ncPad (B).
+        float* pa = PackBuffers.A((nint)mcPad * g.K);
+        float* pb = PackBuffers.B((nint)ncPad * g.K);
+        float* edge = stackalloc float[mr * nr];
+        int packedJb = -1, packedIb = -1;
+        int u;
+        while ((u = Interlocked.Increment(ref *w.Next) - 1) < w.Units)
         {
-            int nc = Math.Min(ncMax, j1 - jc);
-            for (int pc = 0; pc < g.K; pc += kcMax)
+            int jb = u / w.IcBlocks, ib = u % w.IcBlocks;
+            int jc = jb * w.Nc, ic = ib * w.Mc;
+            int nc = Math.Min(w.Nc, g.N - jc), mc = Math.Min(w.Mc, g.M - ic);
+            if (jb != packedJb)
             {
-                int kc = Math.Min(kcMax, g.K - pc);
-                float beta = pc == 0 ? g.Beta : 1f;
-                GemmPack.Block(pb, g.BAt(pc, jc), nc, kc, g.BStrideJ, g.BStrideP, nr);
-                for (int ic = i0; ic < i1; ic += mcMax)
-                {
-                    int mc = Math.Min(mcMax, i1 - ic);
-                    GemmPack.Block(pa, g.AAt(ic, pc), mc, kc, g.AStrideI, g.AStrideP, mr);
-                    Macro(g, pa, pb, ic, jc, mc, nc, kc, beta, edge);
-                }
+                for (int pc = 0; pc < g.K; pc += kcMax)
+                    GemmPack.Block(pb + (nint)pc * ncPad, g.BAt(pc, jc), nc, Math.Min(kcMax, g.K - pc), g.BStrideJ, g.BStrideP, nr);
+                packedJb = jb;
             }
+            if (ib != packedIb)
+            {
+                for (int pc = 0; pc < g.K; pc += kcMax)
+                    GemmPack.Block(pa + (nint)pc * mcPad, g.AAt(ic, pc), mc, Math.Min(kcMax, g.K - pc), g.AStrideI, g.AStrideP, mr);
+                packedIb = ib;
+            }
+            for (int pc = 0; pc < g.K; pc += kcMax)
+                Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, g.K - pc),
+                    pc == 0 ? g.Beta : 1f, edge);
         }
     }
 

@@ -95,19 +95,7 @@ public static unsafe class Sgemm
         int maxParts = (int)Math.Clamp(2.0 * g.M * g.N * g.K / MinFlopsPerThread, 1, threads);
         if (g.M == 1 || g.N == 1) { ExecuteGemv<TOps, TV>(g, maxParts); return; }
 
-        int mr = GemmDriver<TOps, TV, TRows>.Mr, nr = GemmDriver<TOps, TV, TRows>.Nr;
-        int tm = (g.M + mr - 1) / mr, tn = (g.N + nr - 1) / nr;
-        // Split the dimension with more micro-tiles; each thread packs its own panels (no barriers), and
-        // chunk starts fall on whole tiles so the tile grid is the same for every thread count.
-        bool splitN = tn >= tm;
-        int tiles = splitN ? tn : tm;
-        int parts = Math.Min(maxParts, tiles);
-        if (parts <= 1) { GemmDriver<TOps, TV, TRows>.Region(g, 0, g.M, 0, g.N, blk); return; }
-        KernelThreads.For(tiles, 1, parts, (s, e) =>
-        {
-            if (splitN) GemmDriver<TOps, TV, TRows>.Region(g, 0, g.M, s * nr, Math.Min(e * nr, g.N), blk);
-            else GemmDriver<TOps, TV, TRows>.Region(g, s * mr, Math.Min(e * mr, g.M), 0, g.N, blk);
-        });
+        GemmDriver<TOps, TV, TRows>.Run(g, maxParts, blk);
     }
 
     static void ExecuteGemv<TOps, TV>(GemmArgs g, int maxParts) where TOps : struct, IVecOps<TV> where TV : struct
