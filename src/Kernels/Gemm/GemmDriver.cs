@@ -86,8 +86,9 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
 
     /// <summary>
     /// Runs the whole call on up to <paramref name="threads"/> threads. C is cut into (MC, NC) blocks on a fixed
-    /// grid (block starts are multiples of MR and NR); the blocks are work units handed out in order through a
-    /// shared counter, so a thread that gets less CPU (a busy machine) simply takes fewer units. Each thread
+    /// grid (block starts are multiples of MR and NR); the blocks are work units. Each thread owns a contiguous
+    /// range of them and, when done, takes the next unclaimed units of the others (atomic counters), so a
+    /// thread that gets less CPU (a busy machine) simply ends up with fewer units. Each thread
     /// keeps the whole-K packed B of its current NC column block and the whole-K packed A of its current MC
     /// row block, and repacks only when a unit needs another one; units go column-block-major so B is packed
     /// about once per thread per column block. Every C element is computed by one unit, over k in KC steps
@@ -111,23 +112,25 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         int units = icBlocks * jcBlocks;
         int parts = Math.Min(threads, units);
 
-        int* next = stackalloc int[1];
-        *next = 0;
-        var state = new Work(g, mc, nc, icBlocks, units, blk.Kc, next);
-        if (parts <= 1) { Worker(state); return; }
-        KernelThreads.For(parts, 1, parts, (s, e) => Worker(state));
+        // One claim counter per thread, 64 bytes apart (no false sharing), starting at the thread's own
+        // contiguous range of units.
+        int* counters = stackalloc int[parts * 16];
+        for (int t = 0; t < parts; t++) counters[t * 16] = KernelThreads.Chunk(units, parts, t).Start;
+        var state = new Work(g, mc, nc, icBlocks, units, blk.Kc, parts, counters);
+        if (parts <= 1) { Worker(state, 0); return; }
+        KernelThreads.For(parts, 1, parts, (s, e) => { for (int t = s; t < e; t++) Worker(state, t); });
     }
 
-    /// <summary>What every worker of one call shares; `Next` points at the unit counter on the caller's stack.</summary>
-    readonly struct Work(GemmArgs g, int mc, int nc, int icBlocks, int units, int kc, int* next)
+    /// <summary>What every worker of one call shares; `Counters` points at the claim counters on the caller's stack.</summary>
+    readonly struct Work(GemmArgs g, int mc, int nc, int icBlocks, int units, int kc, int parts, int* counters)
     {
         public readonly GemmArgs G = g;
-        public readonly int Mc = mc, Nc = nc, IcBlocks = icBlocks, Units = units, Kc = kc;
-        public readonly int* Next = next;
+        public readonly int Mc = mc, Nc = nc, IcBlocks = icBlocks, Units = units, Kc = kc, Parts = parts;
+        public readonly int* Counters = counters;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Worker(Work w)
+    static void Worker(Work w, int self)
     {
         ref readonly GemmArgs g = ref w.G;
         int mr = Mr, nr = Nr, kcMax = w.Kc;
@@ -137,27 +140,31 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         float* pb = PackBuffers.B((nint)ncPad * g.K);
         float* edge = stackalloc float[mr * nr];
         int packedJb = -1, packedIb = -1;
-        int u;
-        while ((u = Interlocked.Increment(ref *w.Next) - 1) < w.Units)
+        // Own range first (consecutive units share the packed B), then help the others from their fronts.
+        for (int v = 0; v < w.Parts; v++)
         {
-            int jb = u / w.IcBlocks, ib = u % w.IcBlocks;
-            int jc = jb * w.Nc, ic = ib * w.Mc;
-            int nc = Math.Min(w.Nc, g.N - jc), mc = Math.Min(w.Mc, g.M - ic);
-            if (jb != packedJb)
+            int owner = (self + v) % w.Parts, end = KernelThreads.Chunk(w.Units, w.Parts, owner).End, u;
+            while ((u = Interlocked.Increment(ref w.Counters[owner * 16]) - 1) < end)
             {
+                int jb = u / w.IcBlocks, ib = u % w.IcBlocks;
+                int jc = jb * w.Nc, ic = ib * w.Mc;
+                int nc = Math.Min(w.Nc, g.N - jc), mc = Math.Min(w.Mc, g.M - ic);
+                if (jb != packedJb)
+                {
+                    for (int pc = 0; pc < g.K; pc += kcMax)
+                        GemmPack.Block(pb + (nint)pc * ncPad, g.BAt(pc, jc), nc, Math.Min(kcMax, g.K - pc), g.BStrideJ, g.BStrideP, nr);
+                    packedJb = jb;
+                }
+                if (ib != packedIb)
+                {
+                    for (int pc = 0; pc < g.K; pc += kcMax)
+                        GemmPack.Block(pa + (nint)pc * mcPad, g.AAt(ic, pc), mc, Math.Min(kcMax, g.K - pc), g.AStrideI, g.AStrideP, mr);
+                    packedIb = ib;
+                }
                 for (int pc = 0; pc < g.K; pc += kcMax)
-                    GemmPack.Block(pb + (nint)pc * ncPad, g.BAt(pc, jc), nc, Math.Min(kcMax, g.K - pc), g.BStrideJ, g.BStrideP, nr);
-                packedJb = jb;
+                    Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, g.K - pc),
+                        pc == 0 ? g.Beta : 1f, edge);
             }
-            if (ib != packedIb)
-            {
-                for (int pc = 0; pc < g.K; pc += kcMax)
-                    GemmPack.Block(pa + (nint)pc * mcPad, g.AAt(ic, pc), mc, Math.Min(kcMax, g.K - pc), g.AStrideI, g.AStrideP, mr);
-                packedIb = ib;
-            }
-            for (int pc = 0; pc < g.K; pc += kcMax)
-                Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, g.K - pc),
-                    pc == 0 ? g.Beta : 1f, edge);
         }
     }
 
