@@ -1,4 +1,4 @@
-// Kernel lab for GEMM tuning (DESIGN.md's "kernel lab"): `lab gemm [m k n] [threads] [reps] [all]` checks each
+// Kernel lab for GEMM tuning (DESIGN.md's "kernel lab"): `lab gemm [m k n] [threads] [reps] [all] [nt|tn|tt]` checks each
 // numbered variant (micro-kernel height x cache blocking) against the shipped Sgemm, then times it and
 // prints best, median and per-CPU-second GFLOP/s (without `all`: the shipped one only). The winner's settings go to src/Kernels/Gemm
 // (Sgemm.Run's dispatch and GemmBlocking.Default). Best-of and CPU-time rates stay meaningful on a busy
@@ -37,14 +37,17 @@ public static unsafe class GemmLab
 
     public static int Run(string[] args)
     {
-        int At(int i, int d) => args.Length > i && args[i] != "all" ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
+        int At(int i, int d) => args.Length > i && char.IsDigit(args[i][0]) ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
         int m = At(0, 1024), k = At(1, 1024), n = At(2, 1024), threads = At(3, 1), reps = At(4, 15);
         float* a = Alloc((long)m * k), b = Alloc((long)k * n), c = Alloc((long)m * n), want = Alloc((long)m * n);
-        var g = new GemmArgs(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
-        Sgemm.Run(false, false, m, n, k, 1f, a, k, b, n, 0f, want, n, 1);
+        // `tn`, `nt`, `tt` pick transposes (A stored (k,m) / B stored (n,k)); same buffers, other leading dimensions.
+        bool ta = args.Contains("tn") || args.Contains("tt"), tb = args.Contains("nt") || args.Contains("tt");
+        int lda = ta ? m : k, ldb = tb ? k : n;
+        var g = new GemmArgs(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, c, n);
+        Sgemm.Run(ta, tb, m, n, k, 1f, a, lda, b, ldb, 0f, want, n, 1);
         var proc = Process.GetCurrentProcess();
         double flop = 2.0 * m * n * k;
-        Console.WriteLine($"m{m} k{k} n{n} threads {threads}: GFLOP/s best / median / per-CPU-second");
+        Console.WriteLine($"m{m} k{k} n{n} tA={ta} tB={tb} threads {threads}: GFLOP/s best / median / per-CPU-second");
         bool all = args.Contains("all");
         foreach (var (name, run) in all ? Variants() : Variants()[..1])
         {
