@@ -43,12 +43,14 @@ public static class KernelThreads
 
     /// <summary>As <see cref="For(int,int,Action{int,int})"/>, with at most <paramref name="maxParts"/> chunks instead of <see cref="Count"/>.</summary>
     /// <remarks>
-    /// Chunk 0 runs on the calling thread, chunk i on persistent kernel worker i (created on first use, one per
-    /// extra part ever requested). Why not Parallel.For: its chunks land on arbitrary thread-pool threads, and
-    /// the GEMM keeps thread-local pack buffers, so every pool thread that ever ran a chunk would hold its own
-    /// megabytes; a fixed set of workers bounds that and wakes faster. A call made while the workers are busy
-    /// (another thread's kernel, or a kernel called from inside a chunk) falls back to Parallel.For, so it never
-    /// waits on itself. Chunk boundaries are the same either way.
+    /// Chunks are claimed from a shared counter by the calling thread and by persistent kernel workers (created
+    /// on first use, one per extra part ever requested). Chunk boundaries depend only on n and the part count,
+    /// so results do not depend on which thread ran which chunk; claiming means the caller never sits waiting
+    /// for a worker the OS has not scheduled yet (it just runs that chunk itself). Why not Parallel.For: its
+    /// chunks land on arbitrary thread-pool threads, and the GEMM keeps thread-local pack buffers, so every
+    /// pool thread that ever ran a chunk would hold its own megabytes; a fixed set of workers bounds that. A
+    /// call made while the workers are busy (another thread's kernel, or a kernel called from inside a chunk)
+    /// falls back to Parallel.For with the same chunks, so it never waits on itself.
     /// </remarks>
     public static void For(int n, int minPerChunk, int maxParts, Action<int, int> body)
     {
@@ -66,14 +68,17 @@ public static class KernelThreads
         }
         try
         {
-            while (s_workers.Count < parts - 1) s_workers.Add(new Worker(s_workers.Count + 1));
+            while (s_workers.Count < parts - 1) s_workers.Add(new Worker());
             s_body = body; s_n = n; s_parts = parts; s_error = null;
             s_pending = parts;
             s_done.Reset();
-            for (int i = 1; i < parts; i++) s_workers[i - 1].Go.Set();
-            RunChunk(0);
+            // Publishing the counter last makes the job claimable only once its fields are written.
+            Volatile.Write(ref s_next, 0);
+            for (int i = 0; i < parts - 1; i++) s_workers[i].Go.Set();
+            RunChunks();
             s_done.Wait();
             s_body = null; // do not keep the caller's closure alive
+            Volatile.Write(ref s_next, int.MaxValue / 2); // nothing claimable between jobs
             if (s_error is { } error) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         }
         finally
@@ -82,41 +87,46 @@ public static class KernelThreads
         }
     }
 
-    // The one job the workers run at a time; written under s_gate before the workers are woken.
+    // The one job the workers run at a time; written under s_gate before the counter opens it.
     static readonly object s_gate = new();
     static readonly List<Worker> s_workers = [];
     static readonly ManualResetEventSlim s_done = new(false);
     static Action<int, int>? s_body;
     static int s_n, s_parts, s_pending;
+    static int s_next = int.MaxValue / 2;
     static Exception? s_error;
 
-    static void RunChunk(int i)
+    // Claims and runs chunks of the current job until none is left. A worker that wakes late finds the
+    // counter past the end (or, if a new job has opened, helps with that one: its fields are already set).
+    static void RunChunks()
     {
-        try
+        int i;
+        while ((i = Interlocked.Increment(ref s_next) - 1) < s_parts)
         {
-            var (s, e) = Chunk(s_n, s_parts, i);
-            if (s < e) s_body!(s, e);
-        }
-        catch (Exception ex)
-        {
-            Interlocked.CompareExchange(ref s_error, ex, null);
-        }
-        finally
-        {
-            if (Interlocked.Decrement(ref s_pending) == 0) s_done.Set();
+            try
+            {
+                var (s, e) = Chunk(s_n, s_parts, i);
+                if (s < e) s_body!(s, e);
+            }
+            catch (Exception ex)
+            {
+                Interlocked.CompareExchange(ref s_error, ex, null);
+            }
+            finally
+            {
+                if (Interlocked.Decrement(ref s_pending) == 0) s_done.Set();
+            }
         }
     }
 
-    /// <summary>A persistent background thread that runs chunk <c>Index</c> of each job it is woken for.</summary>
+    /// <summary>A persistent background thread that helps with each job it is woken for.</summary>
     sealed class Worker
     {
         public readonly ManualResetEventSlim Go = new(false);
-        readonly int _index;
 
-        public Worker(int index)
+        public Worker()
         {
-            _index = index;
-            new Thread(Loop) { IsBackground = true, Name = $"cochlea-kernel-{index}" }.Start();
+            new Thread(Loop) { IsBackground = true, Name = "cochlea-kernel" }.Start();
         }
 
         void Loop()
@@ -124,9 +134,9 @@ public static class KernelThreads
             while (true)
             {
                 Go.Wait();
-                // Safe: the next Set can only come after this chunk has finished (the caller waits for all chunks).
+                // A Set lost to this Reset only means this worker skips a job the others (and the caller) finish.
                 Go.Reset();
-                RunChunk(_index);
+                RunChunks();
             }
         }
     }
