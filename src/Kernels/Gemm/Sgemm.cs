@@ -1,6 +1,7 @@
 // Public GEMM entry points. Row-major, BLAS semantics (beta == 0 ignores C's old contents, NaN included).
 // Dispatch: matrix-vector shapes go to Gemv, everything else to the packed, cache-blocked driver with
-// the widest micro-kernel the process runs; work is split across threads along whole micro-tiles.
+// the widest micro-kernel the process runs (GemmDriver: (MC, NC) blocks of C on a fixed grid, shared
+// out among the threads).
 using System.Runtime.Intrinsics;
 using Cochlea.Kernels.Threading;
 
@@ -9,8 +10,9 @@ namespace Cochlea.Kernels.Gemm;
 /// <summary>Single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, row-major.</summary>
 /// <remarks>
 /// Deterministic: every element of C is computed by one thread, over k in a fixed order, on a tile grid
-/// that does not depend on the thread count, so results are bit-identical for any thread count (for a
-/// given <see cref="SimdWidth"/>). No managed allocation per call beyond the thread fan-out.
+/// that does not depend on the thread count or on scheduling, so results are bit-identical for any thread
+/// count (for a given <see cref="SimdWidth"/>). Pack buffers are thread-local and reused; the only managed
+/// allocation per call is the small closure handed to the threads when the call is split.
 /// </remarks>
 public static unsafe class Sgemm
 {
