@@ -21,15 +21,18 @@ public static unsafe class GemmLab
         var list = new List<(string, Variant)> { ("v0 shipped Sgemm.Run", (g, t) => Sgemm.Run(g.TransA, g.TransB, g.M, g.N, g.K, g.Alpha, g.A, g.Lda, g.B, g.Ldb, g.Beta, g.C, g.Ldc, t)) };
         if (Simd.Supports(SimdWidth.V512))
         {
+            // Tile heights at the shipped blocking, then blockings for the shipped 8x32 tile.
             int i = 1;
-            foreach (var blk in new[] { new GemmBlocking(336, 256, 4096), new GemmBlocking(192, 512, 4096), new GemmBlocking(96, 1024, 4096) })
+            var d = GemmBlocking.Default;
+            list.Add(($"v{i++} 6x32  default", (g, t) => Sgemm.Execute<V512Ops, Vector512<float>, Rows6>(g, t, d)));
+            list.Add(($"v{i++} 12x32 default", (g, t) => Sgemm.Execute<V512Ops, Vector512<float>, Rows12>(g, t, d)));
+            list.Add(($"v{i++} 14x32 default", (g, t) => Sgemm.Execute<V512Ops, Vector512<float>, Rows14>(g, t, d)));
+            foreach (var blk in new[] { new GemmBlocking(336, 256, 4096), new GemmBlocking(96, 1024, 4096),
+                         new GemmBlocking(192, 512, 4096, 8L << 20), new GemmBlocking(192, 512, 4096, 16L << 20), new GemmBlocking(384, 384, 4096) })
             {
                 var b = blk;
-                string bs = $"MC{b.Mc} KC{b.Kc} NC{b.Nc}";
-                list.Add(($"v{i++} 6x32  {bs}", (g, t) => Sgemm.Execute<V512Ops, Vector512<float>, Rows6>(g, t, b)));
+                string bs = $"MC{b.Mc} KC{b.Kc} NC{b.Nc} B{b.BBytes >> 20}M";
                 list.Add(($"v{i++} 8x32  {bs}", (g, t) => Sgemm.Execute<V512Ops, Vector512<float>, Rows8>(g, t, b)));
-                list.Add(($"v{i++} 12x32 {bs}", (g, t) => Sgemm.Execute<V512Ops, Vector512<float>, Rows12>(g, t, b)));
-                list.Add(($"v{i++} 14x32 {bs}", (g, t) => Sgemm.Execute<V512Ops, Vector512<float>, Rows14>(g, t, b)));
             }
         }
         return list.ToArray();
