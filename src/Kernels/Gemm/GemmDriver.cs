@@ -2,11 +2,12 @@
 // per-thread pack buffers. Generic over the vector ops and tile height, so one source serves
 // every ISA; Sgemm picks the instantiation.
 //   for each unit (jc, ic) of the (NC, MC) block grid, taken dynamically by the threads:
-//     pack B(:, jc:jc+nc) for all K unless this thread has it   (lives in L3)
-//     pack A(ic:ic+mc, :) for all K unless this thread has it   (KC slab in L2)
-//     for pc in K step KC:          beta applies on the first K block only
-//       for jr in nc step NR:       B micro-panel (KC, NR) reused across the ir loop (L1/L2)
-//         for ir in mc step MR:     micro-kernel on one (MR, NR) tile of C
+//     for k0 in K step KS:          KS = all of K unless K is very deep
+//       pack B(k0:k0+ks, jc:jc+nc) unless this thread has it   (lives in L3)
+//       pack A(ic:ic+mc, k0:k0+ks) unless this thread has it   (KC slab in L2)
+//       for pc in ks step KC:       beta applies on the first K block only
+//         for jr in nc step NR:     B micro-panel (KC, NR) reused across the ir loop (L1/L2)
+//           for ir in mc step MR:   micro-kernel on one (MR, NR) tile of C
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Cochlea.Kernels.Threading;
@@ -83,6 +84,8 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
 {
     public static int Mr => TRows.Count;
     public static int Nr => 2 * TOps.Lanes;
+    /// <summary>Narrowest column block worth packing B for (see Run).</summary>
+    const int NcFloor = 512;
 
     /// <summary>
     /// Runs the whole call on up to <paramref name="threads"/> threads. C is cut into (MC, NC) blocks on a fixed
@@ -90,7 +93,7 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
     /// range of them and, when done, takes the next unclaimed units of the others (atomic counters), so a
     /// thread that gets less CPU (a busy machine) simply ends up with fewer units. Each thread
     /// keeps the whole-K packed B of its current NC column block and the whole-K packed A of its current MC
-    /// row block, and repacks only when a unit needs another one; units go column-block-major so B is packed
+    /// row block (or of the current K super-block when K is very deep), and repacks only when a unit needs another one; units go column-block-major so B is packed
     /// about once per thread per column block. Every C element is computed by one unit, over k in KC steps
     /// in ascending order, with the same tile grid for any thread count or schedule: results are bit-identical.
     /// </summary>
@@ -99,10 +102,12 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
     {
         int mr = Mr, nr = Nr;
         int mc = Math.Max(mr, blk.Mc / mr * mr);
-        // NC: bounded so one thread's whole-K packed B stays near blk.BBytes (L3-resident), and small enough
+        // NC: bounded so one thread's packed B block stays near blk.BBytes (L3-resident), and small enough
         // that there are a few units per thread to balance (columns are cheaper to split than rows when
-        // m is small: A is then packed once per thread).
-        int ncFit = (int)Math.Clamp(blk.BBytes / (4L * g.K) / nr * nr, nr, Math.Max(nr, blk.Nc / nr * nr));
+        // m is small: A is then packed once per thread). Not below NcFloor: when K is so deep that even
+        // that does not fit, K is cut into super-blocks (KS) instead; narrower blocks would repack A too often.
+        int ncCap = Math.Max(nr, blk.Nc / nr * nr);
+        int ncFit = (int)Math.Clamp(blk.BBytes / (4L * g.K) / nr * nr, Math.Min(ncCap, NcFloor / nr * nr), ncCap);
         int icBlocks = (g.M + mc - 1) / mc;
         int wantUnits = threads == 1 ? 1 : 4 * threads;
         int jcWanted = Math.Max(1, (wantUnits + icBlocks - 1) / icBlocks);
@@ -110,22 +115,25 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         int nc = Math.Max(nr, Math.Min(ncFit, Math.Max(ncBal, 4 * nr)));
         int jcBlocks = (g.N + nc - 1) / nc;
         int units = icBlocks * jcBlocks;
+        // KS: the K extent packed at once, a multiple of KC so the KC grid (and so every result bit) is the
+        // same whether K fits in one super-block or not.
+        int ks = (int)Math.Clamp(blk.BBytes / (4L * nc) / blk.Kc * blk.Kc, blk.Kc, RoundUp(g.K, blk.Kc));
         int parts = Math.Min(threads, units);
 
         // One claim counter per thread, 64 bytes apart (no false sharing), starting at the thread's own
         // contiguous range of units.
         int* counters = stackalloc int[parts * 16];
         for (int t = 0; t < parts; t++) counters[t * 16] = KernelThreads.Chunk(units, parts, t).Start;
-        var state = new Work(g, mc, nc, icBlocks, units, blk.Kc, parts, counters);
+        var state = new Work(g, mc, nc, ks, icBlocks, units, blk.Kc, parts, counters);
         if (parts <= 1) { Worker(state, 0); return; }
         KernelThreads.For(parts, 1, parts, (s, e) => { for (int t = s; t < e; t++) Worker(state, t); });
     }
 
     /// <summary>What every worker of one call shares; `Counters` points at the claim counters on the caller's stack.</summary>
-    readonly struct Work(GemmArgs g, int mc, int nc, int icBlocks, int units, int kc, int parts, int* counters)
+    readonly struct Work(GemmArgs g, int mc, int nc, int ks, int icBlocks, int units, int kc, int parts, int* counters)
     {
         public readonly GemmArgs G = g;
-        public readonly int Mc = mc, Nc = nc, IcBlocks = icBlocks, Units = units, Kc = kc, Parts = parts;
+        public readonly int Mc = mc, Nc = nc, Ks = ks, IcBlocks = icBlocks, Units = units, Kc = kc, Parts = parts;
         public readonly int* Counters = counters;
     }
 
@@ -135,11 +143,13 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         ref readonly GemmArgs g = ref w.G;
         int mr = Mr, nr = Nr, kcMax = w.Kc;
         int mcPad = RoundUp(Math.Min(w.Mc, g.M), mr), ncPad = RoundUp(Math.Min(w.Nc, g.N), nr);
-        // Whole-K packed blocks: the KC slab at pc starts at pc * mcPad (A) and pc * ncPad (B).
-        float* pa = PackBuffers.A((nint)mcPad * g.K);
-        float* pb = PackBuffers.B((nint)ncPad * g.K);
+        int ksMax = Math.Min(w.Ks, g.K);
+        // Packed super-blocks: the KC slab at offset pc (within the super-block) starts at pc * mcPad (A), pc * ncPad (B).
+        float* pa = PackBuffers.A((nint)mcPad * ksMax);
+        float* pb = PackBuffers.B((nint)ncPad * ksMax);
         float* edge = stackalloc float[mr * nr];
-        int packedJb = -1, packedIb = -1;
+        // What this thread has packed now: (column block, super-block start) of B and (row block, start) of A.
+        int packedJb = -1, packedIb = -1, packedBk = -1, packedAk = -1;
         // Own range first (consecutive units share the packed B), then help the others from their fronts.
         for (int v = 0; v < w.Parts; v++)
         {
@@ -149,21 +159,25 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                 int jb = u / w.IcBlocks, ib = u % w.IcBlocks;
                 int jc = jb * w.Nc, ic = ib * w.Mc;
                 int nc = Math.Min(w.Nc, g.N - jc), mc = Math.Min(w.Mc, g.M - ic);
-                if (jb != packedJb)
+                for (int k0 = 0; k0 < g.K; k0 += w.Ks)
                 {
-                    for (int pc = 0; pc < g.K; pc += kcMax)
-                        GemmPack.Block(pb + (nint)pc * ncPad, g.BAt(pc, jc), nc, Math.Min(kcMax, g.K - pc), g.BStrideJ, g.BStrideP, nr);
-                    packedJb = jb;
+                    int kLen = Math.Min(w.Ks, g.K - k0);
+                    if (jb != packedJb || k0 != packedBk)
+                    {
+                        for (int pc = 0; pc < kLen; pc += kcMax)
+                            GemmPack.Block(pb + (nint)pc * ncPad, g.BAt(k0 + pc, jc), nc, Math.Min(kcMax, kLen - pc), g.BStrideJ, g.BStrideP, nr);
+                        packedJb = jb; packedBk = k0;
+                    }
+                    if (ib != packedIb || k0 != packedAk)
+                    {
+                        for (int pc = 0; pc < kLen; pc += kcMax)
+                            GemmPack.Block(pa + (nint)pc * mcPad, g.AAt(ic, k0 + pc), mc, Math.Min(kcMax, kLen - pc), g.AStrideI, g.AStrideP, mr);
+                        packedIb = ib; packedAk = k0;
+                    }
+                    for (int pc = 0; pc < kLen; pc += kcMax)
+                        Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, kLen - pc),
+                            k0 + pc == 0 ? g.Beta : 1f, edge);
                 }
-                if (ib != packedIb)
-                {
-                    for (int pc = 0; pc < g.K; pc += kcMax)
-                        GemmPack.Block(pa + (nint)pc * mcPad, g.AAt(ic, pc), mc, Math.Min(kcMax, g.K - pc), g.AStrideI, g.AStrideP, mr);
-                    packedIb = ib;
-                }
-                for (int pc = 0; pc < g.K; pc += kcMax)
-                    Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, g.K - pc),
-                        pc == 0 ? g.Beta : 1f, edge);
             }
         }
     }
