@@ -40,8 +40,8 @@ internal readonly unsafe struct GemmArgs
     public nint BStrideP => TransB ? 1 : Ldb;
 }
 
-/// <summary>Cache-block sizes (in elements). KC is the depth of one packed panel.</summary>
-/// <remarks>BBytes bounds one thread's whole-K packed B block (it lives in L3).</remarks>
+/// <summary>Cache-block sizes (in elements). KC is the depth of one packed panel; NC is an upper bound.</summary>
+/// <remarks>BBytes bounds one thread's packed B block (NC columns by all of K, or by a K super-block; it lives in L3).</remarks>
 internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc, long BBytes = 4L << 20)
 {
     /// <summary>
@@ -91,11 +91,12 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
     /// Runs the whole call on up to <paramref name="threads"/> threads. C is cut into (MC, NC) blocks on a fixed
     /// grid (block starts are multiples of MR and NR); the blocks are work units. Each thread owns a contiguous
     /// range of them and, when done, takes the next unclaimed units of the others (atomic counters), so a
-    /// thread that gets less CPU (a busy machine) simply ends up with fewer units. Each thread
-    /// keeps the whole-K packed B of its current NC column block and the whole-K packed A of its current MC
-    /// row block (or of the current K super-block when K is very deep), and repacks only when a unit needs another one; units go column-block-major so B is packed
-    /// about once per thread per column block. Every C element is computed by one unit, over k in KC steps
-    /// in ascending order, with the same tile grid for any thread count or schedule: results are bit-identical.
+    /// thread that gets less CPU (a busy machine) simply ends up with fewer units. Each thread keeps the
+    /// packed B of its current NC column block and the packed A of its current MC row block, over all of K
+    /// (or over the current K super-block when K is very deep), and repacks only when a unit needs another
+    /// one; units go column-block-major so B is packed about once per thread per column block. Every C
+    /// element is computed by one unit, over k in KC steps in ascending order, on the same tile grid for any
+    /// thread count or schedule: results are bit-identical.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(GemmArgs g, int threads, GemmBlocking blk)
