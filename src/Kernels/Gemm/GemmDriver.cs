@@ -119,7 +119,8 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         // KS: the K extent packed at once, a multiple of KC so the KC grid (and so every result bit) is the
         // same whether K fits in one super-block or not.
         int ks = (int)Math.Clamp(blk.BBytes / (4L * nc) / blk.Kc * blk.Kc, blk.Kc, RoundUp(g.K, blk.Kc));
-        int parts = Math.Min(threads, units);
+        // At most 256 parts keeps the counters below on the stack small (16 KiB) whatever thread count is asked.
+        int parts = Math.Min(Math.Min(threads, units), 256);
 
         // One claim counter per thread, 64 bytes apart (no false sharing), starting at the thread's own
         // contiguous range of units.
