@@ -22,6 +22,7 @@ internal static unsafe class Gemv<TOps, TV> where TOps : struct, IVecOps<TV> whe
     // Row streaming: acc[j] += x[p] * M[p, j], four rows of M per pass over the L1 accumulator.
     // Why: M is read strictly sequentially (prefetch-friendly, it is the only large stream) and the
     // accumulator is loaded/stored once per four rows instead of once per row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Rows(int j0, int j1, int k, float alpha, float* x, nint incx, float* mat, nint rs,
         float beta, float* y, nint incy)
     {
@@ -66,6 +67,7 @@ internal static unsafe class Gemv<TOps, TV> where TOps : struct, IVecOps<TV> whe
 
     // Dot products: y[j] = x . M[j, :] with M rows contiguous along p, four rows at a time so x is
     // loaded once per four dot products.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Dots(int j0, int j1, int k, float alpha, float* x, nint incx, float* mat, nint rowStride, nint rs,
         float beta, float* y, nint incy)
     {
