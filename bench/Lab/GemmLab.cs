@@ -9,6 +9,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Cochlea.Kernels;
 using Cochlea.Kernels.Gemm;
+using Cochlea.Kernels.Numerics;
 
 namespace Cochlea.Bench.Lab;
 

@@ -12,6 +12,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Cochlea.Kernels.Threading;
 
+using Cochlea.Kernels.Numerics;
+
 namespace Cochlea.Kernels.Gemm;
 
 /// <summary>One GEMM call's operands: C(m,n) = alpha * op(A)(m,k) * op(B)(k,n) + beta * C, row-major.</summary>
@@ -80,10 +82,10 @@ internal static unsafe class PackBuffers
 }
 
 internal static unsafe class GemmDriver<TOps, TV, TRows>
-    where TOps : struct, IVecOps<TV> where TV : struct where TRows : struct, IRows
+    where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
 {
     public static int Mr => TRows.Count;
-    public static int Nr => 2 * TOps.Lanes;
+    public static int Nr => 2 * TOps.Count;
     /// <summary>Narrowest column block worth packing B for (see Run).</summary>
     const int NcFloor = 512;
 

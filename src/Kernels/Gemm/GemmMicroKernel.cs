@@ -7,6 +7,8 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics.X86;
 
+using Cochlea.Kernels.Numerics;
+
 namespace Cochlea.Kernels.Gemm;
 
 /// <summary>Tile height of the micro-kernel, as a type so the JIT folds it to a constant.</summary>
@@ -32,10 +34,10 @@ internal static unsafe class GemmMicroKernel
     // the JIT removes per TRows, so the unused accumulators cost nothing. Sgemm says which MR each ISA uses.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile<TOps, TV, TRows>(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
-        where TOps : struct, IVecOps<TV> where TV : struct where TRows : struct, IRows
+        where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
     {
         int mr = TRows.Count;
-        int w = TOps.Lanes;
+        int w = TOps.Count;
         if (Sse.IsSupported)
         {
             // Why: C rows are usually far away (L3 or memory) by the time this tile is revisited; asking for
@@ -44,13 +46,13 @@ internal static unsafe class GemmMicroKernel
             float* cp = c;
             for (int r = 0; r < mr; r++, cp += ldc) { Sse.Prefetch0(cp); Sse.Prefetch0(cp + 2 * w - 1); }
         }
-        TV c0a = TOps.Zero, c0b = TOps.Zero, c1a = TOps.Zero, c1b = TOps.Zero;
-        TV c2a = TOps.Zero, c2b = TOps.Zero, c3a = TOps.Zero, c3b = TOps.Zero;
-        TV c4a = TOps.Zero, c4b = TOps.Zero, c5a = TOps.Zero, c5b = TOps.Zero;
-        TV c6a = TOps.Zero, c6b = TOps.Zero, c7a = TOps.Zero, c7b = TOps.Zero;
-        TV c8a = TOps.Zero, c8b = TOps.Zero, c9a = TOps.Zero, c9b = TOps.Zero;
-        TV c10a = TOps.Zero, c10b = TOps.Zero, c11a = TOps.Zero, c11b = TOps.Zero;
-        TV c12a = TOps.Zero, c12b = TOps.Zero, c13a = TOps.Zero, c13b = TOps.Zero;
+        TV c0a = TOps.Splat(0f), c0b = TOps.Splat(0f), c1a = TOps.Splat(0f), c1b = TOps.Splat(0f);
+        TV c2a = TOps.Splat(0f), c2b = TOps.Splat(0f), c3a = TOps.Splat(0f), c3b = TOps.Splat(0f);
+        TV c4a = TOps.Splat(0f), c4b = TOps.Splat(0f), c5a = TOps.Splat(0f), c5b = TOps.Splat(0f);
+        TV c6a = TOps.Splat(0f), c6b = TOps.Splat(0f), c7a = TOps.Splat(0f), c7b = TOps.Splat(0f);
+        TV c8a = TOps.Splat(0f), c8b = TOps.Splat(0f), c9a = TOps.Splat(0f), c9b = TOps.Splat(0f);
+        TV c10a = TOps.Splat(0f), c10b = TOps.Splat(0f), c11a = TOps.Splat(0f), c11b = TOps.Splat(0f);
+        TV c12a = TOps.Splat(0f), c12b = TOps.Splat(0f), c13a = TOps.Splat(0f), c13b = TOps.Splat(0f);
 
         for (int p = 0; p < kc; p++)
         {
@@ -119,9 +121,9 @@ internal static unsafe class GemmMicroKernel
     /// <summary>c[0..2w) = alpha*acc + beta*c, or alpha*acc when beta == 0 (old c never read, so NaN there is ignored).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void StoreRow<TOps, TV>(float* c, TV x0, TV x1, TV va, TV vb, bool load)
-        where TOps : struct, IVecOps<TV> where TV : struct
+        where TOps : struct, IVec<TV> where TV : struct
     {
-        int w = TOps.Lanes;
+        int w = TOps.Count;
         if (load)
         {
             TOps.Store(c, TOps.MulAdd(va, x0, TOps.Mul(vb, TOps.Load(c))));

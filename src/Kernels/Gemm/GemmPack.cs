@@ -8,6 +8,8 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
+using Cochlea.Kernels.Numerics;
+
 namespace Cochlea.Kernels.Gemm;
 
 // Why AggressiveOptimization on the hot methods here and in the driver: they are entered only a few

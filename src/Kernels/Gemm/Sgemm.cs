@@ -5,6 +5,8 @@
 using System.Runtime.Intrinsics;
 using Cochlea.Kernels.Threading;
 
+using Cochlea.Kernels.Numerics;
+
 namespace Cochlea.Kernels.Gemm;
 
 /// <summary>Single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, row-major.</summary>
@@ -92,7 +94,7 @@ public static unsafe class Sgemm
 
     /// <summary>One kernel variant with explicit blocking: the production dispatch above, and the kernel lab in bench/.</summary>
     internal static void Execute<TOps, TV, TRows>(GemmArgs g, int threads, GemmBlocking blk)
-        where TOps : struct, IVecOps<TV> where TV : struct where TRows : struct, IRows
+        where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
     {
         int maxParts = (int)Math.Clamp(2.0 * g.M * g.N * g.K / MinFlopsPerThread, 1, threads);
         if (g.M == 1 || g.N == 1) { ExecuteGemv<TOps, TV>(g, maxParts); return; }
@@ -100,7 +102,7 @@ public static unsafe class Sgemm
         GemmDriver<TOps, TV, TRows>.Run(g, maxParts, blk);
     }
 
-    static void ExecuteGemv<TOps, TV>(GemmArgs g, int maxParts) where TOps : struct, IVecOps<TV> where TV : struct
+    static void ExecuteGemv<TOps, TV>(GemmArgs g, int maxParts) where TOps : struct, IVec<TV> where TV : struct
     {
         // m == 1: y = C row, x = op(A) row, matrix op(B) (k, n).  n == 1: y = C column, x = op(B) column,
         // matrix op(A)^T (k, m). Strides: rs along k, cs along the output.
