@@ -75,7 +75,6 @@ public sealed class WavReader : AudioReader
         while (true)
         {
             int got = ReadUpTo(s, ch);
-            if (got == 0 && dataStart >= 0) break;   // data seen earlier, fmt found after it
             if (got == 0)
                 throw new AudioFormatException(name, fmt is null ? "no 'fmt ' chunk before the end of the file" : "no 'data' chunk before the end of the file", TruncatedFix);
             if (got < 8) throw new AudioFormatException(name, $"truncated chunk header at byte {pos}", TruncatedFix);
