@@ -113,32 +113,35 @@ public abstract class AudioReader : IDisposable
     public float[] ReadToEnd()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Info.Frames is long total)
+        int ch = Channels;
+        long expected = Info.Frames is long total ? Math.Max(0, total - Position) : -1;
+        // The header's length is a hint, not a promise (a corrupt FLAC header can claim 2^36 frames):
+        // start with at most 1M frames and grow by doubling, so memory follows the data actually decoded.
+        long cap = expected >= 0 ? Math.Min(expected, 1 << 20) : 65536;
+        var buf = new float[cap * ch];
+        long n = 0;
+        while (true)
         {
-            long left = Math.Max(0, total - Position);
-            if (left * Channels > Array.MaxLength)
-                throw new AudioFormatException(Name, $"{left} frames x {Channels} channels do not fit in one array", "Stream it with AudioFile.OpenRead(path).ReadBlocks(...) instead of reading it whole");
-            var all = new float[left * Channels];
-            int n = Read(all);
-            if (n != left)   // decoders check their own lengths; this is a second line of defence
-                throw new AudioFormatException(Name, $"the header declares {total} frames but only {Position} could be read", "The file is truncated; re-create or re-download it");
-            if (Read(new float[Channels]) != 0)
-                throw new AudioFormatException(Name, $"the file holds more than the {total} frames its header declares", "The header is inconsistent; re-encode the file");
-            return all;
+            if (n == cap)
+            {
+                if (n == expected) break;
+                long next = expected >= 0 ? Math.Min(expected, 2 * cap) : 2 * cap;
+                if (next * ch > Array.MaxLength)
+                    throw new AudioFormatException(Name, $"the audio ({(expected >= 0 ? expected.ToString() : "more than " + n)} frames x {ch} channels) does not fit in one array",
+                        "Stream it with AudioFile.OpenRead(path).ReadBlocks(...) instead of reading it whole");
+                Array.Resize(ref buf, (int)(next * ch));
+                cap = next;
+            }
+            int got = Read(buf.AsSpan((int)(n * ch), (int)((cap - n) * ch)));
+            if (got == 0) break;
+            n += got;
         }
-        var parts = new List<float[]>();
-        long count = 0;
-        foreach (var block in ReadBlocks(65536))
-        {
-            parts.Add(block);
-            count += block.Length;
-            if (count > Array.MaxLength)
-                throw new AudioFormatException(Name, "the decoded audio does not fit in one array", "Stream it with AudioFile.OpenRead(path).ReadBlocks(...) instead of reading it whole");
-        }
-        var result = new float[count];
-        int at = 0;
-        foreach (var p in parts) { p.CopyTo(result, at); at += p.Length; }
-        return result;
+        // Decoders check their own lengths; these are a second line of defence.
+        if (expected >= 0 && n < expected)
+            throw new AudioFormatException(Name, $"the header declares {expected + Position - n} frames but only {Position} could be read", "The file is truncated; re-create or re-download it");
+        if (expected >= 0 && Read(new float[ch]) != 0)
+            throw new AudioFormatException(Name, $"the file holds more than the {Info.Frames} frames its header declares", "The header is inconsistent; re-encode the file");
+        return n * ch == buf.Length ? buf : buf.AsSpan(0, (int)(n * ch)).ToArray();
     }
 
     /// <summary>

@@ -31,7 +31,8 @@ internal sealed class FlacFrameDecoder
         _name = name;
         _si = si;
         _ch = new long[si.Channels][];
-        for (int c = 0; c < _ch.Length; c++) _ch[c] = new long[Math.Max(16, si.MaxBlockSize)];
+        // Sized for common block sizes; ReadHeader grows them for larger frames (the STREAMINFO maximum is untrusted).
+        for (int c = 0; c < _ch.Length; c++) _ch[c] = new long[Math.Clamp(si.MaxBlockSize, 16, 4608)];
     }
 
     /// <summary>Samples of channel <paramref name="c"/> of the last decoded frame (first <see cref="BlockSize"/> valid).</summary>

@@ -41,9 +41,11 @@ public sealed class FlacReader : AudioReader
         _scale = 1f / (1L << (si.BitsPerSample - 1));
         bool hasMd5 = si.Md5.AsSpan().ContainsAnyExcept((byte)0);
         if (hasMd5 && checkMd5) _md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        // Enough for a few frames; a frame larger than the buffer makes it grow (see NextFrame).
-        long verbatim = (long)Math.Max(si.MaxBlockSize, 4608) * si.Channels * (si.BitsPerSample + 1) / 8 + 64;
-        int cap = (int)Math.Min(MaxBuffer, Math.Max(Math.Max(65536, 2L * si.MaxFrameSize), verbatim + verbatim / 2));
+        // Room for about two frames: STREAMINFO's frame-size hint, bounded by the size of an uncompressed
+        // (verbatim) frame, since the hint is untrusted. A larger frame makes the buffer grow (see NextFrame).
+        long verbatim = (long)si.MaxBlockSize * si.Channels * (si.BitsPerSample + 1) / 8 + 64;
+        long hint = si.MaxFrameSize > 0 ? Math.Min(2L * si.MaxFrameSize, 2 * verbatim) : 2 * verbatim;
+        int cap = (int)Math.Clamp(hint, 65536, MaxBuffer);
         _buf = new byte[cap + 8];
         _bufOffset = audioOffset;
     }
