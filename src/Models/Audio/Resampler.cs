@@ -22,7 +22,7 @@ namespace Cochlea.Models.Audio;
 /// </summary>
 public sealed class Resampler
 {
-    const long MaxBank = 1 << 24;   // floats in the filter bank (64 MB): beyond this the rate ratio is unreasonable
+    const long MaxBank = 1 << 21;   // floats in the filter bank (8 MB, ~0.2 s to design): beyond this the ratio is unreasonable
     readonly float[] _bank;
 
     /// <summary>
