@@ -94,15 +94,37 @@ internal sealed class FlacBitReader
     /// Decodes dst.Length Rice-coded residuals with parameter <paramref name="k"/> (zigzag-folded:
     /// 0, -1, 1, -2, ... for codes 0, 1, 2, 3, ...). Returns false on a corrupt (over-long) code.
     /// </summary>
-    public bool ReadRice(Span<long> dst, int k)
+    public unsafe bool ReadRice(Span<long> dst, int k)
     {
-        for (int i = 0; i < dst.Length; i++)
-        {
-            int q = ReadUnary();
-            if (q < 0) return false;
-            ulong v = ((ulong)q << k) | ReadBits(k);
-            dst[i] = (long)(v >> 1) ^ -(long)(v & 1);
-        }
+        // Fast path: while 64 bits remain in the window, one big-endian load holds the whole code
+        // (at least 57 valid bits) in the common case; the careful methods handle the rest.
+        long bit = _bit, fastEnd = _limit - 64;
+        fixed (byte* b = _buf)
+        fixed (long* d = dst)
+            for (int i = 0; i < dst.Length; i++)
+            {
+                ulong v;
+                if (bit <= fastEnd)
+                {
+                    ulong w = BinaryPrimitives.ReverseEndianness(*(ulong*)(b + (bit >> 3))) << (int)(bit & 7);
+                    int z = BitOperations.LeadingZeroCount(w);
+                    if (z + 1 + k <= 64 - (int)(bit & 7))
+                    {
+                        // Quotient z, then the k bits after the stop bit (>> 1 >> (63 - k) is 0 for k = 0).
+                        v = ((ulong)z << k) | ((w << (z + 1)) >> 1 >> (63 - k));
+                        bit += z + 1 + k;
+                        d[i] = (long)(v >> 1) ^ -(long)(v & 1);
+                        continue;
+                    }
+                }
+                _bit = bit;
+                int q = ReadUnary();
+                if (q < 0) return false;
+                v = ((ulong)q << k) | ReadBits(k);
+                bit = _bit;
+                d[i] = (long)(v >> 1) ^ -(long)(v & 1);
+            }
+        _bit = bit;
         return true;
     }
 }
