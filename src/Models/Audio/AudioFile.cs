@@ -42,9 +42,7 @@ public static class AudioFile
         if (tag == "fLaC" || tag.StartsWith("ID3", StringComparison.Ordinal)) return FlacReader.Open(s, name, mono, ownsStream);
         if (ownsStream) s.Dispose();
         if (got == 0) throw new AudioFormatException(name, "the file is empty (0 bytes)", "Re-create or re-download it");
-        var shown = new char[got];
-        for (int i = 0; i < got; i++) shown[i] = magic[i] >= 0x20 && magic[i] < 0x7F ? (char)magic[i] : '?';
-        throw new AudioFormatException(name, $"unrecognised audio format (starts with '{new string(shown)}'); WAV (RIFF) and FLAC (fLaC) are supported",
+        throw new AudioFormatException(name, $"unrecognised audio format (starts with '{HeaderIO.Printable(magic[..got])}'); WAV (RIFF) and FLAC (fLaC) are supported",
             "Convert it, e.g. `sox in.xxx out.wav` or `ffmpeg -i in.xxx out.flac`");
     }
 

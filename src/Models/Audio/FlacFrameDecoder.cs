@@ -14,7 +14,6 @@ internal sealed record FlacStreamInfo(int MinBlockSize, int MaxBlockSize, int Mi
 /// <summary>Decodes frames into per-channel sample arrays (<see cref="Channel"/>), reusing its buffers.</summary>
 internal sealed class FlacFrameDecoder
 {
-    const string CorruptFix = "The file is corrupt; re-encode it from the original audio or re-download it";
     static readonly int[] RateTable = [0, 88200, 176400, 192000, 8000, 16000, 22050, 24000, 32000, 44100, 48000, 96000];
     static readonly int[] DepthTable = [0, 8, 12, 0, 16, 20, 24, 32];
 
@@ -78,7 +77,7 @@ internal sealed class FlacFrameDecoder
     }
 
     AudioFormatException Corrupt(string problem)
-        => new(_name, $"corrupt FLAC frame at byte {_fileOffset + _frameStart}: {problem}", CorruptFix);
+        => new(_name, $"corrupt FLAC frame at byte {_fileOffset + _frameStart}: {problem}", HeaderIO.CorruptFix);
 
     (int BlockSize, int Assignment, int Bps) ReadHeader(byte[] buf)
     {

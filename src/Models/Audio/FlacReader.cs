@@ -12,8 +12,6 @@ namespace Cochlea.Models.Audio;
 /// <summary>Streaming FLAC decoder (see <see cref="AudioReader"/>); open one with <see cref="AudioFile.OpenRead(string, bool)"/>.</summary>
 public sealed class FlacReader : AudioReader
 {
-    const string TruncatedFix = "The file was cut short (interrupted copy or download?); re-create or re-download it";
-    const string CorruptFix = "The file is corrupt; re-encode it from the original audio or re-download it";
     const int MaxBuffer = 1 << 28;   // a frame is at most 65535 x 8 x 33 bits (~2 MB) unless it is corrupt
 
     readonly Stream _stream;
@@ -76,46 +74,19 @@ public sealed class FlacReader : AudioReader
         }
     }
 
-    static void ReadExactly(Stream s, Span<byte> buf, string name, string what, ref long pos)
-    {
-        int got = s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
-        if (got < buf.Length)
-            throw new AudioFormatException(name, got == 0 && pos == 0 ? "the file is empty (0 bytes)" : $"truncated in {what} at byte {pos + got}", TruncatedFix);
-        pos += got;
-    }
-
-    static void Skip(Stream s, long count, string name, string what, ref long pos)
-    {
-        if (s.CanSeek)
-        {
-            if (pos + count > s.Length) throw new AudioFormatException(name, $"{what} at byte {pos} declares {count} bytes but the file ends at byte {s.Length}", TruncatedFix);
-            s.Seek(count, SeekOrigin.Current);
-            pos += count;
-            return;
-        }
-        var tmp = new byte[(int)Math.Min(count, 65536)];
-        for (long left = count; left > 0;)
-        {
-            int got = s.Read(tmp, 0, (int)Math.Min(left, tmp.Length));
-            if (got == 0) throw new AudioFormatException(name, $"{what} at byte {pos} runs past the end of the stream", TruncatedFix);
-            left -= got;
-            pos += got;
-        }
-    }
-
     static FlacStreamInfo ReadMetadata(Stream s, string name, ref long pos)
     {
         Span<byte> h = stackalloc byte[4];
-        ReadExactly(s, h, name, "the stream marker", ref pos);
+        HeaderIO.ReadExactly(s, h, name, "the stream marker", ref pos);
         if (h[0] == 'I' && h[1] == 'D' && h[2] == '3')
         {
             // ID3v2 tag (some taggers prepend one): 10-byte header with a 28-bit "syncsafe" size.
             Span<byte> id3 = stackalloc byte[6];
-            ReadExactly(s, id3, name, "the ID3v2 header", ref pos);
+            HeaderIO.ReadExactly(s, id3, name, "the ID3v2 header", ref pos);
             int size = id3[2] << 21 | id3[3] << 14 | id3[4] << 7 | id3[5];
-            if (((id3[2] | id3[3] | id3[4] | id3[5]) & 0x80) != 0) throw new AudioFormatException(name, "malformed ID3v2 tag size", CorruptFix);
-            Skip(s, size + ((id3[1] & 0x10) != 0 ? 10 : 0), name, "the ID3v2 tag", ref pos);
-            ReadExactly(s, h, name, "the stream marker", ref pos);
+            if (((id3[2] | id3[3] | id3[4] | id3[5]) & 0x80) != 0) throw new AudioFormatException(name, "malformed ID3v2 tag size", HeaderIO.CorruptFix);
+            HeaderIO.Skip(s, size + ((id3[1] & 0x10) != 0 ? 10 : 0), name, "the ID3v2 tag", 0, ref pos);
+            HeaderIO.ReadExactly(s, h, name, "the stream marker", ref pos);
         }
         if (h[0] != 'f' || h[1] != 'L' || h[2] != 'a' || h[3] != 'C')
             throw new AudioFormatException(name, "not a FLAC stream (no 'fLaC' marker)", "Check the path and the file type; Ogg-FLAC is not supported");
@@ -125,22 +96,22 @@ public sealed class FlacReader : AudioReader
         Span<byte> b = stackalloc byte[34];
         for (bool last = false; !last;)
         {
-            ReadExactly(s, bh, name, "a metadata block header", ref pos);
+            HeaderIO.ReadExactly(s, bh, name, "a metadata block header", ref pos);
             last = (bh[0] & 0x80) != 0;
             int type = bh[0] & 0x7F;
             int len = bh[1] << 16 | bh[2] << 8 | bh[3];
-            if (type == 127) throw new AudioFormatException(name, $"invalid metadata block type 127 at byte {pos - 4}", CorruptFix);
+            if (type == 127) throw new AudioFormatException(name, $"invalid metadata block type 127 at byte {pos - 4}", HeaderIO.CorruptFix);
             if (si is null)
             {
                 if (type != 0 || len != 34)
-                    throw new AudioFormatException(name, $"the first metadata block must be a 34-byte STREAMINFO (got type {type}, {len} bytes)", CorruptFix);
-                ReadExactly(s, b, name, "STREAMINFO", ref pos);
+                    throw new AudioFormatException(name, $"the first metadata block must be a 34-byte STREAMINFO (got type {type}, {len} bytes)", HeaderIO.CorruptFix);
+                HeaderIO.ReadExactly(s, b, name, "STREAMINFO", ref pos);
                 si = ParseStreamInfo(b, name);
             }
             else
             {
-                if (type == 0) throw new AudioFormatException(name, "a second STREAMINFO block", CorruptFix);
-                Skip(s, len, name, $"metadata block (type {type})", ref pos);
+                if (type == 0) throw new AudioFormatException(name, "a second STREAMINFO block", HeaderIO.CorruptFix);
+                HeaderIO.Skip(s, len, name, $"metadata block (type {type})", pos - 4, ref pos);
             }
         }
         return si!;
@@ -157,7 +128,7 @@ public sealed class FlacReader : AudioReader
         int channels = (int)((packed >> 41) & 7) + 1;
         int bps = (int)((packed >> 36) & 31) + 1;
         long total = (long)(packed & 0xF_FFFF_FFFFUL);
-        string Fix = CorruptFix;
+        const string Fix = HeaderIO.CorruptFix;
         if (rate == 0) throw new AudioFormatException(name, "STREAMINFO sample rate is 0", Fix);
         if (bps < 4) throw new AudioFormatException(name, $"STREAMINFO bit depth {bps} (4..32 expected)", Fix);
         if (maxBlock < 16 || minBlock > maxBlock)
@@ -191,7 +162,7 @@ public sealed class FlacReader : AudioReader
         if (grow)
         {
             if (_buf.Length - 8 >= MaxBuffer)
-                throw new AudioFormatException(Name, $"a frame at byte {_bufOffset + _start} is larger than {MaxBuffer >> 20} MB", CorruptFix);
+                throw new AudioFormatException(Name, $"a frame at byte {_bufOffset + _start} is larger than {MaxBuffer >> 20} MB", HeaderIO.CorruptFix);
             var bigger = new byte[Math.Min(MaxBuffer, 2L * (_buf.Length - 8)) + 8];
             Buffer.BlockCopy(_buf, _start, bigger, 0, _end - _start);
             _buf = bigger;
@@ -217,7 +188,7 @@ public sealed class FlacReader : AudioReader
         if (_start == _end)
         {
             if (_si.TotalSamples > 0)
-                throw new AudioFormatException(Name, $"the stream ends after {_decoded} of {_si.TotalSamples} samples", TruncatedFix);
+                throw new AudioFormatException(Name, $"the stream ends after {_decoded} of {_si.TotalSamples} samples", HeaderIO.TruncatedFix);
             Finish();
             return false;
         }
@@ -232,7 +203,7 @@ public sealed class FlacReader : AudioReader
             }
             catch (FlacNeedMoreData)
             {
-                if (_eof) throw new AudioFormatException(Name, $"the last frame (at byte {_bufOffset + _start}) is cut short after {_decoded} samples", TruncatedFix);
+                if (_eof) throw new AudioFormatException(Name, $"the last frame (at byte {_bufOffset + _start}) is cut short after {_decoded} samples", HeaderIO.TruncatedFix);
                 Refill(grow: _end - _start >= (_buf.Length - 8) / 2);
             }
         }
@@ -242,7 +213,7 @@ public sealed class FlacReader : AudioReader
         _decoded += bs;
         _frameIndex++;
         if (_si.TotalSamples > 0 && _decoded > _si.TotalSamples)
-            throw new AudioFormatException(Name, $"the frames hold more than the {_si.TotalSamples} samples STREAMINFO declares", CorruptFix);
+            throw new AudioFormatException(Name, $"the frames hold more than the {_si.TotalSamples} samples STREAMINFO declares", HeaderIO.CorruptFix);
         if (_md5 is not null) HashFrame(bs);
         _frameLen = bs;
         _framePos = 0;
@@ -255,10 +226,10 @@ public sealed class FlacReader : AudioReader
         bool variable = _dec.VariableBlockSize;
         _variable ??= variable;
         if (_variable != variable)
-            throw new AudioFormatException(Name, $"frame {_frameIndex} switches the blocking strategy", CorruptFix);
+            throw new AudioFormatException(Name, $"frame {_frameIndex} switches the blocking strategy", HeaderIO.CorruptFix);
         long expected = variable ? _decoded : _frameIndex;
         if (_dec.Number != expected)
-            throw new AudioFormatException(Name, $"frame {_frameIndex} carries {(variable ? "sample" : "frame")} number {_dec.Number}, expected {expected} (a frame is missing or repeated)", CorruptFix);
+            throw new AudioFormatException(Name, $"frame {_frameIndex} carries {(variable ? "sample" : "frame")} number {_dec.Number}, expected {expected} (a frame is missing or repeated)", HeaderIO.CorruptFix);
     }
 
     /// <summary>True when exactly an ID3v1 tag ("TAG" + 125 bytes) is left: some taggers append one.</summary>
@@ -290,7 +261,7 @@ public sealed class FlacReader : AudioReader
         if (_md5 is null) return;
         var actual = _md5.GetHashAndReset();
         if (!actual.AsSpan().SequenceEqual(_si.Md5))
-            throw new AudioFormatException(Name, $"MD5 of the decoded audio ({Convert.ToHexString(actual)}) differs from STREAMINFO ({Convert.ToHexString(_si.Md5)})", CorruptFix);
+            throw new AudioFormatException(Name, $"MD5 of the decoded audio ({Convert.ToHexString(actual)}) differs from STREAMINFO ({Convert.ToHexString(_si.Md5)})", HeaderIO.CorruptFix);
     }
 
     /// <inheritdoc/>

@@ -13,7 +13,6 @@ namespace Cochlea.Models.Audio;
 public sealed class WavReader : AudioReader
 {
     const string ConvertFix = "Convert it to PCM or float first, e.g. `sox in.wav -e signed-integer -b 16 out.wav`";
-    const string TruncatedFix = "The file was cut short (interrupted copy or download?); re-create or re-download it";
     // KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT share this GUID tail after the 4-byte format code.
     static ReadOnlySpan<byte> GuidTail => [0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xAA, 0x00, 0x38, 0x9B, 0x71];
 
@@ -61,12 +60,12 @@ public sealed class WavReader : AudioReader
         long length = s.CanSeek ? s.Length : -1;
         long pos = s.CanSeek ? s.Position : 0;
         Span<byte> hdr = stackalloc byte[12];
-        ReadHeader(s, name, hdr, "the 12-byte RIFF header", ref pos);
+        HeaderIO.ReadExactly(s, hdr, name, "the 12-byte RIFF header", ref pos);
         string riff = FourCC(hdr[..4]);
         if (riff == "RIFX") throw new AudioFormatException(name, "big-endian WAV (RIFX) is not supported", "Convert it: `sox in.wav -L out.wav`");
         if (riff == "RF64" || riff == "BW64") throw new AudioFormatException(name, $"{riff} (64-bit WAV) is not supported", "Convert it to a plain WAV or FLAC with sox or ffmpeg");
         if (riff != "RIFF" || FourCC(hdr[8..12]) != "WAVE")
-            throw new AudioFormatException(name, $"not a WAV file (starts with '{Printable(hdr[..4])}'...'{Printable(hdr[8..12])}', expected 'RIFF'...'WAVE')", "Check the path and the file type");
+            throw new AudioFormatException(name, $"not a WAV file (starts with '{HeaderIO.Printable(hdr[..4])}'...'{HeaderIO.Printable(hdr[8..12])}', expected 'RIFF'...'WAVE')", "Check the path and the file type");
 
         Fmt? fmt = null;
         long dataStart = -1, dataSize = 0;
@@ -74,10 +73,10 @@ public sealed class WavReader : AudioReader
         Span<byte> fmtBytes = stackalloc byte[40];
         while (true)
         {
-            int got = ReadUpTo(s, ch);
+            int got = HeaderIO.ReadUpTo(s, ch);
             if (got == 0)
-                throw new AudioFormatException(name, fmt is null ? "no 'fmt ' chunk before the end of the file" : "no 'data' chunk before the end of the file", TruncatedFix);
-            if (got < 8) throw new AudioFormatException(name, $"truncated chunk header at byte {pos}", TruncatedFix);
+                throw new AudioFormatException(name, fmt is null ? "no 'fmt ' chunk before the end of the file" : "no 'data' chunk before the end of the file", HeaderIO.TruncatedFix);
+            if (got < 8) throw new AudioFormatException(name, $"truncated chunk header at byte {pos}", HeaderIO.TruncatedFix);
             pos += 8;
             string id = FourCC(ch[..4]);
             uint size = BinaryPrimitives.ReadUInt32LittleEndian(ch[4..]);
@@ -85,11 +84,11 @@ public sealed class WavReader : AudioReader
             {
                 if (fmt is not null) throw new AudioFormatException(name, "two 'fmt ' chunks", "The file is malformed; re-export it");
                 if (size < 16) throw new AudioFormatException(name, $"'fmt ' chunk of {size} bytes (at least 16 expected)", "The header is corrupt; re-export the file");
-                if (length >= 0 && pos + size > length) throw new AudioFormatException(name, $"'fmt ' chunk of {size} bytes runs past the end of the file", TruncatedFix);
+                if (length >= 0 && pos + size > length) throw new AudioFormatException(name, $"'fmt ' chunk of {size} bytes runs past the end of the file", HeaderIO.TruncatedFix);
                 int keep = (int)Math.Min(size, 40u);
                 var fb = fmtBytes[..keep];
-                ReadHeader(s, name, fb, "the 'fmt ' chunk", ref pos);
-                SkipBytes(s, name, size - keep + (size & 1), "'fmt ' chunk", ref pos, length);
+                HeaderIO.ReadExactly(s, fb, name, "the 'fmt ' chunk", ref pos);
+                HeaderIO.Skip(s, size - keep + (size & 1), name, "'fmt ' chunk", pos - keep - 8, ref pos, slack: 1);
                 fmt = ParseFmt(fb, name);
                 if (dataStart >= 0) { s.Position = dataStart; pos = dataStart; break; }
             }
@@ -101,12 +100,12 @@ public sealed class WavReader : AudioReader
                 // 'data' before 'fmt ': legal but rare. Only a seekable stream with a real size can come back to it.
                 if (!s.CanSeek || IsPlaceholder(size))
                     throw new AudioFormatException(name, "'data' chunk comes before the 'fmt ' chunk", "Rewrite the file with the format chunk first, e.g. `sox in.wav out.wav`");
-                SkipBytes(s, name, size + (size & 1), "'data' chunk", ref pos, length);
+                HeaderIO.Skip(s, size + (size & 1), name, "'data' chunk", pos - 8, ref pos, slack: 1);
             }
             else
             {
                 // LIST, fact, bext, cue , JUNK, PAD , iXML, ...: not needed for decoding.
-                SkipBytes(s, name, size + (size & 1L), $"'{Printable(ch[..4])}' chunk", ref pos, length);
+                HeaderIO.Skip(s, size + (size & 1L), name, $"'{HeaderIO.Printable(ch[..4])}' chunk", pos - 8, ref pos, slack: 1);
             }
         }
         var f = fmt!.Value;
@@ -119,7 +118,7 @@ public sealed class WavReader : AudioReader
             if (dataSize > avail)
             {
                 if (!IsPlaceholder((uint)dataSize))
-                    throw new AudioFormatException(name, $"the 'data' chunk declares {dataSize} bytes but only {avail} follow", TruncatedFix);
+                    throw new AudioFormatException(name, $"the 'data' chunk declares {dataSize} bytes but only {avail} follow", HeaderIO.TruncatedFix);
                 dataBytes = avail;   // streamed WAV: the size field was never filled in
             }
             else if (dataSize == 0 && avail > 0 && !LooksLikeChunk(s, dataStart, avail))
@@ -195,7 +194,7 @@ public sealed class WavReader : AudioReader
         long keep = s.Position;
         Span<byte> h = stackalloc byte[8];
         s.Position = at;
-        int got = ReadUpTo(s, h);
+        int got = HeaderIO.ReadUpTo(s, h);
         s.Position = keep;
         if (got < 8) return false;
         foreach (byte c in h[..4]) if (c < 0x20 || c > 0x7E) return false;
@@ -203,46 +202,6 @@ public sealed class WavReader : AudioReader
     }
 
     static string FourCC(ReadOnlySpan<byte> b) => string.Create(4, b.ToArray(), (d, a) => { for (int i = 0; i < 4; i++) d[i] = (char)a[i]; });
-
-    static string Printable(ReadOnlySpan<byte> b)
-    {
-        var c = new char[b.Length];
-        for (int i = 0; i < b.Length; i++) c[i] = b[i] >= 0x20 && b[i] < 0x7F ? (char)b[i] : '?';
-        return new string(c);
-    }
-
-    static int ReadUpTo(Stream s, Span<byte> buf) => s.ReadAtLeast(buf, buf.Length, throwOnEndOfStream: false);
-
-    static void ReadHeader(Stream s, string name, Span<byte> buf, string what, ref long pos)
-    {
-        int got = ReadUpTo(s, buf);
-        if (got < buf.Length)
-            throw new AudioFormatException(name, got == 0 && pos == 0 ? "the file is empty (0 bytes)" : $"truncated in {what} at byte {pos + got}", TruncatedFix);
-        pos += got;
-    }
-
-    static void SkipBytes(Stream s, string name, long count, string what, ref long pos, long length)
-    {
-        if (count == 0) return;
-        if (length >= 0)
-        {
-            // The pad byte of an odd-sized last chunk is often missing: tolerate exactly that.
-            if (pos + count > length && pos + count - 1 != length)
-                throw new AudioFormatException(name, $"{what} at byte {pos - 8} declares {count} bytes but the file ends at byte {length}", TruncatedFix);
-            s.Seek(Math.Min(count, length - pos), SeekOrigin.Current);
-            pos = Math.Min(pos + count, length);
-            return;
-        }
-        var tmp = new byte[(int)Math.Min(count, 65536)];
-        long left = count;
-        while (left > 0)
-        {
-            int got = s.Read(tmp, 0, (int)Math.Min(left, tmp.Length));
-            if (got == 0) throw new AudioFormatException(name, $"{what} at byte {pos - 8} runs past the end of the stream", TruncatedFix);
-            left -= got;
-            pos += got;
-        }
-    }
 
     /// <inheritdoc/>
     protected override int ReadCore(Span<float> interleaved, int maxFrames)
@@ -252,12 +211,12 @@ public sealed class WavReader : AudioReader
         int chunkFrames = (int)Math.Min(frames, Math.Max(1, 65536 / _blockAlign));
         int byteCount = chunkFrames * _blockAlign;
         if (_bytes.Length < byteCount) _bytes = new byte[byteCount];
-        int got = ReadUpTo(_stream, _bytes.AsSpan(0, byteCount));
+        int got = HeaderIO.ReadUpTo(_stream, _bytes.AsSpan(0, byteCount));
         int whole = got / _blockAlign;
         if (got < byteCount)
         {
             if (!_toEnd)
-                throw new AudioFormatException(Name, $"the audio data ends {(_dataLeft - got)} bytes early", TruncatedFix);
+                throw new AudioFormatException(Name, $"the audio data ends {(_dataLeft - got)} bytes early", HeaderIO.TruncatedFix);
             _dataLeft = 0;   // streamed WAV: a partial last frame is dropped
         }
         else if (!_toEnd) _dataLeft -= got;
