@@ -1,14 +1,11 @@
 // Sample-rate conversion by a rational factor L/M (L = out/g, M = in/g, g = gcd) with a Kaiser-windowed
-// sinc low-pass evaluated in polyphase form: output n sits at input time t_n = n*M/L and is
-//   y[n] = sum_i x[i] * h(t_n - i),   h(t) = 2 fc sinc(2 fc t) * kaiser(t / T)   (t in input samples),
-// where fc = cutoff / inputRate and h is zero outside |t| < T. Only the L distinct fractional offsets
-// of t_n occur, so h is tabulated once per phase (L rows of 2T taps) and each output is one dot
-// product (the SIMD kernel in Cochlea.Kernels.Audio.ResamplePolyphase).
+// sinc low-pass in polyphase form. The design (Cochlea.Kernels.Audio.ResampleFilter) and the dot-product
+// loop (ResamplePolyphase) live in Kernels so the Pi runtime shares them; this file adds the API, the
+// length rule and the streaming bookkeeping.
 // Defaults follow sox's default quality ("rate -h"): passband to 95% of the lower Nyquist frequency,
-// stopband from the lower Nyquist frequency on, 125 dB attenuation (Kaiser beta = 0.1102 (A - 8.7),
-// length from Kaiser's formula N = (A - 7.95) / (2.285 * 2 pi * transition)). The filter is zero-phase
-// (centred on t_n: no delay), so whole-clip output is aligned with the input; the stream form buffers
-// T input samples of look-ahead and produces exactly the same samples.
+// stopband from the lower Nyquist frequency on, 125 dB. The filter is zero-phase (centred on the output's
+// time: no delay), so whole-clip output is aligned with the input; the stream form buffers T input
+// samples of look-ahead and produces exactly the same samples. Measured quality: README.md here.
 using Cochlea.Kernels.Audio;
 
 namespace Cochlea.Models.Audio;
@@ -22,7 +19,6 @@ namespace Cochlea.Models.Audio;
 /// </summary>
 public sealed class Resampler
 {
-    const long MaxBank = 1 << 21;   // floats in the filter bank (8 MB, ~0.2 s to design): beyond this the ratio is unreasonable
     readonly float[] _bank;
 
     /// <summary>
@@ -31,43 +27,21 @@ public sealed class Resampler
     /// attenuation (40 .. 180 dB, default 125); the stopband starts at the lower Nyquist frequency.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A rate is not positive, or a design parameter is out of range.</exception>
-    /// <exception cref="ArgumentException">The reduced ratio needs an unreasonably large filter bank.</exception>
+    /// <exception cref="ArgumentException">The reduced ratio needs an unreasonably large filter bank (see <see cref="ResampleFilter.MaxBank"/>).</exception>
     public Resampler(int inputRate, int outputRate, double passband = 0.95, double attenuationDb = 125)
     {
-        if (inputRate <= 0) throw new ArgumentOutOfRangeException(nameof(inputRate), inputRate, "Resampler: the input rate must be a positive number of Hz.");
-        if (outputRate <= 0) throw new ArgumentOutOfRangeException(nameof(outputRate), outputRate, "Resampler: the output rate must be a positive number of Hz.");
-        if (!(passband >= 0.5 && passband <= 0.99)) throw new ArgumentOutOfRangeException(nameof(passband), passband, "Resampler: passband must be a fraction of the lower Nyquist frequency in [0.5, 0.99].");
-        if (!(attenuationDb >= 40 && attenuationDb <= 180)) throw new ArgumentOutOfRangeException(nameof(attenuationDb), attenuationDb, "Resampler: attenuationDb must be in [40, 180].");
+        var f = ResampleFilter.Design(inputRate, outputRate, passband, attenuationDb);
         InputRate = inputRate;
         OutputRate = outputRate;
-        int g = Gcd(inputRate, outputRate);
-        Up = outputRate / g;
-        Down = inputRate / g;
+        Up = f.Up;
+        Down = f.Down;
+        HalfWidth = f.HalfWidth;
+        Taps = f.Taps;
+        _bank = f.Bank;
         double nyquist = Math.Min(inputRate, outputRate) / 2.0;
         PassbandHz = passband * nyquist;
         StopbandHz = nyquist;
         AttenuationDb = attenuationDb;
-        if (Up == 1 && Down == 1) { _bank = []; return; }
-
-        double fc = (PassbandHz + StopbandHz) / 2 / inputRate;                 // cutoff, cycles per input sample
-        double transition = (StopbandHz - PassbandHz) / inputRate;
-        double beta = attenuationDb > 50 ? 0.1102 * (attenuationDb - 8.7) : 0.5842 * Math.Pow(attenuationDb - 21, 0.4) + 0.07886 * (attenuationDb - 21);
-        double length = (attenuationDb - 7.95) / (2.285 * 2 * Math.PI * transition);
-        HalfWidth = (int)Math.Ceiling(length / 2);
-        Taps = 2 * HalfWidth;
-        if ((long)Up * Taps > MaxBank)
-            throw new ArgumentException($"Resampler: {inputRate} -> {outputRate} Hz reduces to {Up}/{Down}, which needs {(long)Up * Taps} filter taps (at most {MaxBank}); resample through a rate with a simpler ratio.");
-        _bank = new float[Up * Taps];
-        double i0Beta = BesselI0(beta);
-        for (int p = 0; p < Up; p++)
-            for (int m = 0; m < Taps; m++)
-            {
-                // Tap m of phase p weighs input sample (base - H + 1 + m) for an output at base + p/Up.
-                double t = HalfWidth - 1 - m + (double)p / Up;
-                double r = t / HalfWidth;
-                double w = BesselI0(beta * Math.Sqrt(Math.Max(0, 1 - r * r))) / i0Beta;
-                _bank[p * Taps + m] = (float)(2 * fc * Sinc(2 * fc * t) * w);
-            }
     }
 
     /// <summary>Input rate in Hz.</summary>
@@ -129,27 +103,6 @@ public sealed class Resampler
     {
         if (channels < 1) throw new ArgumentOutOfRangeException(nameof(channels), channels, "Resampler.CreateStream: channels must be >= 1.");
         return new ResamplerStream(this, channels);
-    }
-
-    static int Gcd(int a, int b)
-    {
-        while (b != 0) (a, b) = (b, a % b);
-        return a;
-    }
-
-    static double Sinc(double x) => x == 0 ? 1 : Math.Sin(Math.PI * x) / (Math.PI * x);
-
-    /// <summary>Modified Bessel function of the first kind, order 0, by its power series (converges for all x).</summary>
-    static double BesselI0(double x)
-    {
-        double sum = 1, term = 1, q = x * x / 4;
-        for (int k = 1; k < 500; k++)
-        {
-            term *= q / ((double)k * k);
-            sum += term;
-            if (term < 1e-17 * sum) break;
-        }
-        return sum;
     }
 }
 
