@@ -1,5 +1,6 @@
 // The polyphase FIR kernel at every SIMD width against a double-precision reference: random ratios,
 // phases, tap counts 1..70 (vector tails), counts 0..40, strided output with a guard after it.
+// And the filter design: reduced ratios, unit DC gain of every phase, symmetry of the prototype.
 using Cochlea.Kernels;
 using Cochlea.Kernels.Audio;
 using Cochlea.Tests.Kernels;
@@ -49,6 +50,32 @@ public unsafe class ResamplePolyphaseTests
                     if (i % stride != 0) Assert.That(y.Data[i], Is.EqualTo(123f), $"{what}: element {i} between strided outputs was written");
                 y.AssertGuard(what);
             }
+    }
+
+    [Test]
+    public void FilterDesign()
+    {
+        var same = ResampleFilter.Design(16000, 16000);
+        Assert.That((same.Up, same.Down, same.Taps, same.Bank.Length), Is.EqualTo((1, 1, 0, 0)));
+        foreach (var (a, b) in new[] { (44100, 16000), (16000, 48000), (22050, 16000), (8000, 44100) })
+        {
+            var f = ResampleFilter.Design(a, b);
+            int g = (int)System.Numerics.BigInteger.GreatestCommonDivisor(a, b);
+            Assert.That((f.Up, f.Down), Is.EqualTo((b / g, a / g)));
+            Assert.That(f.Bank, Has.Length.EqualTo(f.Up * f.Taps));
+            for (int p = 0; p < f.Up; p++)
+            {
+                // Each phase sums the band-limited interpolation kernel at unit spacing: DC gain 1.
+                double sum = 0;
+                for (int m = 0; m < f.Taps; m++) sum += f.Bank[p * f.Taps + m];
+                Assert.That(sum, Is.EqualTo(1).Within(1e-5), $"{a}->{b} phase {p}: DC gain");
+            }
+            // Phase 0 is the prototype at integer offsets t = T-1 .. -T: symmetric around tap T-1.
+            for (int m = 0; m < f.HalfWidth - 1; m++)
+                Assert.That(f.Bank[m], Is.EqualTo(f.Bank[2 * f.HalfWidth - 2 - m]), $"{a}->{b} tap {m}");
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => ResampleFilter.Design(-1, 8000));
+        Assert.Throws<ArgumentException>(() => ResampleFilter.Design(48000, 47999));
     }
 
     [Test]
