@@ -137,6 +137,8 @@ public static partial class GradCases
         ["bce_with_logits"] = BceWithLogitsCases,
         ["mse"] = MseCases,
         ["kl_div_distill"] = KlDivDistillCases,
+        ["ctc_loss"] = CtcLossCases,
+        ["ctc_loss_logits"] = CtcLossLogitsCases,
     };
 
     static void Binary(Func<Tensor, Tensor, Tensor> f)
