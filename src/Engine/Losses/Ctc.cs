@@ -2,8 +2,10 @@
 //   CtcFromLogProbs - PyTorch's F.ctc_loss: log-probabilities in, PyTorch's gradient formula out;
 //   CtcFromLogits   - TensorFlow's ctc_loss: unnormalised logits in, log_softmax inside, fused.
 // Both are ONE recorded op whose forward runs the CTC kernel (src/Kernels/Ctc), which writes the
-// gradient of each sequence's loss for a unit upstream gradient in the same pass; backward only
-// scales it per sequence. The gradient is never autograd through the alpha-beta recursion.
+// gradient of the reduced loss for a unit upstream gradient in the same pass (the reduction's
+// per-sequence weights folded in); backward only scales it by the upstream gradient, in place.
+// The gradient is never autograd through the alpha-beta recursion, and the logits form never
+// materialises log_softmax: the kernel normalises each frame as it builds its emission table.
 // Why both share the kernel's exp(lp) - occupancy: with lp = log_softmax(z) that is exactly
 // softmax(z) - occupancy = d loss / d z, the fused logits gradient; and it is what PyTorch returns
 // as the log-probs gradient (not the "true" partial -occupancy, which differs by exp(lp) but gives
@@ -12,7 +14,6 @@ using Cochlea.Autograd;
 using Cochlea.Kernels;
 using Cochlea.Kernels.Ctc;
 using Cochlea.Kernels.Elementwise;
-using Cochlea.Kernels.Softmax;
 
 namespace Cochlea;
 
@@ -143,20 +144,18 @@ public static unsafe partial class Loss
             }
 
         bool needGrad = NoGradScope.IsGradEnabled && x.RequiresGrad;
-        using var xc = x.ContiguousRaw();
-        using var lpOwned = fromLogits ? Tensor.Empty(T, B, C) : null;
-        if (lpOwned is not null) SoftmaxKernels.LogForward(xc.DataPtr, lpOwned.DataPtr, T * B, C);
-        var lp = lpOwned ?? xc;
-        var unit = needGrad ? Tensor.Empty(T, B, C) : null;   // d loss_b / d x for a unit upstream gradient per sequence
-        var nll = new double[B];
-        fixed (int* pl = labels)
-            CtcKernels.Batch(lp.DataPtr, T, B, C, inputLengths, pl, offsets, targetLengths, blank, zeroInfinity, nll,
-                unit is null ? null : unit.DataPtr, Simd.Best);
-
-        // Per-sequence weights of the reduction: loss = sum_b w_b loss_b (for "none" each loss stands alone).
+        // The reduction's weight of each sequence, folded into the kernel's gradient: loss = sum_b w_b loss_b
+        // for "sum" and "mean" (PyTorch's 1 / (B max(L_b, 1))); "none" keeps each sequence's own gradient.
         var weight = new double[B];
         for (int b = 0; b < B; b++)
             weight[b] = red == Reduction.Mean ? 1.0 / ((double)B * Math.Max(targetLengths[b], 1)) : 1.0;
+        using var xc = x.ContiguousRaw();
+        var unit = needGrad ? Tensor.Empty(T, B, C) : null;   // d loss / d x for a unit upstream gradient
+        var nll = new double[B];
+        fixed (int* pl = labels)
+            CtcKernels.Batch(xc.DataPtr, fromLogits ? CtcInput.Logits : CtcInput.LogProbs, T, B, C, inputLengths, pl, offsets,
+                targetLengths, blank, zeroInfinity, nll, unit is null ? null : unit.DataPtr, weight, Simd.Best);
+
         Tensor result;
         if (red == Reduction.None) result = Tensor.FromArray(nll.Select(v => (float)v).ToArray(), B);
         else
@@ -168,21 +167,22 @@ public static unsafe partial class Loss
 
         return BackwardPass.Record(result, op, [x], g =>
         {
+            // The unit gradient is this op's own buffer: scaled in place and handed over (no copy), and for the
+            // usual loss.Backward() (upstream gradient exactly 1) handed over as is.
             using var gc = g.ContiguousRaw();
             float* pg = gc.DataPtr, pu = unit!.DataPtr;
-            var d = Tensor.Empty(T, B, C);
-            float* pd = d.DataPtr;
-            for (int b = 0; b < B; b++)
+            if (red != Reduction.None)
             {
-                float s = (float)(weight[b] * (red == Reduction.None ? pg[b] : pg[0]));
-                for (int t = 0; t < T; t++)
+                if (pg[0] != 1f) ElementwiseLoops.Unary(new ScaleOp(pg[0]), pu, pu, unit.Numel);
+                return [unit];
+            }
+            for (int t = 0; t < T; t++)
+                for (int b = 0; b < B; b++)
                 {
                     long o = ((long)t * B + b) * C;
-                    ElementwiseLoops.Unary(new ScaleOp(s), pu + o, pd + o, C);
+                    ElementwiseLoops.Unary(new ScaleOp(pg[b]), pu + o, pu + o, C);
                 }
-            }
-            unit.Dispose();
-            return [d];
+            return [unit];
         });
     }
 }

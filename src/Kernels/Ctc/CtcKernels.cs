@@ -1,6 +1,7 @@
 // CTC loss and its gradient, the optimised CPU kernel. One sequence at a time (the batch splits over
 // sequences across KernelThreads, so results never depend on the thread count):
-//   log-probs lp (T, B, C) time-major, sequence b's frames at lp + (t*B + b)*C, input length T_b <= T;
+//   inputs x (T, B, C) time-major, sequence b's frames at x + (t*B + b)*C, input length T_b <= T;
+//   x holds log-probs lp, or logits whose log_softmax the kernel forms per frame (fused, see EmissionRows);
 //   labels of sequence b at labels + offsets[b] (padded (B, Lmax) or concatenated, both are offsets);
 //   extended labels l' = (blank, l1, blank, ..., lL, blank), S = 2L + 1 states.
 //
@@ -30,12 +31,22 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Cochlea.Kernels.Numerics;
 using Cochlea.Kernels.Threading;
 
 namespace Cochlea.Kernels.Ctc;
 
-/// <summary>CTC negative log-likelihood and gradient: per sequence and batched over (T, B, C) log-probabilities.</summary>
+/// <summary>What the kernel's input rows hold.</summary>
+public enum CtcInput
+{
+    /// <summary>Log-probabilities lp (log_softmax output), PyTorch's ctc_loss input.</summary>
+    LogProbs,
+    /// <summary>Unnormalised logits z; the kernel normalises each frame itself (lp = z - logsumexp(z)), TensorFlow's input.</summary>
+    Logits,
+}
+
+/// <summary>CTC negative log-likelihood and gradient: per sequence and batched over (T, B, C) inputs.</summary>
 public static unsafe class CtcKernels
 {
     /// <summary>Values below this fraction of their row's scale are flushed to 0 (no subnormals, bounded loss of mass).</summary>
@@ -46,17 +57,31 @@ public static unsafe class CtcKernels
     const double FloatExpFloor = -80.0;
     static readonly double LogFlush = Math.Log(FlushRelative);
 
+    /// <summary>One sequence's arguments: input rows x (T rows of C, stride apart), labels, gradient rows and weight.</summary>
+    readonly struct Seq(float* x, CtcInput input, long stride, int classes, int frames, int* labels, int labelCount, int blank,
+        float* grad, long gradStride, double gradWeight)
+    {
+        public readonly float* X = x, Grad = grad;
+        public readonly int* Labels = labels;
+        public readonly long Stride = stride, GradStride = gradStride;
+        public readonly int C = classes, T = frames, L = labelCount, Blank = blank;
+        public readonly CtcInput Input = input;
+        public readonly double GradWeight = gradWeight;
+    }
+
     // ------------------------------------------------------------------ batch
 
     /// <summary>
-    /// CTC losses <c>nll[b] = -log p(labels_b | lp[:T_b, b, :])</c> of a time-major batch, and optionally the
-    /// gradient of each sequence's loss (unit upstream gradient) with respect to the log-probs, PyTorch's
-    /// <c>grad[t, b, c] = exp(lp[t, b, c]) - occupancy_b(t, c)</c> for <c>t &lt; T_b</c> and 0 for <c>t &gt;= T_b</c>.
+    /// CTC losses <c>nll[b] = -log p(labels_b | lp[:T_b, b, :])</c> of a time-major batch, and optionally the gradient
+    /// of <c>w_b nll[b]</c> with respect to the input rows: PyTorch's <c>grad[t, b, c] = w_b (exp(lp[t, b, c]) - occupancy_b(t, c))</c>
+    /// for <c>t &lt; T_b</c> and 0 for <c>t &gt;= T_b</c>. With <see cref="CtcInput.Logits"/> the rows are logits z,
+    /// lp = log_softmax(z) is formed per frame inside, and the same formula (softmax - occupancy) is the exact logits gradient.
     /// <para>Impossible labellings (e.g. <c>T_b &lt; L_b + repeats</c>) have <c>nll = +inf</c> and a NaN gradient, as
     /// PyTorch; with <paramref name="zeroInfinity"/> their loss and gradient are 0 instead. Sequences are split
     /// across threads in contiguous blocks; each is computed alone, so results are identical for any thread count.</para>
     /// </summary>
-    /// <param name="logProbs">lp (T, B, C) row-major, normally log_softmax output (any finite values are accepted).</param>
+    /// <param name="x">(T, B, C) row-major: log-probabilities or logits, per <paramref name="input"/>.</param>
+    /// <param name="input">What the rows of <paramref name="x"/> hold.</param>
     /// <param name="maxTime">T.</param>
     /// <param name="batch">B.</param>
     /// <param name="classes">C, including the blank.</param>
@@ -68,10 +93,11 @@ public static unsafe class CtcKernels
     /// <param name="zeroInfinity">Give impossible sequences loss 0 and gradient 0 instead of +inf and NaN.</param>
     /// <param name="nll">Output, B losses.</param>
     /// <param name="grad">Null, or the (T, B, C) gradient output.</param>
+    /// <param name="gradWeights">Null (all 1) or B weights w_b folded into the gradient (a reduction's 1/(B L_b), say).</param>
     /// <param name="width">SIMD path of the recursion.</param>
     /// <param name="threads">Maximum number of threads (&lt;= 0: <see cref="KernelThreads.Count"/>).</param>
-    public static void Batch(float* logProbs, int maxTime, int batch, int classes, int[] inputLengths, int* labels,
-        int[] labelOffsets, int[] labelLengths, int blank, bool zeroInfinity, double[] nll, float* grad,
+    public static void Batch(float* x, CtcInput input, int maxTime, int batch, int classes, int[] inputLengths, int* labels,
+        int[] labelOffsets, int[] labelLengths, int blank, bool zeroInfinity, double[] nll, float* grad, double[]? gradWeights,
         SimdWidth width, int threads = 0)
     {
         ArgumentNullException.ThrowIfNull(inputLengths);
@@ -82,11 +108,12 @@ public static unsafe class CtcKernels
             throw new ArgumentOutOfRangeException(nameof(maxTime), $"ctc: expected T >= 0, B >= 0, C >= 1, got T = {maxTime}, B = {batch}, C = {classes}.");
         if ((uint)blank >= (uint)classes)
             throw new ArgumentOutOfRangeException(nameof(blank), blank, $"ctc: blank must be a class index in [0, {classes}).");
-        if (inputLengths.Length < batch || labelOffsets.Length < batch || labelLengths.Length < batch || nll.Length < batch)
-            throw new ArgumentException($"ctc: inputLengths, labelOffsets, labelLengths and nll need {batch} entries (one per sequence).");
+        if (inputLengths.Length < batch || labelOffsets.Length < batch || labelLengths.Length < batch || nll.Length < batch
+            || (gradWeights is not null && gradWeights.Length < batch))
+            throw new ArgumentException($"ctc: inputLengths, labelOffsets, labelLengths, nll (and gradWeights) need {batch} entries (one per sequence).");
         if (!Simd.Supports(width)) throw new PlatformNotSupportedException($"{width} is not available here (best: {Simd.Best}).");
         if (batch == 0) return;
-        if (logProbs == null) throw new ArgumentNullException(nameof(logProbs));
+        if (x == null) throw new ArgumentNullException(nameof(x));
         for (int b = 0; b < batch; b++)
         {
             if ((uint)inputLengths[b] > (uint)maxTime)
@@ -98,16 +125,17 @@ public static unsafe class CtcKernels
         }
 
         long stride = (long)batch * classes;
-        nint pLp = (nint)logProbs, pLab = (nint)labels, pGrad = (nint)grad;
+        nint px = (nint)x, pLab = (nint)labels, pGrad = (nint)grad;
         KernelThreads.For(batch, 1, threads > 0 ? threads : KernelThreads.Count, (b0, b1) =>
         {
             using var ws = new CtcWorkspace();
             for (int b = b0; b < b1; b++)
             {
                 int tb = inputLengths[b];
-                float* lp = (float*)pLp + (long)b * classes;
                 float* g = pGrad == 0 ? null : (float*)pGrad + (long)b * classes;
-                double v = Run(lp, stride, classes, tb, (int*)pLab + labelOffsets[b], labelLengths[b], blank, g, stride, width, ws, out _);
+                var q = new Seq((float*)px + (long)b * classes, input, stride, classes, tb, (int*)pLab + labelOffsets[b], labelLengths[b],
+                    blank, g, stride, gradWeights?[b] ?? 1.0);
+                double v = Run(q, width, ws, out _);
                 if (double.IsPositiveInfinity(v))
                 {
                     if (zeroInfinity) v = 0;
@@ -123,11 +151,13 @@ public static unsafe class CtcKernels
 
     /// <summary>
     /// The loss <c>-log p(labels | lp)</c> of one sequence and, when <paramref name="grad"/> is not null and the loss is
-    /// finite, the gradient <c>exp(lp[t, c]) - occupancy(t, c)</c> of its frames <c>t &lt; T</c> (see the file header).
-    /// Returns +inf for impossible labellings (then <paramref name="grad"/> is not written).
-    /// <paramref name="usedReference"/> tells whether the scaled recursion handed the sequence to <see cref="CtcReference"/>.
+    /// finite, the gradient <c>exp(lp[t, c]) - occupancy(t, c)</c> of its frames <c>t &lt; T</c> (see the file header);
+    /// for <see cref="CtcInput.Logits"/> rows lp = log_softmax(x) per frame. Returns +inf for impossible labellings
+    /// (then <paramref name="grad"/> is not written). <paramref name="usedReference"/> tells whether the scaled
+    /// recursion handed the sequence to <see cref="CtcReference"/>.
     /// </summary>
-    /// <param name="logProbs">lp, T rows of C floats, row t at <c>logProbs + t * stride</c>.</param>
+    /// <param name="x">T rows of C floats, row t at <c>x + t * stride</c>: log-probs or logits.</param>
+    /// <param name="input">What the rows hold.</param>
     /// <param name="stride">Row stride in floats (B*C in a (T, B, C) batch).</param>
     /// <param name="classes">C.</param>
     /// <param name="frames">T &gt;= 0.</param>
@@ -138,7 +168,7 @@ public static unsafe class CtcKernels
     /// <param name="gradStride">Row stride of <paramref name="grad"/>.</param>
     /// <param name="width">SIMD path.</param>
     /// <param name="usedReference">True when the sequence was computed by the log-space reference.</param>
-    public static double Sequence(float* logProbs, long stride, int classes, int frames, int* labels, int labelCount, int blank,
+    public static double Sequence(float* x, CtcInput input, long stride, int classes, int frames, int* labels, int labelCount, int blank,
         float* grad, long gradStride, SimdWidth width, out bool usedReference)
     {
         if (frames < 0 || labelCount < 0 || classes < 1)
@@ -148,7 +178,7 @@ public static unsafe class CtcKernels
         if (!Simd.Supports(width)) throw new PlatformNotSupportedException($"{width} is not available here (best: {Simd.Best}).");
         ValidateLabels(labels, labelCount, classes, blank, 0);
         using var ws = new CtcWorkspace();
-        return Run(logProbs, stride, classes, frames, labels, labelCount, blank, grad, gradStride, width, ws, out usedReference);
+        return Run(new Seq(x, input, stride, classes, frames, labels, labelCount, blank, grad, gradStride, 1.0), width, ws, out usedReference);
     }
 
     /// <summary>Minimum number of frames a labelling needs: one per label plus a blank between equal neighbours.</summary>
@@ -171,23 +201,52 @@ public static unsafe class CtcKernels
         }
     }
 
-    static double Run(float* lp, long stride, int classes, int frames, int* labels, int labelCount, int blank,
-        float* grad, long gradStride, SimdWidth width, CtcWorkspace ws, out bool usedReference)
+    static double Run(in Seq q, SimdWidth width, CtcWorkspace ws, out bool usedReference)
     {
         usedReference = false;
-        if (frames == 0) return labelCount == 0 ? 0.0 : double.PositiveInfinity;
-        if (frames < RequiredFrames(labels, labelCount)) return double.PositiveInfinity;
+        if (q.T == 0) return q.L == 0 ? 0.0 : double.PositiveInfinity;
+        if (q.T < RequiredFrames(q.Labels, q.L)) return double.PositiveInfinity;
         double v = width switch
         {
-            SimdWidth.V512 => Scaled<CtcLanes512, Vector512<double>>(lp, stride, classes, frames, labels, labelCount, blank, grad, gradStride, width, ws),
-            SimdWidth.V256 => Scaled<CtcLanes256, Vector256<double>>(lp, stride, classes, frames, labels, labelCount, blank, grad, gradStride, width, ws),
-            SimdWidth.V128 => Scaled<CtcLanes128, Vector128<double>>(lp, stride, classes, frames, labels, labelCount, blank, grad, gradStride, width, ws),
-            _ => Scaled<CtcLanes1, double>(lp, stride, classes, frames, labels, labelCount, blank, grad, gradStride, width, ws),
+            SimdWidth.V512 => Scaled<CtcLanes512, Vector512<double>>(q, width, ws),
+            SimdWidth.V256 => Scaled<CtcLanes256, Vector256<double>>(q, width, ws),
+            SimdWidth.V128 => Scaled<CtcLanes128, Vector128<double>>(q, width, ws),
+            _ => Scaled<CtcLanes1, double>(q, width, ws),
         };
         if (!double.IsNaN(v)) return v;
         // NaN is the scaled path's "cannot vouch for this one" (or genuinely NaN input: the reference says so too).
         usedReference = true;
-        return CtcReference.Sequence(lp, stride, classes, frames, labels, labelCount, blank, grad, gradStride);
+        return ReferenceFallback(q);
+    }
+
+    /// <summary>The reference on log-probs: logits rows are normalised into a temporary first (a rare path).</summary>
+    static double ReferenceFallback(in Seq q)
+    {
+        float* lp = q.X;
+        long stride = q.Stride;
+        float[]? normalised = null;
+        if (q.Input == CtcInput.Logits)
+        {
+            normalised = new float[(long)q.T * q.C];
+            for (int t = 0; t < q.T; t++)
+            {
+                float* row = q.X + t * q.Stride;
+                double mx = double.NegativeInfinity, sum = 0;
+                for (int c = 0; c < q.C; c++) mx = Math.Max(mx, row[c]);
+                for (int c = 0; c < q.C; c++) sum += Math.Exp(row[c] - mx);
+                double lse = mx + Math.Log(sum);
+                for (int c = 0; c < q.C; c++) normalised[(long)t * q.C + c] = (float)(row[c] - lse);
+            }
+            stride = q.C;
+        }
+        fixed (float* pn = normalised)
+        {
+            double v = CtcReference.Sequence(pn != null ? pn : lp, stride, q.C, q.T, q.Labels, q.L, q.Blank, q.Grad, q.GradStride);
+            if (q.Grad != null && q.GradWeight != 1.0 && double.IsFinite(v))
+                for (int t = 0; t < q.T; t++)
+                    for (int c = 0; c < q.C; c++) q.Grad[t * q.GradStride + c] *= (float)q.GradWeight;
+            return v;
+        }
     }
 
     // Row layout (alpha, beta, emissions, skip mask): state s lives at index j = s + 2, with two zero pads
@@ -196,9 +255,11 @@ public static unsafe class CtcKernels
     static int RowLength(int states) => (states + 12 + 7) & ~7;
 
     /// <summary>The scaled linear-domain forward-backward; NaN when the reference must take over.</summary>
-    static double Scaled<TL, TV>(float* lp, long stride, int C, int T, int* labels, int L, int blank,
-        float* grad, long gradStride, SimdWidth width, CtcWorkspace ws) where TL : struct, ICtcLanes<TV> where TV : struct
+    static double Scaled<TL, TV>(in Seq q, SimdWidth width, CtcWorkspace ws) where TL : struct, ICtcLanes<TV> where TV : struct
     {
+        int C = q.C, T = q.T, L = q.L, blank = q.Blank;
+        int* labels = q.Labels;
+        float* grad = q.Grad;
         int S = 2 * L + 1, row = RowLength(S);
         ws.Ensure(T, row, C);
         double* A = ws.Alpha, P = ws.Probs, m = ws.Shift, cs = ws.Scale, e = ws.Emit, k = ws.Skip;
@@ -209,8 +270,13 @@ public static unsafe class CtcKernels
         // A virtual end state s = S reached from S-2 by the same mask: the backward's first row then needs no special case.
         k[S + 2] = 1.0;
 
-        for (int t = 0; t < T; t++)
-            m[t] = EmissionRow(lp + t * stride, P + (long)t * C, ws.Floats, C, width);
+        switch (width)
+        {
+            case SimdWidth.V512: EmissionRows<V512Ops, Vector512<float>>(q, P, m, ws.Floats); break;
+            case SimdWidth.V256: EmissionRows<V256Ops, Vector256<float>>(q, P, m, ws.Floats); break;
+            case SimdWidth.V128: EmissionRows<V128Ops, Vector128<float>>(q, P, m, ws.Floats); break;
+            default: EmissionRows<ScalarOps, float>(q, P, m, ws.Floats); break;
+        }
 
         // ---- forward: r_t = bracket(r_{t-1}) * p_t / c_{t-1}, c_t = sum_s r_t(s)
         double* r = A;
@@ -251,7 +317,11 @@ public static unsafe class CtcKernels
             // z and wSum are in normalised units (alpha / c_t, w / d): z / wSum is the overlap of the two beliefs.
             if (!(z >= MinOverlap * wSum) || double.IsInfinity(z)) return double.NaN;
             if (t > 0 && !(dNew > 0 && !double.IsInfinity(dNew))) return double.NaN;
-            if (grad != null) WriteGradRow(grad + t * gradStride, P + (long)t * C, m[t], prod, labels, L, blank, 1.0 / z, ws.Occupancy, C);
+            if (grad != null)
+            {
+                if (t >= PrefetchAhead) Prefetch(grad + (t - PrefetchAhead) * q.GradStride, C);
+                WriteGradRow(grad + t * q.GradStride, P + (long)t * C, m[t], prod, labels, L, blank, 1.0 / z, q.GradWeight, ws.Occupancy, C);
+            }
             double* swap = bNext; bNext = bCur; bCur = swap;
             d = dNew;
         }
@@ -306,26 +376,70 @@ public static unsafe class CtcKernels
     }
 
     /// <summary>
-    /// p_t(c) = exp(lp[t, c] - m_t) in double, m_t = max_c lp[t, c], returned. Vector float exp for the usual
-    /// range (relative error ~1e-7), double exp below e^-80 where float would lose the value, 0 below the flush.
-    /// Returns NaN when the row holds NaN, -inf when every class is -inf.
+    /// The emission table of one sequence: for every frame t, <c>p[t, c] = exp(x[t, c] - max_c x[t, c])</c> in double, and
+    /// the shift <c>m[t]</c> that turns it into probabilities, <c>exp(lp[t, c]) = p[t, c] e^{m[t]}</c>: the row maximum for
+    /// log-prob rows, <c>-log sum_c p[t, c]</c> for logit rows (log_softmax fused: lp - max lp = x - max x). Vector float
+    /// exp for the usual range (relative error ~1e-7), double exp below e^-80 where float would lose the value, 0 below
+    /// the flush. m[t] is NaN when the row holds NaN or its maximum is infinite (the reference then takes over).
     /// </summary>
-    static double EmissionRow(float* lp, double* p, float* f, int C, SimdWidth width)
+    static void EmissionRows<TO, TV>(in Seq q, double* p, double* m, float* f) where TO : struct, IVec<TV> where TV : struct
     {
-        float mx = float.NegativeInfinity;
-        bool nan = false;
-        for (int c = 0; c < C; c++) { float v = lp[c]; nan |= float.IsNaN(v); if (v > mx) mx = v; }
-        if (nan) return double.NaN;
-        if (float.IsNegativeInfinity(mx) || float.IsPositiveInfinity(mx)) return double.NaN;
-        for (int c = 0; c < C; c++) f[c] = lp[c] - mx;
-        VectorMath.Map<ExpFn>(new ReadOnlySpan<float>(f, C), new Span<float>(f, C), width);
-        for (int c = 0; c < C; c++)
+        int C = q.C, T = q.T;
+        int padded = PadFloats(C);   // a multiple of every vector width: no scalar tail of polynomial exps
+        for (int t = 0; t < T; t++, p += C)
         {
-            double x = (double)lp[c] - mx;
-            p[c] = x >= FloatExpFloor ? f[c] : x >= LogFlush ? Math.Exp(x) : 0.0;
+            float* row = q.X + t * q.Stride;
+            // Frames of one sequence are B*C floats apart (time-major batch): too far for the hardware
+            // prefetcher, so every row would be a cache miss without this software prefetch.
+            if (t + PrefetchAhead < T) Prefetch(row + PrefetchAhead * q.Stride, C);
+            Buffer.MemoryCopy(row, f, (long)padded * sizeof(float), (long)C * sizeof(float));
+            for (int c = C; c < padded; c++) f[c] = float.NegativeInfinity;
+            TV vmax = TO.Splat(float.NegativeInfinity), nan = TO.Splat(0f);
+            for (int i = 0; i < padded; i += TO.Count)
+            {
+                TV v = TO.Load(f + i);
+                vmax = TO.Max(vmax, v);
+                nan = TO.Or(nan, TO.IsNaN(v));   // Max drops NaN: tracked on the side
+            }
+            float mx = TO.MaxAcross(vmax);
+            if (TO.SumAcross(TO.And(nan, TO.Splat(1f))) != 0f || float.IsInfinity(mx)) { m[t] = double.NaN; continue; }
+            for (int c = C; c < padded; c++) f[c] = mx;   // padding lanes: exp(0), never read
+            TV vm = TO.Splat(mx), low = TO.Splat(0f);
+            for (int i = 0; i < padded; i += TO.Count)
+            {
+                TV v = TO.Sub(TO.Load(f + i), vm);
+                low = TO.Min(low, v);
+                TO.Store(f + i, VectorMath.Exp<TO, TV>(v));
+            }
+            for (int c = 0; c < C; c++) p[c] = f[c];
+            if (-TO.MaxAcross(TO.Sub(TO.Splat(0f), low)) < FloatExpFloor)
+                for (int c = 0; c < C; c++)
+                {
+                    double v = (double)row[c] - mx;
+                    if (v < FloatExpFloor) p[c] = v >= LogFlush ? Math.Exp(v) : 0.0;
+                }
+            if (q.Input == CtcInput.LogProbs) m[t] = mx;
+            else
+            {
+                double sum = 0;
+                for (int c = 0; c < C; c++) sum += p[c];
+                m[t] = -Math.Log(sum);
+            }
         }
-        return mx;
     }
+
+    const int PrefetchAhead = 6;
+
+    /// <summary>Prefetches the cache lines of a row of <paramref name="count"/> floats (x86 only; elsewhere a no-op).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Prefetch(float* row, int count)
+    {
+        if (!Sse.IsSupported) return;
+        for (int i = 0; i < count; i += 16) Sse.Prefetch0(row + i);
+        Sse.Prefetch0(row + count - 1);
+    }
+
+    static int PadFloats(int classes) => (classes + 15) & ~15;
 
     /// <summary>e[s + 2] = p(l'_s) * scale: the blank on even states, label (s-1)/2 on odd ones.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -340,8 +454,8 @@ public static unsafe class CtcKernels
         e[2 + 2 * L] = pb;
     }
 
-    /// <summary>grad[c] = exp(lp[c]) - sum_{s: l'_s = c} prod[s] / Z for one frame; exp(lp) = p_t(c) e^{m_t}.</summary>
-    static void WriteGradRow(float* g, double* p, double m, double* prod, int* labels, int L, int blank, double invZ, double* occ, int C)
+    /// <summary>grad[c] = w (exp(lp[c]) - sum_{s: l'_s = c} prod[s] / Z) for one frame; exp(lp) = p_t(c) e^{m_t}.</summary>
+    static void WriteGradRow(float* g, double* p, double m, double* prod, int* labels, int L, int blank, double invZ, double w, double* occ, int C)
     {
         new Span<double>(occ, C).Clear();
         // Blank states are every other one: summed in a register rather than through memory.
@@ -352,8 +466,8 @@ public static unsafe class CtcKernels
             occ[labels[i]] += prod[3 + 2 * i];
         }
         occ[blank] += blankSum;
-        double em = Math.Exp(m);
-        for (int c = 0; c < C; c++) g[c] = (float)(p[c] * em - occ[c] * invZ);
+        double em = w * Math.Exp(m), wz = w * invZ;
+        for (int c = 0; c < C; c++) g[c] = (float)(p[c] * em - occ[c] * wz);
     }
 
     static void FillRows(float* g, long stride, int classes, int from, int to, float value)
@@ -375,7 +489,7 @@ public static unsafe class CtcKernels
             static long Round(long doubles) => (doubles + 7) & ~7L;
             long cp = Round(classes);
             long need = (Round((long)frames * row) + Round((long)frames * classes) + 2 * Round(frames) + 5 * (long)row + cp) * sizeof(double)
-                        + cp * sizeof(float) + 64;
+                        + PadFloats(classes) * sizeof(float) + 64;
             if (need > _bytes)
             {
                 Free();
