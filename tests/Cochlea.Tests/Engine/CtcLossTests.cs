@@ -7,6 +7,7 @@ using NUnit.Framework;
 
 namespace Cochlea.Tests.Engine;
 
+[Category("Golden")]
 public class CtcLossTests
 {
     static string Folder => Path.Combine(AppContext.BaseDirectory, "fixtures", "ctc");

@@ -8,6 +8,7 @@ using NUnit.Framework;
 
 namespace Cochlea.Tests.Kernels;
 
+[Category("Kernels")]
 public unsafe class CtcKernelTests
 {
     /// <summary>(T, C) log-softmax rows of normal logits with standard deviation <paramref name="scale"/>.</summary>
