@@ -88,6 +88,8 @@ public sealed class CtcBeamSearchDecoder
         // parent and label, so an extension that recreates a prefix already in the beam merges with it.
         var cands = new Dictionary<(Prefix?, int), Candidate>();
         var kept = new List<int>(C);
+        var heap = new PriorityQueue<Candidate, (double Score, int Order)>(BeamWidth + 1, Worse);
+        var ranked = new List<(double Score, int Order, Candidate C)>(BeamWidth);
         for (int t = 0; t < frames; t++)
         {
             var row = logProbs.Slice(t * C, C);
@@ -120,19 +122,24 @@ public sealed class CtcBeamSearchDecoder
                 }
             }
 
-            // Keep the best W by acoustic + LM score; ties by first creation, so the result is deterministic.
-            var ranked = new List<(double Score, int Order, Candidate C)>(cands.Count);
+            // Keep the best W by acoustic + LM score (ties: first created wins, so the result is deterministic):
+            // a min-heap of the W best so far, so most of the ~W*C candidates cost one comparison with its root.
+            heap.Clear();
             int order = 0;
             foreach (var cand in cands.Values)
             {
                 double acoustic = LogAdd(cand.Pb, cand.Pnb);
                 if (double.IsNegativeInfinity(acoustic)) { order++; continue; }
                 cand.Lm = cand.Node?.Lm ?? cand.Parent!.Lm + WordScore(cand.Parent, cand.Label, space);
-                ranked.Add((acoustic + cand.Lm, order++, cand));
+                var key = (acoustic + cand.Lm, order++);
+                if (heap.Count < BeamWidth) heap.Enqueue(cand, key);
+                else if (Worse.Compare(PeekKey(heap), key) < 0) heap.EnqueueDequeue(cand, key);
             }
-            ranked.Sort((a, b) => a.Score != b.Score ? b.Score.CompareTo(a.Score) : a.Order.CompareTo(b.Order));
+            ranked.Clear();
+            while (heap.TryDequeue(out var cand, out var key)) ranked.Add((key.Score, key.Order, cand));
+            ranked.Reverse();   // best first
             beam.Clear();
-            for (int i = 0; i < Math.Min(BeamWidth, ranked.Count); i++)
+            for (int i = 0; i < ranked.Count; i++)
             {
                 var cand = ranked[i].C;
                 var node = cand.Node ?? Extend(cand.Parent!, cand.Label, space, cand.Lm);
@@ -176,8 +183,11 @@ public sealed class CtcBeamSearchDecoder
     double WordScore(Prefix p, int label, int space)
     {
         if (label != space || space < 0 || p.Word.Length == 0) return 0;
+        // Memoised on the node: the same prefix proposes its space extension at every frame it stays in the beam.
+        if (p.WordScore is double known) return known;
         double s = HotWords.TryGetValue(p.Word, out double boost) ? boost : 0;
         if (LanguageModel is not null) s += Alpha * LanguageModel.LogProb(p.Context, p.Word) + Beta;
+        p.WordScore = s;
         return s;
     }
 
@@ -213,6 +223,16 @@ public sealed class CtcBeamSearchDecoder
         return next;
     }
 
+    /// <summary>Orders (score, creation order) from worst to best: the heap's root is the candidate to drop first.</summary>
+    static readonly Comparer<(double Score, int Order)> Worse = Comparer<(double Score, int Order)>.Create((a, b) =>
+        a.Score != b.Score ? a.Score.CompareTo(b.Score) : b.Order.CompareTo(a.Order));
+
+    static (double Score, int Order) PeekKey(PriorityQueue<Candidate, (double Score, int Order)> heap)
+    {
+        heap.TryPeek(out _, out var key);
+        return key;
+    }
+
     static Candidate Get(Dictionary<(Prefix?, int), Candidate> cands, Prefix parent, int label)
     {
         if (!cands.TryGetValue((parent, label), out var c)) cands[(parent, label)] = c = new Candidate(parent, label);
@@ -234,6 +254,8 @@ public sealed class CtcBeamSearchDecoder
         public readonly string Word = word;
         public double Pb, Pnb;
         public Dictionary<int, Prefix>? Children;
+        /// <summary>Score of completing <see cref="Word"/> (see WordScore), once computed.</summary>
+        public double? WordScore;
 
         public int[] Labels()
         {
