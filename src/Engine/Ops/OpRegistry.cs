@@ -36,6 +36,8 @@ public static class OpRegistry
         new("batch_norm"), new("dropout"),
         // losses (fused: one recorded op each, src/Engine/Losses/Loss.cs)
         new("cross_entropy"), new("bce_with_logits"), new("mse"), new("kl_div_distill"),
+        // CTC (src/Engine/Losses/Ctc.cs): on log-probs as PyTorch, on logits with log_softmax fused
+        new("ctc_loss"), new("ctc_loss_logits"),
     };
 
     /// <summary>Looks an op up by name.</summary>

@@ -149,6 +149,8 @@ public static partial class GradCases
                 }
             Check(t => Ops.Recurrence(t[0], t[1], null, RecurrentCell.RnnTanh, hhInputMajor: true), [Normal(Rng, 5, 2, 3), Scaled(Normal(Rng, 3, 3), 0.5f)]);
         },
+        ["ctc_loss"] = CtcLossCases,
+        ["ctc_loss_logits"] = CtcLossLogitsCases,
     };
 
     // A leaf with the values of t times s (keeps recurrent gains moderate so the checker is well conditioned).
