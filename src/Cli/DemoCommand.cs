@@ -2,14 +2,8 @@
 // widths) on the shipped data set data/speech_commands_mini with the TF tutorial's augmentation,
 // evaluates the best checkpoint on the test split (per-class accuracy, confusion matrix), and says
 // where the checkpoint is. Its last line is "demo: test accuracy NN.N% on N clips".
-// Until the shipped data set is in the checkout, it falls back to the older demo on generated
-// sound events (reduced widths), so a fresh clone always has a working demo.
 using System.Diagnostics;
-using Cochlea.Memory;
 using Cochlea.Models.Kws;
-using Cochlea.Models.Synthetic;
-using Cochlea.Models.Training;
-using Cochlea.Optim;
 using Spectre.Console;
 
 namespace Cochlea.Cli;
@@ -25,10 +19,11 @@ static class DemoCommand
         {
             ["data"] = "", ["out"] = "", ["epochs"] = "12", ["batch"] = "64", ["lr"] = "0.002", ["seed"] = "1", ["workers"] = "1",
         });
-        string? data = o.Optional("data") ?? (RepoRoot() is { } root && Directory.Exists(Path.Combine(root, ShippedData)) ? Path.Combine(root, ShippedData) : null);
-        if (data is null) return SyntheticDemo(o, ui);
+        string? root = RepoRoot();
+        string data = o.Optional("data") ?? (root is not null ? Path.Combine(root, ShippedData)
+            : throw new UsageException($"cannot find the repository (a folder with Cochlea.sln) above {Directory.GetCurrentDirectory()} or {AppContext.BaseDirectory}; pass --data DIR."));
         if (!Directory.Exists(data)) throw new UsageException($"--data: folder not found: {Path.GetFullPath(data)}");
-        string output = o.Optional("out") ?? Path.Combine(RepoRoot() ?? Directory.GetCurrentDirectory(), "runs", "demo");
+        string output = o.Optional("out") ?? Path.Combine(root ?? Directory.GetCurrentDirectory(), "runs", "demo");
 
         var clock = Stopwatch.StartNew();
         ui.Markup($"[bold]Cochlea demo[/]: keyword spotting with WaveKws on {Markup.Escape(Path.GetFullPath(data))}");
@@ -66,39 +61,5 @@ static class DemoCommand
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
                 if (File.Exists(Path.Combine(dir.FullName, "Cochlea.sln"))) return dir.FullName;
         return null;
-    }
-
-    // The demo before the shipped data set: a reduced WaveKws on generated sound events.
-    static int SyntheticDemo(CliArgs o, CliConsole ui)
-    {
-        int epochs = 10, nTrain = 1200, nVal = 300, batch = 32, seed = o.Int("seed");
-        const float lr = 0.003f;
-        const int sampleRate = 16000, samples = 8000;
-
-        ui.Markup($"[bold]Cochlea demo[/]: {ShippedData} not found; WaveKws (reduced widths) on generated sound events, {SyntheticSounds.Classes.Length} classes, 0.5 s clips at 16 kHz");
-        ui.Markup($"SIMD path [green]{Kernels.Simd.Best}[/], threads {Kernels.Threading.KernelThreads.Count}");
-        var gen = Stopwatch.StartNew();
-        var train = SyntheticSounds.Generate(nTrain, samples, sampleRate, seed);
-        var val = SyntheticSounds.Generate(nVal, samples, sampleRate, seed + 1000);
-        ui.Markup($"generated {nTrain} training and {nVal} validation clips in {gen.Elapsed.TotalSeconds:F1} s");
-
-        using var model = new WaveKws(SyntheticSounds.Classes.Length, widths: [48, 64], seed: seed);
-        using var adam = new Adam(model.Parameters(), lr: lr);
-        var trainer = new ClassifierTrainer(model, adam, batch, seed);
-        ui.Markup($"model: {model.ParameterCount:N0} parameters; Adam lr {lr}, batch {batch}, {epochs} epochs");
-
-        var table = new Table().AddColumns("epoch", "train loss", "train acc", "val loss", "val acc", "clips/s", "pool MiB");
-        EpochResult last = default;
-        for (int e = 1; e <= epochs; e++)
-        {
-            var tr = trainer.TrainEpoch(train.Clips, train.Labels);
-            last = trainer.Evaluate(val.Clips, val.Labels);
-            var mem = CpuBufferPool.Shared.Stats;
-            table.AddRow($"{e}", $"{tr.Loss:F4}", $"{tr.Accuracy:P1}", $"{last.Loss:F4}", $"{last.Accuracy:P1}", $"{tr.ClipsPerSecond:F0}", $"{mem.BytesAllocatedTotal / 1048576.0:F1}");
-            ui.Line($"epoch {e}: train loss {tr.Loss:F4} acc {tr.Accuracy:P1} | val loss {last.Loss:F4} acc {last.Accuracy:P1} | {tr.ClipsPerSecond:F0} clips/s");
-        }
-        ui.Console.Write(table);
-        ui.Line($"validation accuracy: {last.Accuracy * 100:F1}% on {last.Clips} clips");
-        return 0;
     }
 }
