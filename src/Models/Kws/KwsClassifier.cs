@@ -48,9 +48,11 @@ public sealed class KwsClassifier : IDisposable
 
     /// <summary>
     /// A freshly initialised model of <paramref name="kind"/> for <paramref name="labels"/> (at least 2). <paramref name="widths"/>
-    /// shortens WaveKws for quick experiments (default: the document's 128..512); other kinds ignore it and must not get one.
+    /// shortens WaveKws for quick experiments (default: the document's 128..512); other kinds must not get one.
+    /// <paramref name="normalization"/> is the front end's per-clip level normalisation.
     /// </summary>
-    public static KwsClassifier Create(KwsModelKind kind, IReadOnlyList<string> labels, int seed = 0, int[]? widths = null)
+    public static KwsClassifier Create(KwsModelKind kind, IReadOnlyList<string> labels, int seed = 0, int[]? widths = null,
+        KwsInputNormalization normalization = KwsInputNormalization.None)
     {
         ArgumentNullException.ThrowIfNull(labels);
         var names = labels.ToArray();
@@ -62,7 +64,7 @@ public sealed class KwsClassifier : IDisposable
         if (widths is not null && (widths.Length == 0 || widths.Any(w => w < 1)))
             throw new ArgumentException($"widths must be one or more positive channel counts, got [{string.Join(", ", widths)}].", nameof(widths));
         // The front end first: it throws for kinds this build cannot feed, before a large model is allocated.
-        var frontEnd = KwsFrontEnd.For(kind);
+        var frontEnd = KwsFrontEnd.For(kind, normalization);
         return Build(kind, names, widths, seed, frontEnd);
     }
 

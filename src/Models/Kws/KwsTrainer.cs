@@ -114,6 +114,9 @@ public sealed record KwsTrainOptions
     /// </summary>
     public int BatchNormCalibrationClips { get; init; } = 512;
 
+    /// <summary>Per-clip level normalisation in the model's front end (saved with the checkpoint; ignored on resume).</summary>
+    public KwsInputNormalization InputNormalization { get; init; } = KwsInputNormalization.None;
+
     /// <summary>WaveKws block widths (null: the document's); for quick experiments and tests.</summary>
     public int[]? Widths { get; init; }
 
@@ -232,7 +235,7 @@ public static class KwsTrainer
         int seed = options.Seed ?? (resumeMeta is not null && resumeMeta.TryGetValue(SeedKey, out var s) ? int.Parse(s, CultureInfo.InvariantCulture) : 1);
 
         using var classifier = resumeMeta is null
-            ? KwsClassifier.Create(options.Model ?? KwsModelKind.Wave, dataset.Labels, seed, options.Widths)
+            ? KwsClassifier.Create(options.Model ?? KwsModelKind.Wave, dataset.Labels, seed, options.Widths, options.InputNormalization)
             : KwsClassifier.FromMetadata(resumeMeta, seed);
         if (resumeMeta is not null)
         {
@@ -424,6 +427,7 @@ public static class KwsTrainer
     {
         ["model"] = kind.Name(),
         ["classes"] = o.Classes,
+        ["input_normalization"] = o.InputNormalization.ToString().ToLowerInvariant(),
         ["epochs"] = o.Epochs,
         ["batch"] = o.BatchSize,
         ["optimizer"] = o.Optimizer.ToString().ToLowerInvariant(),

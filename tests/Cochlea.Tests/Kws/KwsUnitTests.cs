@@ -41,6 +41,24 @@ public class KwsUnitTests
     }
 
     [Test]
+    public void PeakNormalizationScalesEachClipAndTravelsWithTheCheckpoint()
+    {
+        using var x = Tensor.FromArray([0.5f, -0.25f, 0f, 0f, 0.0001f, 0f], 3, 2);
+        Assert.That(KwsFrontEnd.PeakNormalize(x).ToArray(), Is.EqualTo(new[] { 1f, -0.5f, 0f, 0f, 0.1f, 0f }).Within(1e-6f));
+
+        using var dir = new TempDir();
+        using var c = KwsClassifier.Create(KwsModelKind.Wave, Labels, seed: 1, widths: [8], normalization: KwsInputNormalization.Peak);
+        var clips = Clips(2, 3);
+        var p = c.Probabilities(clips, 2);
+        // A gain does not change what a peak-normalising model sees.
+        Assert.That(c.Probabilities(clips.Select(v => v * 3f).ToArray(), 2), Is.EqualTo(p).Within(1e-5f));
+        c.Save(dir["n.safetensors"]);
+        using var back = KwsClassifier.Load(dir["n.safetensors"]);
+        Assert.That(back.FrontEnd.InputNormalization, Is.EqualTo(KwsInputNormalization.Peak));
+        Assert.That(back.Probabilities(clips, 2), Is.EqualTo(p));
+    }
+
+    [Test]
     public void CreateValidatesItsArguments()
     {
         Assert.That(() => KwsClassifier.Create(KwsModelKind.Wave, ["only"]), Throws.ArgumentException.With.Message.Contains("at least 2 classes"));
