@@ -64,3 +64,20 @@ internal sealed class WorkspacePool
         lock (_free) _free.Add(w);
     }
 }
+
+/// <summary>
+/// One reusable grow-only block for a kernel's intermediate (e.g. the log-mel rows before the MFCC DCT). A call takes
+/// it (or allocates a fresh one if another thread holds it, so concurrent calls stay correct) and gives it back.
+/// </summary>
+internal sealed class ScratchSlot
+{
+    PinnedFloats? _block;
+
+    public PinnedFloats Take(long floats)
+    {
+        var b = Interlocked.Exchange(ref _block, null);
+        return b is not null && b.Length >= floats ? b : new PinnedFloats(Math.Max(floats, 1024));
+    }
+
+    public void Give(PinnedFloats b) => Volatile.Write(ref _block, b);
+}
