@@ -7,5 +7,6 @@ public static class CompareRegistry
     public static IReadOnlyList<ICompareSuite> All { get; } =
     [
         new GemmCompare(),
+        new FeaturesCompare(),
     ];
 }

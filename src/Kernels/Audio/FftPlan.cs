@@ -137,8 +137,10 @@ internal sealed unsafe class ComplexPlan
     // ---- butterflies: x (a_j at stride m*s rows), y (outputs k at stride s rows); rows are W floats -------
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void CMul<TO, TV>(TV ar, TV ai, TV wr, TV wi, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
+    static void CMul<TO, TV>(bool unit, TV ar, TV ai, TV wr, TV wi, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
     {
+        // unit: the butterfly with p = 0, whose twiddles are all 1 (every butterfly of the last stage, m = 1).
+        if (unit) { re = ar; im = ai; return; }
         re = TO.Sub(TO.Mul(ar, wr), TO.Mul(ai, wi));
         im = TO.MulAdd(ar, wi, TO.Mul(ai, wr));
     }
@@ -156,7 +158,7 @@ internal sealed unsafe class ComplexPlan
             {
                 TV a0r = TO.Load(ir + q), a0i = TO.Load(ii + q), a1r = TO.Load(ir + q + ms), a1i = TO.Load(ii + q + ms);
                 TO.Store(or + q, TO.Add(a0r, a1r)); TO.Store(oi + q, TO.Add(a0i, a1i));
-                CMul<TO, TV>(TO.Sub(a0r, a1r), TO.Sub(a0i, a1i), w1r, w1i, out TV br, out TV bi);
+                CMul<TO, TV>(p == 0, TO.Sub(a0r, a1r), TO.Sub(a0i, a1i), w1r, w1i, out TV br, out TV bi);
                 TO.Store(or + q + ss, br); TO.Store(oi + q + ss, bi);
             }
         }
@@ -182,9 +184,9 @@ internal sealed unsafe class ComplexPlan
                 TV t2r = TO.Add(a1r, a3r), t2i = TO.Add(a1i, a3i), t3r = TO.Sub(a1r, a3r), t3i = TO.Sub(a1i, a3i);
                 TO.Store(or + q, TO.Add(t0r, t2r)); TO.Store(oi + q, TO.Add(t0i, t2i));
                 // -i * t3 = (t3i, -t3r)
-                CMul<TO, TV>(TO.Add(t1r, t3i), TO.Sub(t1i, t3r), w1r, w1i, out TV b1r, out TV b1i);
-                CMul<TO, TV>(TO.Sub(t0r, t2r), TO.Sub(t0i, t2i), w2r, w2i, out TV b2r, out TV b2i);
-                CMul<TO, TV>(TO.Sub(t1r, t3i), TO.Add(t1i, t3r), w3r, w3i, out TV b3r, out TV b3i);
+                CMul<TO, TV>(p == 0, TO.Add(t1r, t3i), TO.Sub(t1i, t3r), w1r, w1i, out TV b1r, out TV b1i);
+                CMul<TO, TV>(p == 0, TO.Sub(t0r, t2r), TO.Sub(t0i, t2i), w2r, w2i, out TV b2r, out TV b2i);
+                CMul<TO, TV>(p == 0, TO.Sub(t1r, t3i), TO.Add(t1i, t3r), w3r, w3i, out TV b3r, out TV b3i);
                 TO.Store(or + q + ss, b1r); TO.Store(oi + q + ss, b1i);
                 TO.Store(or + q + 2 * ss, b2r); TO.Store(oi + q + 2 * ss, b2i);
                 TO.Store(or + q + 3 * ss, b3r); TO.Store(oi + q + 3 * ss, b3i);
@@ -213,8 +215,8 @@ internal sealed unsafe class ComplexPlan
                 // t3 = -i * sin(2pi/3) * (a1 - a2) = (s*(a1i - a2i), -s*(a1r - a2r))
                 TV t3r = TO.Mul(sn, TO.Sub(a1i, a2i)), t3i = TO.Mul(sn, TO.Sub(a2r, a1r));
                 TO.Store(or + q, TO.Add(a0r, t1r)); TO.Store(oi + q, TO.Add(a0i, t1i));
-                CMul<TO, TV>(TO.Add(t2r, t3r), TO.Add(t2i, t3i), w1r, w1i, out TV b1r, out TV b1i);
-                CMul<TO, TV>(TO.Sub(t2r, t3r), TO.Sub(t2i, t3i), w2r, w2i, out TV b2r, out TV b2i);
+                CMul<TO, TV>(p == 0, TO.Add(t2r, t3r), TO.Add(t2i, t3i), w1r, w1i, out TV b1r, out TV b1i);
+                CMul<TO, TV>(p == 0, TO.Sub(t2r, t3r), TO.Sub(t2i, t3i), w2r, w2i, out TV b2r, out TV b2i);
                 TO.Store(or + q + ss, b1r); TO.Store(oi + q + ss, b1i);
                 TO.Store(or + q + 2 * ss, b2r); TO.Store(oi + q + 2 * ss, b2i);
             }
@@ -250,10 +252,10 @@ internal sealed unsafe class ComplexPlan
                 // n1 = -i (s1 t3 + s2 t4), n2 = -i (s2 t3 - s1 t4); -i (u + iv) = (v, -u)
                 TV u1r = TO.MulAdd(s2, t4r, TO.Mul(s1, t3r)), u1i = TO.MulAdd(s2, t4i, TO.Mul(s1, t3i));
                 TV u2r = TO.Sub(TO.Mul(s2, t3r), TO.Mul(s1, t4r)), u2i = TO.Sub(TO.Mul(s2, t3i), TO.Mul(s1, t4i));
-                CMul<TO, TV>(TO.Add(m1r, u1i), TO.Sub(m1i, u1r), w1r, w1i, out TV b1r, out TV b1i);
-                CMul<TO, TV>(TO.Add(m2r, u2i), TO.Sub(m2i, u2r), w2r, w2i, out TV b2r, out TV b2i);
-                CMul<TO, TV>(TO.Sub(m2r, u2i), TO.Add(m2i, u2r), w3r, w3i, out TV b3r, out TV b3i);
-                CMul<TO, TV>(TO.Sub(m1r, u1i), TO.Add(m1i, u1r), w4r, w4i, out TV b4r, out TV b4i);
+                CMul<TO, TV>(p == 0, TO.Add(m1r, u1i), TO.Sub(m1i, u1r), w1r, w1i, out TV b1r, out TV b1i);
+                CMul<TO, TV>(p == 0, TO.Add(m2r, u2i), TO.Sub(m2i, u2r), w2r, w2i, out TV b2r, out TV b2i);
+                CMul<TO, TV>(p == 0, TO.Sub(m2r, u2i), TO.Add(m2i, u2r), w3r, w3i, out TV b3r, out TV b3i);
+                CMul<TO, TV>(p == 0, TO.Sub(m1r, u1i), TO.Add(m1i, u1r), w4r, w4i, out TV b4r, out TV b4i);
                 TO.Store(or + q + ss, b1r); TO.Store(oi + q + ss, b1i);
                 TO.Store(or + q + 2 * ss, b2r); TO.Store(oi + q + 2 * ss, b2i);
                 TO.Store(or + q + 3 * ss, b3r); TO.Store(oi + q + 3 * ss, b3i);
@@ -300,8 +302,8 @@ internal sealed unsafe class ComplexPlan
                     }
                     // b_k = u - i v = (ur + vi, ui - vr); b_{r-k} = u + i v = (ur - vi, ui + vr)
                     float* wk = t + 2 * (k - 1), wn = t + 2 * (r - k - 1);
-                    CMul<TO, TV>(TO.Add(ur, vi), TO.Sub(ui, vr), TO.Splat(wk[0]), TO.Splat(wk[1]), out TV bkr, out TV bki);
-                    CMul<TO, TV>(TO.Sub(ur, vi), TO.Add(ui, vr), TO.Splat(wn[0]), TO.Splat(wn[1]), out TV bnr, out TV bni);
+                    CMul<TO, TV>(p == 0, TO.Add(ur, vi), TO.Sub(ui, vr), TO.Splat(wk[0]), TO.Splat(wk[1]), out TV bkr, out TV bki);
+                    CMul<TO, TV>(p == 0, TO.Sub(ur, vi), TO.Add(ui, vr), TO.Splat(wn[0]), TO.Splat(wn[1]), out TV bnr, out TV bni);
                     TO.Store(or + q + k * ss, bkr); TO.Store(oi + q + k * ss, bki);
                     TO.Store(or + q + (r - k) * ss, bnr); TO.Store(oi + q + (r - k) * ss, bni);
                 }

@@ -82,21 +82,60 @@ internal sealed unsafe class RealPlan
     /// </summary>
     public void Forward<TO, TV>(float* zr, float* zi, float* xr, float* xi, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
     {
+        var put = new ComplexOut { Re = xr, Im = xi };
+        Run<TO, TV, ComplexOut>(zr, zi, scratch, ref put);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward{TO,TV}"/> but writes only |X_k|^2 (Bins, W) to <paramref name="power"/>: the spectra of power,
+    /// mel and log features need no phase, and fusing the square into the untangling pass saves a pass over the bins.
+    /// </summary>
+    public void ForwardPower<TO, TV>(float* zr, float* zi, float* power, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        var put = new PowerOut { P = power };
+        Run<TO, TV, PowerOut>(zr, zi, scratch, ref put);
+    }
+
+    /// <summary>Where the untangled bins go: Put(row offset, re, im) for one lane row.</summary>
+    interface IBinOut
+    {
+        void Put<TO, TV>(nint offset, TV re, TV im) where TO : struct, IVec<TV> where TV : unmanaged;
+    }
+
+    struct ComplexOut : IBinOut
+    {
+        public float* Re, Im;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Put<TO, TV>(nint offset, TV re, TV im) where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            TO.Store(Re + offset, re);
+            TO.Store(Im + offset, im);
+        }
+    }
+
+    struct PowerOut : IBinOut
+    {
+        public float* P;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Put<TO, TV>(nint offset, TV re, TV im) where TO : struct, IVec<TV> where TV : unmanaged
+            => TO.Store(P + offset, TO.MulAdd(re, re, TO.Mul(im, im)));
+    }
+
+    void Run<TO, TV, TOut>(float* zr, float* zi, float* scratch, ref TOut put) where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
+    {
         int w = TO.Count;
         _c.ForwardAnywhere<TO, TV>(zr, zi, scratch, out float* cr, out float* ci);
         if (!Split)
         {
-            long bytes = (long)Bins * w * sizeof(float);
-            Buffer.MemoryCopy(cr, xr, bytes, bytes);
-            Buffer.MemoryCopy(ci, xi, bytes, bytes);
+            for (int k = 0; k < Bins; k++) put.Put<TO, TV>((nint)k * w, TO.Load(cr + (nint)k * w), TO.Load(ci + (nint)k * w));
             return;
         }
         int h = N / 2;
         TV zero = TO.Splat(0f);
         {
             TV z0r = TO.Load(cr), z0i = TO.Load(ci);
-            TO.Store(xr, TO.Add(z0r, z0i)); TO.Store(xi, zero);
-            TO.Store(xr + (nint)h * w, TO.Sub(z0r, z0i)); TO.Store(xi + (nint)h * w, zero);
+            put.Put<TO, TV>(0, TO.Add(z0r, z0i), zero);
+            put.Put<TO, TV>((nint)h * w, TO.Sub(z0r, z0i), zero);
         }
         TV half = TO.Splat(0.5f);
         fixed (float* post = _post)
@@ -110,8 +149,8 @@ internal sealed unsafe class RealPlan
                 TV o2r = TO.Add(zki, zmi), o2i = TO.Sub(zmr, zkr);
                 TV wr = TO.Splat(post[2 * k]), wi = TO.Splat(post[2 * k + 1]);
                 TV tr = TO.Sub(TO.Mul(o2r, wr), TO.Mul(o2i, wi)), ti = TO.MulAdd(o2r, wi, TO.Mul(o2i, wr));
-                TO.Store(xr + ik, TO.Add(er, tr)); TO.Store(xi + ik, TO.Add(ei, ti));
-                TO.Store(xr + im, TO.Sub(er, tr)); TO.Store(xi + im, TO.Sub(ti, ei));
+                put.Put<TO, TV>(ik, TO.Add(er, tr), TO.Add(ei, ti));
+                put.Put<TO, TV>(im, TO.Sub(er, tr), TO.Sub(ti, ei));
             }
         }
     }

@@ -98,21 +98,25 @@ public sealed unsafe class MelSpectrogramKernel
 
         public readonly int RowFloats => Mels + (Energy ? 1 : 0);
         public readonly long WorkFloats(int w) => (long)(Bins + RowFloats) * w;
+        public readonly bool PowerOnly => true;
 
         public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
         {
             int w = TO.Count;
             float* p = work, mel = work + (nint)Bins * w;
             TV scale = TO.Splat(Scale), energy = TO.Splat(0f);
-            for (int k = 0; k < Bins; k++)
-            {
-                nint o = (nint)k * w;
-                TV re = TO.Load(xr + o), im = TO.Load(xi + o);
-                TV v = TO.Mul(TO.MulAdd(re, re, TO.Mul(im, im)), scale);
-                if (Energy) energy = TO.Add(energy, v);
-                if (Magnitude) v = LaneMath.Sqrt<TO, TV>(v);
-                TO.Store(p + o, v);
-            }
+            // xr holds |X|^2 (PowerOnly). Scaling, energy and sqrt only when asked for: the common power-2,
+            // scale-1 case reads the power rows in place.
+            if (Scale != 1f || Energy || Magnitude)
+                for (int k = 0; k < Bins; k++)
+                {
+                    nint o = (nint)k * w;
+                    TV v = TO.Mul(TO.Load(xr + o), scale);
+                    if (Energy) energy = TO.Add(energy, v);
+                    if (Magnitude) v = LaneMath.Sqrt<TO, TV>(v);
+                    TO.Store(p + o, v);
+                }
+            else p = xr;
             // Sparse filterbank: each filter is one run of weights; splat weight x lane row of the spectrum.
             for (int m = 0; m < Mels; m++)
             {
@@ -126,6 +130,7 @@ public sealed unsafe class MelSpectrogramKernel
             FftLanes.Store<TO, TV>(mel, RowFloats, dst);
         }
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
         readonly TV Compress<TO, TV>(TV v) where TO : struct, IVec<TV> where TV : unmanaged
         {
             switch (Kind)

@@ -1,8 +1,8 @@
 // MFCC on spans, as torchaudio.transforms.MFCC computes it: a mel spectrogram (power 2), compressed to
 // decibels (AmplitudeToDB("power", top_db=80) per clip, torchaudio's default) or ln(mel + 1e-6)
 // (log_mels=True), then the DCT-II along the mel axis (ortho-normalised by default). The compressed mel
-// rows of the whole batch are kept in one reused buffer and the DCT is one GEMM over all frames.
-using Cochlea.Kernels.Gemm;
+// rows of the whole batch are kept in one reused buffer (the per-clip top_db clamp needs the whole clip
+// before any DCT), then the DCT runs over all frames with a real FFT per row (DctLanes).
 
 namespace Cochlea.Kernels.Audio;
 
@@ -13,7 +13,7 @@ namespace Cochlea.Kernels.Audio;
 public sealed unsafe class MfccKernel
 {
     readonly MelSpectrogramKernel _mel;
-    readonly float[] _dct;
+    readonly DctLanes _dct;
     readonly ScratchSlot _scratch = new();
 
     /// <summary>
@@ -26,7 +26,7 @@ public sealed unsafe class MfccKernel
         ArgumentNullException.ThrowIfNull(bank);
         if (nMfcc < 1 || nMfcc > bank.Mels) throw new ArgumentOutOfRangeException(nameof(nMfcc), nMfcc, $"n_mfcc must be in [1, n_mels = {bank.Mels}].");
         _mel = new MelSpectrogramKernel(spec, bank, power, log);
-        _dct = CreateDct(nMfcc, bank.Mels, ortho);
+        _dct = new DctLanes(bank.Mels, DctScale(nMfcc, bank.Mels, ortho));
         Coefficients = nMfcc;
     }
 
@@ -38,6 +38,14 @@ public sealed unsafe class MfccKernel
 
     /// <summary>Frames for signals of <paramref name="length"/> samples.</summary>
     public int FrameCount(int length) => _mel.FrameCount(length);
+
+    /// <summary>The factor s_j of <see cref="CreateDct"/> for each kept coefficient.</summary>
+    internal static float[] DctScale(int nCoef, int nMels, bool ortho)
+    {
+        var s = new float[nCoef];
+        for (int j = 0; j < nCoef; j++) s[j] = (float)(ortho ? (j == 0 ? Math.Sqrt(1.0 / nMels) : Math.Sqrt(2.0 / nMels)) : 2.0);
+        return s;
+    }
 
     /// <summary>
     /// DCT-II matrix D (nCoef, nMels) row-major, as torchaudio.functional.create_dct (transposed):
@@ -67,20 +75,9 @@ public sealed unsafe class MfccKernel
         {
             var mel = new Span<float>(buf.Ptr, checked((int)(rows * _mel.RowFloats)));
             _mel.Run(x, batch, mel, width, threads);
-            fixed (float* d = _dct) fixed (float* o = output)
-                Cepstrum.Apply(buf.Ptr, rows, _mel.RowFloats, d, Coefficients, _mel.Mels, o, width, threads);
+            fixed (float* o = output)
+                _dct.Run(buf.Ptr, rows, _mel.RowFloats, o, StftKernel.Resolve(width), StftKernel.Threads(threads));
         }
         finally { _scratch.Give(buf); }
-    }
-}
-
-/// <summary>The DCT step shared by the MFCC kernels: out (rows, nCoef) = L (rows, nMels; leading dimension lda) x D^T.</summary>
-internal static unsafe class Cepstrum
-{
-    public static void Apply(float* logMel, long rows, int lda, float* dct, int nCoef, int nMels, float* output, SimdWidth? width, int threads)
-    {
-        if (rows == 0) return;
-        Sgemm.Run(false, true, checked((int)rows), nCoef, nMels, 1f, logMel, lda, dct, nMels, 0f, output, nCoef,
-            StftKernel.Resolve(width), StftKernel.Threads(threads));
     }
 }

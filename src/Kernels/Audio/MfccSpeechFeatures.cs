@@ -40,7 +40,7 @@ public sealed record SpeechFeaturesOptions(
 public sealed unsafe class SpeechFeaturesMfcc
 {
     readonly MelSpectrogramKernel _mel;
-    readonly float[] _dct;
+    readonly DctLanes _dct;
     readonly ScratchSlot _signal = new(), _fbank = new();
 
     /// <summary>A kernel for the given options (validated).</summary>
@@ -56,15 +56,12 @@ public sealed unsafe class SpeechFeaturesMfcc
         var spec = StftSpec.SpeechFeatures(options.FrameLength, options.FrameStep, options.NFft, options.Window);
         var bank = MelFilterbank.SpeechFeatures(options.NFilt, options.NFft, options.SampleRate, options.LowFreq, options.HighFreq);
         _mel = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.LogZeroFloor(), 1f / options.NFft, appendEnergy: true);
-        // Lifter folded into the DCT rows: c_j = lift_j * sum_m D[j, m] L[m].
-        _dct = MfccKernel.CreateDct(options.NumCep, options.NFilt, ortho: true);
+        // Lifter folded into the DCT's output scale: c_j = lift_j * s_j * sum_m cos(...) L[m].
+        var scale = MfccKernel.DctScale(options.NumCep, options.NFilt, ortho: true);
         int l = options.CepLifter;
         if (l > 0)
-            for (int j = 0; j < options.NumCep; j++)
-            {
-                float lift = (float)(1 + l / 2.0 * Math.Sin(Math.PI * j / l));
-                for (int m = 0; m < options.NFilt; m++) _dct[j * options.NFilt + m] *= lift;
-            }
+            for (int j = 0; j < options.NumCep; j++) scale[j] *= (float)(1 + l / 2.0 * Math.Sin(Math.PI * j / l));
+        _dct = new DctLanes(options.NFilt, scale);
     }
 
     /// <summary>The options.</summary>
@@ -97,9 +94,9 @@ public sealed unsafe class SpeechFeaturesMfcc
                 for (int t = 1; t < n; t++) ys[t] = xs[t] - a * xs[t - 1];
             }
             _mel.Run(y, batch, new Span<float>(fb.Ptr, checked((int)(rows * row))), width, threads);
-            fixed (float* d = _dct) fixed (float* o = output)
+            fixed (float* o = output)
             {
-                Cepstrum.Apply(fb.Ptr, rows, row, d, nc, nf, o, width, threads);
+                _dct.Run(fb.Ptr, rows, row, o, StftKernel.Resolve(width), StftKernel.Threads(threads));
                 if (Options.AppendEnergy)
                     for (long r = 0; r < rows; r++) o[r * nc] = fb.Ptr[r * row + nf];
             }

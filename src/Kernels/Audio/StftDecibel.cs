@@ -116,33 +116,43 @@ public static class Decibel
         if (c.TopDb is float top) ClampBelow(y, max - top);
     }
 
-    static float Max(ReadOnlySpan<float> y)
+    // Whole-clip passes over the output; pointer loops with Vector<float> (the JIT's widest) and a scalar tail.
+    static unsafe float Max(ReadOnlySpan<float> y)
     {
-        int i = 0;
+        int i = 0, n = y.Length, vw = Vector<float>.Count;
         float m = float.NegativeInfinity;
-        if (Vector.IsHardwareAccelerated && y.Length >= Vector<float>.Count)
+        fixed (float* p = y)
         {
-            var v = new Vector<float>(float.NegativeInfinity);
-            for (; i <= y.Length - Vector<float>.Count; i += Vector<float>.Count) v = Vector.Max(v, new Vector<float>(y[i..]));
-            for (int j = 0; j < Vector<float>.Count; j++) m = Math.Max(m, v[j]);
+            if (Vector.IsHardwareAccelerated && n >= vw)
+            {
+                var v = Vector.Load(p);
+                for (i = vw; i <= n - vw; i += vw) v = Vector.Max(v, Vector.Load(p + i));
+                for (int j = 0; j < vw; j++) m = Math.Max(m, v[j]);
+            }
+            for (; i < n; i++) m = Math.Max(m, p[i]);
         }
-        for (; i < y.Length; i++) m = Math.Max(m, y[i]);
         return m;
     }
 
-    static void Add(Span<float> y, float a)
+    static unsafe void Add(Span<float> y, float a)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (var va = new Vector<float>(a); i <= y.Length - Vector<float>.Count; i += Vector<float>.Count) (new Vector<float>(y[i..]) + va).CopyTo(y[i..]);
-        for (; i < y.Length; i++) y[i] += a;
+        int i = 0, n = y.Length, vw = Vector<float>.Count;
+        fixed (float* p = y)
+        {
+            if (Vector.IsHardwareAccelerated)
+                for (var va = new Vector<float>(a); i <= n - vw; i += vw) Vector.Store(Vector.Load(p + i) + va, p + i);
+            for (; i < n; i++) p[i] += a;
+        }
     }
 
-    static void ClampBelow(Span<float> y, float lo)
+    static unsafe void ClampBelow(Span<float> y, float lo)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-            for (var vl = new Vector<float>(lo); i <= y.Length - Vector<float>.Count; i += Vector<float>.Count) Vector.Max(new Vector<float>(y[i..]), vl).CopyTo(y[i..]);
-        for (; i < y.Length; i++) y[i] = Math.Max(y[i], lo);
+        int i = 0, n = y.Length, vw = Vector<float>.Count;
+        fixed (float* p = y)
+        {
+            if (Vector.IsHardwareAccelerated)
+                for (var vl = new Vector<float>(lo); i <= n - vw; i += vw) Vector.Store(Vector.Max(Vector.Load(p + i), vl), p + i);
+            for (; i < n; i++) p[i] = Math.Max(p[i], lo);
+        }
     }
 }

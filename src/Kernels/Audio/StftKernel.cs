@@ -105,6 +105,7 @@ public sealed unsafe class StftKernel
         public int Bins;
         public readonly int RowFloats => 2 * Bins;
         public readonly long WorkFloats(int w) => 0;
+        public readonly bool PowerOnly => false;
         public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
             => FftLanes.StoreComplex<TO, TV>(xr, xi, Bins, dst);
     }
@@ -117,16 +118,22 @@ public sealed unsafe class StftKernel
         public float Eps;
         public readonly int RowFloats => Bins;
         public readonly long WorkFloats(int w) => (long)Bins * w;
+        public readonly bool PowerOnly => Kind != SpectrumKind.Phase;
 
         public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
         {
             int w = TO.Count;
+            if (Kind == SpectrumKind.Phase)
+            {
+                for (nint i = 0; i < (nint)Bins * w; i++) work[i] = MathF.Atan2(xi[i], xr[i]);
+                FftLanes.Store<TO, TV>(work, Bins, dst);
+                return;
+            }
             TV eps = TO.Splat(Eps);
             for (int k = 0; k < Bins; k++)
             {
                 nint o = (nint)k * w;
-                TV re = TO.Load(xr + o), im = TO.Load(xi + o);
-                TV p = TO.MulAdd(re, re, TO.Mul(im, im));
+                TV p = TO.Load(xr + o);
                 if (Scale != null) p = TO.Mul(p, TO.Splat(Scale[k]));
                 TV v = Kind switch
                 {
@@ -136,8 +143,6 @@ public sealed unsafe class StftKernel
                 };
                 TO.Store(work + o, v);
             }
-            if (Kind == SpectrumKind.Phase)
-                for (nint i = 0; i < (nint)Bins * w; i++) work[i] = MathF.Atan2(xi[i], xr[i]);
             FftLanes.Store<TO, TV>(work, Bins, dst);
         }
     }
