@@ -47,7 +47,7 @@ internal static unsafe class FftLanes
     /// M[q][r] = s[q*hop + r] (r &lt; hop), lane row j is (M[j/hop + l][j%hop])_l, i.e. W consecutive entries of column j%hop
     /// of M. So M (Q = (len-1)/hop + W rows) is transposed once into xt (hop rows of Q) and every lane row is then one
     /// unaligned load: about len + (W-1)*hop elements go through the transposes instead of W*len (2.2x fewer for the
-    /// 400-sample, 160-hop frames of a 16 kHz log-mel). Needs hop &gt;= W.
+    /// 400-sample, 160-hop frames of a 16 kHz log-mel). Needs hop &gt;= W and a window.
     /// </summary>
     public static void PackStrided<TO, TV>(float* s, int hop, int len, float* win, int first, bool split, float* re, float* im, float* xt)
         where TO : struct, IVec<TV> where TV : unmanaged
@@ -65,13 +65,40 @@ internal static unsafe class FftLanes
             }
         // Ragged edges of M (rows past the last whole block, columns past the last whole block): element by element.
         for (int qq = qb; qq < q; qq++)
-            for (int r = 0; r < hop; r++) xt[(nint)r * q + qq] = s[(nint)qq * hop + r];
-        for (int qq = 0; qq < qb; qq++)
-            for (int r = rb; r < hop; r++) xt[(nint)r * q + qq] = s[(nint)qq * hop + r];
-        for (int j = 0; j < len; j++)
         {
-            int jq = j / hop, jr = j - jq * hop;
-            Put<TO, TV>(TO.Load(xt + (nint)jr * q + jq), first + j, win, j, split, re, im);
+            float* from = s + (nint)qq * hop, to = xt + qq;
+            for (int r = 0; r < hop; r++) to[(nint)r * q] = from[r];
+        }
+        for (int qq = 0; qq < qb; qq++)
+        {
+            float* from = s + (nint)qq * hop, to = xt + qq;
+            for (int r = rb; r < hop; r++) to[(nint)r * q] = from[r];
+        }
+        // Lane row j = xt[j % hop][j / hop ..], times win[j], to packed position first + j: walk (jq, jr) without
+        // dividing, and for the split layout in (even, odd) position pairs so no row needs a branch.
+        for (int j0 = 0, jq = 0; j0 < len; j0 += hop, jq++)
+        {
+            int count = Math.Min(hop, len - j0), pos0 = first + j0, jr = 0;
+            float* col = xt + jq;
+            float* wj = win + j0;
+            if (!split)
+            {
+                float* d = re + (nint)pos0 * w;
+                for (; jr < count; jr++) TO.Store(d + (nint)jr * w, TO.Mul(TO.Load(col + (nint)jr * q), TO.Splat(wj[jr])));
+                continue;
+            }
+            if ((pos0 & 1) != 0 && count > 0)
+            {
+                TO.Store(im + (nint)(pos0 >> 1) * w, TO.Mul(TO.Load(col), TO.Splat(wj[0])));
+                jr = 1;
+            }
+            float* pr = re + (nint)((pos0 + jr) >> 1) * w, pi = im + (nint)((pos0 + jr) >> 1) * w;
+            for (; jr + 1 < count; jr += 2, pr += w, pi += w)
+            {
+                TO.Store(pr, TO.Mul(TO.Load(col + (nint)jr * q), TO.Splat(wj[jr])));
+                TO.Store(pi, TO.Mul(TO.Load(col + (nint)(jr + 1) * q), TO.Splat(wj[jr + 1])));
+            }
+            if (jr < count) TO.Store(pr, TO.Mul(TO.Load(col + (nint)jr * q), TO.Splat(wj[jr])));
         }
     }
 

@@ -79,6 +79,7 @@ public sealed unsafe class MelSpectrogramKernel
                 Bins = Spec.Bins, Mels = Bank.Mels, Start = st, Offset = of, Len = ln, Values = vals,
                 Magnitude = Power == 1f, Scale = PowerScale, Energy = _energy,
                 Kind = Log.Kind, Offset0 = Log.Offset, DbScale = (float)(Log.Multiplier / Math.Log(10)), DbRef = Log.ReferenceDb, Amin = Log.Amin,
+                FastDb = Log.Amin >= 1.17549435e-38f, // smallest normal float
             };
             StftEngine.Run(Spec, _plan, _pool, px, batch, n, po, sink, StftKernel.Resolve(width), StftKernel.Threads(threads));
         }
@@ -95,6 +96,7 @@ public sealed unsafe class MelSpectrogramKernel
         public float Scale;
         public LogKind Kind;
         public float Offset0, DbScale, DbRef, Amin;
+        public bool FastDb;
 
         public readonly int RowFloats => Mels + (Energy ? 1 : 0);
         public readonly long WorkFloats(int w) => (long)(Bins + RowFloats) * w;
@@ -138,7 +140,9 @@ public sealed unsafe class MelSpectrogramKernel
                 case LogKind.Ln: return VectorMath.Log<TO, TV>(TO.Add(v, TO.Splat(Offset0)));
                 case LogKind.LnZeroFloor: return VectorMath.Log<TO, TV>(TO.Select(TO.Eq(v, TO.Splat(0f)), TO.Splat(Offset0), v));
                 case LogKind.Decibel:
-                    return TO.Sub(TO.Mul(TO.Splat(DbScale), VectorMath.Log<TO, TV>(TO.Max(v, TO.Splat(Amin)))), TO.Splat(DbRef));
+                    // max(v, amin) is positive and normal (amin >= 2^-126 is checked), so the lean log applies.
+                    TV ln = FastDb ? LaneMath.LogPositive<TO, TV>(TO.Max(v, TO.Splat(Amin))) : VectorMath.Log<TO, TV>(TO.Max(v, TO.Splat(Amin)));
+                    return TO.MulAdd(ln, TO.Splat(DbScale), TO.Splat(-DbRef));
                 default: return v;
             }
         }

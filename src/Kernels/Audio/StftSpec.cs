@@ -161,6 +161,24 @@ public sealed class StftSpec
             throw new ArgumentException("Replicate padding needs at least one sample; got an empty signal.");
     }
 
+    /// <summary>
+    /// dst[j] = padded sample at original index lo + j: zeros beyond the padding, a block copy inside the signal, the pad
+    /// mode in between (only the few samples of the padding itself go one by one).
+    /// </summary>
+    internal void FillPadded(ReadOnlySpan<float> x, long lo, Span<float> dst)
+    {
+        int n = x.Length, len = dst.Length;
+        long zLo = Math.Clamp(-Pad - lo, 0, len);                 // [0, zLo): before the left padding
+        long inLo = Math.Clamp(-lo, zLo, len);                     // [zLo, inLo): left padding
+        long inHi = Math.Clamp(n - lo, inLo, len);                 // [inLo, inHi): the signal
+        long zHi = Math.Clamp(n + (long)Pad - lo, inHi, len);      // [inHi, zHi): right padding, then zeros
+        dst[..(int)zLo].Clear();
+        for (long j = zLo; j < inLo; j++) dst[(int)j] = PaddedSample(x, lo + j);
+        if (inHi > inLo) x.Slice((int)(lo + inLo), (int)(inHi - inLo)).CopyTo(dst[(int)inLo..]);
+        for (long j = inHi; j < zHi; j++) dst[(int)j] = PaddedSample(x, lo + j);
+        dst[(int)zHi..].Clear();
+    }
+
     /// <summary>Sample of the padded signal at original index i (may be outside [0, n)).</summary>
     internal float PaddedSample(ReadOnlySpan<float> x, long i)
     {
