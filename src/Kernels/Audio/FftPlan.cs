@@ -78,12 +78,20 @@ internal sealed unsafe class ComplexPlan
     /// <summary>True when this length runs through Bluestein's algorithm.</summary>
     public bool UsesBluestein => _blue is not null;
 
+    /// <summary>
+    /// Floats reserved for a lane buffer of <paramref name="floats"/>: rounded up to 4 KiB plus 1280 bytes. Why: with
+    /// power-of-two lengths a Stockham stage reads rows 4 KiB apart, which all fall in one L1 set; consecutive buffers
+    /// (re, im, their ping-pong partners, the output bins) then start 20 cache lines apart modulo 4 KiB, in different
+    /// sets, instead of piling onto the same one (measured: the 512-point log-mel ran 1.4x slower than its flops).
+    /// </summary>
+    internal static long Slot(long floats) => ((floats + 1023) & ~1023L) + 320;
+
     /// <summary>Floats of scratch <see cref="Forward{TO,TV}"/> needs at W lanes.</summary>
     public long ScratchFloats(int w)
     {
         if (_blue is not null) return _blue.ScratchFloats(w);
         int maxR = _radix.Length == 0 ? 0 : _radix.Max();
-        return 2L * N * w + 4L * maxR * w;
+        return 2 * Slot((long)N * w) + 4L * maxR * w;
     }
 
     /// <summary>
@@ -110,7 +118,7 @@ internal sealed unsafe class ComplexPlan
     {
         if (_blue is not null) { _blue.Forward<TO, TV>(re, im, scratch); outRe = re; outIm = im; return; }
         int w = TO.Count;
-        float* ar = re, ai = im, br = scratch, bi = scratch + (nint)N * w, tmp = scratch + 2 * (nint)N * w;
+        float* ar = re, ai = im, br = scratch, bi = scratch + (nint)Slot((long)N * w), tmp = bi + (nint)Slot((long)N * w);
         int s = 1, cur = N;
         fixed (float* tw0 = _tw) fixed (float* cs0 = _cosSin)
         {
@@ -347,12 +355,12 @@ internal sealed unsafe class Bluestein
         for (int k = 0; k < _m; k++) { _spectrum[2 * k] = (float)(bre[k] / _m); _spectrum[2 * k + 1] = (float)(bim[k] / _m); }
     }
 
-    public long ScratchFloats(int w) => 2L * _m * w + _inner.ScratchFloats(w);
+    public long ScratchFloats(int w) => 2 * ComplexPlan.Slot((long)_m * w) + _inner.ScratchFloats(w);
 
     public void Forward<TO, TV>(float* re, float* im, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count;
-        float* ar = scratch, ai = scratch + (nint)_m * w, inner = scratch + 2 * (nint)_m * w;
+        float* ar = scratch, ai = ar + (nint)ComplexPlan.Slot((long)_m * w), inner = ai + (nint)ComplexPlan.Slot((long)_m * w);
         fixed (float* ch = _chirp) fixed (float* sp = _spectrum)
         {
             for (int t = 0; t < _n; t++)

@@ -66,14 +66,15 @@ internal sealed unsafe class RealPlan
     public bool UsesBluestein => _c.UsesBluestein;
 
     /// <summary>Floats of lane memory per width: packed input (2 x ComplexLength rows), output (2 x Bins rows), FFT scratch.</summary>
-    public long WorkFloats(int w) => 2L * ComplexLength * w + 2L * Bins * w + _c.ScratchFloats(w);
+    public long WorkFloats(int w) => 2 * ComplexPlan.Slot((long)ComplexLength * w) + 2 * ComplexPlan.Slot((long)Bins * w) + _c.ScratchFloats(w);
 
     /// <summary>Lane buffers inside a work block of <see cref="WorkFloats"/>: zr/zi take the packed input, xr/xi receive the bins.</summary>
     public void Carve(float* work, int w, out float* zr, out float* zi, out float* xr, out float* xi, out float* scratch)
     {
-        zr = work; zi = zr + (nint)ComplexLength * w;
-        xr = zi + (nint)ComplexLength * w; xi = xr + (nint)Bins * w;
-        scratch = xi + (nint)Bins * w;
+        // Staggered slots (see ComplexPlan.Slot) so the buffers land in different L1 sets.
+        zr = work; zi = zr + (nint)ComplexPlan.Slot((long)ComplexLength * w);
+        xr = zi + (nint)ComplexPlan.Slot((long)ComplexLength * w); xi = xr + (nint)ComplexPlan.Slot((long)Bins * w);
+        scratch = xi + (nint)ComplexPlan.Slot((long)Bins * w);
     }
 
     /// <summary>
