@@ -173,10 +173,28 @@ public sealed class StftSpec
         long inHi = Math.Clamp(n - lo, inLo, len);                 // [inLo, inHi): the signal
         long zHi = Math.Clamp(n + (long)Pad - lo, inHi, len);      // [inHi, zHi): right padding, then zeros
         dst[..(int)zLo].Clear();
-        for (long j = zLo; j < inLo; j++) dst[(int)j] = PaddedSample(x, lo + j);
         if (inHi > inLo) x.Slice((int)(lo + inLo), (int)(inHi - inLo)).CopyTo(dst[(int)inLo..]);
-        for (long j = inHi; j < zHi; j++) dst[(int)j] = PaddedSample(x, lo + j);
         dst[(int)zHi..].Clear();
+        // The padding itself (i = lo + j outside [0, n), within pad of it), one loop per mode.
+        switch (PadMode)
+        {
+            case PadMode.Reflect:
+                for (long j = zLo; j < inLo; j++) dst[(int)j] = x[(int)(-(lo + j))];
+                for (long j = inHi; j < zHi; j++) dst[(int)j] = x[(int)(2L * (n - 1) - (lo + j))];
+                break;
+            case PadMode.Replicate:
+                dst[(int)zLo..(int)inLo].Fill(n > 0 ? x[0] : 0f);
+                dst[(int)inHi..(int)zHi].Fill(n > 0 ? x[n - 1] : 0f);
+                break;
+            case PadMode.Circular:
+                for (long j = zLo; j < inLo; j++) dst[(int)j] = x[(int)(lo + j + n)];
+                for (long j = inHi; j < zHi; j++) dst[(int)j] = x[(int)(lo + j - n)];
+                break;
+            default:
+                dst[(int)zLo..(int)inLo].Clear();
+                dst[(int)inHi..(int)zHi].Clear();
+                break;
+        }
     }
 
     /// <summary>Sample of the padded signal at original index i (may be outside [0, n)).</summary>
