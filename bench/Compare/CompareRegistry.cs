@@ -7,6 +7,7 @@ public static class CompareRegistry
     public static IReadOnlyList<ICompareSuite> All { get; } =
     [
         new GemmCompare(),
+        new CtcCompare(),
         new FeaturesCompare(),
     ];
 }

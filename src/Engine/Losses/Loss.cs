@@ -17,7 +17,7 @@ namespace Cochlea;
 /// names the expected shape, returns a differentiable tensor (a 0-d scalar for reduction
 /// "mean" or "sum", per-position losses for "none") and records one op in the graph.
 /// </summary>
-public static unsafe class Loss
+public static unsafe partial class Loss
 {
     enum Reduction { Mean, Sum, None }
 

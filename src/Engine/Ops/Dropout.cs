@@ -12,7 +12,9 @@ public static unsafe partial class Ops
     {
         RequireFloat(x, "dropout");
         if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout: p must be in [0, 1).");
-        if (!training || p == 0) return x.Alias();
+        // Identity, but still recorded: a bare Alias() is Detach() and would silently cut every gradient upstream
+        // of a dropout in eval mode or with p = 0 (found by the WaveKws golden test: train-mode BN with dropout off).
+        if (!training || p == 0) return BackwardPass.Record(x.Alias(), "dropout", [x], g => [g]);
         x.Device.RequireCpu("dropout");
         var mask = Tensor.Empty(x.ShapeArray);
         float scale = 1f / (1f - p);

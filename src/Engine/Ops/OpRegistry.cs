@@ -30,10 +30,14 @@ public static class OpRegistry
         new("concat"), new("pad"), new("where"), new("gather"),
         // convolution and pooling
         new("conv1d"), new("conv2d"), new("max_pool1d"), new("max_pool2d"), new("avg_pool1d"), new("avg_pool2d"), new("global_avg_pool"),
+        // recurrent layers (the time loop; input projections are linear)
+        new("recurrence"),
         // normalisation and regularisation
         new("batch_norm"), new("dropout"),
         // losses (fused: one recorded op each, src/Engine/Losses/Loss.cs)
         new("cross_entropy"), new("bce_with_logits"), new("mse"), new("kl_div_distill"),
+        // CTC (src/Engine/Losses/Ctc.cs): on log-probs as PyTorch, on logits with log_softmax fused
+        new("ctc_loss"), new("ctc_loss_logits"),
     };
 
     /// <summary>Looks an op up by name.</summary>

@@ -110,7 +110,7 @@ public sealed unsafe partial class Tensor : IDisposable
     static Tensor FromSpan<T>(T[] data, int[] shape, DType dtype) where T : unmanaged
     {
         ArgumentNullException.ThrowIfNull(data);
-        // No shape: a 1-d tensor of the data (an explicit [] means a scalar).
+        // No shape: 1-d, or 0-d for a single value (torch's num_batches_tracked is 0-d; a state_dict must match it).
         if (shape.Length == 0 && data.Length != 1) shape = [data.Length];
         var t = Empty(shape, dtype);
         if (t.Numel != data.Length)

@@ -1,15 +1,18 @@
 // The blocked GEMM driver (the BLIS loop nest) around the register-tiled micro-kernel, plus the
 // per-thread pack buffers. Generic over the vector ops and tile height, so one source serves
 // every ISA; Sgemm picks the instantiation.
-//   for jc in N step NC:            B block (KC, NC) packed once, lives in L3/L2
-//     for pc in K step KC:          beta applies on the first K block only
-//       pack B(pc:pc+kc, jc:jc+nc)
-//       for ic in M step MC:        A block (MC, KC) packed, lives in L2
-//         pack A(ic:ic+mc, pc:pc+kc)
-//         for jr in nc step NR:     B micro-panel (KC, NR) reused across the ir loop, stays in L1
+//   for each unit (jc, ic) of the (NC, MC) block grid, taken dynamically by the threads:
+//     for k0 in K step KS:          KS = all of K unless K is very deep
+//       pack B(k0:k0+ks, jc:jc+nc) unless this thread has it   (lives in L3)
+//       pack A(ic:ic+mc, k0:k0+ks) unless this thread has it   (KC slab in L2)
+//       for pc in ks step KC:       beta applies on the first K block only
+//         for jr in nc step NR:     B micro-panel (KC, NR) reused across the ir loop (L1/L2)
 //           for ir in mc step MR:   micro-kernel on one (MR, NR) tile of C
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Cochlea.Kernels.Threading;
+
+using Cochlea.Kernels.Numerics;
 
 namespace Cochlea.Kernels.Gemm;
 
@@ -39,27 +42,18 @@ internal readonly unsafe struct GemmArgs
     public nint BStrideP => TransB ? 1 : Ldb;
 }
 
-/// <summary>Cache-block sizes (in elements). KC is the depth of one packed panel.</summary>
-internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc)
+/// <summary>Cache-block sizes (in elements). KC is the depth of one packed panel; NC is an upper bound.</summary>
+/// <remarks>BBytes bounds one thread's packed B block (NC columns by all of K, or by a K super-block; it lives in L3).</remarks>
+internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc, long BBytes = 4L << 20)
 {
     /// <summary>
-    /// Defaults, measured on the dev box (Zen 4: 32 KiB L1d, 1 MiB L2 per core, 32 MiB L3) and sane
-    /// for Skylake-X / Pi 3 class caches: a (KC, NR) B micro-panel fits L1 beside the A stream, an
-    /// (MC, KC) A block takes about half of L2, a (KC, NC) B block sits in L3.
-    /// COCHLEA_GEMM_BLOCK="mc,kc,nc" overrides them for tuning experiments.
+    /// Defaults, measured with `bench lab gemm` on the dev box (Zen 4: 32 KiB L1d, 1 MiB L2 per core, 32 MiB L3;
+    /// KC 256..1024 x MC 96..512 swept). KC = 512 halves the C read-modify-write traffic of KC = 256 and won
+    /// by ~5%; the (KC, NR) B micro-panel (64 KiB) then streams from L2 with the hardware prefetcher, the
+    /// (MC, KC) A block (384 KiB) stays in L2, and a (KC, NC) B block sits in L3. Also fine for Skylake-X
+    /// (1 MiB L2) and, being a multiple of every MR and NR, for the Pi's smaller tiles.
     /// </summary>
-    public static readonly GemmBlocking Default = FromEnv() ?? new GemmBlocking(Mc: 336, Kc: 256, Nc: 4096);
-
-    static GemmBlocking? FromEnv()
-    {
-        var s = Environment.GetEnvironmentVariable("COCHLEA_GEMM_BLOCK");
-        if (s is null) return null;
-        var parts = s.Split(',');
-        if (parts.Length == 3 && int.TryParse(parts[0], out int mc) && int.TryParse(parts[1], out int kc)
-            && int.TryParse(parts[2], out int nc) && mc > 0 && kc > 0 && nc > 0)
-            return new GemmBlocking(mc, kc, nc);
-        return null;
-    }
+    public static readonly GemmBlocking Default = new(Mc: 192, Kc: 512, Nc: 4096);
 }
 
 /// <summary>Thread-local, 64-byte aligned, grow-only scratch buffers for packed panels (no allocation once warm).</summary>
@@ -88,45 +82,112 @@ internal static unsafe class PackBuffers
 }
 
 internal static unsafe class GemmDriver<TOps, TV, TRows>
-    where TOps : struct, IVecOps<TV> where TV : struct where TRows : struct, IRows
+    where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
 {
     public static int Mr => TRows.Count;
-    public static int Nr => 2 * TOps.Lanes;
+    public static int Nr => 2 * TOps.Count;
+    /// <summary>Narrowest column block worth packing B for (see Run).</summary>
+    const int NcFloor = 512;
 
     /// <summary>
-    /// Computes the C rows [i0, i1) and columns [j0, j1) of the call. i0 and j0 must be multiples of MR and
-    /// NR, so the tile grid (and hence every element's arithmetic) does not depend on how work was split.
+    /// Runs the whole call on up to <paramref name="threads"/> threads. C is cut into (MC, NC) blocks on a fixed
+    /// grid (block starts are multiples of MR and NR); the blocks are work units. Each thread owns a contiguous
+    /// range of them and, when done, takes the next unclaimed units of the others (atomic counters), so a
+    /// thread that gets less CPU (a busy machine) simply ends up with fewer units. Each thread keeps the
+    /// packed B of its current NC column block and the packed A of its current MC row block, over all of K
+    /// (or over the current K super-block when K is very deep), and repacks only when a unit needs another
+    /// one; units go column-block-major so B is packed about once per thread per column block. Every C
+    /// element is computed by one unit, over k in KC steps in ascending order, on the same tile grid for any
+    /// thread count or schedule: results are bit-identical.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Region(in GemmArgs g, int i0, int i1, int j0, int j1, GemmBlocking blk)
+    public static void Run(GemmArgs g, int threads, GemmBlocking blk)
     {
         int mr = Mr, nr = Nr;
-        // Block sizes rounded to whole micro-tiles so blocks never split a tile.
-        int mcMax = Math.Max(mr, blk.Mc / mr * mr), ncMax = Math.Max(nr, blk.Nc / nr * nr), kcMax = blk.Kc;
-        int kcCap = Math.Min(kcMax, g.K);
-        float* pa = PackBuffers.A((nint)RoundUp(Math.Min(mcMax, i1 - i0), mr) * kcCap);
-        float* pb = PackBuffers.B((nint)RoundUp(Math.Min(ncMax, j1 - j0), nr) * kcCap);
-        float* edge = stackalloc float[mr * nr];
+        int mc = Math.Max(mr, blk.Mc / mr * mr);
+        // NC: bounded so one thread's packed B block stays near blk.BBytes (L3-resident), and small enough
+        // that there are a few units per thread to balance (columns are cheaper to split than rows when
+        // m is small: A is then packed once per thread). Not below NcFloor: when K is so deep that even
+        // that does not fit, K is cut into super-blocks (KS) instead; narrower blocks would repack A too often.
+        int ncCap = Math.Max(nr, blk.Nc / nr * nr);
+        int ncFit = (int)Math.Clamp(blk.BBytes / (4L * g.K) / nr * nr, Math.Min(ncCap, NcFloor / nr * nr), ncCap);
+        int icBlocks = (g.M + mc - 1) / mc;
+        int wantUnits = threads == 1 ? 1 : 4 * threads;
+        int jcWanted = Math.Max(1, (wantUnits + icBlocks - 1) / icBlocks);
+        int ncBal = RoundUp((g.N + jcWanted - 1) / jcWanted, nr);
+        int nc = Math.Max(nr, Math.Min(ncFit, Math.Max(ncBal, 4 * nr)));
+        int jcBlocks = (g.N + nc - 1) / nc;
+        int units = icBlocks * jcBlocks;
+        // KS: the K extent packed at once, a multiple of KC so the KC grid (and so every result bit) is the
+        // same whether K fits in one super-block or not.
+        int ks = (int)Math.Clamp(blk.BBytes / (4L * nc) / blk.Kc * blk.Kc, blk.Kc, RoundUp(g.K, blk.Kc));
+        // At most 256 parts keeps the counters below on the stack small (16 KiB) whatever thread count is asked.
+        int parts = Math.Min(Math.Min(threads, units), 256);
 
-        for (int jc = j0; jc < j1; jc += ncMax)
+        // One claim counter per thread, 64 bytes apart (no false sharing), starting at the thread's own
+        // contiguous range of units.
+        int* counters = stackalloc int[parts * 16];
+        for (int t = 0; t < parts; t++) counters[t * 16] = KernelThreads.Chunk(units, parts, t).Start;
+        var state = new Work(g, mc, nc, ks, icBlocks, units, blk.Kc, parts, counters);
+        if (parts <= 1) { Worker(state, 0); return; }
+        KernelThreads.For(parts, 1, parts, (s, e) => { for (int t = s; t < e; t++) Worker(state, t); });
+    }
+
+    /// <summary>What every worker of one call shares; `Counters` points at the claim counters on the caller's stack.</summary>
+    readonly struct Work(GemmArgs g, int mc, int nc, int ks, int icBlocks, int units, int kc, int parts, int* counters)
+    {
+        public readonly GemmArgs G = g;
+        public readonly int Mc = mc, Nc = nc, Ks = ks, IcBlocks = icBlocks, Units = units, Kc = kc, Parts = parts;
+        public readonly int* Counters = counters;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Worker(Work w, int self)
+    {
+        ref readonly GemmArgs g = ref w.G;
+        int mr = Mr, nr = Nr, kcMax = w.Kc;
+        int mcPad = RoundUp(Math.Min(w.Mc, g.M), mr), ncPad = RoundUp(Math.Min(w.Nc, g.N), nr);
+        int ksMax = Math.Min(w.Ks, g.K);
+        // Packed super-blocks: the KC slab at offset pc (within the super-block) starts at pc * mcPad (A), pc * ncPad (B).
+        float* pa = PackBuffers.A((nint)mcPad * ksMax);
+        float* pb = PackBuffers.B((nint)ncPad * ksMax);
+        float* edge = stackalloc float[mr * nr];
+        // What this thread has packed now: (column block, super-block start) of B and (row block, start) of A.
+        int packedJb = -1, packedIb = -1, packedBk = -1, packedAk = -1;
+        // Own range first (consecutive units share the packed B), then help the others from their fronts.
+        for (int v = 0; v < w.Parts; v++)
         {
-            int nc = Math.Min(ncMax, j1 - jc);
-            for (int pc = 0; pc < g.K; pc += kcMax)
+            int owner = (self + v) % w.Parts, end = KernelThreads.Chunk(w.Units, w.Parts, owner).End, u;
+            while ((u = Interlocked.Increment(ref w.Counters[owner * 16]) - 1) < end)
             {
-                int kc = Math.Min(kcMax, g.K - pc);
-                float beta = pc == 0 ? g.Beta : 1f;
-                GemmPack.Block(pb, g.BAt(pc, jc), nc, kc, g.BStrideJ, g.BStrideP, nr);
-                for (int ic = i0; ic < i1; ic += mcMax)
+                int jb = u / w.IcBlocks, ib = u % w.IcBlocks;
+                int jc = jb * w.Nc, ic = ib * w.Mc;
+                int nc = Math.Min(w.Nc, g.N - jc), mc = Math.Min(w.Mc, g.M - ic);
+                for (int k0 = 0; k0 < g.K; k0 += w.Ks)
                 {
-                    int mc = Math.Min(mcMax, i1 - ic);
-                    GemmPack.Block(pa, g.AAt(ic, pc), mc, kc, g.AStrideI, g.AStrideP, mr);
-                    Macro(g, pa, pb, ic, jc, mc, nc, kc, beta, edge);
+                    int kLen = Math.Min(w.Ks, g.K - k0);
+                    if (jb != packedJb || k0 != packedBk)
+                    {
+                        for (int pc = 0; pc < kLen; pc += kcMax)
+                            GemmPack.Block(pb + (nint)pc * ncPad, g.BAt(k0 + pc, jc), nc, Math.Min(kcMax, kLen - pc), g.BStrideJ, g.BStrideP, nr);
+                        packedJb = jb; packedBk = k0;
+                    }
+                    if (ib != packedIb || k0 != packedAk)
+                    {
+                        for (int pc = 0; pc < kLen; pc += kcMax)
+                            GemmPack.Block(pa + (nint)pc * mcPad, g.AAt(ic, k0 + pc), mc, Math.Min(kcMax, kLen - pc), g.AStrideI, g.AStrideP, mr);
+                        packedIb = ib; packedAk = k0;
+                    }
+                    for (int pc = 0; pc < kLen; pc += kcMax)
+                        Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, kLen - pc),
+                            k0 + pc == 0 ? g.Beta : 1f, edge);
                 }
             }
         }
     }
 
     /// <summary>All (MR, NR) tiles of one (mc, nc) block of C from packed A (mc, kc) and packed B (kc, nc).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Macro(in GemmArgs g, float* pa, float* pb, int ic, int jc, int mc, int nc, int kc, float beta, float* edge)
     {
         int mr = Mr, nr = Nr;

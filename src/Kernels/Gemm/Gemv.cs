@@ -4,9 +4,11 @@
 // Two memory orders: cs == 1 streams rows of M (axpy form), rs == 1 takes dot products of rows of M.
 using System.Runtime.CompilerServices;
 
+using Cochlea.Kernels.Numerics;
+
 namespace Cochlea.Kernels.Gemm;
 
-internal static unsafe class Gemv<TOps, TV> where TOps : struct, IVecOps<TV> where TV : struct
+internal static unsafe class Gemv<TOps, TV> where TOps : struct, IVec<TV> where TV : struct
 {
     /// <summary>Columns per L1-resident accumulator chunk in the row-streaming form (8 KiB).</summary>
     const int Chunk = 2048;
@@ -22,10 +24,11 @@ internal static unsafe class Gemv<TOps, TV> where TOps : struct, IVecOps<TV> whe
     // Row streaming: acc[j] += x[p] * M[p, j], four rows of M per pass over the L1 accumulator.
     // Why: M is read strictly sequentially (prefetch-friendly, it is the only large stream) and the
     // accumulator is loaded/stored once per four rows instead of once per row.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Rows(int j0, int j1, int k, float alpha, float* x, nint incx, float* mat, nint rs,
         float beta, float* y, nint incy)
     {
-        int w = TOps.Lanes;
+        int w = TOps.Count;
         float* acc = stackalloc float[Chunk];
         for (int jc = j0; jc < j1; jc += Chunk)
         {
@@ -66,11 +69,12 @@ internal static unsafe class Gemv<TOps, TV> where TOps : struct, IVecOps<TV> whe
 
     // Dot products: y[j] = x . M[j, :] with M rows contiguous along p, four rows at a time so x is
     // loaded once per four dot products.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Dots(int j0, int j1, int k, float alpha, float* x, nint incx, float* mat, nint rowStride, nint rs,
         float beta, float* y, nint incy)
     {
         _ = rs; // == 1 by the caller's choice of form
-        int w = TOps.Lanes;
+        int w = TOps.Count;
         float* xs = x;
         if (incx != 1)
         {
@@ -88,7 +92,7 @@ internal static unsafe class Gemv<TOps, TV> where TOps : struct, IVecOps<TV> whe
             float* r1 = rows > 1 ? r0 + rowStride : r0;
             float* r2 = rows > 2 ? r1 + rowStride : r0;
             float* r3 = rows > 3 ? r2 + rowStride : r0;
-            TV a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+            TV a0 = TOps.Splat(0f), a1 = TOps.Splat(0f), a2 = TOps.Splat(0f), a3 = TOps.Splat(0f);
             for (int p = 0; p < vecEnd; p += w)
             {
                 TV xv = TOps.Load(xs + p);
@@ -97,7 +101,7 @@ internal static unsafe class Gemv<TOps, TV> where TOps : struct, IVecOps<TV> whe
                 a2 = TOps.MulAdd(xv, TOps.Load(r2 + p), a2);
                 a3 = TOps.MulAdd(xv, TOps.Load(r3 + p), a3);
             }
-            float s0 = TOps.Sum(a0), s1 = TOps.Sum(a1), s2 = TOps.Sum(a2), s3 = TOps.Sum(a3);
+            float s0 = TOps.SumAcross(a0), s1 = TOps.SumAcross(a1), s2 = TOps.SumAcross(a2), s3 = TOps.SumAcross(a3);
             for (int p = vecEnd; p < k; p++)
             {
                 float xp = xs[p];

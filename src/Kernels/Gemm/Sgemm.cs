@@ -1,16 +1,20 @@
 // Public GEMM entry points. Row-major, BLAS semantics (beta == 0 ignores C's old contents, NaN included).
 // Dispatch: matrix-vector shapes go to Gemv, everything else to the packed, cache-blocked driver with
-// the widest micro-kernel the process runs; work is split across threads along whole micro-tiles.
+// the widest micro-kernel the process runs (GemmDriver: (MC, NC) blocks of C on a fixed grid, shared
+// out among the threads).
 using System.Runtime.Intrinsics;
 using Cochlea.Kernels.Threading;
+
+using Cochlea.Kernels.Numerics;
 
 namespace Cochlea.Kernels.Gemm;
 
 /// <summary>Single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, row-major.</summary>
 /// <remarks>
 /// Deterministic: every element of C is computed by one thread, over k in a fixed order, on a tile grid
-/// that does not depend on the thread count, so results are bit-identical for any thread count (for a
-/// given <see cref="SimdWidth"/>). No managed allocation per call beyond the thread fan-out.
+/// that does not depend on the thread count or on scheduling, so results are bit-identical for any thread
+/// count (for a given <see cref="SimdWidth"/>). Pack buffers are thread-local and reused; the only managed
+/// allocation per call is the small closure handed to the threads when the call is split.
 /// </remarks>
 public static unsafe class Sgemm
 {
@@ -41,13 +45,15 @@ public static unsafe class Sgemm
         var g = new GemmArgs(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         switch (width)
         {
-            // Why 14x32 on AVX-512: 28 zmm accumulators of the 32 registers (see GemmMicroKernel); chosen
-            // over 6x64, 8x32 and 12x32 by measurement in bench (gemm kernel lab).
-            case SimdWidth.V512: Execute<V512Ops, Vector512<float>, Rows14>(g, threads); break;
+            // Why 8x32 on AVX-512: measured in the kernel lab (`bench lab gemm`) against 6x32, 12x32 and 14x32 it is
+            // as fast at 1024^3 (16 accumulators already hide FMA latency on Zen 4 / Skylake-X) and faster on the
+            // DeepSpeech shapes, whose m (1, 64, 512, ...) is a multiple of 8 so no edge rows are wasted.
+            case SimdWidth.V512: Execute<V512Ops, Vector512<float>, Rows8>(g, threads, GemmBlocking.Default); break;
             // 16 ymm/xmm registers: 6 rows x 2 vectors = 12 accumulators + 2 B + 1 broadcast.
-            case SimdWidth.V256: Execute<V256Ops, Vector256<float>, Rows6>(g, threads); break;
-            case SimdWidth.V128: Execute<V128Ops, Vector128<float>, Rows6>(g, threads); break;
-            default: Execute<ScalarOps, float, Rows4>(g, threads); break;
+            case SimdWidth.V256: Execute<V256Ops, Vector256<float>, Rows6>(g, threads, GemmBlocking.Default); break;
+            // V128 is also the ARM64 NEON path; 6x8 keeps to 16 registers so x86 SSE does not spill.
+            case SimdWidth.V128: Execute<V128Ops, Vector128<float>, Rows6>(g, threads, GemmBlocking.Default); break;
+            default: Execute<ScalarOps, float, Rows4>(g, threads, GemmBlocking.Default); break;
         }
     }
 
@@ -86,29 +92,17 @@ public static unsafe class Sgemm
             Run(transA, transB, m, n, k, alpha, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc, width, threads);
     }
 
-    static void Execute<TOps, TV, TRows>(GemmArgs g, int threads)
-        where TOps : struct, IVecOps<TV> where TV : struct where TRows : struct, IRows
+    /// <summary>One kernel variant with explicit blocking: the production dispatch above, and the kernel lab in bench/.</summary>
+    internal static void Execute<TOps, TV, TRows>(GemmArgs g, int threads, GemmBlocking blk)
+        where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
     {
         int maxParts = (int)Math.Clamp(2.0 * g.M * g.N * g.K / MinFlopsPerThread, 1, threads);
         if (g.M == 1 || g.N == 1) { ExecuteGemv<TOps, TV>(g, maxParts); return; }
 
-        var blk = GemmBlocking.Default;
-        int mr = GemmDriver<TOps, TV, TRows>.Mr, nr = GemmDriver<TOps, TV, TRows>.Nr;
-        int tm = (g.M + mr - 1) / mr, tn = (g.N + nr - 1) / nr;
-        // Split the dimension with more micro-tiles; each thread packs its own panels (no barriers), and
-        // chunk starts fall on whole tiles so the tile grid is the same for every thread count.
-        bool splitN = tn >= tm;
-        int tiles = splitN ? tn : tm;
-        int parts = Math.Min(maxParts, tiles);
-        if (parts <= 1) { GemmDriver<TOps, TV, TRows>.Region(g, 0, g.M, 0, g.N, blk); return; }
-        KernelThreads.For(tiles, 1, parts, (s, e) =>
-        {
-            if (splitN) GemmDriver<TOps, TV, TRows>.Region(g, 0, g.M, s * nr, Math.Min(e * nr, g.N), blk);
-            else GemmDriver<TOps, TV, TRows>.Region(g, s * mr, Math.Min(e * mr, g.M), 0, g.N, blk);
-        });
+        GemmDriver<TOps, TV, TRows>.Run(g, maxParts, blk);
     }
 
-    static void ExecuteGemv<TOps, TV>(GemmArgs g, int maxParts) where TOps : struct, IVecOps<TV> where TV : struct
+    static void ExecuteGemv<TOps, TV>(GemmArgs g, int maxParts) where TOps : struct, IVec<TV> where TV : struct
     {
         // m == 1: y = C row, x = op(A) row, matrix op(B) (k, n).  n == 1: y = C column, x = op(B) column,
         // matrix op(A)^T (k, m). Strides: rs along k, cs along the output.

@@ -137,7 +137,30 @@ public static partial class GradCases
         ["bce_with_logits"] = BceWithLogitsCases,
         ["mse"] = MseCases,
         ["kl_div_distill"] = KlDivDistillCases,
+        ["recurrence"] = () =>
+        {
+            // (T, B, G*H) projected inputs, each cell, both directions, ragged lengths, both weight layouts.
+            foreach (var (cell, g) in new[] { (RecurrentCell.Lstm, 4), (RecurrentCell.Gru, 3), (RecurrentCell.RnnTanh, 1), (RecurrentCell.RnnRelu, 1) })
+                foreach (var reverse in new[] { false, true })
+                {
+                    int[] lengths = [4, 2, 0];
+                    Check(t => Ops.Recurrence(t[0], t[1], t[2], cell, reverse, lengths, forgetBias: 0.5f),
+                        [Scaled(Normal(Rng, 4, 3, g * 3), 0.7f), Scaled(Normal(Rng, g * 3, 3), 0.5f), Normal(Rng, g * 3)]);
+                }
+            Check(t => Ops.Recurrence(t[0], t[1], null, RecurrentCell.RnnTanh, hhInputMajor: true), [Normal(Rng, 5, 2, 3), Scaled(Normal(Rng, 3, 3), 0.5f)]);
+        },
+        ["ctc_loss"] = CtcLossCases,
+        ["ctc_loss_logits"] = CtcLossLogitsCases,
     };
+
+    // A leaf with the values of t times s (keeps recurrent gains moderate so the checker is well conditioned).
+    static Tensor Scaled(Tensor t, float s)
+    {
+        using var ng = Tensor.NoGrad();
+        var r = Ops.Scale(t, s);
+        r.RequiresGrad = true;
+        return r;
+    }
 
     static void Binary(Func<Tensor, Tensor, Tensor> f)
     {

@@ -44,4 +44,16 @@ public class PhiloxTests
         using var e = Ops.Dropout(x, 0.4f, training: false, new Philox(3));
         Assert.That(e.ToArray(), Is.All.EqualTo(1f));
     }
+
+    [Test]
+    public void DropoutAsIdentityStillPassesGradients([Values(false, true)] bool training)
+    {
+        // Eval mode, or p = 0 in training: the identity, but gradients must flow through it (they used not to).
+        using var scope = Tensor.Scope();
+        var x = Tensor.Ones(3, 4);
+        x.RequiresGrad = true;
+        var y = Ops.Dropout(x, training ? 0f : 0.4f, training, new Philox(3));
+        Ops.Sum(y * 2f).Backward();
+        Assert.That(x.Grad!.ToArray(), Is.All.EqualTo(2f));
+    }
 }

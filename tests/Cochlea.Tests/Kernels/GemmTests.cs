@@ -1,6 +1,6 @@
 // Sgemm against the scalar reference, on every SIMD path this process runs (Simd.Available), all four
-// transpose combinations, sizes around the micro-tile (MR up to 14, NR up to 32) and cache-block edges
-// (KC = 256, MC = 336), padded leading dimensions, alpha/beta combinations, and a guard after C.
+// transpose combinations, sizes around the micro-tile (MR 4..8, NR 2..32) and cache-block edges
+// (KC = 512, MC = 192, K super-blocks), padded leading dimensions, alpha/beta combinations, and a guard after C.
 using System.Runtime.InteropServices;
 using Cochlea.Kernels;
 using Cochlea.Kernels.Gemm;
@@ -20,7 +20,7 @@ public unsafe class GemmTests
         (0, 5, 3), (5, 0, 3), (4, 5, 0), (1, 1, 1), (1, 17, 33), (17, 1, 33), (1, 257, 5), (129, 1, 7),
         (2, 3, 5), (3, 7, 2), (7, 13, 3), (13, 31, 17), (16, 16, 16), (17, 33, 7), (14, 32, 64), (15, 33, 65),
         (31, 64, 65), (33, 65, 129), (64, 127, 31), (65, 33, 257), (127, 129, 13), (129, 257, 64),
-        (28, 64, 513), (337, 35, 20), (2, 4100, 3),
+        (28, 64, 513), (337, 35, 20), (2, 4100, 3), (9, 600, 2200), // last: K cut into super-blocks
     ];
 
     static IEnumerable<TestCaseData> PathsTransposesShapes()
@@ -61,7 +61,7 @@ public unsafe class GemmTests
         [ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth w,
         [Values(false, true)] bool ta, [Values(false, true)] bool tb)
     {
-        foreach (var (m, n, k) in new[] { (203, 301, 97), (45, 530, 300), (1, 4099, 600), (3001, 1, 700) })
+        foreach (var (m, n, k) in new[] { (203, 301, 97), (45, 530, 300), (400, 700, 300), (1, 8200, 1200), (6001, 1, 1400) })
         {
             using var t = new Operands(ta, tb, m, n, k, pad: 1, seed: 11);
             var single = Result(t, w, 1);

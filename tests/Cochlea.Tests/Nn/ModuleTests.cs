@@ -319,6 +319,19 @@ public class ModuleTests
     }
 
     [Test]
+    public void BatchNormStateDictHasTorchsNamesShapesAndDtypes()
+    {
+        // torch: weight (C), bias (C), running_mean (C), running_var (C), num_batches_tracked int64 0-d.
+        // (num_batches_tracked used to be 1-d, so a torch BN state_dict was refused as a shape mismatch.)
+        using var bn = new BatchNorm1d(3);
+        var sd = bn.StateDict();
+        Assert.That(sd.Keys, Is.EqualTo(new[] { "weight", "bias", "running_mean", "running_var", "num_batches_tracked" }));
+        Assert.That(sd["num_batches_tracked"].ShapeArray, Is.Empty);
+        Assert.That(sd["num_batches_tracked"].DType, Is.EqualTo(DType.Int64));
+        Assert.That(sd["running_var"].ShapeArray, Is.EqualTo(new[] { 3 }));
+    }
+
+    [Test]
     public void TorchStateDictLoadsAndGivesTorchsOutputs()
     {
         string dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "nn");

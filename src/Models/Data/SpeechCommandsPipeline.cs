@@ -1,0 +1,99 @@
+// Turns one indexed Speech Commands entry into a fixed-length training example the way the TF
+// tutorial's get_data does: decode and fit to N samples (truncate / zero-pad), mute silence
+// entries, then - in training - random gain (off by default), random time shift in [-max, max),
+// and background noise (with probability background_frequency at volume ~ U[0, background_volume),
+// or at a random SNR), clamped to [-1, 1]. Silence entries always get noise at volume ~ U[0, 1),
+// also outside training, as in the tutorial. Meant as the loader's per-item function.
+using Cochlea.Models.Augment;
+
+namespace Cochlea.Models.Data;
+
+/// <summary>Augmentation settings of <see cref="SpeechCommandsPipeline"/> (defaults: the TF tutorial's train.py).</summary>
+public sealed record KwsAugmentOptions
+{
+    /// <summary>Clip length N in samples (1 s at 16 kHz).</summary>
+    public int Samples { get; init; } = 16000;
+
+    /// <summary>Largest time shift in samples (train.py: 100 ms); 0 disables shifting.</summary>
+    public int TimeShiftSamples { get; init; } = 1600;
+
+    /// <summary>Probability that a training clip gets background noise.</summary>
+    public double BackgroundFrequency { get; init; } = 0.8;
+
+    /// <summary>Upper end of the noise volume range [0, BackgroundVolume).</summary>
+    public double BackgroundVolume { get; init; } = 0.1;
+
+    /// <summary>When set, noise is mixed at an SNR ~ U[MinSnrDb, MaxSnrDb) dB instead of at a volume.</summary>
+    public (double MinSnrDb, double MaxSnrDb)? SnrRangeDb { get; init; }
+
+    /// <summary>Random linear gain range for training clips; (1, 1) = off.</summary>
+    public (float Min, float Max) GainRange { get; init; } = (1f, 1f);
+
+    internal void Validate()
+    {
+        if (Samples <= 0) throw new ArgumentOutOfRangeException(nameof(Samples), $"KwsAugmentOptions: Samples must be > 0 (got {Samples}).");
+        if (TimeShiftSamples < 0) throw new ArgumentOutOfRangeException(nameof(TimeShiftSamples), $"KwsAugmentOptions: TimeShiftSamples must be >= 0 (got {TimeShiftSamples}).");
+        if (!(BackgroundFrequency >= 0 && BackgroundFrequency <= 1)) throw new ArgumentOutOfRangeException(nameof(BackgroundFrequency), $"KwsAugmentOptions: BackgroundFrequency must be in [0, 1] (got {BackgroundFrequency}).");
+        if (!(BackgroundVolume >= 0) || !double.IsFinite(BackgroundVolume)) throw new ArgumentOutOfRangeException(nameof(BackgroundVolume), $"KwsAugmentOptions: BackgroundVolume must be finite and >= 0 (got {BackgroundVolume}).");
+        if (SnrRangeDb is { } snr && (!double.IsFinite(snr.MinSnrDb) || !double.IsFinite(snr.MaxSnrDb) || snr.MaxSnrDb < snr.MinSnrDb))
+            throw new ArgumentOutOfRangeException(nameof(SnrRangeDb), $"KwsAugmentOptions: SnrRangeDb needs finite min <= max (got {snr}).");
+        if (!(GainRange.Min >= 0) || !(GainRange.Max >= GainRange.Min) || !float.IsFinite(GainRange.Max))
+            throw new ArgumentOutOfRangeException(nameof(GainRange), $"KwsAugmentOptions: GainRange needs 0 <= min <= max (got {GainRange}).");
+    }
+}
+
+/// <summary>Per-item loading and augmentation of Speech Commands entries. Thread-safe if the decoder is.</summary>
+public sealed class SpeechCommandsPipeline
+{
+    readonly ClipDecoder _decode;
+    readonly BackgroundNoise? _noise;
+    readonly KwsAugmentOptions _options;
+
+    /// <summary>A pipeline decoding with <paramref name="decode"/> and mixing <paramref name="noise"/> (null: no noise, silence stays zeros).</summary>
+    public SpeechCommandsPipeline(ClipDecoder decode, BackgroundNoise? noise, KwsAugmentOptions? options = null)
+    {
+        _decode = decode ?? throw new ArgumentNullException(nameof(decode));
+        _noise = noise;
+        _options = options ?? new KwsAugmentOptions();
+        _options.Validate();
+    }
+
+    /// <summary>Settings in use.</summary>
+    public KwsAugmentOptions Options => _options;
+
+    /// <summary>
+    /// The example for <paramref name="item"/>: audio (N) and label. Augmentation only when <paramref name="training"/>
+    /// (silence entries get noise in every split). All randomness comes from <paramref name="rng"/>.
+    /// </summary>
+    public AudioExample Load(SpeechCommandsItem item, Philox rng, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(rng);
+        var audio = new float[_options.Samples];
+        // Always copy into a fresh buffer: a caching decoder may hand out the same array again.
+        if (!item.IsSilence) ClipLength.FitInto(_decode(item.Path!), audio);
+        if (training && !item.IsSilence)
+        {
+            if (_options.GainRange != (1f, 1f)) Gain.ApplyRandom(audio, _options.GainRange.Min, _options.GainRange.Max, rng);
+            TimeShift.ApplyRandom(audio, _options.TimeShiftSamples, rng);
+        }
+        if (_noise is not null)
+        {
+            if (item.IsSilence)
+            {
+                var seg = new float[audio.Length];
+                _noise.Segment(seg, rng);
+                BackgroundNoise.AddAtVolume(audio, seg, (float)rng.NextDouble());
+            }
+            else if (training && _options.SnrRangeDb is { } snr)
+            {
+                if (rng.NextBool(_options.BackgroundFrequency)) _noise.AddAtRandomSnr(audio, snr.MinSnrDb, snr.MaxSnrDb, rng);
+            }
+            else if (training)
+            {
+                _noise.AddAtRandomVolume(audio, _options.BackgroundFrequency, _options.BackgroundVolume, rng);
+            }
+        }
+        return new AudioExample(audio, item.Label);
+    }
+}

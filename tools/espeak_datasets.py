@@ -1,0 +1,655 @@
+#!/usr/bin/env python3
+"""Synthesises Cochlea's two shipped speech datasets with espeak-ng and sox (Python stdlib only).
+
+Called by tools/make_kws_dataset.sh (subcommand `kws`) and tools/make_speech_corpus.sh
+(subcommand `corpus`); those scripts check that espeak-ng and sox are installed.
+
+Everything random is drawn up front from one random.Random(seed), in a fixed order, before any
+audio is made; espeak-ng and sox are deterministic (sox runs with -R, dithering off), so the same
+seed and the same Debian packages give byte-identical files, whatever the number of jobs.
+
+A "speaker" is one espeak-ng voice (accent) + variant with its own base speed, pitch, amplitude,
+level and a little "microphone" colouring (high-pass, low-pass, sometimes a small room reverb);
+each clip jitters speed, pitch and level around the speaker's values.
+"""
+import argparse
+import concurrent.futures
+import csv
+import hashlib
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import wave
+from array import array
+from dataclasses import dataclass, field
+
+SAMPLE_RATE = 16000
+
+# espeak-ng 1.51 (Debian 12) English voices: the language-level voices in gmw/ (accents).
+# ("en" is not the same voice as "en-gb": it picks its own entry.) mbrola voices are left out:
+# they need the separate mbrola packages.
+ACCENTS = ["en", "en-gb", "en-us", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp",
+           "en-gb-x-gbcwmd", "en-029", "en-us-nyc"]
+
+# Variants (voices/!v) that still sound like a person. Left out: whispers (whisper, whisperf,
+# caleb), robots and effects (robosoft*, UniRobot, anikaRobot, RicishayMax*, Demonic, Tweaky,
+# announcer, fast, "Mr serious"), and klatt6, whose output equals klatt's.
+VARIANTS = [
+    "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
+    "klatt", "klatt2", "klatt3", "klatt4", "klatt5",
+    "Alex", "Alicia", "Andrea", "Andy", "Annie", "AnxiousAndy", "Denis", "Diogo", "Gene", "Gene2",
+    "Henrique", "Hugo", "Jacky", "Lee", "Marco", "Mario", "Michael", "Mike", "Nguyen", "Storm",
+    "adam", "anika", "antonio", "aunty", "belinda", "benjamin", "boris", "croak", "david", "ed",
+    "edward", "edward2", "grandma", "grandpa", "gustave", "iven", "iven2", "iven3", "iven4",
+    "john", "kaukovalta", "linda", "marcelo", "max", "michel", "miguel", "norbert", "pablo",
+    "paul", "pedro", "quincy", "rob", "robert", "sandro", "shelby", "steph", "steph2", "steph3",
+    "travis", "victor", "zac",
+]
+
+KEYWORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
+# The twenty auxiliary words of Speech Commands v1 (the unknown class).
+OTHER_WORDS = ["bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin",
+               "nine", "one", "seven", "sheila", "six", "three", "tree", "two", "wow", "zero"]
+
+LDC93S1_TEXT = "she had your dark suit in greasy wash water all year"
+
+# TensorFlow speech_commands tutorial: MAX_NUM_WAVS_PER_CLASS and which_set().
+MAX_NUM_WAVS_PER_CLASS = 2 ** 27 - 1
+
+
+def which_set(filename, validation_percentage=10.0, testing_percentage=10.0):
+    """The tutorial's stable hash split (input_data.which_set), bit for bit."""
+    base_name = os.path.basename(filename)
+    hash_name = re.sub(r"_nohash_.*$", "", base_name)
+    hashed = hashlib.sha1(hash_name.encode("utf-8")).hexdigest()
+    p = (int(hashed, 16) % (MAX_NUM_WAVS_PER_CLASS + 1)) * (100.0 / MAX_NUM_WAVS_PER_CLASS)
+    if p < validation_percentage:
+        return "validation"
+    if p < testing_percentage + validation_percentage:
+        return "testing"
+    return "training"
+
+
+@dataclass
+class Speaker:
+    sid: str            # 8 hex chars, as the real data set's hashed user ids
+    split: str          # training | validation | testing (KWS) or train | dev | test (corpus)
+    accent: str
+    variant: str
+    speed: int          # espeak-ng -s, words per minute
+    pitch: int          # espeak-ng -p, 0..99
+    amplitude: int      # espeak-ng -a (only changes how hard the synthesiser drives; level is set by sox)
+    peak_db: float      # peak level of this speaker's clips, dBFS
+    warp: float         # sox `speed` factor: shifts formants and pitch together (a longer or shorter vocal tract)
+    highpass: int       # Hz
+    lowpass: int        # Hz, 0 = none
+    reverb: tuple = ()  # sox reverb (reverberance, HF damping, room scale, pre-delay ms, wet gain dB); () = dry
+
+    @property
+    def voice(self):
+        return f"{self.accent}+{self.variant}"
+
+    def describe_channel(self):
+        parts = [f"warp {self.warp}", f"hp {self.highpass}"]
+        parts.append(f"lp {self.lowpass}" if self.lowpass else "lp -")
+        parts.append("reverb " + "/".join(str(x) for x in self.reverb) if self.reverb else "dry")
+        return ", ".join(parts)
+
+
+@dataclass
+class Clip:
+    text: str
+    speaker: Speaker
+    path: str           # output path relative to the data set root
+    speed: int
+    pitch: int
+    peak_db: float
+    lead: float         # KWS: position of the word in the free part of the clip, 0..1; corpus: seconds
+    tail: float = 0.0   # corpus: seconds of silence after the speech
+    extra: dict = field(default_factory=dict)
+
+
+def make_speaker(rng, sid, split, accent, variant, speed_range, level_range):
+    reverb = ()
+    if rng.random() < 0.3:
+        reverb = (rng.randint(10, 50), rng.randint(30, 80), rng.randint(10, 40), rng.randint(0, 10), rng.randint(-8, -3))
+    return Speaker(
+        sid=sid, split=split, accent=accent, variant=variant,
+        speed=rng.randint(*speed_range), pitch=rng.randint(15, 85), amplitude=rng.randint(40, 110),
+        peak_db=round(rng.uniform(*level_range), 1), warp=round(rng.uniform(0.9, 1.12), 3),
+        highpass=rng.choice([40, 60, 80, 100, 150, 200, 300]),
+        lowpass=rng.choice([0, 0, 3400, 4000, 5000, 6000, 7000, 7600]),
+        reverb=reverb)
+
+
+def jitter(rng, sp, speed_jitter, pitch_jitter, level_jitter):
+    speed = max(80, min(260, round(sp.speed * rng.uniform(1 - speed_jitter, 1 + speed_jitter))))
+    pitch = max(0, min(99, sp.pitch + rng.randint(-pitch_jitter, pitch_jitter)))
+    peak = round(min(-0.5, sp.peak_db + rng.uniform(-level_jitter, level_jitter)), 1)
+    return speed, pitch, peak
+
+
+def run(cmd):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"command failed ({r.returncode}): {' '.join(cmd)}\n{r.stderr}")
+
+
+def read_pcm16(path, rate=SAMPLE_RATE):
+    with wave.open(path, "rb") as w:
+        assert w.getnchannels() == 1 and w.getsampwidth() == 2 and w.getframerate() == rate, path
+        samples = array("h")
+        samples.frombytes(w.readframes(w.getnframes()))
+    if sys.byteorder == "big":
+        samples.byteswap()
+    return samples
+
+
+def write_pcm16(path, samples, rate=SAMPLE_RATE):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    data = array("h", samples)
+    if sys.byteorder == "big":
+        data.byteswap()
+    tmp = path + ".part"
+    with wave.open(tmp, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(data.tobytes())
+    os.replace(tmp, path)
+
+
+def trim_zeros(samples, floor=2):
+    """Drops the synthesiser's digital silence at both ends (|x| <= floor). A level threshold (sox
+    silence) would also cut quiet fricatives: the /f/ of "off" can sit 35 dB below the vowel."""
+    first = next((i for i, x in enumerate(samples) if abs(x) > floor), len(samples))
+    last = next((i for i in range(len(samples) - 1, -1, -1) if abs(samples[i]) > floor), -1)
+    return samples[first:last + 1]
+
+
+def synthesise(clip, workdir, max_len=None):
+    """espeak-ng -> sox (16 kHz mono 16-bit, silence trimmed, channel colouring, peak level); returns the samples."""
+    sp = clip.speaker
+    raw = os.path.join(workdir, "raw.wav")
+    out = os.path.join(workdir, "trimmed.wav")
+    run(["espeak-ng", "-v", sp.voice, "-s", str(clip.speed), "-p", str(clip.pitch),
+         "-a", str(sp.amplitude), "-w", raw, clip.text])
+    with wave.open(raw, "rb") as w:
+        espeak_rate = w.getframerate()
+    speech = trim_zeros(read_pcm16(raw, espeak_rate))
+    if not speech:
+        raise RuntimeError(f"espeak-ng made no sound for {clip.text!r} with -v {sp.voice}")
+    write_pcm16(raw, speech, espeak_rate)
+    effects = ["speed", str(sp.warp), "highpass", str(sp.highpass)]
+    if sp.lowpass:
+        effects += ["lowpass", str(sp.lowpass)]
+    if sp.reverb:
+        rev, damp, room, pre, wet = sp.reverb
+        effects += ["reverb", str(rev), str(damp), str(room), "100", str(pre), str(wet),
+                    # end the reverb tail where it falls below -60 dBFS (before the level is set)
+                    "reverse", "silence", "1", "0.002", "-60d", "reverse"]
+    effects += ["rate", "-v", str(SAMPLE_RATE), "norm", str(clip.peak_db)]
+    run(["sox", "-R", "-D", "-V1", raw, "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", "-e", "signed-integer", out] + effects)
+    speech = read_pcm16(out)
+    if max_len and len(speech) > max_len:
+        # Too long for the clip (slow speaker, drawling variant, reverb): speed it up, pitch kept.
+        fitted = os.path.join(workdir, "fitted.wav")
+        run(["sox", "-R", "-D", "-V1", out, fitted, "tempo", "-s", "%.4f" % (len(speech) / max_len * 1.02)])
+        speech = read_pcm16(fitted)[:max_len]
+    fade_in(speech, 48)       # 3 ms and 20 ms fades: no click where the silence was cut
+    fade_out(speech, 320)
+    return speech
+
+
+def fade_in(samples, n):
+    n = min(n, len(samples))
+    for i in range(n):
+        samples[i] = int(samples[i] * i / n)
+
+
+def fade_out(samples, n):
+    n = min(n, len(samples))
+    for i in range(n):
+        k = len(samples) - n + i
+        samples[k] = int(samples[k] * (n - i) / n)
+
+
+def render_kws(clip, root, workdir):
+    margin = 160                                  # keep 10 ms of silence at least at each end
+    room = SAMPLE_RATE - 2 * margin
+    speech = synthesise(clip, workdir, max_len=room)
+    offset = margin + int(round(clip.lead * (room - len(speech))))
+    out = array("h", bytes(2 * offset))
+    out.extend(speech)
+    out.extend(array("h", bytes(2 * (SAMPLE_RATE - len(out)))))
+    assert len(out) == SAMPLE_RATE
+    write_pcm16(os.path.join(root, clip.path), out)
+    return clip.path, len(speech)
+
+
+def render_corpus(clip, root, workdir):
+    speech = synthesise(clip, workdir)
+    lead, tail = int(clip.lead * SAMPLE_RATE), int(clip.tail * SAMPLE_RATE)
+    out = array("h", bytes(2 * lead))
+    out.extend(speech)
+    out.extend(array("h", bytes(2 * tail)))
+    write_pcm16(os.path.join(root, clip.path), out)
+    return clip.path, len(out)
+
+
+def render_all(clips, root, render, jobs):
+    """Renders the clips with `jobs` parallel workers (each with its own scratch folder)."""
+    scratch = tempfile.mkdtemp(prefix="cochlea-espeak-")
+    try:
+        workers = [os.path.join(scratch, f"w{i}") for i in range(jobs)]
+        for w in workers:
+            os.makedirs(w)
+        chunks = [clips[i::jobs] for i in range(jobs)]
+
+        def work(i):
+            done = []
+            for c in chunks[i]:
+                done.append(render(c, root, workers[i]))
+            return done
+
+        results = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+            for part in ex.map(work, range(jobs)):
+                results.extend(part)
+        return dict(results)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def new_sid(rng, used, want_split=None):
+    """A fresh 8-hex-char speaker id; with want_split, one that the tutorial's hash split also puts there."""
+    while True:
+        sid = "%08x" % rng.getrandbits(32)
+        if sid in used:
+            continue
+        if want_split is not None and which_set(sid + "_nohash_0.wav") != want_split:
+            continue
+        used.add(sid)
+        return sid
+
+
+def pick_voices(rng, n):
+    """n speakers' (accent, variant): all variants distinct, accents spread evenly."""
+    if n > len(VARIANTS):
+        raise SystemExit(f"at most {len(VARIANTS)} speakers (one per variant), asked for {n}")
+    variants = rng.sample(VARIANTS, n)
+    accents = []
+    while len(accents) < n:
+        block = ACCENTS[:]
+        rng.shuffle(block)
+        accents += block
+    return list(zip(accents[:n], variants))
+
+
+# ----------------------------------------------------------------------------------------- kws
+
+def plan_kws(args):
+    rng = random.Random(args.seed)
+    n = args.speakers
+    n_val = max(1, round(n * args.validation_percent / 100))
+    n_test = max(1, round(n * args.testing_percent / 100))
+    splits = ["validation"] * n_val + ["testing"] * n_test + ["training"] * (n - n_val - n_test)
+    used = set()
+    speakers = []
+    for (accent, variant), split in zip(pick_voices(rng, n), splits):
+        # Ids are chosen so that the TF tutorial's hash split (10 % / 10 %) gives the same split as
+        # the list files: a loader that ignores the lists still keeps these speakers apart.
+        sid = new_sid(rng, used, split)
+        speakers.append(make_speaker(rng, sid, split, accent, variant, (90, 180), (-20.0, -1.0)))
+    rng.shuffle(speakers)
+
+    clips = []
+    # Keywords: every speaker says every keyword once; `extra` speakers (different ones per word)
+    # say it a second time, so each keyword has speakers + extra clips.
+    for word in KEYWORDS:
+        twice = set(rng.sample(range(n), args.clips_per_keyword - n)) if args.clips_per_keyword > n else set()
+        if args.clips_per_keyword < n:
+            raise SystemExit("--clips-per-keyword must be at least --speakers")
+        for i, sp in enumerate(speakers):
+            for rep in range(2 if i in twice else 1):
+                clips.append(kws_clip(rng, sp, word, rep))
+    # Unknown words: dealt out round robin over a shuffled deck so each word gets about the same count;
+    # the first `unknown_clips mod speakers` speakers say one more.
+    deck = []
+    while len(deck) < args.unknown_clips:
+        block = OTHER_WORDS[:]
+        rng.shuffle(block)
+        deck += block
+    deck = deck[:args.unknown_clips]
+    per = [0] * n
+    k = 0
+    counts = {}
+    while k < len(deck):
+        for i in range(n):
+            if k == len(deck):
+                break
+            per[i] += 1
+            k += 1
+    k = 0
+    for i, sp in enumerate(speakers):
+        for _ in range(per[i]):
+            word = deck[k]
+            k += 1
+            rep = counts.get((word, sp.sid), 0)
+            counts[(word, sp.sid)] = rep + 1
+            clips.append(kws_clip(rng, sp, word, rep))
+    return speakers, clips
+
+
+def kws_clip(rng, sp, word, rep):
+    speed, pitch, peak = jitter(rng, sp, 0.12, 8, 3.0)
+    # A little prosody: a plain word, a statement, a question or an exclamation.
+    text = word + rng.choice(["", "", ".", "?", "!"])
+    return Clip(text=text, speaker=sp, path=f"{word}/{sp.sid}_nohash_{rep}.wav",
+                speed=speed, pitch=pitch, peak_db=peak, lead=rng.random(), extra={"word": word})
+
+
+def cmd_kws(args):
+    root = args.out
+    speakers, clips = plan_kws(args)
+    for d in KEYWORDS + OTHER_WORDS:
+        shutil.rmtree(os.path.join(root, d), ignore_errors=True)
+    os.makedirs(root, exist_ok=True)
+    print(f"kws: {len(speakers)} speakers, {len(clips)} clips -> {root} ({args.jobs} jobs)", flush=True)
+    lengths = render_all(clips, root, render_kws, args.jobs)
+
+    by_split = {"validation": [], "testing": []}
+    for c in clips:
+        if c.speaker.split in by_split:
+            by_split[c.speaker.split].append(c.path)
+    for split, name in (("validation", "validation_list.txt"), ("testing", "testing_list.txt")):
+        with open(os.path.join(root, name), "w", newline="\n") as f:
+            for p in sorted(by_split[split]):
+                f.write(p + "\n")
+
+    with open(os.path.join(root, "speakers.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["speaker_id", "split", "voice", "speed_wpm", "pitch", "amplitude", "peak_dbfs",
+                    "warp", "highpass_hz", "lowpass_hz", "reverb"])
+        for sp in sorted(speakers, key=lambda s: (s.split, s.sid)):
+            w.writerow([sp.sid, sp.split, sp.voice, sp.speed, sp.pitch, sp.amplitude, sp.peak_db,
+                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb))])
+    write_kws_readme(root, args, speakers, clips, lengths)
+    print("kws: done", flush=True)
+
+
+def write_kws_readme(root, args, speakers, clips, lengths):
+    words = KEYWORDS + OTHER_WORDS
+    per_word = {w: {"training": 0, "validation": 0, "testing": 0} for w in words}
+    for c in clips:
+        per_word[c.extra["word"]][c.speaker.split] += 1
+    spk = {s: sum(1 for sp in speakers if sp.split == s) for s in ("training", "validation", "testing")}
+    noises = sorted(f for f in os.listdir(os.path.join(root, "_background_noise_")) if f.endswith(".wav"))
+    speech_ms = sorted(v * 1000 // SAMPLE_RATE for v in lengths.values())
+    lines = [
+        "# speech_commands_mini",
+        "",
+        "A small keyword-spotting data set in the exact layout of Google's Speech Commands, made",
+        "entirely by `tools/make_kws_dataset.sh` with Debian's `espeak-ng` (1.51) and `sox` - no",
+        "recordings of people. It exists so that Cochlea's KWS training, evaluation and demo run on a",
+        "machine without internet; the real Speech Commands v1/v2 folders work with the same commands.",
+        "",
+        "Regenerate (byte-identical with the same seed and the same Debian packages):",
+        "",
+        "```bash",
+        "apt-get install -y espeak-ng sox       # once",
+        f"tools/make_kws_dataset.sh --seed {args.seed}",
+        "python3 tools/check_datasets.py kws data/speech_commands_mini",
+        "```",
+        "",
+        "## Layout",
+        "",
+        "- one folder per word with 1 s clips: 16 kHz, mono, 16-bit PCM WAV, exactly 16000 samples;",
+        "  names `<speaker id>_nohash_<n>.wav` as in the real data set (8 hex chars per speaker, `n`",
+        "  counts that speaker's repetitions of the word);",
+        f"- `_background_noise_/`: {len(noises)} generated noises of 10 s ({', '.join(noises)}), made with `sox synth`;",
+        "- `validation_list.txt`, `testing_list.txt`: clip paths relative to this folder (forward",
+        "  slashes); every other clip is training. Splits are by speaker: a speaker's clips are all in",
+        "  one split. The speaker ids were drawn so that the TF tutorial's hash split (`which_set`, 10 % /",
+        "  10 %) gives the same split as the lists, so a loader that uses either agrees;",
+        "- `speakers.csv`: each speaker's voice and settings.",
+        "",
+        "## How a clip is made",
+        "",
+        "Each speaker is one espeak-ng accent + variant (`-v en-gb-scotland+f3`; all variants distinct,",
+        "so no variant heard in training occurs in validation or testing) with a base speed (`-s`",
+        "90..180 wpm), pitch (`-p` 15..85), amplitude (`-a`), level (peak -20..-1 dBFS), a formant",
+        "warp (sox `speed` 0.9..1.12: a shorter or longer vocal tract) and a",
+        "\"microphone\": a high-pass (40..300 Hz), often a low-pass (3.4..7.6 kHz) and for about 30 % of",
+        "speakers a small room reverb. Each clip jitters speed (+-12 %), pitch (+-8) and level (+-3 dB),",
+        "adds a random end mark (none, `.`, `?`, `!`) for different intonation, trims the synthesiser's",
+        "silence, resamples to 16 kHz and places the word at a random offset in the 1 s clip",
+        f"(speech length: median {speech_ms[len(speech_ms) // 2]} ms, {speech_ms[0]}..{speech_ms[-1]} ms). "
+        "The rest is digital silence; mix background noise in training.",
+        "",
+        "## Counts",
+        "",
+        f"{len(speakers)} speakers: {spk['training']} training, {spk['validation']} validation, {spk['testing']} testing. "
+        f"{len(clips)} clips.",
+        "",
+        "| word | clips | training | validation | testing |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for w in words:
+        c = per_word[w]
+        lines.append(f"| {w}{' (keyword)' if w in KEYWORDS else ''} | {sum(c.values())} | {c['training']} | {c['validation']} | {c['testing']} |")
+    tot = {s: sum(per_word[w][s] for w in words) for s in ("training", "validation", "testing")}
+    lines.append(f"| **all** | {len(clips)} | {tot['training']} | {tot['validation']} | {tot['testing']} |")
+    lines += [
+        "",
+        "## Voices",
+        "",
+        "| speaker | split | voice (`-v`) | speed | pitch | level dBFS | channel |",
+        "|---|---|---|---:|---:|---:|---|",
+    ]
+    for sp in sorted(speakers, key=lambda s: ({"training": 0, "validation": 1, "testing": 2}[s.split], s.sid)):
+        lines.append(f"| {sp.sid} | {sp.split} | {sp.voice} | {sp.speed} | {sp.pitch} | {sp.peak_db} | {sp.describe_channel()} |")
+    lines += [
+        "",
+        "## License",
+        "",
+        "The audio is synthetic: output of espeak-ng (GPL-3.0-or-later program; its output audio is not",
+        "covered by the GPL) and of sox's noise generators. The word list follows Speech Commands, but no",
+        "audio of that data set is included. Use it freely, like the rest of Cochlea.",
+        "",
+        "Synthetic voices are far more regular than people: accuracy on this set says that the pipeline",
+        "works, not how a model does on real speech. Train on the real Speech Commands for that.",
+        "",
+    ]
+    with open(os.path.join(root, "README.md"), "w", newline="\n") as f:
+        f.write("\n".join(lines))
+
+
+# -------------------------------------------------------------------------------------- corpus
+
+def read_sentences(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            s = line.strip()
+            if not s or s.startswith("#"):
+                continue
+            if not re.fullmatch(r"[a-z']+( [a-z']+)*", s):
+                raise SystemExit(f"{path}:{lineno}: only lowercase letters, apostrophes and single spaces: {s!r}")
+            out.append(s)
+    if len(set(out)) != len(out):
+        raise SystemExit(f"{path}: duplicate sentences")
+    return out
+
+
+def plan_corpus(args):
+    rng = random.Random(args.seed)
+    sentences = read_sentences(args.sentences)
+    counts = {"train": args.train_voices, "dev": args.dev_voices, "test": args.test_voices}
+    n = sum(counts.values())
+    splits = [s for s in ("train", "dev", "test") for _ in range(counts[s])]
+    used = set()
+    speakers = [make_speaker(rng, new_sid(rng, used), split, a, v, (170, 215), (-9.0, -1.0))
+                for (a, v), split in zip(pick_voices(rng, n), splits)]
+    # Each sentence is spoken once; sentences are split like the voices (disjoint), so dev and test
+    # measure new voices saying new sentences.
+    order = list(range(len(sentences)))
+    rng.shuffle(order)
+    n_dev = round(len(sentences) * args.dev_percent / 100)
+    n_test = round(len(sentences) * args.test_percent / 100)
+    part = {"dev": order[:n_dev], "test": order[n_dev:n_dev + n_test], "train": order[n_dev + n_test:]}
+    clips = []
+    for split in ("train", "dev", "test"):
+        voices = [sp for sp in speakers if sp.split == split]
+        # part[split] is in random order: dealing it round robin gives each voice random sentences.
+        for j, si in enumerate(part[split]):
+            sp = voices[j % len(voices)]
+            speed, pitch, peak = jitter(rng, sp, 0.08, 5, 1.5)
+            clips.append(Clip(text=sentences[si], speaker=sp, path=f"{split}/{sp.sid}_{si:03d}.wav",
+                              speed=speed, pitch=pitch, peak_db=peak,
+                              lead=round(rng.uniform(0.03, 0.12), 3), tail=round(rng.uniform(0.03, 0.12), 3),
+                              extra={"split": split}))
+    clips.sort(key=lambda c: c.path)
+    # LDC93S1: TIMIT's "she had your dark suit..." (a woman's voice, 2.9 s); here one fixed clean voice.
+    ldc_voice = Speaker(sid="ldc93s1", split="ldc93s1", accent="en-us", variant="f3", speed=175, pitch=55,
+                        amplitude=80, peak_db=-1.0, warp=1.0, highpass=40, lowpass=0)
+    ldc = Clip(text=LDC93S1_TEXT, speaker=ldc_voice, path="ldc93s1/LDC93S1.wav", speed=175, pitch=55,
+               peak_db=-1.0, lead=0.15, tail=0.15, extra={"split": "ldc93s1"})
+    return sentences, speakers, clips, ldc
+
+
+def cmd_corpus(args):
+    root = args.out
+    sentences, speakers, clips, ldc = plan_corpus(args)
+    for d in ("train", "dev", "test", "ldc93s1"):
+        shutil.rmtree(os.path.join(root, d), ignore_errors=True)
+    os.makedirs(root, exist_ok=True)
+    print(f"corpus: {len(speakers)} voices, {len(clips)} utterances + LDC93S1 -> {root} ({args.jobs} jobs)", flush=True)
+    lengths = render_all(clips + [ldc], root, render_corpus, args.jobs)
+
+    def write_csv(path, rows):
+        folder = os.path.dirname(path)
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["wav_filename", "wav_filesize", "transcript"])
+            for c in rows:
+                wav = os.path.join(root, c.path)
+                w.writerow([os.path.relpath(wav, folder).replace(os.sep, "/"), os.path.getsize(wav), c.text])
+
+    for split in ("train", "dev", "test"):
+        write_csv(os.path.join(root, f"{split}.csv"), [c for c in clips if c.extra["split"] == split])
+    write_csv(os.path.join(root, "ldc93s1", "ldc93s1.csv"), [ldc])
+
+    with open(os.path.join(root, "speakers.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["speaker_id", "split", "voice", "speed_wpm", "pitch", "amplitude", "peak_dbfs",
+                    "warp", "highpass_hz", "lowpass_hz", "reverb"])
+        for sp in speakers:
+            w.writerow([sp.sid, sp.split, sp.voice, sp.speed, sp.pitch, sp.amplitude, sp.peak_db,
+                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb))])
+    write_corpus_readme(root, args, sentences, speakers, clips, lengths)
+    print("corpus: done", flush=True)
+
+
+def write_corpus_readme(root, args, sentences, speakers, clips, lengths):
+    rows = []
+    for split in ("train", "dev", "test"):
+        cs = [c for c in clips if c.extra["split"] == split]
+        secs = sum(lengths[c.path] for c in cs) / SAMPLE_RATE
+        words = sum(len(c.text.split()) for c in cs)
+        nv = sum(1 for sp in speakers if sp.split == split)
+        rows.append(f"| {split} | `{split}.csv` | {nv} | {len(cs)} | {words} | {secs / 60:.1f} min |")
+    ldc_s = lengths["ldc93s1/LDC93S1.wav"] / SAMPLE_RATE
+    lines = [
+        "# speech_corpus",
+        "",
+        "A tiny English speech corpus for DeepSpeech (model 5), made entirely by",
+        "`tools/make_speech_corpus.sh` with Debian's `espeak-ng` (1.51) and `sox` from the sentences",
+        f"in `tools/speech_corpus_sentences.txt` ({len(sentences)} short sentences of 3..8 words, written for",
+        "this project). It is for checking the pipeline end to end - CSV input, features, CTC",
+        "training, decoding, WER - on a machine without internet, not for a useful recogniser.",
+        "",
+        "```bash",
+        "apt-get install -y espeak-ng sox       # once",
+        f"tools/make_speech_corpus.sh --seed {args.seed}",
+        "python3 tools/check_datasets.py corpus data/speech_corpus",
+        "```",
+        "",
+        "## Files",
+        "",
+        "- `train.csv`, `dev.csv`, `test.csv`: DeepSpeech's import format `wav_filename,wav_filesize,transcript`;",
+        "  `wav_filename` is relative to the CSV's folder (`train/3f2a91c0_017.wav`), `wav_filesize` in bytes;",
+        "  transcripts are lowercase `a-z`, space and apostrophe (DeepSpeech's 28 characters + blank).",
+        "- WAVs: 16 kHz, mono, 16-bit PCM; names `<voice id>_<sentence number>.wav` (the sentence's",
+        "  index in the sentence file, from 0).",
+        f"- `ldc93s1/LDC93S1.wav` + `ldc93s1/ldc93s1.csv` (one row): \"{LDC93S1_TEXT}\",",
+        f"  {ldc_s:.2f} s, voice en-us+f3 - a stand-in for TIMIT's LDC93S1 sample for the classic check",
+        "  that a model overfits one utterance to WER 0 (the real LDC93S1.wav works the same way).",
+        "- `speakers.csv`: each voice's settings.",
+        "",
+        "## Splits (by voice: no voice in two splits; the sentences are disjoint too)",
+        "",
+        "| split | csv | voices | utterances | words | audio |",
+        "|---|---|---:|---:|---:|---:|",
+    ] + rows + [
+        "",
+        "Each sentence is spoken once, by one voice: at 16 kHz / 16-bit the 15 MB budget holds about",
+        "300 utterances of ~1.5 s, so more voices per sentence would mean fewer sentences.",
+        "",
+        "A voice is an espeak-ng accent + variant (all variants distinct) with its own speed (170..215",
+        "wpm), pitch, level, formant warp (sox `speed` 0.9..1.12) and a mild \"microphone\" (high-pass, sometimes low-pass or a small reverb);",
+        "each utterance jitters speed (+-8 %), pitch and level and gets 30..120 ms of silence before and",
+        "after the speech.",
+        "",
+        "| voice id | split | voice (`-v`) | speed | pitch | channel |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    for sp in speakers:
+        lines.append(f"| {sp.sid} | {sp.split} | {sp.voice} | {sp.speed} | {sp.pitch} | {sp.describe_channel()} |")
+    lines += [
+        "",
+        "## License",
+        "",
+        "Synthetic audio from espeak-ng (GPL-3.0-or-later program; its output is not covered by the GPL);",
+        "the sentences were written for Cochlea. The LDC93S1 clip is synthesised here, not TIMIT's",
+        "recording. Use it freely, like the rest of Cochlea.",
+        "",
+    ]
+    with open(os.path.join(root, "README.md"), "w", newline="\n") as f:
+        f.write("\n".join(lines))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    k = sub.add_parser("kws", help="the Speech Commands-style keyword data set (clips and lists; noises come from the shell script)")
+    k.add_argument("--out", required=True)
+    k.add_argument("--seed", type=int, default=1)
+    k.add_argument("--jobs", type=int, default=2)
+    k.add_argument("--speakers", type=int, default=64)
+    k.add_argument("--clips-per-keyword", type=int, default=100)
+    k.add_argument("--unknown-clips", type=int, default=100, help="clips of the other words, in all")
+    k.add_argument("--validation-percent", type=float, default=10)
+    k.add_argument("--testing-percent", type=float, default=10)
+    c = sub.add_parser("corpus", help="the tiny DeepSpeech corpus")
+    c.add_argument("--out", required=True)
+    c.add_argument("--seed", type=int, default=1)
+    c.add_argument("--jobs", type=int, default=2)
+    c.add_argument("--sentences", required=True)
+    c.add_argument("--train-voices", type=int, default=10)
+    c.add_argument("--dev-voices", type=int, default=2)
+    c.add_argument("--test-voices", type=int, default=2)
+    c.add_argument("--dev-percent", type=float, default=10)
+    c.add_argument("--test-percent", type=float, default=10)
+    args = ap.parse_args()
+    if args.jobs < 1:
+        raise SystemExit("--jobs must be at least 1")
+    {"kws": cmd_kws, "corpus": cmd_corpus}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
