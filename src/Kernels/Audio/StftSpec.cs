@@ -154,7 +154,7 @@ public sealed class StftSpec
     public void ValidateLength(int length)
     {
         if (Center && PadMode == PadMode.Reflect && Pad > 0 && length <= Pad)
-            throw new ArgumentException($"Reflect padding of {Pad} samples (n_fft/2) needs a signal longer than {Pad} samples; got {length}. Use PadMode.Constant or a longer clip.");
+            throw new ArgumentException($"Reflect padding of {Pad} samples (n_fft/2) needs a signal longer than {Pad} samples; got {length}. Use constant padding (PadMode.Constant) or a longer clip.");
         if (Center && PadMode == PadMode.Circular && Pad > length)
             throw new ArgumentException($"Circular padding of {Pad} samples (n_fft/2) needs at least {Pad} samples; got {length}.");
         if (Center && PadMode == PadMode.Replicate && Pad > 0 && length == 0)
