@@ -7,6 +7,7 @@
 // every frame is computed the same way whatever the split, so results do not depend on the thread count.
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Cochlea.Kernels.Numerics;
 using Cochlea.Kernels.Threading;
 
@@ -212,6 +213,37 @@ internal static class LaneMath
         if (typeof(TV) == typeof(Vector256<float>)) return Unsafe.BitCast<Vector256<float>, TV>(Vector256.Sqrt(Unsafe.BitCast<TV, Vector256<float>>(x)));
         if (typeof(TV) == typeof(Vector128<float>)) return Unsafe.BitCast<Vector128<float>, TV>(Vector128.Sqrt(Unsafe.BitCast<TV, Vector128<float>>(x)));
         return Unsafe.BitCast<float, TV>(MathF.Sqrt(Unsafe.BitCast<TV, float>(x)));
+    }
+
+    /// <summary>
+    /// (v[1], v[2], ..., v[W-1], next): the lanes move down by one and <paramref name="next"/> enters the top lane (valignd on
+    /// AVX-512; a shuffle and a blend elsewhere).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TV ShiftIn<TO, TV>(TV v, float next) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        if (typeof(TV) == typeof(Vector512<float>))
+        {
+            var a = Unsafe.BitCast<TV, Vector512<float>>(v).AsInt32();
+            if (Avx512F.IsSupported) return Unsafe.BitCast<Vector512<float>, TV>(Avx512F.AlignRight32(Vector512.Create(next).AsInt32(), a, 1).AsSingle());
+            var sh = Vector512.Shuffle(a.AsSingle(), Vector512.Create(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0));
+            return Unsafe.BitCast<Vector512<float>, TV>(Vector512.ConditionalSelect(Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1).AsSingle(), Vector512.Create(next), sh));
+        }
+        if (typeof(TV) == typeof(Vector256<float>))
+        {
+            var a = Unsafe.BitCast<TV, Vector256<float>>(v);
+            if (Avx512F.VL.IsSupported) return Unsafe.BitCast<Vector256<float>, TV>(Avx512F.VL.AlignRight32(Vector256.Create(next).AsInt32(), a.AsInt32(), 1).AsSingle());
+            var sh = Vector256.Shuffle(a, Vector256.Create(1, 2, 3, 4, 5, 6, 7, 0));
+            return Unsafe.BitCast<Vector256<float>, TV>(Vector256.ConditionalSelect(Vector256.Create(0, 0, 0, 0, 0, 0, 0, -1).AsSingle(), Vector256.Create(next), sh));
+        }
+        if (typeof(TV) == typeof(Vector128<float>))
+        {
+            var a = Unsafe.BitCast<TV, Vector128<float>>(v);
+            if (Avx512F.VL.IsSupported) return Unsafe.BitCast<Vector128<float>, TV>(Avx512F.VL.AlignRight32(Vector128.Create(next).AsInt32(), a.AsInt32(), 1).AsSingle());
+            var sh = Vector128.Shuffle(a, Vector128.Create(1, 2, 3, 0));
+            return Unsafe.BitCast<Vector128<float>, TV>(Vector128.ConditionalSelect(Vector128.Create(0, 0, 0, -1).AsSingle(), Vector128.Create(next), sh));
+        }
+        return Unsafe.BitCast<float, TV>(next);
     }
 
     /// <summary>
