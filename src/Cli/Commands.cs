@@ -7,6 +7,7 @@ static class Commands
     static readonly (string Name, string Help, Func<string[], int> Run)[] Table =
     [
         ("demo", "train a small keyword-style model on generated audio and report its accuracy", DemoCommand.Run),
+        ("features", "compute STFT / spectrogram / log-mel / MFCC / DeepSpeech MFCC of an audio file into a .npy", FeaturesCommand.Run),
     ];
 
     public static int Run(string[] args)
