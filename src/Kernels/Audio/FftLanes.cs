@@ -24,7 +24,9 @@ internal static unsafe class FftLanes
         where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, j = 0;
-        for (; j + w <= len; j += w)
+        // Whole blocks, the last one moved back to end at len (it redoes a few rows with identical values) so a ragged
+        // tail never falls back to W scalar copies per row.
+        for (; j < len && len >= w; j = j + w <= len - w ? j + w : (j == len - w ? len : len - w))
         {
             if (w == 16) PackBlock16<TO, TV>(src, j, win, first, map, split, re, im);
             else if (w == 8) PackBlock8<TO, TV>(src, j, win, first, map, split, re, im);
@@ -113,7 +115,8 @@ internal static unsafe class FftLanes
     public static void Store<TO, TV>(float* rows, int count, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, r0 = 0;
-        for (; r0 + w <= count; r0 += w)
+        // As in Pack: the last block ends at count (overlapping rows are rewritten with the same values).
+        for (; r0 < count && count >= w; r0 = r0 + w <= count - w ? r0 + w : (r0 == count - w ? count : count - w))
         {
             if (w == 16) StoreBlock16<TO, TV>(rows, r0, dst);
             else if (w == 8) StoreBlock8<TO, TV>(rows, r0, dst);
@@ -128,7 +131,7 @@ internal static unsafe class FftLanes
     public static void StoreComplex<TO, TV>(float* re, float* im, int count, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, r0 = 0;
-        for (; r0 + w <= count; r0 += w)
+        for (; r0 < count && count >= w; r0 = r0 + w <= count - w ? r0 + w : (r0 == count - w ? count : count - w))
         {
             if (w == 16) StoreComplexBlock16<TO, TV>(re, im, r0, dst);
             else if (w == 8) StoreComplexBlock8<TO, TV>(re, im, r0, dst);

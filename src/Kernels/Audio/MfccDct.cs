@@ -58,6 +58,20 @@ internal sealed unsafe class DctLanes
 
         public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged
         {
+            // As the STFT driver: a last group at most half full runs at half the width (same per-lane arithmetic).
+            int w = TO.Count;
+            long full = Start + (End - Start) / w * w, tail = End - full;
+            long split = w >= 8 && tail > 0 && tail <= w / 2 ? full : End;
+            Range<TO, TV>(Start, split);
+            if (split < End)
+            {
+                if (w == 16) Range<V256Ops, System.Runtime.Intrinsics.Vector256<float>>(split, End);
+                else Range<V128Ops, System.Runtime.Intrinsics.Vector128<float>>(split, End);
+            }
+        }
+
+        readonly void Range<TO, TV>(long start, long end) where TO : struct, IVec<TV> where TV : unmanaged
+        {
             var o = Owner;
             int w = TO.Count, n = o._n, coef = o._coef, half = n / 2;
             var plan = o._plan;
@@ -70,11 +84,11 @@ internal sealed unsafe class DctLanes
             float** dst = stackalloc float*[w];
             fixed (int* map = o._map) fixed (float* cs = o._c) fixed (float* sn = o._s)
             {
-                for (long g = Start; g < End; g += w)
+                for (long g = start; g < end; g += w)
                 {
                     for (int l = 0; l < w; l++)
                     {
-                        bool live = g + l < End;
+                        bool live = g + l < end;
                         src[l] = live ? In + (g + l) * Lda : zero;
                         dst[l] = live ? Out + (g + l) * coef : dummy;
                     }
