@@ -8,5 +8,6 @@ public static class CompareRegistry
     [
         new GemmCompare(),
         new CtcCompare(),
+        new FeaturesCompare(),
     ];
 }

@@ -16,6 +16,8 @@ static class Commands
         ("eval", "--model CKPT --data DIR", "accuracy, per-class accuracy and confusion matrix of a checkpoint", EvalCommand.Run),
         ("predict", "--model CKPT FILES|DIR", "classify audio files and write a Kaggle submission (fname,label)", PredictCommand.Run),
         ("demo", "", "train WaveKws on the shipped keyword data set and report its test accuracy", DemoCommand.Run),
+        // The features command handles its own errors (one line, exit code 2) and writes to the process's console.
+        ("features", "IN.wav --type T --out OUT.npy", "compute STFT / spectrogram / log-mel / MFCC / DeepSpeech MFCC of an audio file into a .npy", (args, _) => FeaturesCommand.Run(args)),
     ];
 
     /// <summary>Runs the command line <paramref name="args"/>; output to stdout/stderr, or to the given writers (then never live).</summary>

@@ -30,8 +30,7 @@ static class EvalCommand
         var clips = new KwsClips(dataset);
         ui.Line($"eval: {classifier.Kind.Name()} model {modelName} on the {split} split of {dataset.Root} ({items.Count} clips, {classifier.Labels.Count} classes)");
         if (tta)
-            ui.Line($"tta: probabilities averaged over {string.Join(", ", KwsTta.Views.Select(v => v.Name))}"
-                + (KwsTta.Pending.Count > 0 ? $"; not in this build: {string.Join(", ", KwsTta.Pending)}" : ""));
+            ui.Line($"tta: probabilities averaged over {string.Join(", ", KwsTta.Views.Select(v => v.Name))}");
         return ui.WithProgress(p =>
         {
             p.Start("evaluating", items.Count);

@@ -20,7 +20,6 @@ static class PredictCommand
         using var classifier = KwsClassifier.Load(model);
         var files = KwsData.CollectAudioFiles(o.Positional);
         ui.Line($"predict: {classifier.Kind.Name()} model {model}, {files.Count} files{(tta ? $", tta over {string.Join(", ", KwsTta.Views.Select(v => v.Name))}" : "")}");
-        if (tta && KwsTta.Pending.Count > 0) ui.Line($"tta: not in this build: {string.Join(", ", KwsTta.Pending)}");
         var predictions = ui.WithProgress(p =>
         {
             p.Start("predicting", files.Count);

@@ -63,7 +63,6 @@ public sealed class KwsClassifier : IDisposable
             throw new ArgumentException($"widths apply to the wave model only, not to {kind.Name()}.", nameof(widths));
         if (widths is not null && (widths.Length == 0 || widths.Any(w => w < 1)))
             throw new ArgumentException($"widths must be one or more positive channel counts, got [{string.Join(", ", widths)}].", nameof(widths));
-        // The front end first: it throws for kinds this build cannot feed, before a large model is allocated.
         var frontEnd = KwsFrontEnd.For(kind, normalization);
         return Build(kind, names, widths, seed, frontEnd);
     }

@@ -88,7 +88,6 @@ public abstract class KwsFrontEnd
     }
 
     /// <summary>The front end of <paramref name="kind"/> with input normalisation <paramref name="normalization"/>, without statistics.</summary>
-    /// <exception cref="NotSupportedException">The kind's features are not available in this build.</exception>
     public static KwsFrontEnd For(KwsModelKind kind, KwsInputNormalization normalization = KwsInputNormalization.None)
     {
         var fe = Create(kind);
@@ -99,13 +98,13 @@ public abstract class KwsFrontEnd
     static KwsFrontEnd Create(KwsModelKind kind) => kind switch
     {
         KwsModelKind.Wave => new WaveFrontEnd(),
-        // The spectrogram and MFCC front ends arrive with the audio-features work (Stft, Mfcc, FeatureStats).
-        KwsModelKind.DeepSpeech => throw new NotSupportedException("the deepspeech model needs the log-spectrogram front end (Cochlea.Models.Audio.Stft), which this build does not have yet; use --model wave."),
-        KwsModelKind.Conv => throw new NotSupportedException("the conv model needs the MFCC front end (Cochlea.Models.Audio.Mfcc), which this build does not have yet; use --model wave."),
+        KwsModelKind.DeepSpeech => new LogSpectrogramFrontEnd(),
+        KwsModelKind.Conv => new MfccFrontEnd(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown KWS model kind."),
     };
 
     /// <summary>Rebuilds the front end of <paramref name="kind"/> from checkpoint metadata (statistics included).</summary>
+    /// <exception cref="InvalidDataException">The metadata names another front end, or its statistics are missing or malformed.</exception>
     public static KwsFrontEnd FromMetadata(KwsModelKind kind, IReadOnlyDictionary<string, string> metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);

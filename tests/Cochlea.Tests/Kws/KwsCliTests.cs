@@ -188,6 +188,21 @@ public class KwsCliTests
         Assert.That(noModel.Err, Does.Contain("--pseudo needs a trained model"));
     }
 
+    [Test]
+    public void TheConvModelTrainsOnMfccAndEvaluates()
+    {
+        var run = _data.Scratch("conv");
+        var r = Cli(["train", "kws", "--data", _data.Path, "--model", "conv", "--epochs", "1", "--out", run, "--classes", TinyKwsData.Classes, "--batch", "16"]);
+        Assert.That(r.Code, Is.EqualTo(0), r.Err);
+        Assert.That(r.Out, Does.Contain("conv model"));
+        var meta = KwsClassifier.ReadMetadata(Path.Combine(run, KwsTrainer.LastFile));
+        Assert.That(meta[KwsFrontEnd.NameKey], Is.EqualTo("mfcc"));
+        Assert.That(meta, Does.ContainKey(NormalizedFeatureFrontEnd.MeanKey));
+        var e = Cli(["eval", "--model", Path.Combine(run, KwsTrainer.BestFile), "--data", _data.Path, "--split", "validation"]);
+        Assert.That(e.Code, Is.EqualTo(0), e.Err);
+        Assert.That(LastLine(e.Out), Does.Match(@"^accuracy: \d+\.\d% on 6 clips$"));
+    }
+
     [TestCase(new[] { "train", "kws", "--data", "/nonexistent/cochlea-data" }, "--data: folder not found: /nonexistent/cochlea-data")]
     [TestCase(new[] { "train", "kws" }, "--data is required.")]
     [TestCase(new[] { "train", "kws", "--data", ".", "--model", "transformer" }, "--model: unknown model 'transformer'; expected one of wave, deepspeech, conv.")]

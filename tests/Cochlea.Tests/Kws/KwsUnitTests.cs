@@ -59,6 +59,42 @@ public class KwsUnitTests
     }
 
     [Test]
+    public void SpectralFrontEndsFitTheirStatisticsAndSaveThem()
+    {
+        using var dir = new TempDir();
+        using var c = KwsClassifier.Create(KwsModelKind.DeepSpeech, Labels, seed: 1);
+        var fe = (NormalizedFeatureFrontEnd)c.FrontEnd;
+        Assert.That(fe.NeedsStatistics);
+        var clips = Clips(3, 9);
+        Assert.That(() => c.Probabilities(clips, 3), Throws.InvalidOperationException.With.Message.Contains("no feature statistics"));
+        using (var x = Tensor.FromArray(clips, 3, 16000)) fe.FitStatistics([x]);
+        Assert.That(fe.NeedsStatistics, Is.False);
+        using (var x = Tensor.FromArray(clips, 3, 16000))
+        using (var f = fe.Forward(x))
+        {
+            Assert.That(f.Shape.ToArray(), Is.EqualTo(new[] { 3, 99, 161 }));
+            // Standardised with the statistics of these very clips: every bin has mean ~0 and std ~1 over the 297 frames.
+            var v = f.ToArray();
+            for (int j = 0; j < 161; j += 40)
+            {
+                var col = Enumerable.Range(0, 297).Select(r => (double)v[r * 161 + j]).ToArray();
+                Assert.That(col.Average(), Is.EqualTo(0).Within(1e-3), $"bin {j}");
+                Assert.That(Math.Sqrt(col.Select(a => a * a).Average()), Is.EqualTo(1).Within(1e-3), $"bin {j}");
+            }
+        }
+        var p = c.Probabilities(clips, 3);
+        c.Save(dir["ds.safetensors"]);
+        using var back = KwsClassifier.Load(dir["ds.safetensors"]);
+        Assert.That(back.Probabilities(clips, 3), Is.EqualTo(p).Within(1e-6f));
+        Assert.That(((NormalizedFeatureFrontEnd)back.FrontEnd).Mean, Is.EqualTo(fe.Mean));
+
+        using var conv = KwsClassifier.Create(KwsModelKind.Conv, Labels);
+        var mfcc = (NormalizedFeatureFrontEnd)conv.FrontEnd;
+        using var w = Tensor.FromArray(clips, 3, 16000);
+        Assert.That(mfcc.Features(w).Shape.ToArray(), Is.EqualTo(new[] { 3, 98, 40 }));
+    }
+
+    [Test]
     public void CreateValidatesItsArguments()
     {
         Assert.That(() => KwsClassifier.Create(KwsModelKind.Wave, ["only"]), Throws.ArgumentException.With.Message.Contains("at least 2 classes"));

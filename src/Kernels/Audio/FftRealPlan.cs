@@ -1,0 +1,202 @@
+// Real-input FFT plan on W lanes. Even n: the n real samples are packed as z[t] = x[2t] + i x[2t+1], a
+// complex FFT of length h = n/2 gives Z, and the n/2+1 bins follow from
+//   E_k = (Z_k + conj Z_{h-k}) / 2,  O_k = -i (Z_k - conj Z_{h-k}) / 2,  X_k = E_k + w^k O_k,
+//   X_{h-k} = conj(E_k - w^k O_k),   w = exp(-2 pi i / n),
+// so each pass handles k and h-k together (half the work of a complex FFT of length n). Odd n: a complex
+// FFT of length n with zero imaginary part. Also the width dispatcher shared by the audio kernels.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Cochlea.Kernels.Numerics;
+
+namespace Cochlea.Kernels.Audio;
+
+/// <summary>A kernel body generic over the lane width; <see cref="LaneDispatch.Run{TJob}"/> picks the instantiation.</summary>
+internal interface ILaneJob
+{
+    void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged;
+}
+
+internal static class LaneDispatch
+{
+    /// <summary>Runs job at the given width (validated), without boxing: TJob is a struct carrying the arguments.</summary>
+    public static void Run<TJob>(SimdWidth width, ref TJob job) where TJob : struct, ILaneJob
+    {
+        if (!Simd.Supports(width)) throw new PlatformNotSupportedException($"{width} is not available here (best: {Simd.Best}).");
+        switch (width)
+        {
+            case SimdWidth.V512: job.Run<V512Ops, Vector512<float>>(); break;
+            case SimdWidth.V256: job.Run<V256Ops, Vector256<float>>(); break;
+            case SimdWidth.V128: job.Run<V128Ops, Vector128<float>>(); break;
+            default: job.Run<ScalarOps, float>(); break;
+        }
+    }
+
+    /// <summary>Lanes (floats per vector) of a width.</summary>
+    public static int Lanes(SimdWidth width) => width == SimdWidth.Scalar ? 1 : (int)width / 32;
+}
+
+internal sealed unsafe class RealPlan
+{
+    public readonly int N, Bins;
+    /// <summary>True for even n (half-length complex transform on z = even + i*odd).</summary>
+    public readonly bool Split;
+    /// <summary>Rows of the packed complex input (n/2 for even n, n for odd).</summary>
+    public readonly int ComplexLength;
+    readonly ComplexPlan _c;
+    readonly float[] _post; // (re, im) of w^k / 2 for k <= h/2
+
+    public RealPlan(int n)
+    {
+        if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "FFT length must be >= 1.");
+        N = n;
+        Bins = n / 2 + 1;
+        Split = n % 2 == 0;
+        ComplexLength = Split ? n / 2 : n;
+        _c = new ComplexPlan(ComplexLength);
+        int h = n / 2;
+        _post = GC.AllocateArray<float>(2 * (h / 2 + 1), pinned: true);
+        for (int k = 0; k <= h / 2; k++)
+        {
+            double a = -2 * Math.PI * k / n;
+            _post[2 * k] = (float)(0.5 * Math.Cos(a));
+            _post[2 * k + 1] = (float)(0.5 * Math.Sin(a));
+        }
+    }
+
+    public bool UsesBluestein => _c.UsesBluestein;
+
+    /// <summary>Floats of lane memory per width: packed input (2 x ComplexLength rows), output (2 x Bins rows), FFT scratch.</summary>
+    public long WorkFloats(int w) => 2 * ComplexPlan.Slot((long)ComplexLength * w) + 2 * ComplexPlan.Slot((long)Bins * w) + _c.ScratchFloats(w);
+
+    /// <summary>Lane buffers inside a work block of <see cref="WorkFloats"/>: zr/zi take the packed input, xr/xi receive the bins.</summary>
+    public void Carve(float* work, int w, out float* zr, out float* zi, out float* xr, out float* xi, out float* scratch)
+    {
+        // Staggered slots (see ComplexPlan.Slot) so the buffers land in different L1 sets.
+        zr = work; zi = zr + (nint)ComplexPlan.Slot((long)ComplexLength * w);
+        xr = zi + (nint)ComplexPlan.Slot((long)ComplexLength * w); xi = xr + (nint)ComplexPlan.Slot((long)Bins * w);
+        scratch = xi + (nint)ComplexPlan.Slot((long)Bins * w);
+    }
+
+    /// <summary>
+    /// Transforms packed lanes: zr/zi hold z (Split) or x with zero imaginary part, (ComplexLength, W); the Bins
+    /// rows of X are written to xr/xi (Bins, W). zr/zi are clobbered.
+    /// </summary>
+    public void Forward<TO, TV>(float* zr, float* zi, float* xr, float* xi, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        var put = new ComplexOut { Re = xr, Im = xi };
+        Run<TO, TV, ComplexOut>(zr, zi, scratch, ref put);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward{TO,TV}"/> but writes only |X_k|^2 (Bins, W) to <paramref name="power"/>: the spectra of power,
+    /// mel and log features need no phase, and fusing the square into the untangling pass saves a pass over the bins.
+    /// </summary>
+    public void ForwardPower<TO, TV>(float* zr, float* zi, float* power, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        var put = new PowerOut { P = power };
+        Run<TO, TV, PowerOut>(zr, zi, scratch, ref put);
+    }
+
+    /// <summary>Where the untangled bins go: Put(row offset, re, im) for one lane row.</summary>
+    interface IBinOut
+    {
+        void Put<TO, TV>(nint offset, TV re, TV im) where TO : struct, IVec<TV> where TV : unmanaged;
+    }
+
+    struct ComplexOut : IBinOut
+    {
+        public float* Re, Im;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Put<TO, TV>(nint offset, TV re, TV im) where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            TO.Store(Re + offset, re);
+            TO.Store(Im + offset, im);
+        }
+    }
+
+    struct PowerOut : IBinOut
+    {
+        public float* P;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Put<TO, TV>(nint offset, TV re, TV im) where TO : struct, IVec<TV> where TV : unmanaged
+            => TO.Store(P + offset, TO.MulAdd(re, re, TO.Mul(im, im)));
+    }
+
+    void Run<TO, TV, TOut>(float* zr, float* zi, float* scratch, ref TOut put) where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
+    {
+        int w = TO.Count;
+        _c.ForwardAnywhere<TO, TV>(zr, zi, scratch, out float* cr, out float* ci);
+        if (!Split)
+        {
+            for (int k = 0; k < Bins; k++) put.Put<TO, TV>((nint)k * w, TO.Load(cr + (nint)k * w), TO.Load(ci + (nint)k * w));
+            return;
+        }
+        int h = N / 2;
+        TV zero = TO.Splat(0f);
+        {
+            TV z0r = TO.Load(cr), z0i = TO.Load(ci);
+            put.Put<TO, TV>(0, TO.Add(z0r, z0i), zero);
+            put.Put<TO, TV>((nint)h * w, TO.Sub(z0r, z0i), zero);
+        }
+        TV half = TO.Splat(0.5f);
+        fixed (float* post = _post)
+        {
+            for (int k = 1; 2 * k <= h; k++)
+            {
+                nint ik = (nint)k * w, im = (nint)(h - k) * w;
+                TV zkr = TO.Load(cr + ik), zki = TO.Load(ci + ik), zmr = TO.Load(cr + im), zmi = TO.Load(ci + im);
+                TV er = TO.Mul(half, TO.Add(zkr, zmr)), ei = TO.Mul(half, TO.Sub(zki, zmi));
+                // 2*O = -i * (Z_k - conj Z_m) = (zki + zmi, -(zkr - zmr)); post holds w^k / 2.
+                TV o2r = TO.Add(zki, zmi), o2i = TO.Sub(zmr, zkr);
+                TV wr = TO.Splat(post[2 * k]), wi = TO.Splat(post[2 * k + 1]);
+                TV tr = TO.Sub(TO.Mul(o2r, wr), TO.Mul(o2i, wi)), ti = TO.MulAdd(o2r, wi, TO.Mul(o2i, wr));
+                put.Put<TO, TV>(ik, TO.Add(er, tr), TO.Add(ei, ti));
+                put.Put<TO, TV>(im, TO.Sub(er, tr), TO.Sub(ti, ei));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Inverse of <see cref="Forward{TO,TV}"/> for one transform (scalar lanes): x[t] = (1/n) sum over the full Hermitian
+    /// spectrum; the imaginary parts of X_0 (and X_{n/2} for even n) are ignored, as numpy.fft.irfft does.
+    /// work holds <see cref="WorkFloats"/>(1) floats.
+    /// </summary>
+    public void Inverse(float* xr, float* xi, float* x, float* work)
+    {
+        Carve(work, 1, out float* zr, out float* zi, out _, out _, out float* scratch);
+        int n = N;
+        if (!Split)
+        {
+            // Full Hermitian spectrum, conjugated: IFFT(Y) = conj(FFT(conj Y)) / n; only the real part is kept.
+            zr[0] = xr[0]; zi[0] = 0;
+            for (int k = 1; k < Bins; k++) { zr[k] = xr[k]; zi[k] = -xi[k]; zr[n - k] = xr[k]; zi[n - k] = xi[k]; }
+            _c.Forward<ScalarOps, float>(zr, zi, scratch);
+            for (int t = 0; t < n; t++) x[t] = zr[t] / n;
+            return;
+        }
+        int h = n / 2;
+        fixed (float* post = _post)
+        {
+            // Z_0 = E_0 + i O_0 with E_0 = (X_0 + X_h)/2, O_0 = (X_0 - X_h)/2 (real parts only).
+            zr[0] = 0.5f * (xr[0] + xr[h]);
+            zi[0] = 0.5f * (xr[0] - xr[h]);
+            for (int k = 1; k < h; k++)
+            {
+                int m = h - k;
+                float er = 0.5f * (xr[k] + xr[m]), ei = 0.5f * (xi[k] - xi[m]);
+                float dr = 0.5f * (xr[k] - xr[m]), di = 0.5f * (xi[k] + xi[m]);
+                // O = D * conj(w^k); post holds w^j / 2 only for j <= h/2, so use w^k = -conj(w^(h-k)) = (-re, im) above it.
+                int j = k <= h / 2 ? k : h - k;
+                double wr = 2 * post[2 * j], wi = 2 * post[2 * j + 1];
+                if (k > h / 2) wr = -wr;
+                float or = (float)(dr * wr + di * wi), oi = (float)(di * wr - dr * wi);
+                // Z = E + i O, stored conjugated for the conj-FFT-conj inverse.
+                zr[k] = er - oi;
+                zi[k] = -(ei + or);
+            }
+            zi[0] = -zi[0];
+        }
+        _c.Forward<ScalarOps, float>(zr, zi, scratch);
+        for (int t = 0; t < h; t++) { x[2 * t] = zr[t] / h; x[2 * t + 1] = -zi[t] / h; }
+    }
+}

@@ -1,0 +1,150 @@
+// Batched (log-)mel spectrogram on spans: STFT frames -> |X|^power (times a scale) -> sparse mel
+// filterbank -> log compression, all inside the lane pipeline (one pass over each frame's spectrum,
+// nothing but the final mel row leaves cache), then the per-clip decibel pass (ref = max, top_db).
+// Optionally also the frame's total energy sum_k scale*|X_k|^2 as an extra column (python_speech_features'
+// appendEnergy), compressed the same way.
+using Cochlea.Kernels.Numerics;
+
+namespace Cochlea.Kernels.Audio;
+
+/// <summary>
+/// Mel spectrogram of a batch of equal-length signals: x (B, N) -&gt; output (B, F, n_mels) time-major with
+/// mel[m] = C(sum_k W[m, k] * scale * |X_k|^power), C the <see cref="LogCompression"/>. torchaudio.transforms.MelSpectrogram
+/// is power = 2 with no compression; AmplitudeToDB / librosa.power_to_db on top is <see cref="LogCompression.PowerToDb"/>.
+/// Thread-safe; no allocation per call.
+/// </summary>
+public sealed unsafe class MelSpectrogramKernel
+{
+    readonly RealPlan _plan;
+    readonly WorkspacePool _pool;
+    readonly bool _energy;
+
+    /// <summary>
+    /// A kernel for the framing <paramref name="spec"/> and filterbank <paramref name="bank"/> (its bins must equal the
+    /// spec's n_fft/2+1). <paramref name="power"/> is 1 (magnitude) or 2 (power); <paramref name="powerScale"/> multiplies
+    /// |X|^power (python_speech_features uses 1/nfft); <paramref name="log"/> defaults to none.
+    /// </summary>
+    public MelSpectrogramKernel(StftSpec spec, MelFilterbank bank, float power = 2f, LogCompression? log = null, float powerScale = 1f)
+        : this(spec, bank, power, log, powerScale, appendEnergy: false) { }
+
+    internal MelSpectrogramKernel(StftSpec spec, MelFilterbank bank, float power, LogCompression? log, float powerScale, bool appendEnergy)
+    {
+        Spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        Bank = bank ?? throw new ArgumentNullException(nameof(bank));
+        if (bank.Bins != spec.Bins) throw new ArgumentException($"The filterbank spans {bank.Bins} bins but n_fft {spec.FftSize} gives {spec.Bins}.", nameof(bank));
+        if (power != 1f && power != 2f) throw new ArgumentOutOfRangeException(nameof(power), power, "power must be 1 (magnitude) or 2 (power).");
+        if (!(powerScale > 0) || !float.IsFinite(powerScale)) throw new ArgumentOutOfRangeException(nameof(powerScale), powerScale, "powerScale must be a positive finite number.");
+        Log = log ?? LogCompression.None;
+        Log.Validate();
+        Power = power;
+        PowerScale = powerScale;
+        _energy = appendEnergy;
+        _plan = RealFft.Get(spec.FftSize).Plan;
+        int bins = spec.Bins, rows = RowFloats;
+        _pool = new WorkspacePool(w => StftEngine.WorkFloats(spec, _plan, w, (long)(bins + rows) * w, rows));
+    }
+
+    /// <summary>The framing.</summary>
+    public StftSpec Spec { get; }
+    /// <summary>The filterbank.</summary>
+    public MelFilterbank Bank { get; }
+    /// <summary>1 or 2.</summary>
+    public float Power { get; }
+    /// <summary>Factor on |X|^power.</summary>
+    public float PowerScale { get; }
+    /// <summary>The compression.</summary>
+    public LogCompression Log { get; }
+    /// <summary>Mel bands per frame.</summary>
+    public int Mels => Bank.Mels;
+    /// <summary>Floats per output frame (n_mels, plus one when the energy column is appended).</summary>
+    public int RowFloats => Bank.Mels + (_energy ? 1 : 0);
+    /// <summary>Frames for signals of <paramref name="length"/> samples.</summary>
+    public int FrameCount(int length) => Spec.FrameCount(length);
+
+    /// <summary>
+    /// x (batch, N) -&gt; output (batch, F, n_mels). Runs at <paramref name="width"/> (default best) on at most
+    /// <paramref name="threads"/> threads (0: KernelThreads.Count).
+    /// </summary>
+    public void Run(ReadOnlySpan<float> x, int batch, Span<float> output, SimdWidth? width = null, int threads = 0)
+    {
+        int n = StftKernel.CheckInput(x, batch);
+        int frames = Spec.FrameCount(n), row = RowFloats;
+        long need = (long)batch * frames * row;
+        if (output.Length < need) throw new ArgumentException($"output has {output.Length} floats, expected at least batch*frames*{row} = {need} (frames = {frames} for N = {n}).", nameof(output));
+        fixed (float* px = x) fixed (float* po = output)
+        fixed (int* st = Bank.Start) fixed (int* of = Bank.Offset) fixed (int* ln = Bank.Length) fixed (float* vals = Bank.Values)
+        {
+            var sink = new MelSink
+            {
+                Bins = Spec.Bins, Mels = Bank.Mels, Start = st, Offset = of, Len = ln, Values = vals,
+                Magnitude = Power == 1f, Scale = PowerScale, Energy = _energy,
+                Kind = Log.Kind, Offset0 = Log.Offset, DbScale = (float)(Log.Multiplier / Math.Log(10)), DbRef = Log.ReferenceDb, Amin = Log.Amin,
+                FastDb = Log.Amin >= 1.17549435e-38f, // smallest normal float
+            };
+            StftEngine.Run(Spec, _plan, _pool, px, batch, n, po, sink, StftKernel.Resolve(width), StftKernel.Threads(threads));
+        }
+        if (Log.NeedsClipPass)
+            for (int b = 0; b < batch; b++) Decibel.FinishClip(output.Slice(b * frames * row, frames * row), Log);
+    }
+
+    struct MelSink : IFrameSink
+    {
+        public int Bins, Mels;
+        public int* Start, Offset, Len;
+        public float* Values;
+        public bool Magnitude, Energy;
+        public float Scale;
+        public LogKind Kind;
+        public float Offset0, DbScale, DbRef, Amin;
+        public bool FastDb;
+
+        public readonly int RowFloats => Mels + (Energy ? 1 : 0);
+        public readonly long WorkFloats(int w) => (long)(Bins + RowFloats) * w;
+        public readonly bool PowerOnly => true;
+
+        public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            int w = TO.Count;
+            float* p = work, mel = work + (nint)Bins * w;
+            TV scale = TO.Splat(Scale), energy = TO.Splat(0f);
+            // xr holds |X|^2 (PowerOnly). Scaling, energy and sqrt only when asked for: the common power-2,
+            // scale-1 case reads the power rows in place.
+            if (Scale != 1f || Energy || Magnitude)
+                for (int k = 0; k < Bins; k++)
+                {
+                    nint o = (nint)k * w;
+                    TV v = TO.Mul(TO.Load(xr + o), scale);
+                    if (Energy) energy = TO.Add(energy, v);
+                    if (Magnitude) v = LaneMath.Sqrt<TO, TV>(v);
+                    TO.Store(p + o, v);
+                }
+            else p = xr;
+            // Sparse filterbank: each filter is one run of weights; splat weight x lane row of the spectrum.
+            for (int m = 0; m < Mels; m++)
+            {
+                TV acc = TO.Splat(0f);
+                float* wv = Values + Offset[m];
+                float* src = p + (nint)Start[m] * w;
+                for (int k = 0, len = Len[m]; k < len; k++) acc = TO.MulAdd(TO.Splat(wv[k]), TO.Load(src + (nint)k * w), acc);
+                TO.Store(mel + (nint)m * w, Compress<TO, TV>(acc));
+            }
+            if (Energy) TO.Store(mel + (nint)Mels * w, Compress<TO, TV>(energy));
+            FftLanes.Store<TO, TV>(mel, RowFloats, dst);
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        readonly TV Compress<TO, TV>(TV v) where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            switch (Kind)
+            {
+                case LogKind.Ln: return VectorMath.Log<TO, TV>(TO.Add(v, TO.Splat(Offset0)));
+                case LogKind.LnZeroFloor: return VectorMath.Log<TO, TV>(TO.Select(TO.Eq(v, TO.Splat(0f)), TO.Splat(Offset0), v));
+                case LogKind.Decibel:
+                    // max(v, amin) is positive and normal (amin >= 2^-126 is checked), so the lean log applies.
+                    TV ln = FastDb ? LaneMath.LogPositive<TO, TV>(TO.Max(v, TO.Splat(Amin))) : VectorMath.Log<TO, TV>(TO.Max(v, TO.Splat(Amin)));
+                    return TO.MulAdd(ln, TO.Splat(DbScale), TO.Splat(-DbRef));
+                default: return v;
+            }
+        }
+    }
+}

@@ -1,0 +1,241 @@
+// Mel, decibel, MFCC and DeepSpeech kernels: every SIMD path against the scalar path and against direct
+// double-precision definitions (dense filterbank product, dense DCT matrix), the lean decibel log, thread
+// count independence (bitwise), edge cases (empty and short clips, batches spanning lane groups) and
+// input validation.
+using Cochlea.Kernels;
+using Cochlea.Kernels.Audio;
+using NUnit.Framework;
+
+namespace Cochlea.Tests.Kernels;
+
+[Category("Kernels")]
+public class MelFeatureKernelTests
+{
+    static float[] Signal(int n, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)(0.5 * Math.Sin(i * 0.031 * (1 + i / 4000.0)) + 0.2 * (rng.NextDouble() - 0.5));
+        return x;
+    }
+
+    /// <summary>Direct reference: power spectrum in double (STFT test's DFT), dense mel product, optional log compression.</summary>
+    static double[] MelReference(StftSpec spec, MelFilterbank bank, float[] x, int batch, Func<double, double> compress, double powerScale = 1)
+    {
+        int n = x.Length / batch, frames = spec.FrameCount(n), bins = spec.Bins;
+        var dense = bank.ToDense();
+        var y = new double[batch * frames * bank.Mels];
+        var stft = new StftKernel(spec);
+        var cplx = new float[batch * frames * bins * 2];
+        stft.Complex(x, batch, cplx, SimdWidth.Scalar, 1);
+        for (int r = 0; r < batch * frames; r++)
+            for (int m = 0; m < bank.Mels; m++)
+            {
+                double acc = 0;
+                for (int k = 0; k < bins; k++)
+                {
+                    double re = cplx[2 * (r * bins + k)], im = cplx[2 * (r * bins + k) + 1];
+                    acc += dense[m * bins + k] * (re * re + im * im) * powerScale;
+                }
+                y[r * bank.Mels + m] = compress(acc);
+            }
+        return y;
+    }
+
+    static double MaxRelativeError(ReadOnlySpan<float> got, double[] want)
+    {
+        double lo = want.Min(), hi = want.Max(), err = 0;
+        for (int i = 0; i < want.Length; i++) err = Math.Max(err, Math.Abs(got[i] - want[i]));
+        return err / Math.Max(hi - lo, 1e-30);
+    }
+
+    [Test]
+    public void MelMatchesDenseReferenceOnEveryPath([ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth w)
+    {
+        var spec = StftSpec.Torch(400, 160);
+        var bank = MelFilterbank.Create(201, 16000, 40);
+        var x = Signal(3 * 5000, 1);
+        foreach (var (name, log, f) in new (string, LogCompression, Func<double, double>)[]
+        {
+            ("none", LogCompression.None, v => v),
+            ("ln", LogCompression.Log(1e-6f), v => Math.Log(v + 1e-6)),
+            ("db", LogCompression.PowerToDb(topDb: null), v => 10 * Math.Log10(Math.Max(v, 1e-10))),
+        })
+        {
+            var k = new MelSpectrogramKernel(spec, bank, 2f, log);
+            var y = new GuardedBuffer(3 * k.FrameCount(5000) * 40);
+            k.Run(x, 3, y.Span, w, 1);
+            y.AssertGuard(name);
+            double e = MaxRelativeError(y.Span, MelReference(spec, bank, x, 3, f));
+            Assert.That(e, Is.LessThan(2e-6), $"{w} {name}");
+        }
+    }
+
+    [Test]
+    public void PathsAndThreadCountsAgree()
+    {
+        var x = Signal(7 * 3001, 2);
+        var mel = new MelSpectrogramKernel(StftSpec.Torch(512, 160), MelFilterbank.Create(257, 16000, 64), 2f, LogCompression.AmplitudeToDb(true, 80f));
+        var mfcc = new MfccKernel(StftSpec.Torch(400, 160), MelFilterbank.Create(201, 16000, 40), 13, LogCompression.AmplitudeToDb(true, 80f));
+        var ds = new SpeechFeaturesMfcc(new SpeechFeaturesOptions(NumCep: 26));
+        foreach (var (name, rows, run) in new (string, int, Action<float[], SimdWidth, int>)[]
+        {
+            ("mel", 7 * mel.FrameCount(3001) * 64, (y, w, t) => mel.Run(x, 7, y, w, t)),
+            ("mfcc", 7 * mfcc.FrameCount(3001) * 13, (y, w, t) => mfcc.Run(x, 7, y, w, t)),
+            ("deepspeech", 7 * ds.FrameCount(3001) * 26, (y, w, t) => ds.Run(x, 7, y, w, t)),
+        })
+        {
+            var scalar = new float[rows];
+            run(scalar, SimdWidth.Scalar, 1);
+            foreach (var w in Simd.Available)
+            {
+                var one = new float[rows]; var two = new float[rows];
+                run(one, w, 1);
+                run(two, w, 2);
+                Assert.That(two, Is.EqualTo(one), $"{name} {w}: 2 threads differ from 1");
+                double range = scalar.Max() - scalar.Min();
+                for (int i = 0; i < rows; i++)
+                    Assert.That(Math.Abs(one[i] - scalar[i]), Is.LessThanOrEqualTo(2e-5 * range), $"{name} {w} vs scalar at {i}");
+            }
+        }
+    }
+
+    [Test]
+    public void DctMatchesDenseMatrix([ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth w)
+    {
+        var rng = new Random(3);
+        foreach (int n in new[] { 1, 2, 3, 13, 26, 40, 64, 67, 128 })
+            foreach (int coef in new[] { 1, Math.Min(13, n), n })
+            {
+                var d = MfccKernel.CreateDct(coef, n);
+                var dct = new DctLanes(n, MfccKernel.DctScale(coef, n, ortho: true));
+                int rows = 21;
+                var x = Check.Rand(rows * (n + 3), rng);
+                var y = new GuardedBuffer(rows * coef);
+                unsafe
+                {
+                    fixed (float* px = x) fixed (float* py = y.Data) dct.Run(px, rows, n + 3, py, w, 1);
+                }
+                y.AssertGuard($"n={n}");
+                for (int r = 0; r < rows; r++)
+                    for (int j = 0; j < coef; j++)
+                    {
+                        double want = 0;
+                        for (int m = 0; m < n; m++) want += d[j * n + m] * (double)x[r * (n + 3) + m];
+                        Assert.That(y.Data[r * coef + j], Is.EqualTo(want).Within(1e-5 * Math.Sqrt(n)), $"{w} n={n} row {r} coef {j}");
+                    }
+            }
+    }
+
+    [Test]
+    public void DctMatrixIsOrthonormal()
+    {
+        var d = MfccKernel.CreateDct(40, 40);
+        for (int i = 0; i < 40; i++)
+            for (int j = 0; j < 40; j++)
+            {
+                double dot = 0;
+                for (int m = 0; m < 40; m++) dot += (double)d[i * 40 + m] * d[j * 40 + m];
+                Assert.That(dot, Is.EqualTo(i == j ? 1.0 : 0.0).Within(1e-6));
+            }
+    }
+
+    [Test]
+    public void LeanDecibelLogIsAccurate()
+    {
+        // The decibel step uses LaneMath.LogPositive; compare 10 log10(max(x, amin)) over 1e-10 .. 1e10 with double.
+        var k = new MelSpectrogramKernel(StftSpec.Torch(16, 16, window: WindowKind.Rectangular, center: false), MelFilterbank.FromDense(new float[] { 1, 0, 0, 0, 0, 0, 0, 0, 0 }, 1, 9),
+            2f, LogCompression.PowerToDb(topDb: null));
+        var rng = new Random(4);
+        for (int i = 0; i < 200; i++)
+        {
+            // A single frame whose DC bin power is chosen: x = c (constant) gives X_0 = 16 c, power 256 c^2.
+            double p = Math.Pow(10, -10 + 20 * rng.NextDouble());
+            float c = (float)(Math.Sqrt(p) / 16);
+            var x = Enumerable.Repeat(c, 16).ToArray();
+            var y = new float[1];
+            k.Run(x, 1, y, Simd.Best, 1);
+            double exact = 10 * Math.Log10(Math.Max(256.0 * c * c, 1e-10));
+            Assert.That(y[0], Is.EqualTo(exact).Within(2e-5 * Math.Max(1, Math.Abs(exact))), $"power {p:E3}");
+        }
+    }
+
+    [Test]
+    public void DecibelMatchesLibrosaFormula()
+    {
+        var s = new float[] { 0f, 1e-12f, 1e-3f, 0.5f, 2f, 100f };
+        var y = new float[s.Length];
+        Decibel.PowerToDb(s, y, reference: 1f, amin: 1e-10f, topDb: 80f);
+        double max = 10 * Math.Log10(100);
+        for (int i = 0; i < s.Length; i++)
+            Assert.That(y[i], Is.EqualTo(Math.Max(10 * Math.Log10(Math.Max(1e-10, s[i])), max - 80)).Within(1e-5));
+        Decibel.PowerToDb(s, y, topDb: null, referenceIsMax: true);
+        for (int i = 0; i < s.Length; i++)
+            Assert.That(y[i], Is.EqualTo(10 * Math.Log10(Math.Max(1e-10, s[i])) - max).Within(1e-4));
+        Decibel.AmplitudeToDb(s, y, 20f);
+        Assert.That(y[4], Is.EqualTo(20 * Math.Log10(2)).Within(1e-5));
+    }
+
+    [Test]
+    public void FilterbankApplyMatchesDense()
+    {
+        var bank = MelFilterbank.Create(257, 16000, 64, 20, 7600, MelScale.Slaney, MelNorm.Slaney);
+        Assert.That(bank.NonZeros, Is.LessThan(2 * 257 + 64));
+        var dense = bank.ToDense();
+        var s = Check.Rand(3 * 257, new Random(5)).Select(Math.Abs).ToArray();
+        var mel = new float[3 * 64];
+        bank.Apply(s, 3, mel);
+        for (int r = 0; r < 3; r++)
+            for (int m = 0; m < 64; m++)
+            {
+                double want = 0;
+                for (int k = 0; k < 257; k++) want += dense[m * 257 + k] * (double)s[r * 257 + k];
+                Assert.That(mel[r * 64 + m], Is.EqualTo(want).Within(1e-5));
+            }
+        Assert.That(MelFilterbank.FromDense(dense, 64, 257).ToDense(), Is.EqualTo(dense));
+    }
+
+    [Test]
+    public void MelScalesRoundTrip()
+    {
+        foreach (var scale in new[] { MelScale.Htk, MelScale.Slaney })
+            foreach (double hz in new[] { 0.0, 50, 999.9, 1000, 4000, 24000 })
+                Assert.That(MelFilterbank.MelToHz(MelFilterbank.HzToMel(hz, scale), scale), Is.EqualTo(hz).Within(1e-9 * (1 + hz)));
+        Assert.That(MelFilterbank.HzToMel(1000, MelScale.Slaney), Is.EqualTo(15).Within(1e-12));
+        Assert.That(MelFilterbank.HzToMel(700, MelScale.Htk), Is.EqualTo(2595 * Math.Log10(2)).Within(1e-9));
+    }
+
+    [Test]
+    public void SpeechFeaturesFramesAndEdgeCases()
+    {
+        var ds = new SpeechFeaturesMfcc(new SpeechFeaturesOptions(NumCep: 26));
+        Assert.That(ds.Options.FrameLength, Is.EqualTo(400));
+        Assert.That(ds.Options.FrameStep, Is.EqualTo(160));
+        // Empty clip: one all-zero frame (psf pads to a whole frame); every filter is eps, c0 = ln(eps).
+        var y = new float[26];
+        ds.Run(ReadOnlySpan<float>.Empty, 1, y);
+        Assert.That(y[0], Is.EqualTo(Math.Log(2.220446049250313e-16)).Within(1e-4));
+        Assert.That(y.Skip(1).Max(v => Math.Abs(v)), Is.LessThan(1e-3));
+        // Context windows: zero rows past the edges, the centre frame in the middle.
+        var f = Enumerable.Range(0, 3 * 2).Select(i => (float)(i + 1)).ToArray();
+        var c = new float[3 * 2 * 3];
+        SpeechFeaturesMfcc.ContextWindows(f, 2, 1, c);
+        Assert.That(c, Is.EqualTo(new float[] { 0, 0, 1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 3, 4, 5, 6, 0, 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SpeechFeaturesMfcc(new SpeechFeaturesOptions(NumCep: 27)));
+        Assert.Throws<ArgumentException>(() => SpeechFeaturesMfcc.ContextWindows(f, 4, 1, c));
+    }
+
+    [Test]
+    public void ValidatesConfiguration()
+    {
+        var spec = StftSpec.Torch(400, 160);
+        Assert.Throws<ArgumentException>(() => new MelSpectrogramKernel(spec, MelFilterbank.Create(257, 16000, 40)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MelSpectrogramKernel(spec, MelFilterbank.Create(201, 16000, 40), power: 3f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MfccKernel(spec, MelFilterbank.Create(201, 16000, 40), 41, LogCompression.None));
+        Assert.Throws<ArgumentException>(() => MelFilterbank.Create(201, 16000, 40, fMin: 9000, fMax: 8000));
+        Assert.Throws<ArgumentException>(() => MelFilterbank.SpeechFeatures(26, 512, 16000, highFreq: 9000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MelSpectrogramKernel(spec, MelFilterbank.Create(201, 16000, 40), 2f, LogCompression.PowerToDb(amin: 0f)));
+        var k = new MelSpectrogramKernel(spec, MelFilterbank.Create(201, 16000, 40));
+        Assert.Throws<ArgumentException>(() => k.Run(new float[16000], 1, new float[100]));
+    }
+}
