@@ -10,11 +10,18 @@ namespace Cochlea.Models.Kws;
 /// <summary>Batches of one data set's clips for training and evaluation.</summary>
 public sealed class KwsClips
 {
-    /// <summary>Clips of <paramref name="dataset"/> with augmentation <paramref name="augment"/> (TF tutorial defaults when null).</summary>
+    /// <summary>Data sets up to this size (files on disk) are decoded once and kept in memory as floats (twice the 16-bit size).</summary>
+    public const long CacheLimitBytes = 256L << 20;
+
+    /// <summary>
+    /// Clips of <paramref name="dataset"/> with augmentation <paramref name="augment"/> (TF tutorial defaults when null), decoded by
+    /// <paramref name="decoder"/> (default: <see cref="KwsData.Decoder"/>, cached in memory when the data set is at most
+    /// <see cref="CacheLimitBytes"/>).
+    /// </summary>
     public KwsClips(SpeechCommandsDataset dataset, KwsAugmentOptions? augment = null, ClipDecoder? decoder = null)
     {
         Dataset = dataset ?? throw new ArgumentNullException(nameof(dataset));
-        Decoder = decoder ?? KwsData.Decoder();
+        Decoder = decoder ?? (KwsData.TotalBytes(dataset) <= CacheLimitBytes ? KwsData.Cached(KwsData.Decoder()) : KwsData.Decoder());
         augment ??= new KwsAugmentOptions();
         if (augment.Samples != KwsClassifier.ClipSamples)
             throw new ArgumentException($"KWS clips are {KwsClassifier.ClipSamples} samples; the augmentation options say {augment.Samples}.", nameof(augment));

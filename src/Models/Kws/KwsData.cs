@@ -30,6 +30,25 @@ public static class KwsData
     }
 
     /// <summary>
+    /// <paramref name="decoder"/> with every decoded clip kept in memory (thread-safe): for data sets small enough to hold
+    /// (the shipped one: 70 MB of floats), so later epochs skip reading and decoding. Callers must not modify the arrays.
+    /// </summary>
+    public static ClipDecoder Cached(ClipDecoder decoder)
+    {
+        ArgumentNullException.ThrowIfNull(decoder);
+        var cache = new ConcurrentDictionary<string, float[]>(StringComparer.Ordinal);
+        return path => cache.GetOrAdd(path, p => decoder(p));
+    }
+
+    /// <summary>Total size in bytes of the files of <paramref name="dataset"/> (its clips and background noise).</summary>
+    public static long TotalBytes(SpeechCommandsDataset dataset)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        return dataset.Items.Where(i => i.Path is not null).Select(i => i.Path!).Concat(dataset.BackgroundNoiseFiles)
+            .Distinct(StringComparer.Ordinal).Sum(p => new FileInfo(p).Length);
+    }
+
+    /// <summary>
     /// The wanted words named by <paramref name="classes"/>: "12" (the ten keywords; with silence and unknown, 12 classes),
     /// "all" (every word folder: null, see <see cref="SpeechCommandsOptions.WantedWords"/>) or a comma-separated word list.
     /// </summary>
