@@ -327,7 +327,12 @@ public static class KwsTrainer
                 [RecipeKey] = recipe,
             };
             classifier.Save(lastPath, optimizer, extra);
-            if (isBest) File.Copy(lastPath, bestPath, overwrite: true);
+            if (isBest)
+            {
+                // Copy then rename, so an interrupted run never leaves a half-written best checkpoint.
+                File.Copy(lastPath, bestPath + ".tmp", overwrite: true);
+                File.Move(bestPath + ".tmp", bestPath, overwrite: true);
+            }
             var row = new KwsEpochMetrics(epoch, trainLoss, trainAcc, v.Loss, v.Accuracy, optimizer.LearningRate,
                 epochClock.Elapsed.TotalSeconds, trainSeconds > 0 ? train.Count / trainSeconds : 0, isBest);
             File.AppendAllText(metricsPath, row.ToCsv() + "\n");
