@@ -1,40 +1,61 @@
-// Command table of the `cochlea` CLI. Each command lives in its own file and takes the
-// remaining arguments; unknown commands print the usage and exit 2.
+// Command table of the `cochlea` CLI. Each command lives in its own file and takes the remaining
+// arguments. Exit codes: 0 success; 2 the command line is wrong (unknown command or option, a
+// missing or malformed value, a path that does not exist) - one line on stderr, plus the usage
+// for an unknown command; 1 the command failed while running (a malformed file, a diverged
+// run, an I/O error) - one line on stderr. Unexpected exceptions (bugs) keep their stack trace.
+using Cochlea.Models.Data;
+using Cochlea.Nn;
+
 namespace Cochlea.Cli;
 
 static class Commands
 {
-    static readonly (string Name, string Help, Func<string[], int> Run)[] Table =
+    static readonly (string Name, string Args, string Help, Func<string[], CliConsole, int> Run)[] Table =
     [
-        ("demo", "train a small keyword-style model on generated audio and report its accuracy", DemoCommand.Run),
-        ("features", "compute STFT / spectrogram / log-mel / MFCC / DeepSpeech MFCC of an audio file into a .npy", FeaturesCommand.Run),
+        ("train", "kws --data DIR [options]", "train a keyword spotter (wave|deepspeech|conv) on a Speech Commands folder", TrainCommand.Run),
+        ("eval", "--model CKPT --data DIR", "accuracy, per-class accuracy and confusion matrix of a checkpoint", EvalCommand.Run),
+        ("predict", "--model CKPT FILES|DIR", "classify audio files and write a Kaggle submission (fname,label)", PredictCommand.Run),
+        ("demo", "", "train WaveKws on the shipped keyword data set and report its test accuracy", DemoCommand.Run),
+        // The features command handles its own errors (one line, exit code 2) and writes to the process's console.
+        ("features", "IN.wav --type T --out OUT.npy", "compute STFT / spectrogram / log-mel / MFCC / DeepSpeech MFCC of an audio file into a .npy", (args, _) => FeaturesCommand.Run(args)),
     ];
 
-    public static int Run(string[] args)
+    /// <summary>Runs the command line <paramref name="args"/>; output to stdout/stderr, or to the given writers (then never live).</summary>
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
     {
+        var ui = CliConsole.Create(output, error);
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
-            Usage(Console.Out);
+            Usage(args.Length == 0 ? ui.Error : output ?? Console.Out);
             return args.Length == 0 ? 2 : 0;
         }
         foreach (var c in Table)
             if (c.Name == args[0])
             {
-                try { return c.Run(args[1..]); }
-                catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or NotSupportedException)
+                try { return c.Run(args[1..], ui); }
+                catch (UsageException e)
                 {
-                    Console.Error.WriteLine($"cochlea {c.Name}: {e.Message}");
+                    ui.Error.WriteLine($"cochlea {c.Name}: {e.Message}");
+                    return 2;
+                }
+                catch (Exception e) when (IsFailure(e))
+                {
+                    ui.Error.WriteLine($"cochlea {c.Name}: {e.Message}");
                     return 1;
                 }
             }
-        Console.Error.WriteLine($"cochlea: unknown command '{args[0]}'.");
-        Usage(Console.Error);
+        ui.Error.WriteLine($"cochlea: unknown command '{args[0]}'.");
+        Usage(ui.Error);
         return 2;
     }
+
+    // Failures a user can act on (bad files, bad data, impossible settings); anything else is a bug and keeps its trace.
+    static bool IsFailure(Exception e) => e is ArgumentException or IOException or InvalidOperationException or NotSupportedException
+        or InvalidDataException or FormatException or UnauthorizedAccessException or DataLoaderException or StateDictMismatchException;
 
     static void Usage(TextWriter w)
     {
         w.WriteLine("usage: cochlea <command> [options]");
-        foreach (var c in Table) w.WriteLine($"  {c.Name,-10} {c.Help}");
+        foreach (var c in Table) w.WriteLine($"  {c.Name,-8} {c.Args,-26} {c.Help}");
     }
 }

@@ -1,6 +1,7 @@
 // Turns one indexed Speech Commands entry into a fixed-length training example the way the TF
 // tutorial's get_data does: decode and fit to N samples (truncate / zero-pad), mute silence
-// entries, then - in training - random gain (off by default), random time shift in [-max, max),
+// entries, then - in training - random speed (off by default; applied to the decoded clip before it
+// is fitted to N), random gain (off by default), random time shift in [-max, max),
 // and background noise (with probability background_frequency at volume ~ U[0, background_volume),
 // or at a random SNR), clamped to [-1, 1]. Silence entries always get noise at volume ~ U[0, 1),
 // also outside training, as in the tutorial. Meant as the loader's per-item function.
@@ -29,6 +30,9 @@ public sealed record KwsAugmentOptions
     /// <summary>Random linear gain range for training clips; (1, 1) = off.</summary>
     public (float Min, float Max) GainRange { get; init; } = (1f, 1f);
 
+    /// <summary>Random speed range for training clips (<see cref="SpeedPerturb"/>, tempo and pitch together); (1, 1) = off.</summary>
+    public (double Min, double Max) SpeedRange { get; init; } = (1, 1);
+
     internal void Validate()
     {
         if (Samples <= 0) throw new ArgumentOutOfRangeException(nameof(Samples), $"KwsAugmentOptions: Samples must be > 0 (got {Samples}).");
@@ -39,6 +43,8 @@ public sealed record KwsAugmentOptions
             throw new ArgumentOutOfRangeException(nameof(SnrRangeDb), $"KwsAugmentOptions: SnrRangeDb needs finite min <= max (got {snr}).");
         if (!(GainRange.Min >= 0) || !(GainRange.Max >= GainRange.Min) || !float.IsFinite(GainRange.Max))
             throw new ArgumentOutOfRangeException(nameof(GainRange), $"KwsAugmentOptions: GainRange needs 0 <= min <= max (got {GainRange}).");
+        if (!(SpeedRange.Min >= 0.5) || !(SpeedRange.Max >= SpeedRange.Min) || !(SpeedRange.Max <= 2))
+            throw new ArgumentOutOfRangeException(nameof(SpeedRange), $"KwsAugmentOptions: SpeedRange needs 0.5 <= min <= max <= 2 (got {SpeedRange}).");
     }
 }
 
@@ -48,6 +54,7 @@ public sealed class SpeechCommandsPipeline
     readonly ClipDecoder _decode;
     readonly BackgroundNoise? _noise;
     readonly KwsAugmentOptions _options;
+    readonly SpeedPerturb? _speed;
 
     /// <summary>A pipeline decoding with <paramref name="decode"/> and mixing <paramref name="noise"/> (null: no noise, silence stays zeros).</summary>
     public SpeechCommandsPipeline(ClipDecoder decode, BackgroundNoise? noise, KwsAugmentOptions? options = null)
@@ -56,6 +63,8 @@ public sealed class SpeechCommandsPipeline
         _noise = noise;
         _options = options ?? new KwsAugmentOptions();
         _options.Validate();
+        // Speeds are quantised to 1/40; the clips are assumed to be at 16 kHz (the pipeline's clip length is 1 s there).
+        if (_options.SpeedRange != (1, 1)) _speed = new SpeedPerturb(16000);
     }
 
     /// <summary>Settings in use.</summary>
@@ -71,7 +80,12 @@ public sealed class SpeechCommandsPipeline
         ArgumentNullException.ThrowIfNull(rng);
         var audio = new float[_options.Samples];
         // Always copy into a fresh buffer: a caching decoder may hand out the same array again.
-        if (!item.IsSilence) ClipLength.FitInto(_decode(item.Path!), audio);
+        if (!item.IsSilence)
+        {
+            var clip = _decode(item.Path!);
+            if (training && _speed is not null) clip = _speed.ApplyRandom(clip, _options.SpeedRange.Min, _options.SpeedRange.Max, rng).Clip;
+            ClipLength.FitInto(clip, audio);
+        }
         if (training && !item.IsSilence)
         {
             if (_options.GainRange != (1f, 1f)) Gain.ApplyRandom(audio, _options.GainRange.Min, _options.GainRange.Max, rng);
