@@ -88,6 +88,7 @@ class Speaker:
     highpass: int       # Hz
     lowpass: int        # Hz, 0 = none
     reverb: tuple = ()  # sox reverb (reverberance, HF damping, room scale, pre-delay ms, wet gain dB); () = dry
+    floor: tuple = ()   # (kind, RMS dBFS): the room/microphone noise under the whole clip; () = digital silence
 
     @property
     def voice(self):
@@ -97,6 +98,8 @@ class Speaker:
         parts = [f"warp {self.warp}", f"hp {self.highpass}"]
         parts.append(f"lp {self.lowpass}" if self.lowpass else "lp -")
         parts.append("reverb " + "/".join(str(x) for x in self.reverb) if self.reverb else "dry")
+        if self.floor:
+            parts.append(f"floor {self.floor[0]} {self.floor[1]} dB")
         return ", ".join(parts)
 
 
@@ -113,17 +116,22 @@ class Clip:
     extra: dict = field(default_factory=dict)
 
 
-def make_speaker(rng, sid, split, accent, variant, speed_range, level_range):
+def make_speaker(rng, sid, split, accent, variant, speed_range, level_range, noise_floor=False):
     reverb = ()
     if rng.random() < 0.3:
         reverb = (rng.randint(10, 50), rng.randint(30, 80), rng.randint(10, 40), rng.randint(0, 10), rng.randint(-8, -3))
+    # --noise-floor: most recordings have one; a quarter of the speakers keep digital silence (as TTS
+    # output has). Drawn only when asked, so the default output stays what is committed.
+    floor = ()
+    if noise_floor and rng.random() >= 0.25:
+        floor = (rng.choice(["white", "pink", "brown"]), round(rng.uniform(-72.0, -48.0), 1))
     return Speaker(
         sid=sid, split=split, accent=accent, variant=variant,
         speed=rng.randint(*speed_range), pitch=rng.randint(15, 85), amplitude=rng.randint(40, 110),
         peak_db=round(rng.uniform(*level_range), 1), warp=round(rng.uniform(0.9, 1.12), 3),
         highpass=rng.choice([40, 60, 80, 100, 150, 200, 300]),
         lowpass=rng.choice([0, 0, 3400, 4000, 5000, 6000, 7000, 7600]),
-        reverb=reverb)
+        reverb=reverb, floor=floor)
 
 
 def jitter(rng, sp, speed_jitter, pitch_jitter, level_jitter):
@@ -218,6 +226,40 @@ def fade_out(samples, n):
         samples[k] = int(samples[k] * (n - i) / n)
 
 
+def noise_floor(kind, rms_db, n, seed):
+    """n samples of white, pink (Paul Kellet's filter) or brown (leaky integrator) noise at rms_db dBFS."""
+    rng = random.Random(seed)
+    g = rng.gauss
+    out = [0.0] * n
+    if kind == "white":
+        for i in range(n):
+            out[i] = g(0.0, 1.0)
+    elif kind == "pink":
+        b0 = b1 = b2 = 0.0
+        for i in range(n):
+            w = g(0.0, 1.0)
+            b0 = 0.99765 * b0 + w * 0.0990460
+            b1 = 0.96300 * b1 + w * 0.2965164
+            b2 = 0.57000 * b2 + w * 1.0526913
+            out[i] = b0 + b1 + b2 + w * 0.1848
+    else:
+        b = 0.0
+        for i in range(n):
+            b = 0.98 * b + g(0.0, 1.0)
+            out[i] = b
+    mean = sum(out) / n
+    rms = (sum((x - mean) ** 2 for x in out) / n) ** 0.5
+    scale = 32768 * 10 ** (rms_db / 20) / rms
+    return [(x - mean) * scale for x in out]
+
+
+def add_floor(samples, speaker, seed):
+    if not speaker.floor:
+        return samples
+    noise = noise_floor(speaker.floor[0], speaker.floor[1], len(samples), seed)
+    return array("h", (max(-32768, min(32767, int(round(x + v)))) for x, v in zip(samples, noise)))
+
+
 def render_kws(clip, root, workdir):
     margin = 160                                  # keep 10 ms of silence at least at each end
     room = SAMPLE_RATE - 2 * margin
@@ -227,7 +269,7 @@ def render_kws(clip, root, workdir):
     out.extend(speech)
     out.extend(array("h", bytes(2 * (SAMPLE_RATE - len(out)))))
     assert len(out) == SAMPLE_RATE
-    write_pcm16(os.path.join(root, clip.path), out)
+    write_pcm16(os.path.join(root, clip.path), add_floor(out, clip.speaker, clip.extra["noise_seed"]))
     return clip.path, len(speech)
 
 
@@ -237,7 +279,7 @@ def render_corpus(clip, root, workdir):
     out = array("h", bytes(2 * lead))
     out.extend(speech)
     out.extend(array("h", bytes(2 * tail)))
-    write_pcm16(os.path.join(root, clip.path), out)
+    write_pcm16(os.path.join(root, clip.path), add_floor(out, clip.speaker, clip.extra["noise_seed"]))
     return clip.path, len(out)
 
 
@@ -304,7 +346,7 @@ def plan_kws(args):
         # Ids are chosen so that the TF tutorial's hash split (10 % / 10 %) gives the same split as
         # the list files: a loader that ignores the lists still keeps these speakers apart.
         sid = new_sid(rng, used, split)
-        speakers.append(make_speaker(rng, sid, split, accent, variant, (90, 180), (-20.0, -1.0)))
+        speakers.append(make_speaker(rng, sid, split, accent, variant, (90, 180), (-20.0, -1.0), args.noise_floor))
     rng.shuffle(speakers)
 
     clips = []
@@ -350,7 +392,8 @@ def kws_clip(rng, sp, word, rep):
     # A little prosody: a plain word, a statement, a question or an exclamation.
     text = word + rng.choice(["", "", ".", "?", "!"])
     return Clip(text=text, speaker=sp, path=f"{word}/{sp.sid}_nohash_{rep}.wav",
-                speed=speed, pitch=pitch, peak_db=peak, lead=rng.random(), extra={"word": word})
+                speed=speed, pitch=pitch, peak_db=peak, lead=rng.random(),
+                extra={"word": word, "noise_seed": rng.getrandbits(32) if sp.floor else 0})
 
 
 def cmd_kws(args):
@@ -374,10 +417,10 @@ def cmd_kws(args):
     with open(os.path.join(root, "speakers.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["speaker_id", "split", "voice", "speed_wpm", "pitch", "amplitude", "peak_dbfs",
-                    "warp", "highpass_hz", "lowpass_hz", "reverb"])
+                    "warp", "highpass_hz", "lowpass_hz", "reverb", "noise_floor"])
         for sp in sorted(speakers, key=lambda s: (s.split, s.sid)):
             w.writerow([sp.sid, sp.split, sp.voice, sp.speed, sp.pitch, sp.amplitude, sp.peak_db,
-                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb))])
+                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb)), " ".join(map(str, sp.floor))])
     write_kws_readme(root, args, speakers, clips, lengths)
     print("kws: done", flush=True)
 
@@ -402,7 +445,7 @@ def write_kws_readme(root, args, speakers, clips, lengths):
         "",
         "```bash",
         "apt-get install -y espeak-ng sox       # once",
-        f"tools/make_kws_dataset.sh --seed {args.seed}",
+        f"tools/make_kws_dataset.sh --seed {args.seed}" + (" --noise-floor" if args.noise_floor else ""),
         "python3 tools/check_datasets.py kws data/speech_commands_mini",
         "```",
         "",
@@ -428,8 +471,15 @@ def write_kws_readme(root, args, speakers, clips, lengths):
         "speakers a small room reverb. Each clip jitters speed (+-12 %), pitch (+-8) and level (+-3 dB),",
         "adds a random end mark (none, `.`, `?`, `!`) for different intonation, trims the synthesiser's",
         "silence, resamples to 16 kHz and places the word at a random offset in the 1 s clip",
-        f"(speech length: median {speech_ms[len(speech_ms) // 2]} ms, {speech_ms[0]}..{speech_ms[-1]} ms). "
-        "The rest is digital silence; mix background noise in training.",
+        f"(speech length: median {speech_ms[len(speech_ms) // 2]} ms, {speech_ms[0]}..{speech_ms[-1]} ms).",
+    ] + ([
+        "Made with `--noise-floor`: about 75 % of the speakers have a noise floor (white, pink or brown",
+        "noise at -72..-48 dBFS RMS, fresh for every clip) under the whole clip; the others keep digital",
+        "silence, as synthesiser output has, so a model meets both.",
+    ] if args.noise_floor else [
+        "The rest of the clip is digital silence (`--noise-floor` would put a room/microphone noise floor",
+        "under most speakers' clips instead). Mix `_background_noise_` in training as usual.",
+    ]) + [
         "",
         "## Counts",
         "",
@@ -493,7 +543,7 @@ def plan_corpus(args):
     n = sum(counts.values())
     splits = [s for s in ("train", "dev", "test") for _ in range(counts[s])]
     used = set()
-    speakers = [make_speaker(rng, new_sid(rng, used), split, a, v, (170, 215), (-9.0, -1.0))
+    speakers = [make_speaker(rng, new_sid(rng, used), split, a, v, (170, 215), (-9.0, -1.0), args.noise_floor)
                 for (a, v), split in zip(pick_voices(rng, n), splits)]
     # Each sentence is spoken once; sentences are split like the voices (disjoint), so dev and test
     # measure new voices saying new sentences.
@@ -512,13 +562,13 @@ def plan_corpus(args):
             clips.append(Clip(text=sentences[si], speaker=sp, path=f"{split}/{sp.sid}_{si:03d}.wav",
                               speed=speed, pitch=pitch, peak_db=peak,
                               lead=round(rng.uniform(0.03, 0.12), 3), tail=round(rng.uniform(0.03, 0.12), 3),
-                              extra={"split": split}))
+                              extra={"split": split, "noise_seed": rng.getrandbits(32) if sp.floor else 0}))
     clips.sort(key=lambda c: c.path)
     # LDC93S1: TIMIT's "she had your dark suit..." (a woman's voice, 2.9 s); here one fixed clean voice.
     ldc_voice = Speaker(sid="ldc93s1", split="ldc93s1", accent="en-us", variant="f3", speed=175, pitch=55,
                         amplitude=80, peak_db=-1.0, warp=1.0, highpass=40, lowpass=0)
     ldc = Clip(text=LDC93S1_TEXT, speaker=ldc_voice, path="ldc93s1/LDC93S1.wav", speed=175, pitch=55,
-               peak_db=-1.0, lead=0.15, tail=0.15, extra={"split": "ldc93s1"})
+               peak_db=-1.0, lead=0.15, tail=0.15, extra={"split": "ldc93s1", "noise_seed": 0})
     return sentences, speakers, clips, ldc
 
 
@@ -547,10 +597,10 @@ def cmd_corpus(args):
     with open(os.path.join(root, "speakers.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["speaker_id", "split", "voice", "speed_wpm", "pitch", "amplitude", "peak_dbfs",
-                    "warp", "highpass_hz", "lowpass_hz", "reverb"])
+                    "warp", "highpass_hz", "lowpass_hz", "reverb", "noise_floor"])
         for sp in speakers:
             w.writerow([sp.sid, sp.split, sp.voice, sp.speed, sp.pitch, sp.amplitude, sp.peak_db,
-                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb))])
+                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb)), " ".join(map(str, sp.floor))])
     write_corpus_readme(root, args, sentences, speakers, clips, lengths)
     print("corpus: done", flush=True)
 
@@ -575,7 +625,7 @@ def write_corpus_readme(root, args, sentences, speakers, clips, lengths):
         "",
         "```bash",
         "apt-get install -y espeak-ng sox       # once",
-        f"tools/make_speech_corpus.sh --seed {args.seed}",
+        f"tools/make_speech_corpus.sh --seed {args.seed}" + (" --noise-floor" if args.noise_floor else ""),
         "python3 tools/check_datasets.py corpus data/speech_corpus",
         "```",
         "",
@@ -601,7 +651,8 @@ def write_corpus_readme(root, args, sentences, speakers, clips, lengths):
         "300 utterances of ~1.5 s, so more voices per sentence would mean fewer sentences.",
         "",
         "A voice is an espeak-ng accent + variant (all variants distinct) with its own speed (170..215",
-        "wpm), pitch, level, formant warp (sox `speed` 0.9..1.12) and a mild \"microphone\" (high-pass, sometimes low-pass or a small reverb);",
+        "wpm), pitch, level, formant warp (sox `speed` 0.9..1.12) and a mild \"microphone\" (high-pass,",
+        "sometimes low-pass or a small reverb" + (", for about 75 % of voices a noise floor at -72..-48 dBFS RMS);" if args.noise_floor else ");"),
         "each utterance jitters speed (+-8 %), pitch and level and gets 30..120 ms of silence before and",
         "after the speech.",
         "",
@@ -635,6 +686,7 @@ def main():
     k.add_argument("--unknown-clips", type=int, default=100, help="clips of the other words, in all")
     k.add_argument("--validation-percent", type=float, default=10)
     k.add_argument("--testing-percent", type=float, default=10)
+    k.add_argument("--noise-floor", action="store_true", help="give ~75%% of the speakers a noise floor under their clips (off: digital silence, the committed set)")
     c = sub.add_parser("corpus", help="the tiny DeepSpeech corpus")
     c.add_argument("--out", required=True)
     c.add_argument("--seed", type=int, default=1)
@@ -645,6 +697,7 @@ def main():
     c.add_argument("--test-voices", type=int, default=2)
     c.add_argument("--dev-percent", type=float, default=10)
     c.add_argument("--test-percent", type=float, default=10)
+    c.add_argument("--noise-floor", action="store_true", help="give ~75%% of the voices a noise floor (off: digital silence, the committed set)")
     args = ap.parse_args()
     if args.jobs < 1:
         raise SystemExit("--jobs must be at least 1")

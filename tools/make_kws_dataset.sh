@@ -2,12 +2,14 @@
 # Makes data/speech_commands_mini: a small Speech Commands-style keyword data set synthesised with
 # espeak-ng and sox (see data/speech_commands_mini/README.md for what is in it).
 #
-#   tools/make_kws_dataset.sh [--seed N] [--out DIR] [--jobs N]
+#   tools/make_kws_dataset.sh [--seed N] [--out DIR] [--jobs N] [--noise-floor]
 #
 # The noises of _background_noise_ are made here with `sox synth`; the spoken clips, the split
 # lists, speakers.csv and the README by tools/espeak_datasets.py (Python 3 stdlib only); then
 # tools/check_datasets.py checks the result. Same seed + same Debian packages = same bytes.
 # This script installs nothing: it says what is missing.
+# --noise-floor puts a white/pink/brown noise floor (-72..-48 dBFS RMS) under ~75 % of the
+# speakers' clips; without it (the committed data) everything outside the speech is digital silence.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -15,13 +17,15 @@ repo="$(dirname "$here")"
 seed=1
 out="$repo/data/speech_commands_mini"
 jobs=2
+extra=()
 
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --seed) seed="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
         --jobs) jobs="$2"; shift 2 ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --noise-floor) extra+=(--noise-floor); shift ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "make_kws_dataset.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -64,6 +68,6 @@ noise_file running_tap -v 1 "$(part whitenoise highpass 700 lowpass 6500 tremolo
 noise_file exercise_bike -v 1 "$(part pinknoise bandpass 700 1.2q tremolo 1.3 85)" \
     -v 0.3 "$(part square 2.6 highpass 2000)"
 
-python3 "$here/espeak_datasets.py" kws --out "$out" --seed "$seed" --jobs "$jobs"
+python3 "$here/espeak_datasets.py" kws --out "$out" --seed "$seed" --jobs "$jobs" "${extra[@]}"
 python3 "$here/check_datasets.py" kws "$out"
 du -sh "$out"

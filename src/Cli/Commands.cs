@@ -12,7 +12,9 @@ static class Commands
 {
     static readonly (string Name, string Args, string Help, Func<string[], CliConsole, int> Run)[] Table =
     [
-        ("train", "kws --data DIR [options]", "train a keyword spotter (wave|deepspeech|conv) on a Speech Commands folder", TrainCommand.Run),
+        ("train", "kws|deepspeech [options]", "train a keyword spotter (kws --data DIR) or DeepSpeech (deepspeech --train CSV --dev CSV)",
+            (args, ui) => args.Length > 0 && args[0] == "deepspeech" ? TrainDeepSpeechCommand.Run(args[1..], ui) : TrainCommand.Run(args, ui)),
+        ("transcribe", "--model CKPT FILE.wav", "transcribe speech with a DeepSpeech checkpoint (greedy, or --beam/--lm)", TranscribeCommand.Run),
         ("eval", "--model CKPT --data DIR", "accuracy, per-class accuracy and confusion matrix of a checkpoint", EvalCommand.Run),
         ("predict", "--model CKPT FILES|DIR", "classify audio files and write a Kaggle submission (fname,label)", PredictCommand.Run),
         ("demo", "", "train WaveKws on the shipped keyword data set and report its test accuracy", DemoCommand.Run),
