@@ -9,7 +9,7 @@ namespace Cochlea.Cli;
 
 static class TrainCommand
 {
-    const string Usage = "usage: cochlea train kws --data DIR [--model wave|deepspeech|conv] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam|rmsprop] "
+    const string Usage = "usage: cochlea train kws --data DIR [--model wave|deepspeech|conv] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam|rmsprop] [--label-smoothing LS] "
         + "[--schedule constant|cosine] [--warmup EPOCHS] [--classes 12|all|w1,w2,...] [--seed N] [--out RUNDIR] [--resume CKPT] [--workers N] "
         + "[--teacher CKPT] [--temperature T] [--distill-weight A] [--pseudo DIR] [--pseudo-threshold P] [--background-volume V] "
         + "[--background-frequency F] [--silence-percentage P] [--unknown-percentage P] [--time-shift-ms MS] [--speed-perturb S] [--bn-calibration CLIPS] [--normalize none|peak] [--widths W1,W2,...]";
@@ -20,7 +20,7 @@ static class TrainCommand
             throw new UsageException($"expected what to train, kws or deepspeech (got '{(args.Length == 0 ? "" : args[0])}'). {Usage}");
         var o = CliArgs.Parse(args[1..], new()
         {
-            ["data"] = "", ["model"] = "wave", ["epochs"] = "20", ["batch"] = "64", ["lr"] = "", ["optimizer"] = "adam", ["schedule"] = "constant",
+            ["data"] = "", ["model"] = "wave", ["epochs"] = "20", ["batch"] = "64", ["lr"] = "", ["optimizer"] = "adam", ["label-smoothing"] = "0", ["schedule"] = "constant",
             ["warmup"] = "0", ["classes"] = "12", ["seed"] = "1", ["out"] = "", ["resume"] = "", ["workers"] = "1", ["teacher"] = "",
             ["temperature"] = "2", ["distill-weight"] = "0.5", ["pseudo"] = "", ["pseudo-threshold"] = "0.6", ["background-volume"] = "0.1",
             ["background-frequency"] = "0.8", ["silence-percentage"] = "10", ["unknown-percentage"] = "10", ["time-shift-ms"] = "100", ["speed-perturb"] = "0", ["bn-calibration"] = "512", ["normalize"] = "none", ["widths"] = "",
@@ -40,6 +40,7 @@ static class TrainCommand
             BatchSize = o.Int("batch"),
             LearningRate = o.Optional("lr") is null ? null : o.Float("lr"),
             Optimizer = o.Parsed("optimizer", KwsTrainer.ParseOptimizer),
+            LabelSmoothing = (float)o.Fraction("label-smoothing"),
             Schedule = o.Parsed("schedule", KwsTrainer.ParseSchedule),
             WarmupEpochs = o.Parsed("warmup", s => double.Parse(s, CultureInfo.InvariantCulture)),
             Classes = o.Required("classes"),
@@ -68,6 +69,8 @@ static class TrainCommand
         };
         if (options.Widths is not null && (model ?? KwsModelKind.Wave) != KwsModelKind.Wave)
             throw new UsageException("--widths applies to --model wave only.");
+        try { options.Validate(); }
+        catch (ArgumentException e) { throw new UsageException(e.Message); }
 
         var result = Train(ui, options);
         ui.Line($"best: {result.BestCheckpoint} (epoch {result.BestEpoch}, validation accuracy {result.BestValAccuracy * 100:F1}%)");

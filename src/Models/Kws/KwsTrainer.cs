@@ -87,6 +87,9 @@ public sealed record KwsTrainOptions
     /// <summary>Teacher checkpoint for distillation (same classes); null: none.</summary>
     public string? Teacher { get; init; }
 
+    /// <summary>Label smoothing ls of the cross-entropy: targets (1 - ls) one-hot + ls / classes.</summary>
+    public float LabelSmoothing { get; init; }
+
     /// <summary>Distillation temperature T.</summary>
     public float Temperature { get; init; } = 2f;
 
@@ -124,7 +127,9 @@ public sealed record KwsTrainOptions
     public static float DefaultLearningRate(KwsModelKind model, KwsOptimizer optimizer) =>
         model == KwsModelKind.DeepSpeech && optimizer == KwsOptimizer.Adam ? 8e-5f : optimizer == KwsOptimizer.Sgd ? 1e-2f : 1e-3f;
 
-    internal void Validate()
+    /// <summary>Checks every setting; the message names the CLI option.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range.</exception>
+    public void Validate()
     {
         ArgumentException.ThrowIfNullOrEmpty(DataDir);
         ArgumentException.ThrowIfNullOrEmpty(OutDir);
@@ -132,6 +137,7 @@ public sealed record KwsTrainOptions
         if (BatchSize < 1) throw new ArgumentException($"--batch must be >= 1 (got {BatchSize}).");
         if (LearningRate is float lr && !(lr > 0 && float.IsFinite(lr))) throw new ArgumentException($"--lr must be a positive number (got {lr}).");
         if (Workers < 0 || Workers > 64) throw new ArgumentException($"--workers must be in [0, 64] (got {Workers}).");
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new ArgumentException($"--label-smoothing must be in [0, 1) (got {LabelSmoothing}).");
         if (!(Temperature > 0 && float.IsFinite(Temperature))) throw new ArgumentException($"--temperature must be a positive number (got {Temperature}).");
         if (!(DistillWeight >= 0 && DistillWeight <= 1)) throw new ArgumentException($"--distill-weight must be in [0, 1] (got {DistillWeight}).");
         if (!(PseudoThreshold >= 0 && PseudoThreshold <= 1)) throw new ArgumentException($"--pseudo-threshold must be in [0, 1] (got {PseudoThreshold}).");
@@ -355,7 +361,7 @@ public static class KwsTrainer
             {
                 using var scope = Tensor.Scope();
                 var logits = model.Logits(batch.AudioTensor());
-                var loss = Loss.CrossEntropy(logits, batch.LabelTensor());
+                var loss = Loss.CrossEntropy(logits, batch.LabelTensor(), o.LabelSmoothing);
                 if (teacher is not null && o.DistillWeight > 0)
                 {
                     Tensor teacherLogits;
@@ -437,6 +443,7 @@ public static class KwsTrainer
         ["batch"] = o.BatchSize,
         ["optimizer"] = o.Optimizer.ToString().ToLowerInvariant(),
         ["lr"] = lr,
+        ["label_smoothing"] = o.LabelSmoothing,
         ["schedule"] = o.Schedule.ToString().ToLowerInvariant(),
         ["warmup_epochs"] = o.WarmupEpochs,
         ["background_frequency"] = o.Augment.BackgroundFrequency,
