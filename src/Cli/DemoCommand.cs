@@ -1,8 +1,13 @@
 // `cochlea demo`: the newcomer's first run. Trains WaveKws (the Pi keyword-spotting model, full
-// widths) on the shipped data set data/speech_commands_mini with the TF tutorial's augmentation,
-// evaluates the best checkpoint on the test split (per-class accuracy, confusion matrix), and says
-// where the checkpoint is. Its last line is "demo: test accuracy NN.N% on N clips".
+// widths) on the shipped data set data/speech_commands_mini, evaluates the best checkpoint on the
+// test split (per-class accuracy, confusion matrix), and says where the checkpoint is. Its last
+// line is "demo: test accuracy NN.N% on N clips".
+// The recipe (measured on this data set, see README): Adam 3e-3 with a 1-epoch warm-up and cosine
+// decay, batch 32, speed perturbation +-10 %, time shift +-100 ms, background noise on the silence
+// entries only - the shipped clips (and their test split) are clean synthetic speech, and noise on
+// the words cost accuracy here - label smoothing 0.1, batch-norm statistics re-estimated each epoch.
 using System.Diagnostics;
+using Cochlea.Models.Data;
 using Cochlea.Models.Kws;
 using Spectre.Console;
 
@@ -17,7 +22,7 @@ static class DemoCommand
     {
         var o = CliArgs.Parse(args, new()
         {
-            ["data"] = "", ["out"] = "", ["epochs"] = "12", ["batch"] = "64", ["lr"] = "0.002", ["seed"] = "1", ["workers"] = "1",
+            ["data"] = "", ["out"] = "", ["epochs"] = "50", ["batch"] = "32", ["lr"] = "0.003", ["seed"] = "1", ["workers"] = "1",
         });
         string? root = RepoRoot();
         string data = o.Optional("data") ?? (root is not null ? Path.Combine(root, ShippedData)
@@ -40,6 +45,8 @@ static class DemoCommand
             WarmupEpochs = 1,
             Seed = o.Int("seed"),
             Workers = o.NonNegativeInt("workers"),
+            LabelSmoothing = 0.1f,
+            Augment = new KwsAugmentOptions { BackgroundFrequency = 0, SpeedRange = (0.9, 1.1) },
         };
         var trained = TrainCommand.Train(ui, options);
         double trainSeconds = clock.Elapsed.TotalSeconds;

@@ -1,7 +1,7 @@
 // Turns one indexed Speech Commands entry into a fixed-length training example the way the TF
 // tutorial's get_data does: decode and fit to N samples (truncate / zero-pad), mute silence
-// entries, then - in training - random speed (off by default; applied to the decoded clip before it
-// is fitted to N), random gain (off by default), random time shift in [-max, max),
+// entries, then - in training - random speed and random tempo (both off by default; applied to the
+// decoded clip before it is fitted to N), random gain (off by default), random time shift in [-max, max),
 // and background noise (with probability background_frequency at volume ~ U[0, background_volume),
 // or at a random SNR), clamped to [-1, 1]. Silence entries always get noise at volume ~ U[0, 1),
 // also outside training, as in the tutorial. Meant as the loader's per-item function.
@@ -33,6 +33,12 @@ public sealed record KwsAugmentOptions
     /// <summary>Random speed range for training clips (<see cref="SpeedPerturb"/>, tempo and pitch together); (1, 1) = off.</summary>
     public (double Min, double Max) SpeedRange { get; init; } = (1, 1);
 
+    /// <summary>
+    /// Random tempo range for training clips: a phase-vocoder time stretch (<see cref="TimeStretch"/>, pitch kept; 512-point
+    /// frames, hop 128, short enough for speech), rate &gt; 1 faster; (1, 1) = off.
+    /// </summary>
+    public (double Min, double Max) TempoRange { get; init; } = (1, 1);
+
     internal void Validate()
     {
         if (Samples <= 0) throw new ArgumentOutOfRangeException(nameof(Samples), $"KwsAugmentOptions: Samples must be > 0 (got {Samples}).");
@@ -45,6 +51,8 @@ public sealed record KwsAugmentOptions
             throw new ArgumentOutOfRangeException(nameof(GainRange), $"KwsAugmentOptions: GainRange needs 0 <= min <= max (got {GainRange}).");
         if (!(SpeedRange.Min >= 0.5) || !(SpeedRange.Max >= SpeedRange.Min) || !(SpeedRange.Max <= 2))
             throw new ArgumentOutOfRangeException(nameof(SpeedRange), $"KwsAugmentOptions: SpeedRange needs 0.5 <= min <= max <= 2 (got {SpeedRange}).");
+        if (!(TempoRange.Min >= 0.5) || !(TempoRange.Max >= TempoRange.Min) || !(TempoRange.Max <= 2))
+            throw new ArgumentOutOfRangeException(nameof(TempoRange), $"KwsAugmentOptions: TempoRange needs 0.5 <= min <= max <= 2 (got {TempoRange}).");
     }
 }
 
@@ -84,6 +92,8 @@ public sealed class SpeechCommandsPipeline
         {
             var clip = _decode(item.Path!);
             if (training && _speed is not null) clip = _speed.ApplyRandom(clip, _options.SpeedRange.Min, _options.SpeedRange.Max, rng).Clip;
+            if (training && _options.TempoRange != (1, 1))
+                clip = TimeStretch.Apply(clip, rng.NextUniform(_options.TempoRange.Min, _options.TempoRange.Max), nFft: 512, hop: 128);
             ClipLength.FitInto(clip, audio);
         }
         if (training && !item.IsSilence)

@@ -450,6 +450,7 @@ public static class KwsTrainer
         ["background_volume"] = o.Augment.BackgroundVolume,
         ["time_shift_samples"] = o.Augment.TimeShiftSamples,
         ["speed_range"] = new[] { o.Augment.SpeedRange.Min, o.Augment.SpeedRange.Max },
+        ["tempo_range"] = new[] { o.Augment.TempoRange.Min, o.Augment.TempoRange.Max },
         ["silence_percentage"] = o.SilencePercentage,
         ["unknown_percentage"] = o.UnknownPercentage,
         ["bn_calibration_clips"] = o.BatchNormCalibrationClips,

@@ -1,5 +1,6 @@
 // Speed perturbation: length 1/speed, a tone's frequency times speed, quantised speeds, identity at
-// speed 1, the random form's range, and the Speech Commands pipeline applying it to training clips only.
+// speed 1, the random form's range, and the Speech Commands pipeline applying it (and the tempo
+// perturbation, which keeps the pitch) to training clips only.
 using Cochlea.Models.Augment;
 using Cochlea.Models.Data;
 using NUnit.Framework;
@@ -76,5 +77,18 @@ public class SpeedPerturbTests
         Assert.That(Frequency(train[..6667]), Is.EqualTo(600).Within(6));
         Assert.That(() => new SpeechCommandsPipeline(_ => tone, null, new KwsAugmentOptions { SpeedRange = (0.2, 1) }),
             Throws.InstanceOf<ArgumentOutOfRangeException>());
+    }
+
+    [Test]
+    public void ThePipelineStretchesTheTempoAndKeepsThePitch()
+    {
+        var tone = Tone(500, 8000);
+        var pipeline = new SpeechCommandsPipeline(_ => tone, null,
+            new KwsAugmentOptions { Samples = 8000, TimeShiftSamples = 0, TempoRange = (1.25, 1.25) });
+        var item = new SpeechCommandsItem("x.wav", 2, DataSplit.Training);
+        var train = pipeline.Load(item, new Philox(1), training: true).Audio;
+        Assert.That(train.Skip(6400).All(v => v == 0f), "8000 / 1.25 = 6400 samples, then zero padding");
+        Assert.That(Frequency(train[..6400]), Is.EqualTo(500).Within(10));
+        Assert.That(pipeline.Load(item, new Philox(1), training: false).Audio, Is.EqualTo(tone));
     }
 }
