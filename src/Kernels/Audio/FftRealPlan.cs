@@ -18,6 +18,16 @@ internal interface ILaneJob
 
 internal static class LaneDispatch
 {
+    /// <summary>
+    /// Where a lane range [start, end) stops running at full width w: a last group at most half full runs at half
+    /// the width instead (same per-lane arithmetic, half the work). Returns end when no such tail exists.
+    /// </summary>
+    public static long HalfWidthTailSplit(long start, long end, int w)
+    {
+        long full = start + (end - start) / w * w, tail = end - full;
+        return w >= 8 && tail > 0 && tail <= w / 2 ? full : end;
+    }
+
     /// <summary>Runs job at the given width (validated), without boxing: TJob is a struct carrying the arguments.</summary>
     public static void Run<TJob>(SimdWidth width, ref TJob job) where TJob : struct, ILaneJob
     {

@@ -60,8 +60,7 @@ internal sealed unsafe class DctLanes
         {
             // As the STFT driver: a last group at most half full runs at half the width (same per-lane arithmetic).
             int w = TO.Count;
-            long full = Start + (End - Start) / w * w, tail = End - full;
-            long split = w >= 8 && tail > 0 && tail <= w / 2 ? full : End;
+            long split = LaneDispatch.HalfWidthTailSplit(Start, End, w);
             Range<TO, TV>(Start, split);
             if (split < End)
             {

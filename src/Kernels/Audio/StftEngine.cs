@@ -67,8 +67,7 @@ internal static unsafe class StftEngine
             // A last group at most half full runs at half the width: same per-lane arithmetic (every step is
             // vertical, FMA at every width), half the work for the 5 frames left over from 101, say.
             int w = TO.Count;
-            long full = Start + (End - Start) / w * w, tail = End - full;
-            long split = w >= 8 && tail > 0 && tail <= w / 2 ? full : End;
+            long split = LaneDispatch.HalfWidthTailSplit(Start, End, w);
             Range<TO, TV>(Start, split);
             if (split < End)
             {
