@@ -12,26 +12,36 @@ public static class Timing
     /// </summary>
     public static (double Ours, double? Anchor) Alternate(Action ours, Action? anchor, double budgetSeconds = 2.0,
         int minReps = 5, int maxReps = 51, int warmup = 2)
+        => Alternate(() => Time(ours), anchor is null ? null : () => Time(anchor), budgetSeconds, minReps, maxReps, warmup);
+
+    /// <summary>
+    /// As above, for sides that time themselves: each call runs once and returns its own seconds (an anchor in
+    /// another process reports only its call, not the pipe).
+    /// </summary>
+    public static (double Ours, double? Anchor) Alternate(Func<double> ours, Func<double>? anchor, double budgetSeconds,
+        int minReps, int maxReps, int warmup)
     {
         for (int i = 0; i < warmup; i++) { ours(); anchor?.Invoke(); }
         var a = new List<double>(); var b = new List<double>();
         var total = Stopwatch.StartNew();
         while (a.Count < maxReps && (a.Count < minReps || total.Elapsed.TotalSeconds < budgetSeconds))
         {
-            a.Add(Time(ours));
-            if (anchor is not null) b.Add(Time(anchor));
+            a.Add(ours());
+            if (anchor is not null) b.Add(anchor());
         }
         return (Median(a), anchor is null ? null : Median(b));
     }
 
-    static double Time(Action f)
+    /// <summary>Seconds one call of <paramref name="f"/> took.</summary>
+    public static double Time(Action f)
     {
         long t0 = Stopwatch.GetTimestamp();
         f();
         return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
-    static double Median(List<double> xs)
+    /// <summary>The median (mean of the middle two for an even count); sorts <paramref name="xs"/>.</summary>
+    public static double Median(List<double> xs)
     {
         xs.Sort();
         int n = xs.Count;

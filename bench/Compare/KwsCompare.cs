@@ -1,0 +1,159 @@
+// `compare kws`: the two keyword spotters end to end on CPU, Cochlea vs the PyTorch reference models
+// (../shared/reference/models.py, as ../shared/reference/bench.py times them), in ms per step:
+//   train: zero_grad + forward (train mode) + cross-entropy + backward + Adam(1e-4) step, batch 64;
+//   infer: eval-mode forward under no_grad, batch 1.
+// WaveKws takes (B, 16000) waveforms, DeepSpeechKws (B, 99, 161) spectrograms. PyTorch runs in a
+// python3 subprocess (Debian's /usr/bin/python3 with python3-torch) that times one step on request, so
+// both sides run in the same process pair, alternating step by step after their own warm-up, and only
+// the step is timed, not the pipe. Both sides use the same thread count.
+using Cochlea.Kernels.Threading;
+using Cochlea.Models.Kws;
+using Cochlea.Nn;
+using Cochlea.Optim;
+
+namespace Cochlea.Bench.Compare;
+
+public sealed class KwsCompare : ICompareSuite
+{
+    public string Name => "kws";
+    public string Description => "WaveKws / DeepSpeechKws train step (B=64) and inference (B=1) vs the PyTorch reference, ms";
+
+    const int Threads = 2;
+
+    // (reference model name, train?, batch, warm-up steps per side, at least this many timed pairs, seconds budget)
+    static readonly (string Model, bool Train, int Batch, int Warmup, int MinReps, double Budget)[] Cases =
+    [
+        ("wavekws", true, 64, 3, 9, 6.0),
+        ("dskws", true, 64, 2, 5, 20.0),
+        ("wavekws", false, 1, 20, 31, 3.0),
+        ("dskws", false, 1, 10, 21, 6.0),
+    ];
+
+    public IEnumerable<CompareResult> Run()
+    {
+        var refDir = ReferenceDir();
+        if (refDir is null) Console.Error.WriteLine("compare kws: ../shared/reference/models.py not found (set COCHLEA_REFERENCE); no anchor.");
+        using var torch = refDir is null ? null : PythonAnchor.Start("compare kws", Script, refDir);
+        foreach (var c in Cases)
+            yield return Measure(c.Model, c.Train, c.Batch, c.Warmup, c.MinReps, c.Budget, torch);
+    }
+
+    static CompareResult Measure(string model, bool train, int batch, int warmup, int minReps, double budget, PythonAnchor? torch)
+    {
+        string label = $"{(model == "wavekws" ? "WaveKws" : "DeepSpeechKws")} {(train ? "train step" : "inference")} B={batch}";
+        int saved = KernelThreads.Count;
+        KernelThreads.Count = Threads;
+        var rng = new Random(batch * 7 + (train ? 1 : 0));
+        Module net = model == "wavekws" ? new WaveKws(numClasses: 12) : new DeepSpeechKws(numClasses: 21);
+        int classes = model == "wavekws" ? 12 : 21;
+        using var x = (model == "wavekws" ? Tensor.Randn(rng, 1f, batch, 16000) : Tensor.Randn(rng, 1f, batch, 99, 161)).Keep();
+        var labels = new long[batch];
+        for (int i = 0; i < batch; i++) labels[i] = rng.Next(classes);
+        using var y = Tensor.FromArray(labels, batch).Keep();
+        using var opt = new Adam(net.Parameters(), lr: 1e-4f);
+        try
+        {
+            Action step;
+            if (train)
+            {
+                net.Train();
+                step = () =>
+                {
+                    using var scope = Tensor.Scope();
+                    opt.ZeroGrad();
+                    var loss = Loss.CrossEntropy(net.Forward(x), y);
+                    loss.Backward();
+                    opt.Step();
+                };
+            }
+            else
+            {
+                net.Eval();
+                step = () =>
+                {
+                    using var scope = Tensor.Scope();
+                    using var _ = Tensor.NoGrad();
+                    net.Forward(x);
+                };
+            }
+            bool anchored = torch is not null && torch.Setup($"{model} {(train ? "train" : "infer")} {batch} {Threads}");
+            var (ours, anchor) = Timing.Alternate(() => Timing.Time(step), anchored ? torch!.RunOnce : null, budget, minReps, 101, warmup);
+            return new CompareResult(label, Threads, ours * 1e3, anchor * 1e3, "ms",
+                anchored ? $"torch {torch!.Version} reference models.py {model} {(train ? "train (zero_grad+fwd+CE+bwd+Adam)" : "eval fwd, no_grad")}, float32 CPU" : MissingName, false);
+        }
+        finally
+        {
+            KernelThreads.Count = saved;
+            foreach (var p in net.Parameters()) p.Dispose();
+        }
+    }
+
+    const string MissingName = "torch reference models (not available: apt-get install python3-torch, and ../shared/reference/models.py or COCHLEA_REFERENCE)";
+
+    /// <summary>The reference folder: COCHLEA_REFERENCE, else the repository's sibling shared/reference.</summary>
+    static string? ReferenceDir()
+    {
+        var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE");
+        if (!string.IsNullOrEmpty(env)) return File.Exists(Path.Combine(env, "models.py")) ? env : null;
+        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "Cochlea.sln")))
+            {
+                var r = Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "reference"));
+                return File.Exists(Path.Combine(r, "models.py")) ? r : null;
+            }
+        return null;
+    }
+
+    /// <summary>
+    /// The anchor: answers "setup MODEL MODE BATCH THREADS" and "run" (its own timing of one step) — see
+    /// <see cref="PythonAnchor"/>. The step bodies are bench.py's time_case, line for line (labels drawn per step as there).
+    /// </summary>
+    const string Script = """
+        import sys, time
+        try:
+            import torch, torch.nn.functional as F
+            sys.path.insert(0, sys.argv[1])
+            import models as M
+        except Exception as e:
+            print("notorch", repr(e), flush=True); sys.exit(0)
+        print("ok", torch.__version__, flush=True)
+        MAKE = {"dskws": (lambda: M.DeepSpeechKws(), lambda b: torch.randn(b, 99, 161)),
+                "wavekws": (lambda: M.WaveKws(), lambda b: torch.randn(b, 16000))}
+        st = {}
+        def train():
+            model, x, opt = st["model"], st["x"], st["opt"]
+            t0 = time.perf_counter()
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            out = model(x)
+            y = torch.randint(0, out.shape[1], (out.shape[0],))
+            loss = F.cross_entropy(out, y)
+            loss.backward()
+            opt.step()
+            return time.perf_counter() - t0
+        def infer():
+            model, x = st["model"], st["x"]
+            t0 = time.perf_counter()
+            model.eval()
+            with torch.no_grad():
+                model(x)
+            return time.perf_counter() - t0
+        for line in sys.stdin:
+            w = line.split()
+            if not w: continue
+            if w[0] == "setup":
+                name, mode, b, n = w[1], w[2], int(w[3]), int(w[4])
+                torch.set_num_threads(n)
+                torch.manual_seed(0)
+                make, inp = MAKE[name]
+                st.clear()
+                st["model"] = make(); st["x"] = inp(b)
+                st["opt"] = torch.optim.Adam(st["model"].parameters(), lr=1e-4)
+                st["step"] = train if mode == "train" else infer
+                print("ready", torch.get_num_threads(), flush=True)
+            elif w[0] == "run":
+                print(repr(st["step"]()), flush=True)
+            else:
+                break
+        """;
+}
