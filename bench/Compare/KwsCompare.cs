@@ -38,55 +38,82 @@ public sealed class KwsCompare : ICompareSuite
             yield return Measure(c.Model, c.Train, c.Batch, c.Warmup, c.MinReps, c.Budget, torch);
     }
 
+    /// <summary>One case of the table, with its own anchor process (for `lab kws ... vs`).</summary>
+    public static CompareResult MeasureOne(string model, bool train)
+    {
+        var c = Cases.First(c => c.Model == model && c.Train == train);
+        var refDir = ReferenceDir();
+        using var torch = refDir is null ? null : PythonAnchor.Start("lab kws", Script, refDir);
+        return Measure(c.Model, c.Train, c.Batch, c.Warmup, c.MinReps, c.Budget, torch);
+    }
+
     static CompareResult Measure(string model, bool train, int batch, int warmup, int minReps, double budget, PythonAnchor? torch)
     {
         string label = $"{(model == "wavekws" ? "WaveKws" : "DeepSpeechKws")} {(train ? "train step" : "inference")} B={batch}";
         int saved = KernelThreads.Count;
         KernelThreads.Count = Threads;
-        var rng = new Random(batch * 7 + (train ? 1 : 0));
-        Module net = model == "wavekws" ? new WaveKws(numClasses: 12) : new DeepSpeechKws(numClasses: 21);
-        int classes = model == "wavekws" ? 12 : 21;
-        using var x = (model == "wavekws" ? Tensor.Randn(rng, 1f, batch, 16000) : Tensor.Randn(rng, 1f, batch, 99, 161)).Keep();
-        var labels = new long[batch];
-        for (int i = 0; i < batch; i++) labels[i] = rng.Next(classes);
-        using var y = Tensor.FromArray(labels, batch).Keep();
-        using var opt = new Adam(net.Parameters(), lr: 1e-4f);
         try
         {
-            Action step;
-            if (train)
-            {
-                net.Train();
-                step = () =>
-                {
-                    using var scope = Tensor.Scope();
-                    opt.ZeroGrad();
-                    var loss = Loss.CrossEntropy(net.Forward(x), y);
-                    loss.Backward();
-                    opt.Step();
-                };
-            }
-            else
-            {
-                net.Eval();
-                step = () =>
-                {
-                    using var scope = Tensor.Scope();
-                    using var _ = Tensor.NoGrad();
-                    net.Forward(x);
-                };
-            }
+            using var c = Build(model, train, batch);
             bool anchored = torch is not null && torch.Setup($"{model} {(train ? "train" : "infer")} {batch} {Threads}");
-            var (ours, anchor) = Timing.Alternate(() => Timing.Time(step), anchored ? torch!.RunOnce : null, budget, minReps, 101, warmup);
+            var (ours, anchor) = Timing.Alternate(() => Timing.Time(c.Step), anchored ? torch!.RunOnce : null, budget, minReps, 101, warmup);
             return new CompareResult(label, Threads, ours * 1e3, anchor * 1e3, "ms",
                 anchored ? $"torch {torch!.Version} reference models.py {model} {(train ? "train (zero_grad+fwd+CE+bwd+Adam)" : "eval fwd, no_grad")}, float32 CPU" : MissingName, false);
         }
-        finally
+        finally { KernelThreads.Count = saved; }
+    }
+
+    /// <summary>Our side of one case: the model, its input and labels, the optimizer, and the step to time.</summary>
+    public sealed class Case : IDisposable
+    {
+        readonly Module _net;
+        readonly Tensor _x, _y;
+        readonly Adam _opt;
+
+        /// <summary>Train: zero_grad + forward + cross-entropy + backward + Adam step; infer: eval forward under no_grad.</summary>
+        public Action Step { get; }
+
+        internal Case(string model, bool train, int batch)
         {
-            KernelThreads.Count = saved;
-            foreach (var p in net.Parameters()) p.Dispose();
+            var rng = new Random(batch * 7 + (train ? 1 : 0));
+            _net = model == "wavekws" ? new WaveKws(numClasses: 12) : new DeepSpeechKws(numClasses: 21);
+            int classes = model == "wavekws" ? 12 : 21;
+            _x = (model == "wavekws" ? Tensor.Randn(rng, 1f, batch, 16000) : Tensor.Randn(rng, 1f, batch, 99, 161)).Keep();
+            var labels = new long[batch];
+            for (int i = 0; i < batch; i++) labels[i] = rng.Next(classes);
+            _y = Tensor.FromArray(labels, batch).Keep();
+            _opt = new Adam(_net.Parameters(), lr: 1e-4f);
+            if (train) _net.Train(); else _net.Eval();
+            Step = train ? TrainStep : InferStep;
+        }
+
+        void TrainStep()
+        {
+            using var scope = Tensor.Scope();
+            _opt.ZeroGrad();
+            var loss = Loss.CrossEntropy(_net.Forward(_x), _y);
+            loss.Backward();
+            _opt.Step();
+        }
+
+        void InferStep()
+        {
+            using var scope = Tensor.Scope();
+            using var _ = Tensor.NoGrad();
+            _net.Forward(_x);
+        }
+
+        public void Dispose()
+        {
+            _opt.Dispose();
+            _x.Dispose();
+            _y.Dispose();
+            foreach (var p in _net.Parameters()) p.Dispose();
         }
     }
+
+    /// <summary>Our side of a case ("wavekws" or "dskws"), ready to step (also used by `lab kws` for profiling).</summary>
+    public static Case Build(string model, bool train, int batch) => new(model, train, batch);
 
     const string MissingName = "torch reference models (not available: apt-get install python3-torch, and ../shared/reference/models.py or COCHLEA_REFERENCE)";
 

@@ -1,7 +1,9 @@
 // conv1d / conv2d (stride, 'same'/'valid'/explicit and asymmetric padding, dilation, groups)
 // in PyTorch layout: x (N, Cin, [H,] W), weight (Cout, Cin/groups, [KH,] KW), bias (Cout).
-// Three paths: depthwise (groups == Cin) runs the direct kernel; 1x1 stride-1 unpadded convs
-// are a plain GEMM per image; everything else is im2col + one GEMM per image and group.
+// Four paths: depthwise (groups == Cin) runs the direct kernel; ungrouped convs over a batch are ONE
+// GEMM over all images, on channel-major (C, N*P) activations (ChannelMajor; im2col first unless the
+// conv is 1x1 stride-1 unpadded); a single image's 1x1 conv is a plain GEMM; everything else is
+// im2col + one GEMM per image and group.
 // 1-d is the 2-d case with H = KH = 1.
 using Cochlea.Autograd;
 using Cochlea.Kernels.Conv;
@@ -87,12 +89,23 @@ public static unsafe partial class Ops
         bool pointwise = groups == 1 && ah.Kernel == 1 && aw.Kernel == 1 && ah.Stride == 1 && aw.Stride == 1
                          && ah.PadBefore + ah.PadAfter + aw.PadBefore + aw.PadAfter == 0;
 
+        // Why one GEMM over the batch: per image, WaveKws' late layers have 3..11 positions, so GEMM tiles
+        // were mostly padding, W was re-packed per image, and small GEMMs ran on one thread.
+        bool batched = groups == 1 && !depthwise && n > 1 && (long)n * plane <= int.MaxValue;
         var outShape = name == "conv1d" ? new[] { n, cout, ow } : new[] { n, cout, oh, ow };
         var y = Tensor.Empty(outShape);
         using var xc = x.ContiguousRaw();
         using var wc = weight.ContiguousRaw();
         float* px = xc.DataPtr, pw = wc.DataPtr, py = y.DataPtr;
         if (depthwise) Depthwise.Forward2d(px, pw, py, n, cin, cout / cin, ah, aw);
+        else if (batched)
+        {
+            int cols = (int)(n * plane);
+            using var cm = BatchColumns(px, n, cin, kk, plane, inPlane, ah, aw, pointwise);
+            using var ycm = Tensor.Empty(cout, cols);
+            Sgemm.Run(false, false, cout, cols, kk, 1f, pw, kk, cm.DataPtr, cols, 0f, ycm.DataPtr, cols);
+            ChannelMajor.ToBatch(ycm.DataPtr, py, n, cout, (int)plane);
+        }
         else if (pointwise)
             Sgemm.RunBatched(false, false, cout, (int)plane, cin, 1f, pw, cin, 0, px, (int)plane, cin * plane, 0f, py, (int)plane, cout * plane, n);
         else
@@ -116,7 +129,34 @@ public static unsafe partial class Ops
             using var ws = weight.ContiguousRaw();
             float* pg = gc.DataPtr, pxs = xs.DataPtr, pws = ws.DataPtr;
             Tensor? dx = null, dw = null, db = null;
-            if (x.RequiresGrad)
+            if (batched)
+            {
+                int cols = (int)(n * plane);
+                using var gcm = Tensor.Empty(cout, cols);
+                ChannelMajor.FromBatch(pg, gcm.DataPtr, n, cout, (int)plane);
+                if (x.RequiresGrad)
+                {
+                    // dcols (K, N*P) = W^T dy; a 1x1 conv's dcols is dx itself, else col2im adds it up per image.
+                    using var dcm = Tensor.Empty(kk, cols);
+                    Sgemm.Run(true, false, kk, cols, cout, 1f, pws, kk, gcm.DataPtr, cols, 0f, dcm.DataPtr, cols);
+                    dx = pointwise ? Tensor.Empty(x.ShapeArray) : Tensor.Zeros(x.ShapeArray);
+                    if (pointwise) ChannelMajor.ToBatch(dcm.DataPtr, dx.DataPtr, n, cin, (int)plane);
+                    else
+                    {
+                        using var dcols = Tensor.Empty(n, kk, (int)plane);
+                        ChannelMajor.ToBatch(dcm.DataPtr, dcols.DataPtr, n, kk, (int)plane);
+                        for (int i = 0; i < n; i++) Im2Col.Backward2d(dcols.DataPtr + i * kk * plane, ah, aw, 0, cin, dx.DataPtr + i * cin * inPlane);
+                    }
+                }
+                if (weight.RequiresGrad)
+                {
+                    // dW (Cout, K) = dy (Cout, N*P) x cols^T: the sum over images and positions is the GEMM's k loop.
+                    dw = Tensor.Empty(weight.ShapeArray);
+                    using var cm = BatchColumns(pxs, n, cin, kk, plane, inPlane, ah, aw, pointwise);
+                    Sgemm.Run(false, true, cout, kk, cols, 1f, gcm.DataPtr, cols, cm.DataPtr, cols, 0f, dw.DataPtr, kk);
+                }
+            }
+            else if (x.RequiresGrad)
             {
                 dx = Tensor.Zeros(x.ShapeArray);
                 float* pdx = dx.DataPtr;
@@ -135,7 +175,7 @@ public static unsafe partial class Ops
                         }
                 }
             }
-            if (weight.RequiresGrad)
+            if (weight.RequiresGrad && !batched)
             {
                 dw = Tensor.Zeros(weight.ShapeArray);
                 float* pdw = dw.DataPtr;
@@ -158,6 +198,21 @@ public static unsafe partial class Ops
             if (bias is not null && bias.RequiresGrad) db = ChannelSum(gc, n, cout, plane);
             return bias is null ? [dx, dw] : [dx, dw, db];
         });
+    }
+
+    // The GEMM's B operand for a whole batch: cols (K, N*P), channel-major. A 1x1 conv's columns are x itself
+    // moved to (Cin, N*P); otherwise every image is im2col'd into (N, K, P) and that is moved.
+    static Tensor BatchColumns(float* x, int n, int cin, int kk, long plane, long inPlane, ConvAxis ah, ConvAxis aw, bool pointwise)
+    {
+        var cm = Tensor.Empty(kk, (int)(n * plane));
+        if (pointwise) ChannelMajor.FromBatch(x, cm.DataPtr, n, cin, (int)plane);
+        else
+        {
+            using var cols = Tensor.Empty(n, kk, (int)plane);
+            for (int i = 0; i < n; i++) Im2Col.Forward2d(x + i * cin * inPlane, ah, aw, 0, cin, cols.DataPtr + i * kk * plane);
+            ChannelMajor.FromBatch(cols.DataPtr, cm.DataPtr, n, kk, (int)plane);
+        }
+        return cm;
     }
 
     // y[n, c, :] += bias[c]

@@ -256,3 +256,36 @@ public unsafe class DepthwiseTests
         }
     }
 }
+
+[Category("Kernels")]
+public unsafe class ChannelMajorTests
+{
+    // (N, C, P): empty, single, odd, WaveKws' late layers (P = 3), and one long enough to split over threads.
+    [TestCase(0, 3, 4)]
+    [TestCase(3, 0, 4)]
+    [TestCase(1, 1, 1)]
+    [TestCase(3, 5, 7)]
+    [TestCase(64, 17, 3)]
+    [TestCase(2, 300, 1)]
+    [TestCase(5, 33, 257)]
+    public void MovesMatchTheIndexFormula(int n, int c, int p)
+    {
+        var rng = new Random(n * 131 + c * 7 + p);
+        int len = n * c * p;
+        var src = GuardedBuffer.Random(len, rng);
+        var cm = new GuardedBuffer(len);
+        var back = new GuardedBuffer(len);
+        fixed (float* ps = src.Data, pc = cm.Data, pb = back.Data)
+        {
+            ChannelMajor.FromBatch(ps, pc, n, c, p);
+            ChannelMajor.ToBatch(pc, pb, n, c, p);
+        }
+        cm.AssertGuard("FromBatch");
+        back.AssertGuard("ToBatch");
+        for (int i = 0; i < n; i++)
+            for (int ch = 0; ch < c; ch++)
+                for (int q = 0; q < p; q++)
+                    Assert.That(cm.Data[(ch * n + i) * p + q], Is.EqualTo(src.Data[(i * c + ch) * p + q]), $"cm[{ch}, {i}*P+{q}]");
+        Assert.That(back.Copy(), Is.EqualTo(src.Copy()));
+    }
+}

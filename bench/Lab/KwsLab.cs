@@ -1,0 +1,46 @@
+// Profiling driver for the keyword spotters: `lab kws wave|ds train|infer [steps] [threads]` runs the same
+// step as `compare kws` (our side only) and prints each step's milliseconds, so a profiler (perf with
+// DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0) can attach to a steady loop without the anchor
+// process in the samples; `vs` instead runs that one case of `compare kws` against PyTorch.
+using System.Diagnostics;
+using System.Globalization;
+using Cochlea.Bench.Compare;
+using Cochlea.Kernels.Threading;
+
+namespace Cochlea.Bench.Lab;
+
+public static class KwsLab
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length < 2 || args[0] is not ("wave" or "ds") || args[1] is not ("train" or "infer"))
+        {
+            Console.Error.WriteLine("lab kws: usage: lab kws wave|ds train|infer [steps 20] [threads 2] | lab kws wave|ds train|infer vs");
+            return 2;
+        }
+        bool train = args[1] == "train";
+        if (args.Contains("vs"))
+        {
+            Console.WriteLine(CompareRunner.ToJson(KwsCompare.MeasureOne(args[0] == "wave" ? "wavekws" : "dskws", train)));
+            return 0;
+        }
+        int steps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
+        KernelThreads.Count = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 2;
+        using var c = KwsCompare.Build(args[0] == "wave" ? "wavekws" : "dskws", train, train ? 64 : 1);
+        // CPU time too: on this shared machine it moves far less with the neighbours' load than wall time.
+        var ms = new List<double>();
+        var cpu = new List<double>();
+        var me = Process.GetCurrentProcess();
+        for (int i = 0; i < steps; i++)
+        {
+            me.Refresh();
+            var c0 = me.TotalProcessorTime;
+            ms.Add(Timing.Time(c.Step) * 1e3);
+            me.Refresh();
+            cpu.Add((me.TotalProcessorTime - c0).TotalMilliseconds);
+            Console.WriteLine($"step {i}: {ms[^1]:F1} ms, cpu {cpu[^1]:F0} ms");
+        }
+        Console.WriteLine($"median {Timing.Median(ms):F1} ms (cpu {Timing.Median(cpu):F0} ms) over {steps} steps, {KernelThreads.Count} threads");
+        return 0;
+    }
+}
