@@ -97,14 +97,17 @@ public static unsafe partial class Ops
         using var xc = x.ContiguousRaw();
         using var wc = weight.ContiguousRaw();
         float* px = xc.DataPtr, pw = wc.DataPtr, py = y.DataPtr;
+        Tensor? savedCols = null;   // the batched forward's columns, kept for the weight gradient when one will be taken
         if (depthwise) Depthwise.Forward2d(px, pw, py, n, cin, cout / cin, ah, aw);
         else if (batched)
         {
             int cols = (int)(n * plane);
-            using var cm = BatchColumns(px, n, cin, kk, plane, inPlane, ah, aw, pointwise);
+            var cm = BatchColumns(px, n, cin, kk, plane, inPlane, ah, aw, pointwise);
             using var ycm = Tensor.Empty(cout, cols);
             Sgemm.Run(false, false, cout, cols, kk, 1f, pw, kk, cm.DataPtr, cols, 0f, ycm.DataPtr, cols);
             ChannelMajor.ToBatch(ycm.DataPtr, py, n, cout, (int)plane);
+            // Why keep: rebuilding them in backward is another im2col and layout move of the whole batch.
+            if (NoGradScope.IsGradEnabled && weight.RequiresGrad) savedCols = cm; else cm.Dispose();
         }
         else if (pointwise)
             Sgemm.RunBatched(false, false, cout, (int)plane, cin, 1f, pw, cin, 0, px, (int)plane, cin * plane, 0f, py, (int)plane, cout * plane, n);
@@ -152,7 +155,7 @@ public static unsafe partial class Ops
                 {
                     // dW (Cout, K) = dy (Cout, N*P) x cols^T: the sum over images and positions is the GEMM's k loop.
                     dw = Tensor.Empty(weight.ShapeArray);
-                    using var cm = BatchColumns(pxs, n, cin, kk, plane, inPlane, ah, aw, pointwise);
+                    using var cm = savedCols is { IsDisposed: false } ? savedCols : BatchColumns(pxs, n, cin, kk, plane, inPlane, ah, aw, pointwise);
                     Sgemm.Run(false, true, cout, kk, cols, 1f, gcm.DataPtr, cols, cm.DataPtr, cols, 0f, dw.DataPtr, kk);
                 }
             }

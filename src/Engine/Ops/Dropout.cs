@@ -19,7 +19,8 @@ public static unsafe partial class Ops
         var mask = Tensor.Empty(x.ShapeArray);
         float scale = 1f / (1f - p);
         var m = mask.AsSpan();
-        for (int i = 0; i < m.Length; i++) m[i] = rng.NextFloat() >= p ? scale : 0f;
+        rng.Fill(m);   // the same draws as one NextFloat per element, in order
+        for (int i = 0; i < m.Length; i++) m[i] = m[i] >= p ? scale : 0f;
         var y = BinaryRaw(new Kernels.Elementwise.MulOp(), x, mask, "dropout");
         return BackwardPass.Record(y, "dropout", [x], g => [BinaryRaw(new Kernels.Elementwise.MulOp(), g, mask, "dropout")]);
     }

@@ -44,11 +44,30 @@ public sealed class Philox
     /// <summary>Uniform float in [0, 1) with 24 random bits.</summary>
     public float NextFloat() => (NextUInt() >> 8) * (1f / 16777216f);
 
-    /// <summary>Fills <paramref name="dst"/> with uniform floats in [0, 1).</summary>
-    public void Fill(Span<float> dst)
+    /// <summary>Fills <paramref name="dst"/> with uniform floats in [0, 1): the same numbers as that many <see cref="NextFloat"/> calls.</summary>
+    /// <remarks>
+    /// Why not a loop of NextFloat: that computes a whole 10-round block per value and uses one of its four
+    /// outputs. Here each block serves four values, and, the generator being counter-based, long fills are
+    /// cut into chunks at fixed positions that the kernel threads compute independently (same numbers).
+    /// </remarks>
+    public unsafe void Fill(Span<float> dst)
     {
-        for (int i = 0; i < dst.Length; i++) dst[i] = NextFloat();
+        fixed (float* p = dst) FillAt((nint)p, dst.Length, Seed, Offset);
+        Offset += (ulong)dst.Length;
     }
+
+    static unsafe void FillAt(nint dst, int n, ulong seed, ulong offset)
+        => Kernels.Threading.KernelThreads.For(n, 1 << 16, (s, e) =>
+        {
+            float* d = (float*)dst;
+            ulong pos = offset + (ulong)s;
+            for (int i = s; i < e;)
+            {
+                var (a, b, c, v) = Block(seed, pos >> 2);
+                for (int lane = (int)(pos & 3); lane < 4 && i < e; lane++, i++, pos++)
+                    d[i] = ((lane switch { 0 => a, 1 => b, 2 => c, _ => v }) >> 8) * (1f / 16777216f);
+            }
+        });
 
     /// <summary>Standard normal sample (Box-Muller on two uniforms).</summary>
     public float NextGaussian()

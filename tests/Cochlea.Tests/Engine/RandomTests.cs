@@ -21,6 +21,22 @@ public class PhiloxTests
         Assert.That(Enumerable.Range(0, 6).Select(_ => resumed.NextUInt()), Is.EqualTo(first[5..]));
     }
 
+    [TestCase(0UL, 0)]
+    [TestCase(3UL, 1)]
+    [TestCase(5UL, 7)]
+    [TestCase(2UL, 200_003)]   // long enough to be cut into chunks for the kernel threads
+    public void FillDrawsWhatNextFloatDraws(ulong offset, int length)
+    {
+        var a = new Philox(11, offset);
+        var b = new Philox(11, offset);
+        var v = new float[length];
+        a.Fill(v);
+        var expected = Enumerable.Range(0, length).Select(_ => b.NextFloat()).ToArray();
+        Assert.That(v, Is.EqualTo(expected));
+        Assert.That(a.Offset, Is.EqualTo(b.Offset));
+        Assert.That(a.NextUInt(), Is.EqualTo(b.NextUInt()));
+    }
+
     [Test]
     public void UniformsHaveTheRightMoments()
     {
