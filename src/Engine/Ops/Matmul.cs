@@ -26,6 +26,15 @@ public static unsafe partial class Ops
         int m = a.Size(-2), k = a.Size(-1), n = b.Size(-1);
         if (b.Size(-2) != k)
             throw new ArgumentException($"matmul: inner dimensions differ: {a.Describe()} @ {b.Describe()} ({k} vs {b.Size(-2)}).");
+        if (b.Rank == 2 && a.Rank > 2 && a.IsContiguous)
+        {
+            // (..., m, k) @ (k, n) is ONE (rows, k) @ (k, n) GEMM: as a batch of (m, k) GEMMs it re-packed b for
+            // every batch matrix, and b's gradient summed a (batch, k, n) stack (DeepSpeechKws' shared RNN input
+            // kernel: 64 x 8 MB). Every element of y is the same dot product in the same order either way.
+            var lead = a.ShapeArray[..^1];
+            var flat = Matmul(a.Reshape(-1, k), b);
+            return flat.Reshape([.. lead, n]);
+        }
         var batch = BroadcastShape(a.Shape[..^2], b.Shape[..^2], "matmul");
         var y3 = MatmulRaw(a, b, batch, m, k, n);
         int[] sa = a.ShapeArray, sb = b.ShapeArray;
