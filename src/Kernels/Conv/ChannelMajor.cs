@@ -37,7 +37,9 @@ public static unsafe class ChannelMajor
                     long batchAt = ((long)i * c + ch) * p, channelAt = ((long)ch * n + i) * p;
                     float* from = (float*)ps + (toChannelMajor ? batchAt : channelAt);
                     float* to = (float*)pd + (toChannelMajor ? channelAt : batchAt);
-                    Buffer.MemoryCopy(from, to, bytes, bytes);
+                    // Why the loop: WaveKws' late rows are 3..24 floats, where a memmove call costs more than the copy.
+                    if (p < 32) for (int q = 0; q < p; q++) to[q] = from[q];
+                    else Buffer.MemoryCopy(from, to, bytes, bytes);
                 }
         });
     }

@@ -116,6 +116,19 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         int jcWanted = Math.Max(1, (wantUnits + icBlocks - 1) / icBlocks);
         int ncBal = RoundUp((g.N + jcWanted - 1) / jcWanted, nr);
         int nc = Math.Max(nr, Math.Min(ncFit, Math.Max(ncBal, 4 * nr)));
+        // Fewer units than threads (a weight gradient: m and n are channel counts, k is every position of the
+        // batch): narrower column blocks, then shorter row blocks, so each thread gets one. Only the grid
+        // changes, never the k order, so results stay bit-identical.
+        if (threads > 1 && icBlocks * ((g.N + nc - 1) / nc) < threads)
+        {
+            nc = Math.Max(nr, RoundUp((g.N + threads - 1) / threads, nr));
+            int jcNow = (g.N + nc - 1) / nc;
+            if (icBlocks * jcNow < threads)
+            {
+                mc = Math.Max(mr, RoundUp((g.M + threads / jcNow - 1) / (threads / jcNow), mr));
+                icBlocks = (g.M + mc - 1) / mc;
+            }
+        }
         int jcBlocks = (g.N + nc - 1) / nc;
         int units = icBlocks * jcBlocks;
         // KS: the K extent packed at once, a multiple of KC so the KC grid (and so every result bit) is the
