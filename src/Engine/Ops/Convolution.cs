@@ -161,7 +161,8 @@ public static unsafe partial class Ops
             }
             else if (x.RequiresGrad)
             {
-                dx = Tensor.Zeros(x.ShapeArray);
+                // The depthwise kernel and the GEMM write every element of dx; only col2im accumulates into it.
+                dx = depthwise || pointwise ? Tensor.Empty(x.ShapeArray) : Tensor.Zeros(x.ShapeArray);
                 float* pdx = dx.DataPtr;
                 if (depthwise) Depthwise.BackwardInput2d(pg, pws, pdx, n, cin, cout / cin, ah, aw);
                 else if (pointwise)
