@@ -31,7 +31,8 @@ public static class Timing
         return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
-    static double Median(List<double> xs)
+    /// <summary>Median of a non-empty list (sorts it).</summary>
+    public static double Median(List<double> xs)
     {
         xs.Sort();
         int n = xs.Count;
