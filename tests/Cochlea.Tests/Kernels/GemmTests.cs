@@ -11,8 +11,8 @@ namespace Cochlea.Tests.Kernels;
 [Category("Kernels")]
 public unsafe class GemmTests
 {
-    const float Sentinel = -12345.5f;
-    const int Guard = 67;
+    internal const float Sentinel = -12345.5f;
+    internal const int Guard = 67;
 
     /// <summary>(m, n, k): zeros, ones, odd shapes, tile and block edges, matrix-vector shapes.</summary>
     static readonly (int M, int N, int K)[] Shapes =
@@ -140,7 +140,7 @@ public unsafe class GemmTests
     }
 
     /// <summary>Operands of one GEMM with padded leading dimensions; C is followed by a sentinel guard.</summary>
-    sealed class Operands : IDisposable
+    internal sealed class Operands : IDisposable
     {
         public readonly bool TransA, TransB;
         public readonly int M, N, K, Lda, Ldb, Ldc, CCount;
@@ -162,7 +162,7 @@ public unsafe class GemmTests
     }
 
     /// <summary>Native A, B, C buffers with random values in [-1, 1), and Guard sentinels after C.</summary>
-    sealed class Buffers : IDisposable
+    internal sealed class Buffers : IDisposable
     {
         public readonly float* A, B, C;
         readonly long _cCount;
