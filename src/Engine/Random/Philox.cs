@@ -47,7 +47,17 @@ public sealed class Philox
     /// <summary>Fills <paramref name="dst"/> with uniform floats in [0, 1).</summary>
     public void Fill(Span<float> dst)
     {
-        for (int i = 0; i < dst.Length; i++) dst[i] = NextFloat();
+        // The same values as NextFloat() in a loop, but one Philox block per four values (NextUInt computes a block per value).
+        int i = 0;
+        while (i < dst.Length && (Offset & 3) != 0) dst[i++] = NextFloat();
+        const float unit = 1f / 16777216f;
+        for (; i + 4 <= dst.Length; i += 4)
+        {
+            var (a, b, c, d) = Block(Seed, Offset >> 2);
+            dst[i] = (a >> 8) * unit; dst[i + 1] = (b >> 8) * unit; dst[i + 2] = (c >> 8) * unit; dst[i + 3] = (d >> 8) * unit;
+            Offset += 4;
+        }
+        while (i < dst.Length) dst[i++] = NextFloat();
     }
 
     /// <summary>Standard normal sample (Box-Muller on two uniforms).</summary>
