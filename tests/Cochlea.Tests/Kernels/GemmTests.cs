@@ -127,14 +127,20 @@ public unsafe class GemmTests
         fixed (float* e = expected)
             GemmReference.Sgemm(ta, tb, m, n, k, alpha, t.A, t.Lda, t.B, t.Ldb, beta, e, t.Ldc);
         Sgemm.Run(ta, tb, m, n, k, alpha, t.A, t.Lda, t.B, t.Ldb, beta, t.C, t.Ldc, w, threads);
-        double atol = 2e-6 * (k + 1), rtol = 1e-4;
-        for (int i = 0; i < m; i++)
+        AssertMatches(t, expected, $"{w} tA={ta} tB={tb} {m}x{n}x{k}");
+    }
+
+    /// <summary>t.C against the reference result (atol + rtol*|ref| inside, exact in the padding columns) and the guard after C intact.</summary>
+    internal static void AssertMatches(Operands t, float[] expected, string what)
+    {
+        double atol = 2e-6 * (t.K + 1), rtol = 1e-4;
+        for (int i = 0; i < t.M; i++)
             for (int j = 0; j < t.Ldc; j++)
             {
                 float got = t.C[i * t.Ldc + j], want = expected[i * t.Ldc + j];
-                if (j >= n) Assert.That(got, Is.EqualTo(want), $"C padding [{i},{j}] was written");
+                if (j >= t.N) Assert.That(got, Is.EqualTo(want), $"C padding [{i},{j}] was written");
                 else if (Math.Abs(got - want) > atol + rtol * Math.Abs(want))
-                    Assert.Fail($"{w} tA={ta} tB={tb} {m}x{n}x{k}: C[{i},{j}] = {got}, reference {want}");
+                    Assert.Fail($"{what}: C[{i},{j}] = {got}, reference {want}");
             }
         for (int i = 0; i < Guard; i++) Assert.That(t.C[t.CCount + i], Is.EqualTo(Sentinel), "guard after C was written");
     }

@@ -17,12 +17,20 @@ public class FeatureCacheTests
         return s;
     }
 
+    // A temporary folder with one tone WAV and the path of a cache folder beside it.
+    static (TempDir Dir, string Wav, string Cache) Folder(int samples, double hz)
+    {
+        var dir = new TempDir();
+        string wav = Path.Combine(dir.Path, "a.wav");
+        TestWav.Write(wav, Tone(samples, hz));
+        return (dir, wav, Path.Combine(dir.Path, "cache"));
+    }
+
     [Test]
     public void LaterRunsReuseTheEntryUntilTheFileOrTheParametersChange()
     {
-        using var dir = new TempDir();
-        string wav = Path.Combine(dir.Path, "a.wav"), cache = Path.Combine(dir.Path, "cache");
-        TestWav.Write(wav, Tone(8000, 440));
+        var (dir, wav, cache) = Folder(8000, 440);
+        using var owned = dir;
 
         var first = new SpeechCorpus(featureCacheFolder: cache);
         var (f1, n1) = first.Featurize(wav);
@@ -67,9 +75,8 @@ public class FeatureCacheTests
     [Test]
     public void ACorruptEntryIsRecomputedAndRewritten()
     {
-        using var dir = new TempDir();
-        string wav = Path.Combine(dir.Path, "b.wav"), cache = Path.Combine(dir.Path, "cache");
-        TestWav.Write(wav, Tone(6000, 200));
+        var (dir, wav, cache) = Folder(6000, 200);
+        using var owned = dir;
         var corpus = new SpeechCorpus(featureCacheFolder: cache);
         var (f, _) = corpus.Featurize(wav);
         string entry = corpus.DiskCache!.EntryPath(wav);
@@ -85,9 +92,9 @@ public class FeatureCacheTests
     [Test]
     public void AnUnwritableFolderOnlyCostsTheCaching()
     {
-        using var dir = new TempDir();
-        string wav = Path.Combine(dir.Path, "c.wav"), blocker = Path.Combine(dir.Path, "file-not-folder");
-        TestWav.Write(wav, Tone(4000, 500));
+        var (dir, wav, _) = Folder(4000, 500);
+        using var owned = dir;
+        string blocker = Path.Combine(dir.Path, "file-not-folder");
         File.WriteAllText(blocker, "x");
         var corpus = new SpeechCorpus(featureCacheFolder: blocker);
         Assert.That(corpus.Featurize(wav).Features, Is.EqualTo(new SpeechCorpus().Featurize(wav).Features));
