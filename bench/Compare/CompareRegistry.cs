@@ -10,5 +10,6 @@ public static class CompareRegistry
         new CtcCompare(),
         new FeaturesCompare(),
         new KwsCompare(),
+        new DeepSpeechCompare(),
     ];
 }

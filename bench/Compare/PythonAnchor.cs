@@ -46,25 +46,25 @@ public sealed class PythonAnchor : IDisposable
         return new PythonAnchor(p, first[3..].Trim(), what);
     }
 
-    /// <summary>Sends "setup <paramref name="arguments"/>"; true when the script answered "ready".</summary>
-    public bool Setup(string arguments)
+    /// <summary>Sends one request line and returns the script's reply line.</summary>
+    public string Ask(string request)
     {
-        _p.StandardInput.WriteLine($"setup {arguments}");
-        string? reply = _p.StandardOutput.ReadLine();
-        return reply is not null && reply.StartsWith("ready", StringComparison.Ordinal);
+        _p.StandardInput.WriteLine(request);
+        _p.StandardInput.Flush();
+        return _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"{_what}: the python3 anchor process ended (after '{request}').");
     }
+
+    /// <summary>Sends "setup <paramref name="arguments"/>"; true when the script answered "ready".</summary>
+    public bool Setup(string arguments) => Ask($"setup {arguments}").StartsWith("ready", StringComparison.Ordinal);
 
     /// <summary>One timed call of the case set up last, in seconds as the script measured it.</summary>
-    public double RunOnce()
-    {
-        _p.StandardInput.WriteLine("run");
-        string reply = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"{_what}: the python process ended.");
-        return double.Parse(reply, CultureInfo.InvariantCulture);
-    }
+    public double RunOnce() => double.Parse(Ask("run"), CultureInfo.InvariantCulture);
 
+    /// <inheritdoc/>
     public void Dispose()
     {
-        try { _p.StandardInput.WriteLine("quit"); _p.WaitForExit(5000); } catch (IOException) { }
+        try { _p.StandardInput.WriteLine("quit"); _p.StandardInput.Close(); _p.WaitForExit(5000); }
+        catch (Exception e) when (e is IOException or InvalidOperationException) { }
         if (!_p.HasExited) _p.Kill();
         _p.Dispose();
     }

@@ -60,14 +60,12 @@ public class RecurrentLayers : Module
         var h = BatchFirst ? x.Transpose(0, 1) : x;
         foreach (var layer in _layers)
         {
-            var outs = new Tensor[layer.Length];
-            for (int d = 0; d < layer.Length; d++)
-            {
-                var (wih, whh, bih, bhh, reverse) = layer[d];
-                var xw = Ops.Linear(h, wih, bih);          // all steps' input projections in one GEMM
-                outs[d] = Ops.Recurrence(xw, whh, bhh, _cell, reverse, lengths, ForgetBias);
-            }
-            h = outs.Length == 1 ? outs[0] : Ops.Concat(outs, 2);
+            var xw = new Tensor[layer.Length];
+            for (int d = 0; d < layer.Length; d++) xw[d] = Ops.Linear(h, layer[d].Wih, layer[d].Bih);   // all steps' input projections in one GEMM
+            // Bidirectional: both time loops in one op, which runs them side by side on two threads.
+            h = layer.Length == 1
+                ? Ops.Recurrence(xw[0], layer[0].Whh, layer[0].Bhh, _cell, layer[0].Reverse, lengths, ForgetBias)
+                : Ops.BidirectionalRecurrence(xw[0], layer[0].Whh, layer[0].Bhh, xw[1], layer[1].Whh, layer[1].Bhh, _cell, lengths, ForgetBias);
         }
         return BatchFirst ? h.Transpose(0, 1) : h;
     }

@@ -16,8 +16,14 @@ public sealed class Dropout : Module
         (P, Rng) = (p, rng ?? new Philox(0));
     }
 
+    /// <summary>
+    /// When set, inputs are a slice of a larger batch and get that batch's mask at their positions (data-parallel
+    /// replicas then drop what one model on the whole batch drops; see <see cref="Ops.Dropout(Tensor, float, bool, Philox, BatchSlice?)"/>).
+    /// </summary>
+    public BatchSlice? Slice { get; set; }
+
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor x) => Ops.Dropout(x, P, IsTraining, Rng);
+    public override Tensor Forward(Tensor x) => Ops.Dropout(x, P, IsTraining, Rng, Slice);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"p={P}";

@@ -8,7 +8,16 @@ namespace Cochlea;
 public static unsafe partial class Ops
 {
     /// <summary>y = x * m / (1 - p), m ~ Bernoulli(1 - p), when <paramref name="training"/>; y = x otherwise.</summary>
-    public static Tensor Dropout(Tensor x, float p, bool training, Philox rng)
+    public static Tensor Dropout(Tensor x, float p, bool training, Philox rng) => Dropout(x, p, training, rng, null);
+
+    /// <summary>
+    /// Dropout of a slice of a batch with the mask the whole batch would get: <paramref name="slice"/> says that axis
+    /// <see cref="BatchSlice.Axis"/> of <paramref name="x"/> holds rows [Start, Start + size) of a batch of <see cref="BatchSlice.Total"/>
+    /// rows; the mask values are those at the same positions of the whole batch's mask, and <paramref name="rng"/> ends
+    /// where the whole batch's dropout leaves it. So data-parallel replicas, each given its slice and the same stream
+    /// position, drop exactly what one model on the whole batch drops. Null: the whole tensor draws in order.
+    /// </summary>
+    public static Tensor Dropout(Tensor x, float p, bool training, Philox rng, BatchSlice? slice)
     {
         RequireFloat(x, "dropout");
         if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "dropout: p must be in [0, 1).");
@@ -19,9 +28,29 @@ public static unsafe partial class Ops
         var mask = Tensor.Empty(x.ShapeArray);
         float scale = 1f / (1f - p);
         var m = mask.AsSpan();
-        rng.Fill(m);   // the same draws as one NextFloat per element, in order
+        if (slice is not { } sl) rng.Fill(m);
+        else
+        {
+            int axis = x.NormDim(sl.Axis), n = x.Size(axis);
+            if (sl.Start < 0 || sl.Start + n > sl.Total)
+                throw new ArgumentException($"dropout: batch slice [{sl.Start}, {sl.Start + n}) of {x.Describe()} on axis {axis} lies outside a batch of {sl.Total}.");
+            long inner = 1, outer = 1;
+            for (int d = axis + 1; d < x.Rank; d++) inner *= x.Size(d);
+            for (int d = 0; d < axis; d++) outer *= x.Size(d);
+            ulong start = rng.Offset;
+            for (long o = 0; o < outer; o++)
+                for (int b = 0; b < n; b++)
+                {
+                    rng.Offset = start + (ulong)((o * sl.Total + sl.Start + b) * inner);
+                    rng.Fill(m.Slice((int)((o * n + b) * inner), (int)inner));
+                }
+            rng.Offset = start + (ulong)(outer * sl.Total * inner);
+        }
         for (int i = 0; i < m.Length; i++) m[i] = m[i] >= p ? scale : 0f;
         var y = BinaryRaw(new Kernels.Elementwise.MulOp(), x, mask, "dropout");
         return BackwardPass.Record(y, "dropout", [x], g => [BinaryRaw(new Kernels.Elementwise.MulOp(), g, mask, "dropout")]);
     }
 }
+
+/// <summary>Axis <paramref name="Axis"/> of a tensor holds rows [<paramref name="Start"/>, Start + its size) of a batch of <paramref name="Total"/> rows.</summary>
+public readonly record struct BatchSlice(int Axis, int Start, int Total);

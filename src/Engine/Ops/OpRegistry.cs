@@ -31,7 +31,7 @@ public static class OpRegistry
         // convolution and pooling
         new("conv1d"), new("conv2d"), new("max_pool1d"), new("max_pool2d"), new("avg_pool1d"), new("avg_pool2d"), new("global_avg_pool"),
         // recurrent layers (the time loop; input projections are linear)
-        new("recurrence"),
+        new("recurrence"), new("bidirectional_recurrence"),
         // normalisation and regularisation
         new("batch_norm"), new("dropout"),
         // losses (fused: one recorded op each, src/Engine/Losses/Loss.cs)

@@ -7,6 +7,7 @@
 using Cochlea.Autograd;
 using Cochlea.Kernels.Gemm;
 using Cochlea.Kernels.Rnn;
+using Cochlea.Kernels.Threading;
 
 namespace Cochlea;
 
@@ -36,23 +37,9 @@ public static unsafe partial class Ops
     public static Tensor Recurrence(Tensor xw, Tensor wHh, Tensor? bHh, RecurrentCell cell, bool reverse = false,
         int[]? lengths = null, float forgetBias = 0f, bool hhInputMajor = false)
     {
-        RequireFloat(xw, "recurrence"); RequireFloat(wHh, "recurrence");
-        xw.Device.RequireCpu("recurrence");
-        int gcount = cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
-        if (xw.Rank != 3) throw new ArgumentException($"recurrence: expected projected inputs (T, B, {gcount}*H), got {xw.Describe()}.");
-        int T = xw.Size(0), B = xw.Size(1), GH = xw.Size(2);
-        if (GH % gcount != 0) throw new ArgumentException($"recurrence: last dim {GH} of {xw.Describe()} is not a multiple of {gcount} gates ({cell}).");
-        int H = GH / gcount;
-        int[] expectW = hhInputMajor ? [H, GH] : [GH, H];
-        if (!Tensor.SameShape(wHh.Shape, expectW)) throw new ArgumentException($"recurrence: weight_hh must be {Tensor.FormatShape(expectW)} for {xw.Describe()}, got {wHh.Describe()}.");
-        if (bHh is not null && (bHh.Rank != 1 || bHh.Size(0) != GH)) throw new ArgumentException($"recurrence: bias_hh must be ({GH},), got {bHh.Describe()}.");
-        if (lengths is not null)
-        {
-            if (lengths.Length != B) throw new ArgumentException($"recurrence: {lengths.Length} lengths for a batch of {B}.");
-            foreach (var l in lengths) if (l < 0 || l > T) throw new ArgumentException($"recurrence: sequence length {l} outside [0, {T}].");
-        }
-
-        var st = new RecurrenceState(cell, T, B, H, gcount, reverse, lengths, forgetBias, hhInputMajor);
+        var (T, B, H, gcount) = CheckRecurrence(xw, wHh, bHh, cell, lengths, hhInputMajor, "recurrence");
+        int GH = gcount * H;
+        var st = new RecurrenceState(cell, T, B, H, gcount, reverse, lengths, forgetBias, hhInputMajor, KernelThreads.Count);
         var y = Tensor.Empty(T, B, H);
         using (var xc = xw.ContiguousRaw())
         using (var wc = wHh.ContiguousRaw())
@@ -60,40 +47,171 @@ public static unsafe partial class Ops
             st.Forward(xc.DataPtr, wc.DataPtr, bc is null ? null : bc.DataPtr, y.DataPtr);
 
         Tensor[] inputs = bHh is null ? [xw, wHh] : [xw, wHh, bHh];
-        return BackwardPass.Record(y, "recurrence", inputs, g =>
+        BackwardPass.Record(y, "recurrence", inputs, g =>
         {
             var dxw = Tensor.Empty(T, B, GH);
             var dw = Tensor.Empty(wHh.ShapeArray);
             var db = bHh is null ? null : Tensor.Empty(GH);
             using (var gc = g.ContiguousRaw())
             using (var wc = wHh.ContiguousRaw())
-                st.Backward(gc.DataPtr, wc.DataPtr, dxw.DataPtr, dw.DataPtr, db is null ? null : db.DataPtr);
+            {
+                st.AllocateBackward();
+                st.BackwardSteps(gc.DataPtr, wc.DataPtr, dxw.DataPtr);
+                st.BackwardWeights(dw.DataPtr, db is null ? null : db.DataPtr);
+            }
             st.Dispose();
             return bHh is null ? [dxw, dw] : [dxw, dw, db];
         });
+        if (y.GradFn is null) st.Dispose();   // not recorded (no grad): nothing will need the saved state
+        return y;
+    }
+
+    /// <summary>
+    /// Both directions of a bidirectional layer in one op: <see cref="Recurrence"/> forwards over <paramref name="xwF"/> with
+    /// (<paramref name="wF"/>, <paramref name="bF"/>) and in reverse over <paramref name="xwR"/> with (<paramref name="wR"/>,
+    /// <paramref name="bR"/>), outputs concatenated on the last axis: (T, B, 2H) = [forward | reverse]. The same values as two
+    /// Recurrence calls and a concat; with two or more kernel threads the two directions run at the same time, one per
+    /// thread, forward and backward (each time loop is sequential and its per-step GEMMs are GEMV-like, so one core per
+    /// direction beats two cores per step, and the threads meet once per layer instead of once per step).
+    /// </summary>
+    public static Tensor BidirectionalRecurrence(Tensor xwF, Tensor wF, Tensor? bF, Tensor xwR, Tensor wR, Tensor? bR,
+        RecurrentCell cell, int[]? lengths = null, float forgetBias = 0f, bool hhInputMajor = false)
+    {
+        var (T, B, H, gcount) = CheckRecurrence(xwF, wF, bF, cell, lengths, hhInputMajor, "bidirectional_recurrence");
+        var shapeR = CheckRecurrence(xwR, wR, bR, cell, lengths, hhInputMajor, "bidirectional_recurrence");
+        if (shapeR != (T, B, H, gcount) || (bF is null) != (bR is null))
+            throw new ArgumentException($"bidirectional_recurrence: the reverse direction ({xwR.Describe()}, {wR.Describe()}) must match the forward one ({xwF.Describe()}, {wF.Describe()}), biases both given or both null.");
+        int GH = gcount * H;
+        bool together = KernelThreads.Count >= 2;
+        int inner = together ? 1 : KernelThreads.Count;
+        var st = new[]
+        {
+            new RecurrenceState(cell, T, B, H, gcount, false, lengths, forgetBias, hhInputMajor, inner),
+            new RecurrenceState(cell, T, B, H, gcount, true, lengths, forgetBias, hhInputMajor, inner),
+        };
+        var y = Tensor.Empty(T, B, 2 * H);
+        using (var yF = Tensor.Empty(T, B, H))
+        using (var yR = Tensor.Empty(T, B, H))
+        using (var xf = xwF.ContiguousRaw())
+        using (var xr = xwR.ContiguousRaw())
+        using (var wf = wF.ContiguousRaw())
+        using (var wr = wR.ContiguousRaw())
+        using (var bf = bF?.ContiguousRaw())
+        using (var br = bR?.ContiguousRaw())
+        {
+            float*[] x = [xf.DataPtr, xr.DataPtr], w = [wf.DataPtr, wr.DataPtr], yd = [yF.DataPtr, yR.DataPtr];
+            float*[] b = [bf is null ? null : bf.DataPtr, br is null ? null : br.DataPtr];
+            foreach (var s in st) s.Allocate();
+            BothDirections(together, d => st[d].Forward(x[d], w[d], b[d], yd[d]));
+            InterleaveHalves(yF.DataPtr, yR.DataPtr, y.DataPtr, T * B, H, toHalves: false);
+        }
+
+        Tensor[] inputs = bF is null ? [xwF, wF, xwR, wR] : [xwF, wF, bF, xwR, wR, bR!];
+        BackwardPass.Record(y, "bidirectional_recurrence", inputs, g =>
+        {
+            var dxw = new[] { Tensor.Empty(T, B, GH), Tensor.Empty(T, B, GH) };
+            var dw = new[] { Tensor.Empty(wF.ShapeArray), Tensor.Empty(wR.ShapeArray) };
+            var db = bF is null ? null : new[] { Tensor.Empty(GH), Tensor.Empty(GH) };
+            using (var gc = g.ContiguousRaw())
+            using (var gF = Tensor.Empty(T, B, H))
+            using (var gR = Tensor.Empty(T, B, H))
+            using (var wf = wF.ContiguousRaw())
+            using (var wr = wR.ContiguousRaw())
+            {
+                InterleaveHalves(gF.DataPtr, gR.DataPtr, gc.DataPtr, T * B, H, toHalves: true);
+                foreach (var s in st) s.AllocateBackward();
+                float*[] gy = [gF.DataPtr, gR.DataPtr], w = [wf.DataPtr, wr.DataPtr], dx = [dxw[0].DataPtr, dxw[1].DataPtr];
+                BothDirections(together, d => st[d].BackwardSteps(gy[d], w[d], dx[d]));
+                // dW_hh: one big GEMM per direction over all steps, on every thread.
+                for (int d = 0; d < 2; d++) st[d].BackwardWeights(dw[d].DataPtr, db is null ? null : db[d].DataPtr);
+            }
+            foreach (var s in st) s.Dispose();
+            return db is null ? [dxw[0], dw[0], dxw[1], dw[1]] : [dxw[0], dw[0], db[0], dxw[1], dw[1], db[1]];
+        });
+        if (y.GradFn is null) foreach (var s in st) s.Dispose();
+        return y;
+    }
+
+    // Direction 0 and 1, one per kernel thread (or one after the other).
+    static void BothDirections(bool together, Action<int> run)
+    {
+        if (together) KernelThreads.For(2, 1, 2, (s, e) => { for (int d = s; d < e; d++) run(d); });
+        else { run(0); run(1); }
+    }
+
+    // rows of [a | b] (2H) <-> rows of a (H) and b (H).
+    static void InterleaveHalves(float* a, float* b, float* both, int rows, int H, bool toHalves)
+    {
+        for (long r = 0; r < rows; r++)
+        {
+            var sa = new Span<float>(a + r * H, H); var sb = new Span<float>(b + r * H, H);
+            var sl = new Span<float>(both + r * 2 * H, H); var sr = new Span<float>(both + r * 2 * H + H, H);
+            if (toHalves) { sl.CopyTo(sa); sr.CopyTo(sb); }
+            else { sa.CopyTo(sl); sb.CopyTo(sr); }
+        }
+    }
+
+    static (int T, int B, int H, int G) CheckRecurrence(Tensor xw, Tensor wHh, Tensor? bHh, RecurrentCell cell, int[]? lengths, bool hhInputMajor, string op)
+    {
+        RequireFloat(xw, op); RequireFloat(wHh, op);
+        xw.Device.RequireCpu(op);
+        int gcount = cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
+        if (xw.Rank != 3) throw new ArgumentException($"{op}: expected projected inputs (T, B, {gcount}*H), got {xw.Describe()}.");
+        int T = xw.Size(0), B = xw.Size(1), GH = xw.Size(2);
+        if (GH % gcount != 0) throw new ArgumentException($"{op}: last dim {GH} of {xw.Describe()} is not a multiple of {gcount} gates ({cell}).");
+        int H = GH / gcount;
+        int[] expectW = hhInputMajor ? [H, GH] : [GH, H];
+        if (!Tensor.SameShape(wHh.Shape, expectW)) throw new ArgumentException($"{op}: weight_hh must be {Tensor.FormatShape(expectW)} for {xw.Describe()}, got {wHh.Describe()}.");
+        if (bHh is not null && (bHh.Rank != 1 || bHh.Size(0) != GH)) throw new ArgumentException($"{op}: bias_hh must be ({GH},), got {bHh.Describe()}.");
+        if (lengths is not null)
+        {
+            if (lengths.Length != B) throw new ArgumentException($"{op}: {lengths.Length} lengths for a batch of {B}.");
+            foreach (var l in lengths) if (l < 0 || l > T) throw new ArgumentException($"{op}: sequence length {l} outside [0, {T}].");
+        }
+        return (T, B, H, gcount);
     }
 
     // Saved activations of one forward, in processing order s (time t = reverse ? T-1-s : s).
-    sealed class RecurrenceState(RecurrentCell cell, int T, int B, int H, int G, bool reverse, int[]? lengths, float forgetBias, bool hhInputMajor) : IDisposable
+    // Per-step GEMMs run on `threads` threads against W_hh packed once per call (PackedGemmB).
+    sealed class RecurrenceState(RecurrentCell cell, int T, int B, int H, int G, bool reverse, int[]? lengths, float forgetBias, bool hhInputMajor, int threads) : IDisposable
     {
         readonly int GH = G * H;
-        Tensor? _h, _c, _gates, _hw, _active;
+        Tensor? _h, _c, _gates, _hw, _active, _dHw;
         // h: (T+1, B, H) states before/after each step; c likewise (LSTM); gates (T, B, GH) activated gates;
         // hw (T, B, GH): W_hh h + b_hh per step (GRU needs it inside r * (...)); active (T, B) bytes.
 
         int TimeOf(int s) => reverse ? T - 1 - s : s;
 
-        public void Forward(float* xw, float* w, float* bhh, float* y)
+        /// <summary>Allocates the saved state (on the calling thread, so tensors never come from a kernel worker).</summary>
+        public void Allocate()
         {
+            if (_h is not null) return;
             using var _ = TensorScope.Suspend();   // saved state lives until backward, whatever scope is active
             _h = Tensor.Zeros(T + 1, B, H);
             _gates = Tensor.Empty(Math.Max(T, 1), B, GH);
             _active = Tensor.Empty([Math.Max(T * B, 1)], DType.Int32);
             if (cell == RecurrentCell.Lstm) _c = Tensor.Zeros(T + 1, B, H);
             if (cell == RecurrentCell.Gru) _hw = Tensor.Empty(Math.Max(T, 1), B, GH);
-            using var pre = Tensor.Empty(B, GH);
-            float* ph = _h.DataPtr, pg = _gates.DataPtr, pp = pre.DataPtr;
-            byte* act = (byte*)_active.RawPtr;
+            _pre = NativeBuffer(B * GH);
+        }
+
+        float* _pre;
+
+        public void AllocateBackward()
+        {
+            using var _ = TensorScope.Suspend();
+            _dHw ??= Tensor.Empty(Math.Max(T, 1), B, GH);
+        }
+
+        static float* NativeBuffer(long floats) => (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)Math.Max(1, floats) * sizeof(float), 64);
+
+        public void Forward(float* xw, float* w, float* bhh, float* y)
+        {
+            Allocate();
+            // W_hh is packed once here and reused by every step (h (B, H) x W_hh^T): no repacking per step.
+            using var packed = hhInputMajor ? new PackedGemmB(false, H, GH, w, GH) : new PackedGemmB(true, H, GH, w, H);
+            float* ph = _h!.DataPtr, pg = _gates!.DataPtr, pp = _pre;
+            byte* act = (byte*)_active!.RawPtr;
             for (int s = 0; s < T; s++)
             {
                 int t = TimeOf(s);
@@ -109,7 +227,7 @@ public static unsafe partial class Ops
                     new Span<float>(xt, B * GH).CopyTo(new Span<float>(pp, B * GH));
                     if (bhh != null) AddBias(pp, bhh);
                 }
-                HiddenGemm(hPrev, w, target, beta: cell == RecurrentCell.Gru && bhh == null ? 0f : 1f);
+                packed.Run(B, 1f, hPrev, H, cell == RecurrentCell.Gru && bhh == null ? 0f : 1f, target, GH, threads);
                 switch (cell)
                 {
                     case RecurrentCell.Lstm:
@@ -126,15 +244,22 @@ public static unsafe partial class Ops
             }
         }
 
-        public void Backward(float* gy, float* w, float* dxw, float* dw, float* dbhh)
+        /// <summary>The sequential part of BPTT: writes dL/dxw and keeps dL/d(recurrent GEMM output) for <see cref="BackwardWeights"/>.</summary>
+        public void BackwardSteps(float* gy, float* w, float* dxw)
         {
-            using var _ = TensorScope.Suspend();
-            using var dH = Tensor.Zeros(B, H);
-            using var dh = Tensor.Empty(B, H);
-            using var dDirect = Tensor.Empty(B, H);
-            using var dC = cell == RecurrentCell.Lstm ? Tensor.Zeros(B, H) : null;
-            using var dHw = Tensor.Empty(Math.Max(T, 1), B, GH);   // dL/d(recurrent GEMM output), by s
-            float* pdH = dH.DataPtr, pdh = dh.DataPtr, pdd = dDirect.DataPtr, pdHw = dHw.DataPtr;
+            // Step buffers are native (not pooled tensors): this may run on a kernel worker thread.
+            long bh = (long)B * H;
+            float* pdH = NativeBuffer(bh), pdh = NativeBuffer(bh), pdd = NativeBuffer(bh), dC = NativeBuffer(bh);
+            new Span<float>(pdH, (int)bh).Clear(); new Span<float>(dC, (int)bh).Clear();
+            try { Steps(gy, w, dxw, pdH, pdh, pdd, dC); }
+            finally { Free(pdH); Free(pdh); Free(pdd); Free(dC); }
+        }
+
+        void Steps(float* gy, float* w, float* dxw, float* pdH, float* pdh, float* pdd, float* dC)
+        {
+            float* pdHw = _dHw!.DataPtr;   // dL/d(recurrent GEMM output), by s
+            // dh_{s-1} = dHw_s W_hh: W_hh packed once for all steps.
+            using var packed = hhInputMajor ? new PackedGemmB(true, GH, H, w, GH) : new PackedGemmB(false, GH, H, w, H);
             float* ph = _h!.DataPtr, pg = _gates!.DataPtr;
             byte* act = (byte*)_active!.RawPtr;
             for (int s = T - 1; s >= 0; s--)
@@ -154,7 +279,7 @@ public static unsafe partial class Ops
                 {
                     case RecurrentCell.Lstm:
                         float* pc = _c!.DataPtr + (long)s * B * H;
-                        LstmCell.Backward(gs, pc, pc + (long)B * H, pdh, dC!.DataPtr, dhws, a, B, H);
+                        LstmCell.Backward(gs, pc, pc + (long)B * H, pdh, dC, dhws, a, B, H);
                         new Span<float>(dhws, B * GH).CopyTo(new Span<float>(dxt, B * GH));
                         break;
                     case RecurrentCell.Gru:
@@ -166,8 +291,7 @@ public static unsafe partial class Ops
                         break;
                 }
                 // carried gradient for step s-1: dHw W_hh (+ z * dh for GRU); ended rows pass dh through unchanged
-                if (hhInputMajor) Sgemm.Run(false, true, B, H, GH, 1f, dhws, GH, w, GH, 0f, pdH, H);
-                else Sgemm.Run(false, false, B, H, GH, 1f, dhws, GH, w, H, 0f, pdH, H);
+                packed.Run(B, 1f, dhws, GH, 0f, pdH, H, threads);
                 for (int b = 0; b < B; b++)
                 {
                     long o = (long)b * H;
@@ -175,6 +299,12 @@ public static unsafe partial class Ops
                     else if (cell == RecurrentCell.Gru) for (int j = 0; j < H; j++) pdH[o + j] += pdd[o + j];
                 }
             }
+        }
+
+        /// <summary>dW_hh and db_hh from what <see cref="BackwardSteps"/> kept, on all kernel threads.</summary>
+        public void BackwardWeights(float* dw, float* dbhh)
+        {
+            float* ph = _h!.DataPtr, pdHw = _dHw!.DataPtr;
             // dW_hh = sum_s dHw_s^T h_s (or h_s^T dHw_s in the input-major layout): one GEMM over all steps.
             int rows = T * B;
             if (rows == 0) { new Span<float>(dw, GH * H).Clear(); if (dbhh != null) new Span<float>(dbhh, GH).Clear(); return; }
@@ -188,11 +318,7 @@ public static unsafe partial class Ops
             }
         }
 
-        void HiddenGemm(float* hPrev, float* w, float* target, float beta)
-        {
-            if (hhInputMajor) Sgemm.Run(false, false, B, GH, H, 1f, hPrev, H, w, GH, beta, target, GH);
-            else Sgemm.Run(false, true, B, GH, H, 1f, hPrev, H, w, H, beta, target, GH);
-        }
+        static void Free(float* p) => System.Runtime.InteropServices.NativeMemory.AlignedFree(p);
 
         void FillBias(float* target, float* bias)
         {
@@ -206,6 +332,10 @@ public static unsafe partial class Ops
                 for (int j = 0; j < GH; j++) target[(long)b * GH + j] += bias[j];
         }
 
-        public void Dispose() { _h?.Dispose(); _c?.Dispose(); _gates?.Dispose(); _hw?.Dispose(); _active?.Dispose(); }
+        public void Dispose()
+        {
+            _h?.Dispose(); _c?.Dispose(); _gates?.Dispose(); _hw?.Dispose(); _active?.Dispose(); _dHw?.Dispose();
+            if (_pre != null) { Free(_pre); _pre = null; }
+        }
     }
 }

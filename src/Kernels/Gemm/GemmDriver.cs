@@ -201,7 +201,7 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
 
     /// <summary>All (MR, NR) tiles of one (mc, nc) block of C from packed A (mc, kc) and packed B (kc, nc).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Macro(in GemmArgs g, float* pa, float* pb, int ic, int jc, int mc, int nc, int kc, float beta, float* edge)
+    internal static void Macro(in GemmArgs g, float* pa, float* pb, int ic, int jc, int mc, int nc, int kc, float beta, float* edge)
     {
         int mr = Mr, nr = Nr;
         nint ldc = g.Ldc;

@@ -43,6 +43,20 @@ public sealed class DeepSpeechFeatures
     /// <summary>The python_speech_features options in use.</summary>
     public SpeechFeaturesOptions Options => _kernel.Options;
 
+    /// <summary>The factor the samples are multiplied by first.</summary>
+    public float InputScale => _inputScale;
+
+    /// <summary>Every parameter the features depend on, in one invariant string (a cache key part: equal strings, equal features).</summary>
+    public string Signature
+    {
+        get
+        {
+            var o = Options;
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"ds-mfcc numcep={NumCep} context={Context} scale={_inputScale:R} rate={o.SampleRate} winlen={o.WinLen:R} winstep={o.WinStep:R} nfilt={o.NFilt} nfft={o.NFft} low={o.LowFreq:R} high={o.HighFreq:R} preemph={o.PreEmphasis:R} lifter={o.CepLifter} energy={o.AppendEnergy} window={o.Window}");
+        }
+    }
+
     /// <summary>Frames for a signal of <paramref name="length"/> samples.</summary>
     public int FrameCount(int length) => _kernel.FrameCount(length);
 

@@ -31,6 +31,19 @@ public sealed class DeepSpeech : Module
         _drop = RegisterModule("drop", new Dropout(dropout, new Philox((ulong)seed)));
     }
 
+    /// <summary>The dropout stream (its offset is where the next mask starts).</summary>
+    public Philox DropoutRng => _drop.Rng;
+
+    /// <summary>
+    /// (start, total): the inputs are utterances [start, start + B) of a batch of total, and dropout uses that batch's
+    /// mask (data-parallel replicas; the inputs must be padded to the whole batch's length). Null: the batch is whole.
+    /// </summary>
+    public (int Start, int Total)? DropoutBatchSlice
+    {
+        get => _drop.Slice is { } s ? (s.Start, s.Total) : null;
+        set => _drop.Slice = value is { } v ? new BatchSlice(1, v.Start, v.Total) : null;
+    }
+
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => Forward(x, null);
 

@@ -39,19 +39,34 @@ public sealed record DeepSpeechRunOptions
     public int Seed { get; init; } = 1;
     /// <summary>Checkpoint to resume from.</summary>
     public string? Resume { get; init; }
+    /// <summary>Folder of the on-disk feature cache (<see cref="SpeechFeatureCache"/>), shared by runs; null: features are computed every run.</summary>
+    public string? FeatureCache { get; init; }
 }
+
+/// <summary>Where a training epoch is, after each step: for a live progress display.</summary>
+/// <param name="Epoch">Current epoch (1-based).</param>
+/// <param name="Epochs">Last epoch of the run.</param>
+/// <param name="Seen">Utterances trained on so far in this epoch.</param>
+/// <param name="Total">Utterances in the epoch.</param>
+/// <param name="Loss">Mean CTC loss so far in this epoch.</param>
+/// <param name="UtterancesPerSecond">Training speed so far in this epoch.</param>
+public sealed record DeepSpeechStepProgress(int Epoch, int Epochs, int Seen, int Total, double Loss, double UtterancesPerSecond);
 
 /// <summary>Runs DeepSpeech training as <see cref="DeepSpeechRunOptions"/> say and reports through a log callback.</summary>
 public static class DeepSpeechRun
 {
-    /// <summary>Trains; returns the path of the last checkpoint written. Stops cleanly (checkpoint saved) when <paramref name="stop"/> is cancelled.</summary>
-    public static string Train(DeepSpeechRunOptions o, Action<string> log, CancellationToken stop = default)
+    /// <summary>
+    /// Trains; returns the path of the last checkpoint written. Stops cleanly (checkpoint saved) when <paramref name="stop"/>
+    /// is cancelled. <paramref name="progress"/> hears of every step.
+    /// </summary>
+    public static string Train(DeepSpeechRunOptions o, Action<string> log, CancellationToken stop = default, Action<DeepSpeechStepProgress>? progress = null)
     {
         Directory.CreateDirectory(o.OutDir);
-        var corpus = new SpeechCorpus();
-        log($"loading {o.TrainCsv} and {o.DevCsv} (features are computed once per file)");
+        var corpus = new SpeechCorpus(featureCacheFolder: o.FeatureCache);
+        log($"loading {o.TrainCsv} and {o.DevCsv} (features are computed once per file{(o.FeatureCache is null ? "" : $" and cached in {Path.GetFullPath(o.FeatureCache)}")})");
         var train = corpus.Load(o.TrainCsv);
         var dev = corpus.Load(o.DevCsv);
+        if (corpus.DiskCache is { } cache) log($"features: {cache.Hits} files from the cache, {cache.Misses} computed");
         int nCharacter = corpus.Alphabet.Classes;
         using var trainer = new DeepSpeechTrainer(
             () => new DeepSpeech(nHidden: o.NHidden, nCharacter: nCharacter, reluClip: o.ReluClip, dropout: o.Dropout, seed: o.Seed),
@@ -71,7 +86,10 @@ public static class DeepSpeechRun
         double bestWer = double.PositiveInfinity;
         for (int epoch = startEpoch; epoch <= o.Epochs; epoch++)
         {
-            var r = trainer.TrainEpoch(train, rng, (seen, total, loss) => { });
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            int e = epoch;
+            var r = trainer.TrainEpoch(train, rng, (seen, total, loss) =>
+                progress?.Invoke(new DeepSpeechStepProgress(e, o.Epochs, seen, total, loss, seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9))));
             string line = $"epoch {epoch}: train loss {r.Loss:F3} ({r.Utterances / Math.Max(r.Seconds, 1e-9):F1} utt/s)";
             string devCols = ",,";
             if (epoch % o.ValidateEvery == 0 || epoch == o.Epochs)

@@ -53,7 +53,17 @@ public sealed class DeepSpeechTrainer : IDisposable
             // A last short batch that does not split evenly runs on one tower (the average would be unequal otherwise).
             float loss;
             if (per * towers == b.Length && towers > 1)
-                loss = _replicas.ComputeGradients((m, r) => BatchLoss(m, b.AsSpan(r * per, per).ToArray(), train: true));
+            {
+                // Coordinated dropout: each tower pads its slice to the whole batch's length and takes the whole batch's
+                // mask at its rows, so N towers make the same update as one model on the whole batch, dropout included.
+                int frames = b.Max(u => u.Frames);
+                loss = _replicas.ComputeGradients((m, r) =>
+                {
+                    m.DropoutBatchSlice = (r * per, b.Length);
+                    try { return BatchLoss(m, b.AsSpan(r * per, per).ToArray(), train: true, frames); }
+                    finally { m.DropoutBatchSlice = null; }
+                });
+            }
             else
             {
                 Model.ZeroGrad();
@@ -63,7 +73,12 @@ public sealed class DeepSpeechTrainer : IDisposable
                 loss = l.Item();
             }
             _optimizer.Step();
-            if (towers > 1) _replicas.Broadcast();
+            if (towers > 1)
+            {
+                _replicas.Broadcast();
+                // Every tower's dropout stream continues where the master's is (a short batch ran on the master alone).
+                foreach (var m in _replicas.Replicas) m.DropoutRng.Offset = Model.DropoutRng.Offset;
+            }
             lossSum += loss * b.Length; seen += b.Length;
             progress?.Invoke(seen, data.Count, lossSum / seen);
         }
@@ -103,9 +118,9 @@ public sealed class DeepSpeechTrainer : IDisposable
         return CtcGreedyDecoder.DecodeBatch(logProbs, [frames], _alphabet)[0].Text;
     }
 
-    Tensor BatchLoss(DeepSpeech m, SpeechUtterance[] b, bool train)
+    Tensor BatchLoss(DeepSpeech m, SpeechUtterance[] b, bool train, int padTo = 0)
     {
-        var (x, lengths) = Pack(b);
+        var (x, lengths) = Pack(b, padTo);
         var logits = m.Forward(x, lengths);
         return Ctc(logits, b, lengths, "mean");
     }
@@ -119,10 +134,10 @@ public sealed class DeepSpeechTrainer : IDisposable
             blank: _alphabet.Blank, reduction: reduction, zeroInfinity: true);
     }
 
-    // (T, B, F) zero-padded batch and lengths.
-    static (Tensor X, int[] Lengths) Pack(SpeechUtterance[] b)
+    // (T, B, F) zero-padded batch (T: the longest utterance, or padTo if longer) and lengths.
+    static (Tensor X, int[] Lengths) Pack(SpeechUtterance[] b, int padTo = 0)
     {
-        int T = b.Max(u => u.Frames), F = b[0].Features.Length / Math.Max(b[0].Frames, 1);
+        int T = Math.Max(padTo, b.Max(u => u.Frames)), F = b[0].Features.Length / Math.Max(b[0].Frames, 1);
         var x = Tensor.Zeros(T, b.Length, F);
         var d = x.AsSpan();
         for (int i = 0; i < b.Length; i++)

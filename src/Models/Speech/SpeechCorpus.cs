@@ -1,6 +1,7 @@
 // A transcribed speech corpus ready for DeepSpeech: each clip of a DeepSpeech CSV decoded (16 kHz
-// mono), turned into MFCC-with-context features once (cached per file for the run), whitened per
-// utterance as DeepSpeech.py's audiofile_to_input_vector did, and its transcript encoded as labels.
+// mono), turned into MFCC-with-context features once (cached per file for the run, and on disk across
+// runs when a cache folder is given: SpeechFeatureCache), whitened per utterance as DeepSpeech.py's
+// audiofile_to_input_vector did, and its transcript encoded as labels.
 using Cochlea.Models.Audio;
 using Cochlea.Models.Data;
 
@@ -20,12 +21,20 @@ public sealed class SpeechCorpus
     /// <summary>The alphabet transcripts are encoded with.</summary>
     public Alphabet Alphabet { get; }
 
-    /// <summary>A corpus with DeepSpeech's features and alphabet unless given.</summary>
-    public SpeechCorpus(DeepSpeechFeatures? features = null, Alphabet? alphabet = null)
+    /// <summary>The on-disk feature cache, or null.</summary>
+    public SpeechFeatureCache? DiskCache { get; }
+
+    /// <summary>
+    /// A corpus with DeepSpeech's features and alphabet unless given; with <paramref name="featureCacheFolder"/>, features
+    /// are kept on disk there per file and reused by later corpora (and runs) while the file and the parameters are unchanged.
+    /// </summary>
+    public SpeechCorpus(DeepSpeechFeatures? features = null, Alphabet? alphabet = null, string? featureCacheFolder = null)
     {
         // Samples scaled to int16 range, as DeepSpeech.py read them with scipy (log energies then match its features).
         Features = features ?? new DeepSpeechFeatures(inputScale: 32768f);
         Alphabet = alphabet ?? Alphabet.DeepSpeech;
+        if (featureCacheFolder is not null)
+            DiskCache = new SpeechFeatureCache(featureCacheFolder, Features.Signature + " | 16 kHz mono | whitened per utterance");
     }
 
     /// <summary>Every clip of <paramref name="csvPath"/> (wav_filename,wav_filesize,transcript), features computed once per file.</summary>
@@ -53,8 +62,8 @@ public sealed class SpeechCorpus
     /// <summary>Whitened features (frames, InputsPerStep) of an audio file, resampled to 16 kHz mono.</summary>
     public (float[] Features, int Frames) Featurize(string path)
     {
-        var clip = AudioFile.Read(path, new AudioReadOptions { Mono = true, SampleRate = 16000 });
-        return Featurize(clip.Samples);
+        (float[], int) Compute() => Featurize(AudioFile.Read(path, new AudioReadOptions { Mono = true, SampleRate = 16000 }).Samples);
+        return DiskCache is null ? Compute() : DiskCache.GetOrCompute(path, Compute);
     }
 
     /// <summary>Whitened features of 16 kHz mono samples.</summary>

@@ -15,6 +15,9 @@ public sealed class DataParallel<TModel> : IDisposable where TModel : Module
     /// <summary>The copy the optimizer updates (replica 0).</summary>
     public TModel Master => _replicas[0];
 
+    /// <summary>All replicas; [0] is <see cref="Master"/>.</summary>
+    public IReadOnlyList<TModel> Replicas => _replicas;
+
     /// <summary>Number of replicas.</summary>
     public int Count => _replicas.Length;
 

@@ -149,6 +149,28 @@ public static partial class GradCases
                 }
             Check(t => Ops.Recurrence(t[0], t[1], null, RecurrentCell.RnnTanh, hhInputMajor: true), [Normal(Rng, 5, 2, 3), Scaled(Normal(Rng, 3, 3), 0.5f)]);
         },
+        ["bidirectional_recurrence"] = () =>
+        {
+            // Both directions in one op, on one thread (one after the other) and on two (side by side).
+            int saved = Cochlea.Kernels.Threading.KernelThreads.Count;
+            try
+            {
+                foreach (int threads in new[] { 1, 2 })
+                {
+                    Cochlea.Kernels.Threading.KernelThreads.Count = threads;
+                    foreach (var (cell, g) in new[] { (RecurrentCell.Lstm, 4), (RecurrentCell.Gru, 3) })
+                    {
+                        int[] lengths = [4, 1, 3];
+                        Check(t => Ops.BidirectionalRecurrence(t[0], t[1], t[2], t[3], t[4], t[5], cell, lengths, forgetBias: 0.5f),
+                            [Scaled(Normal(Rng, 4, 3, g * 2), 0.7f), Scaled(Normal(Rng, g * 2, 2), 0.5f), Normal(Rng, g * 2),
+                             Scaled(Normal(Rng, 4, 3, g * 2), 0.7f), Scaled(Normal(Rng, g * 2, 2), 0.5f), Normal(Rng, g * 2)]);
+                    }
+                    Check(t => Ops.BidirectionalRecurrence(t[0], t[1], null, t[2], t[3], null, RecurrentCell.RnnTanh),
+                        [Normal(Rng, 3, 2, 3), Scaled(Normal(Rng, 3, 3), 0.5f), Normal(Rng, 3, 2, 3), Scaled(Normal(Rng, 3, 3), 0.5f)]);
+                }
+            }
+            finally { Cochlea.Kernels.Threading.KernelThreads.Count = saved; }
+        },
         ["ctc_loss"] = CtcLossCases,
         ["ctc_loss_logits"] = CtcLossLogitsCases,
     };

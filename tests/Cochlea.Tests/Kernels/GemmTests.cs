@@ -11,8 +11,8 @@ namespace Cochlea.Tests.Kernels;
 [Category("Kernels")]
 public unsafe class GemmTests
 {
-    const float Sentinel = -12345.5f;
-    const int Guard = 67;
+    internal const float Sentinel = -12345.5f;
+    internal const int Guard = 67;
 
     /// <summary>(m, n, k): zeros, ones, odd shapes, tile and block edges, matrix-vector shapes.</summary>
     static readonly (int M, int N, int K)[] Shapes =
@@ -127,20 +127,26 @@ public unsafe class GemmTests
         fixed (float* e = expected)
             GemmReference.Sgemm(ta, tb, m, n, k, alpha, t.A, t.Lda, t.B, t.Ldb, beta, e, t.Ldc);
         Sgemm.Run(ta, tb, m, n, k, alpha, t.A, t.Lda, t.B, t.Ldb, beta, t.C, t.Ldc, w, threads);
-        double atol = 2e-6 * (k + 1), rtol = 1e-4;
-        for (int i = 0; i < m; i++)
+        AssertMatches(t, expected, $"{w} tA={ta} tB={tb} {m}x{n}x{k}");
+    }
+
+    /// <summary>t.C against the reference result (atol + rtol*|ref| inside, exact in the padding columns) and the guard after C intact.</summary>
+    internal static void AssertMatches(Operands t, float[] expected, string what)
+    {
+        double atol = 2e-6 * (t.K + 1), rtol = 1e-4;
+        for (int i = 0; i < t.M; i++)
             for (int j = 0; j < t.Ldc; j++)
             {
                 float got = t.C[i * t.Ldc + j], want = expected[i * t.Ldc + j];
-                if (j >= n) Assert.That(got, Is.EqualTo(want), $"C padding [{i},{j}] was written");
+                if (j >= t.N) Assert.That(got, Is.EqualTo(want), $"C padding [{i},{j}] was written");
                 else if (Math.Abs(got - want) > atol + rtol * Math.Abs(want))
-                    Assert.Fail($"{w} tA={ta} tB={tb} {m}x{n}x{k}: C[{i},{j}] = {got}, reference {want}");
+                    Assert.Fail($"{what}: C[{i},{j}] = {got}, reference {want}");
             }
         for (int i = 0; i < Guard; i++) Assert.That(t.C[t.CCount + i], Is.EqualTo(Sentinel), "guard after C was written");
     }
 
     /// <summary>Operands of one GEMM with padded leading dimensions; C is followed by a sentinel guard.</summary>
-    sealed class Operands : IDisposable
+    internal sealed class Operands : IDisposable
     {
         public readonly bool TransA, TransB;
         public readonly int M, N, K, Lda, Ldb, Ldc, CCount;
@@ -162,7 +168,7 @@ public unsafe class GemmTests
     }
 
     /// <summary>Native A, B, C buffers with random values in [-1, 1), and Guard sentinels after C.</summary>
-    sealed class Buffers : IDisposable
+    internal sealed class Buffers : IDisposable
     {
         public readonly float* A, B, C;
         readonly long _cCount;

@@ -24,11 +24,19 @@ public class DataParallelTests
 
     [TestCase(2)]
     [TestCase(4)]
-    public void ReplicasMakeTheSameUpdateAsOneModelOnTheWholeBatch(int replicas)
+    public void ReplicasMakeTheSameUpdateAsOneModelOnTheWholeBatch(int replicas) => CompareWithOneModel(replicas, dropout: 0f, seed: 11);
+
+    [TestCase(2)]
+    [TestCase(4)]
+    public void WithDropoutReplicasGivenTheirBatchSliceMakeTheSameUpdate(int replicas) => CompareWithOneModel(replicas, dropout: 0.3f, seed: 12);
+
+    // Three Adam steps of one model on the whole batch and of N replicas on equal slices (each told its slice, so
+    // dropout uses the whole batch's mask): the same parameters, and dropout streams in step.
+    static void CompareWithOneModel(int replicas, float dropout, int seed)
     {
         const int T = 5, B = 8;
-        DeepSpeech Make() => new(nInput: 4, nContext: 1, nHidden: 6, nCharacter: 5, dropout: 0f, seed: 3);
-        var rng = new Random(11);
+        DeepSpeech Make() => new(nInput: 4, nContext: 1, nHidden: 6, nCharacter: 5, dropout: dropout, seed: 3);
+        var rng = new Random(seed);
         using var x = Tensor.Randn(rng, 1f, T, B, 12);
         var labels = Enumerable.Range(0, T * B).Select(_ => (long)rng.Next(5)).ToArray();
 
@@ -36,7 +44,7 @@ public class DataParallelTests
         using var optSingle = new Adam(single.Parameters(), lr: 1e-2f);
         using var dp = new DataParallel<DeepSpeech>(Make, replicas);
         using var optDp = new Adam(dp.Master.Parameters(), lr: 1e-2f);
-
+        int per = B / replicas;
         for (int step = 0; step < 3; step++)
         {
             using (var s = Tensor.Scope())
@@ -45,13 +53,62 @@ public class DataParallelTests
                 SliceLoss(single, x, labels, 0, B).Backward();
                 optSingle.Step();
             }
-            int per = B / replicas;
-            dp.ComputeGradients((m, r) => SliceLoss(m, x, labels, r * per, per));
+            dp.ComputeGradients((m, r) =>
+            {
+                m.DropoutBatchSlice = (r * per, B);
+                return SliceLoss(m, x, labels, r * per, per);
+            });
             optDp.Step();
             dp.Broadcast();
+            foreach (var m in dp.Replicas) Assert.That(m.DropoutRng.Offset, Is.EqualTo(single.DropoutRng.Offset), "streams stay in step");
         }
         foreach (var ((name, a), (_, b)) in single.NamedParameters().Zip(dp.Master.NamedParameters()))
             Assert.That(b.ToArray(), Is.EqualTo(a.ToArray()).Within(2e-5f), name);
+    }
+
+    [Test]
+    public void TrainerWithTowersAndDropoutMatchesOneTower()
+    {
+        // Utterances of different lengths (each tower pads to the whole batch's length), a last short batch (runs on the master alone).
+        var rng = new Random(5);
+        var data = Enumerable.Range(0, 10).Select(i =>
+        {
+            int frames = 6 + rng.Next(5);
+            var f = Enumerable.Range(0, frames * 12).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            return new SpeechUtterance($"u{i}", "ab", f, frames, [0, 1]);
+        }).ToList();
+        var alphabet = Alphabet.DeepSpeech;
+        DeepSpeech Make() => new(nInput: 4, nContext: 1, nHidden: 6, nCharacter: alphabet.Classes, dropout: 0.3f, seed: 4);
+        using var one = new DeepSpeechTrainer(Make, alphabet, batch: 4, learningRate: 1e-2f, replicas: 1);
+        using var two = new DeepSpeechTrainer(Make, alphabet, batch: 4, learningRate: 1e-2f, replicas: 2);
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            one.TrainEpoch(data, new Random(epoch));
+            two.TrainEpoch(data, new Random(epoch));
+        }
+        Assert.That(two.Model.DropoutRng.Offset, Is.EqualTo(one.Model.DropoutRng.Offset));
+        foreach (var ((name, a), (_, b)) in one.Model.NamedParameters().Zip(two.Model.NamedParameters()))
+            Assert.That(b.ToArray(), Is.EqualTo(a.ToArray()).Within(2e-5f), name);
+    }
+
+    [Test]
+    public void SliceMasksAreTheWholeBatchMaskAtTheirRows()
+    {
+        using var s = Tensor.Scope();
+        using var x = Tensor.Ones(3, 6, 5);
+        var whole = new Philox(9, 3);
+        var expected = Ops.Dropout(x, 0.5f, true, whole).ToArray();
+        foreach (var (start, count) in new[] { (0, 2), (2, 3), (5, 1) })
+        {
+            var rng = new Philox(9, 3);
+            var part = Ops.Dropout(x.Slice(1, start, start + count), 0.5f, true, rng, new BatchSlice(1, start, 6)).ToArray();
+            for (int t = 0; t < 3; t++)
+                for (int b = 0; b < count; b++)
+                    for (int f = 0; f < 5; f++)
+                        Assert.That(part[(t * count + b) * 5 + f], Is.EqualTo(expected[(t * 6 + start + b) * 5 + f]), $"t={t} b={start + b} f={f}");
+            Assert.That(rng.Offset, Is.EqualTo(whole.Offset), "the stream ends where the whole batch's does");
+        }
+        Assert.Throws<ArgumentException>(() => Ops.Dropout(x, 0.5f, true, new Philox(1), new BatchSlice(1, 2, 6)));
     }
 
     [Test]

@@ -1,0 +1,125 @@
+// A GEMM operand B packed ONCE into the micro-kernel's panel order, for products that reuse the same B
+// many times against a few rows of A: the per-step recurrent GEMMs of RNNs, h (B, H) x W_hh^T (H, G*H),
+// 200 or more times per sequence. The plain driver repacks B on every call, which for such GEMV-like
+// shapes doubles the memory traffic (B is read, written packed, and read again, for only B rows of
+// work); packed once, each call streams the panels straight through the micro-kernel.
+//   layout: KC slabs of K in order; slab s (k0 = s*KC, kc rows) at data + k0*NPad holds the NPad/NR panels
+//   of op(B)[k0:k0+kc, :] one after another, each (kc, NR) as GemmPack.Block writes it (zero-padded columns).
+// Results are bit-identical to Sgemm.Run on the same path: same KC grid, same micro-kernel, same k order.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Cochlea.Kernels.Numerics;
+using Cochlea.Kernels.Threading;
+
+namespace Cochlea.Kernels.Gemm;
+
+/// <summary>op(B) (k, n) packed for repeated <c>C = alpha * A * op(B) + beta * C</c> with A (m, k) row-major (see the file header).</summary>
+public sealed unsafe class PackedGemmB : IDisposable
+{
+    float* _data;
+    readonly int _nr, _kc, _nPad;
+
+    /// <summary>Rows of op(B) (the inner dimension).</summary>
+    public int K { get; }
+    /// <summary>Columns of op(B) and of C.</summary>
+    public int N { get; }
+    /// <summary>The code path the panels are laid out for (and <see cref="Run"/> uses).</summary>
+    public SimdWidth Width { get; }
+
+    /// <summary>
+    /// Packs op(B): B stored (k, n) with row stride <paramref name="ldb"/>, or, with <paramref name="transB"/>, stored (n, k)
+    /// (op(B) = B^T, as PyTorch's (out, in) weights). <paramref name="width"/> defaults to <see cref="Simd.Best"/>.
+    /// </summary>
+    public PackedGemmB(bool transB, int k, int n, float* b, int ldb, SimdWidth? width = null)
+    {
+        if (k < 0 || n < 0) throw new ArgumentOutOfRangeException(nameof(k), $"PackedGemmB: expected k, n >= 0, got k={k}, n={n}.");
+        if (ldb < Math.Max(1, transB ? k : n)) throw new ArgumentOutOfRangeException(nameof(ldb), ldb, $"PackedGemmB: expected ldb >= {Math.Max(1, transB ? k : n)}.");
+        if (k > 0 && n > 0 && b == null) throw new ArgumentNullException(nameof(b), "PackedGemmB: B is null but k, n > 0.");
+        Width = width ?? Simd.Best;
+        if (!Simd.Supports(Width)) throw new NotSupportedException($"PackedGemmB: SIMD path {Width} is not available in this process (best: {Simd.Best}).");
+        (K, N) = (k, n);
+        _nr = Width switch { SimdWidth.V512 => 32, SimdWidth.V256 => 16, SimdWidth.V128 => 8, _ => 2 };
+        _kc = GemmBlocking.Default.Kc;
+        _nPad = (n + _nr - 1) / _nr * _nr;
+        _data = (float*)NativeMemory.AlignedAlloc((nuint)Math.Max(1L, (long)_nPad * k) * sizeof(float), 64);
+        nint strideJ = transB ? ldb : 1, strideP = transB ? 1 : ldb;
+        for (int k0 = 0; k0 < k; k0 += _kc)
+            GemmPack.Block(_data + (nint)k0 * _nPad, transB ? b + k0 : b + (nint)k0 * ldb, n, Math.Min(_kc, k - k0), strideJ, strideP, _nr);
+    }
+
+    /// <summary>
+    /// C (m, n) = alpha * A (m, k) * op(B) + beta * C (beta == 0 ignores C's old contents), A row-major with row stride
+    /// <paramref name="lda"/>, on at most <paramref name="threads"/> threads (columns are split; results do not depend on it).
+    /// </summary>
+    public void Run(int m, float alpha, float* a, int lda, float beta, float* c, int ldc, int threads)
+    {
+        ObjectDisposedException.ThrowIf(_data == null, this);
+        if (m < 0) throw new ArgumentOutOfRangeException(nameof(m), m, "PackedGemmB.Run: expected m >= 0.");
+        if (lda < Math.Max(1, K)) throw new ArgumentOutOfRangeException(nameof(lda), lda, $"PackedGemmB.Run: expected lda >= {Math.Max(1, K)}.");
+        if (ldc < Math.Max(1, N)) throw new ArgumentOutOfRangeException(nameof(ldc), ldc, $"PackedGemmB.Run: expected ldc >= {Math.Max(1, N)}.");
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "PackedGemmB.Run: expected threads >= 1.");
+        if (m == 0 || N == 0) return;
+        if (m > 0 && N > 0 && (c == null || (K > 0 && a == null))) throw new ArgumentNullException(c == null ? nameof(c) : nameof(a), "PackedGemmB.Run: null operand.");
+        var g = new GemmArgs(false, false, m, N, K, alpha, a, lda, null, 0, beta, c, ldc);
+        switch (Width)
+        {
+            case SimdWidth.V512: Execute<V512Ops, Vector512<float>, Rows8>(g, threads); break;
+            case SimdWidth.V256: Execute<V256Ops, Vector256<float>, Rows6>(g, threads); break;
+            case SimdWidth.V128: Execute<V128Ops, Vector128<float>, Rows6>(g, threads); break;
+            default: Execute<ScalarOps, float, Rows4>(g, threads); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Execute<TOps, TV, TRows>(GemmArgs g, int threads) where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
+    {
+        if (g.K == 0 || g.Alpha == 0)
+        {
+            for (int i = 0; i < g.M; i++)
+            {
+                var row = new Span<float>(g.C + (nint)i * g.Ldc, g.N);
+                if (g.Beta == 0) row.Clear(); else if (g.Beta != 1) for (int j = 0; j < row.Length; j++) row[j] *= g.Beta;
+            }
+            return;
+        }
+        int mr = TRows.Count, mPad = (g.M + mr - 1) / mr * mr;
+        // A is small (a few rows): packed whole by the calling thread, slab s at pa + k0 * mPad, and shared read-only.
+        float* pa = PackBuffers.A((nint)mPad * g.K);
+        for (int k0 = 0; k0 < g.K; k0 += _kc)
+            GemmPack.Block(pa + (nint)k0 * mPad, g.A + k0, g.M, Math.Min(_kc, g.K - k0), g.Lda, 1, mr);
+        int panels = _nPad / _nr;
+        // Why at least 16 panels (512 columns on AVX-512) per part: below that the fan-out costs more than it saves.
+        double flops = 2.0 * g.M * g.N * g.K;
+        int parts = (int)Math.Clamp(flops / 4e6, 1, Math.Min(threads, Math.Max(1, panels / 16)));
+        float* data = _data;
+        int nr = _nr, kcMax = _kc, nPad = _nPad;
+        if (parts == 1) { Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, 0, panels); return; }
+        KernelThreads.For(panels, 16, parts, (q0, q1) => Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, q0, q1));
+    }
+
+    // Columns [q0*NR, min(q1*NR, N)) of C over every KC slab in ascending order (beta on the first only).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Panels<TOps, TV, TRows>(GemmArgs g, float* pa, int mPad, float* data, int nPad, int nr, int kcMax, int q0, int q1)
+        where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
+    {
+        float* edge = stackalloc float[TRows.Count * nr];
+        int jc = q0 * nr, nc = Math.Min(q1 * nr, g.N) - jc;
+        for (int k0 = 0; k0 < g.K; k0 += kcMax)
+        {
+            int kc = Math.Min(kcMax, g.K - k0);
+            GemmDriver<TOps, TV, TRows>.Macro(g, pa + (nint)k0 * mPad, data + (nint)k0 * nPad + (nint)jc * kc, 0, jc, g.M, nc, kc,
+                k0 == 0 ? g.Beta : 1f, edge);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (_data != null) { NativeMemory.AlignedFree(_data); _data = null; }
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees the panels if <see cref="Dispose"/> was not called.</summary>
+    ~PackedGemmB() => Dispose();
+}
