@@ -37,6 +37,7 @@ public sealed class TaggingCompare : ICompareSuite
 
     public IEnumerable<CompareResult> Run()
     {
+        if (Environment.GetEnvironmentVariable("COCHLEA_TAGGING_PROFILE") == "1") Profile();
         using var torch = TorchAnchor.Start();
         foreach (var c in Cases) yield return Measure(c, torch);
     }
@@ -100,6 +101,32 @@ public sealed class TaggingCompare : ICompareSuite
         {
             KernelThreads.Count = saved;
         }
+    }
+
+    // COCHLEA_TAGGING_PROFILE=1: where a FreesoundCnn b32 training step goes (medians of 5, ms, on stderr).
+    static void Profile()
+    {
+        int saved = KernelThreads.Count;
+        KernelThreads.Count = Threads;
+        using var model = new FreesoundCnn();
+        using var x = Tensor.Randn(new Random(1), 1f, 32, 8000).Keep();
+        model.Train();
+        double T(Action a)
+        {
+            var xs = new List<double>();
+            for (int i = 0; i < 6; i++) { long t0 = Stopwatch.GetTimestamp(); a(); if (i > 0) xs.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds); }
+            return Median(xs);
+        }
+        double features = T(() => { using var s = Tensor.Scope(); using var ng = Tensor.NoGrad(); model.Features(x); });
+        double forward = T(() => { using var s = Tensor.Scope(); model.Forward(x); });
+        double both = T(() => { using var s = Tensor.Scope(); var l = Ops.Sum(model.Forward(x)); l.Backward(); model.ZeroGrad(); });
+        var h = Tensor.Randn(new Random(2), 1f, 32, 16, 24, 128).Keep();
+        var w = Tensor.Randn(new Random(3), 0.1f, 32, 16, 3, 11).Keep();
+        double conv2 = T(() => { using var s = Tensor.Scope(); using var ng = Tensor.NoGrad(); Ops.Conv2d(h, w, padding: ConvPadding.Symmetric(1, 5)); });
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"profile FreesoundCnn b32: features {features:F1} ms, train forward {forward:F1} ms, forward+backward {both:F1} ms; conv2 forward alone {conv2:F1} ms (1.66 GMAC: {2 * 1.66e9 / conv2 / 1e6:F0} GFLOP/s)"));
+        h.Dispose(); w.Dispose();
+        KernelThreads.Count = saved;
     }
 
     static double Median(List<double> xs)

@@ -95,6 +95,7 @@ public static unsafe partial class Ops
         if (depthwise) Depthwise.Forward2d(px, pw, py, n, cin, cout / cin, ah, aw);
         else if (pointwise)
             Sgemm.RunBatched(false, false, cout, (int)plane, cin, 1f, pw, cin, 0, px, (int)plane, cin * plane, 0f, py, (int)plane, cout * plane, n);
+        else if (ByImage(n, groups)) ConvForwardByImage(px, pw, py, n, cin, cout, ah, aw);
         else
         {
             using var cols = Tensor.Empty(kk, (int)plane);
@@ -116,6 +117,14 @@ public static unsafe partial class Ops
             using var ws = weight.ContiguousRaw();
             float* pg = gc.DataPtr, pxs = xs.DataPtr, pws = ws.DataPtr;
             Tensor? dx = null, dw = null, db = null;
+            if (!depthwise && !pointwise && ByImage(n, groups))
+            {
+                dx = x.RequiresGrad ? Tensor.Zeros(x.ShapeArray) : null;
+                dw = weight.RequiresGrad ? Tensor.Zeros(weight.ShapeArray) : null;
+                ConvBackwardByImage(pg, pxs, pws, dx is null ? null : dx.DataPtr, dw is null ? null : dw.DataPtr, n, cin, cout, ah, aw);
+                if (bias is not null && bias.RequiresGrad) db = ChannelSum(gc, n, cout, plane);
+                return bias is null ? [dx, dw] : [dx, dw, db];
+            }
             if (x.RequiresGrad)
             {
                 dx = Tensor.Zeros(x.ShapeArray);
