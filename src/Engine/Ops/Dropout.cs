@@ -18,8 +18,7 @@ public static unsafe partial class Ops
         x.Device.RequireCpu("dropout");
         var mask = Tensor.Empty(x.ShapeArray);
         float scale = 1f / (1f - p);
-        var m = mask.AsSpan();
-        for (int i = 0; i < m.Length; i++) m[i] = rng.NextFloat() >= p ? scale : 0f;
+        FillDropoutMask(rng, mask.AsSpan(), p, scale);   // = rng.NextFloat() >= p ? scale : 0 per element, in parallel
         var y = BinaryRaw(new Kernels.Elementwise.MulOp(), x, mask, "dropout");
         return BackwardPass.Record(y, "dropout", [x], g => [BinaryRaw(new Kernels.Elementwise.MulOp(), g, mask, "dropout")]);
     }
