@@ -58,7 +58,7 @@ public sealed class CtcCompare : ICompareSuite
                 ours.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 if (anchored) anchor.Add(torch!.RunOnce() * 1e3);
             }
-            return new CompareResult(label, threads, Median(ours), anchored ? Median(anchor) : null, "ms",
+            return new CompareResult(label, threads, Timing.Median(ours), anchored ? Timing.Median(anchor) : null, "ms",
                 anchored ? torch!.Name : TorchAnchor.MissingName, false);
         }
         finally
@@ -69,18 +69,10 @@ public sealed class CtcCompare : ICompareSuite
         }
     }
 
-    static double Median(List<double> xs)
-    {
-        xs.Sort();
-        int n = xs.Count;
-        return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
-    }
-
     /// <summary>A python3 + torch process answering "setup T B C L threads" and "run" (its own timing of one fwd+bwd, seconds).</summary>
     sealed class TorchAnchor : IDisposable
     {
         public const string MissingName = "torch F.ctc_loss (not available: apt-get install python3-torch)";
-        const string Python = "/usr/bin/python3";
         const string Script = """
             import sys, time
             try:
@@ -113,51 +105,18 @@ public sealed class CtcCompare : ICompareSuite
                     break
             """;
 
-        readonly Process _p;
+        readonly PythonAnchor _py;
         public string Name { get; }
 
-        TorchAnchor(Process p, string version) { _p = p; Name = $"torch {version} F.ctc_loss(log_softmax) fwd+bwd, float32 CPU"; }
+        TorchAnchor(PythonAnchor py) { _py = py; Name = $"torch {py.Version} F.ctc_loss(log_softmax) fwd+bwd, float32 CPU"; }
 
         /// <summary>The anchor process, or null (with the reason on stderr) when python3 or torch is missing.</summary>
-        public static TorchAnchor? Start()
-        {
-            if (!File.Exists(Python)) { Console.Error.WriteLine($"compare ctc: {Python} not found; no anchor."); return null; }
-            var psi = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-u");
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(Script);
-            // One thread pool per side: torch's OpenMP must not spin on the cores while Cochlea runs.
-            psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
-            var p = Process.Start(psi)!;
-            string? first = p.StandardOutput.ReadLine();
-            if (first is null || !first.StartsWith("ok ", StringComparison.Ordinal))
-            {
-                Console.Error.WriteLine($"compare ctc: torch unavailable ({first ?? "no answer"}); no anchor.");
-                p.Dispose();
-                return null;
-            }
-            return new TorchAnchor(p, first[3..].Trim());
-        }
+        public static TorchAnchor? Start() => PythonAnchor.Start("ctc", Script) is { } py ? new TorchAnchor(py) : null;
 
-        public bool Setup(int T, int B, int C, int L, int threads)
-        {
-            _p.StandardInput.WriteLine($"setup {T} {B} {C} {L} {threads}");
-            string? reply = _p.StandardOutput.ReadLine();
-            return reply is not null && reply.StartsWith("ready", StringComparison.Ordinal);
-        }
+        public bool Setup(int T, int B, int C, int L, int threads) => _py.Setup($"setup {T} {B} {C} {L} {threads}");
 
-        public double RunOnce()
-        {
-            _p.StandardInput.WriteLine("run");
-            string reply = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("compare ctc: the torch process ended.");
-            return double.Parse(reply, CultureInfo.InvariantCulture);
-        }
+        public double RunOnce() => _py.RunOnce();
 
-        public void Dispose()
-        {
-            try { _p.StandardInput.WriteLine("quit"); _p.WaitForExit(5000); } catch (IOException) { }
-            if (!_p.HasExited) _p.Kill();
-            _p.Dispose();
-        }
+        public void Dispose() => _py.Dispose();
     }
 }

@@ -38,7 +38,7 @@ public sealed class TaggingCompare : ICompareSuite
     public IEnumerable<CompareResult> Run()
     {
         if (Environment.GetEnvironmentVariable("COCHLEA_TAGGING_PROFILE") == "1") Profile();
-        using var torch = TorchAnchor.Start();
+        using var torch = StartAnchor();
         foreach (var c in Cases) yield return Measure(c, torch);
     }
 
@@ -53,7 +53,7 @@ public sealed class TaggingCompare : ICompareSuite
         };
     }
 
-    static CompareResult Measure(Case c, TorchAnchor? torch)
+    static CompareResult Measure(Case c, PythonAnchor? torch)
     {
         int saved = KernelThreads.Count;
         KernelThreads.Count = Threads;
@@ -81,7 +81,7 @@ public sealed class TaggingCompare : ICompareSuite
                     model.Forward(x);
                 }
             }
-            bool anchored = torch is not null && torch.Setup(c.BenchName, c.Mode, c.Batch, Threads);
+            bool anchored = torch is not null && torch.Setup(string.Create(CultureInfo.InvariantCulture, $"setup {c.BenchName} {c.Mode} {c.Batch} {Threads}"));
             var ours = new List<double>();
             var anchor = new List<double>();
             for (int i = 0; i < 2; i++) { Ours(); if (anchored) torch!.RunOnce(); }   // bench.py's --warmup 2
@@ -94,8 +94,8 @@ public sealed class TaggingCompare : ICompareSuite
                 ours.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 if (anchored) anchor.Add(torch!.RunOnce() * 1e3);
             }
-            return new CompareResult(c.Label, Threads, Median(ours), anchored ? Median(anchor) : null, "ms",
-                anchored ? $"{torch!.Name} bench.py {c.BenchName} {c.Mode}" : TorchAnchor.MissingName, false);
+            return new CompareResult(c.Label, Threads, Timing.Median(ours), anchored ? Timing.Median(anchor) : null, "ms",
+                anchored ? $"torch {torch!.Version} float32 CPU, bench.py {c.BenchName} {c.Mode}" : MissingName, false);
         }
         finally
         {
@@ -115,7 +115,7 @@ public sealed class TaggingCompare : ICompareSuite
         {
             var xs = new List<double>();
             for (int i = 0; i < 6; i++) { long t0 = Stopwatch.GetTimestamp(); a(); if (i > 0) xs.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds); }
-            return Median(xs);
+            return Timing.Median(xs);
         }
         double features = T(() => { using var s = Tensor.Scope(); using var ng = Tensor.NoGrad(); model.Features(x); });
         double forward = T(() => { using var s = Tensor.Scope(); model.Forward(x); });
@@ -129,123 +129,70 @@ public sealed class TaggingCompare : ICompareSuite
         KernelThreads.Count = saved;
     }
 
-    static double Median(List<double> xs)
+    // The anchor: a python3 + torch process that imports bench.py and answers "setup NAME MODE BATCH THREADS" and "run".
+    public const string MissingName = "torch reference bench.py (not available: apt-get install python3-torch, and ../shared/reference)";
+    // The step is bench.py's time_case loop body, line for line (train: zero_grad, loss_of(model(x)), backward, step).
+    const string Script = """
+        import sys, time
+        try:
+            import torch
+            sys.path.insert(0, sys.argv[1])
+            import bench as B
+        except Exception as e:
+            print("notorch", repr(e), flush=True); sys.exit(0)
+        print("ok", torch.__version__, flush=True)
+        st = {}
+        def step():
+            name, mode, model, x, opt = st["name"], st["mode"], st["model"], st["x"], st["opt"]
+            t0 = time.perf_counter()
+            if mode == "train":
+                model.train()
+                opt.zero_grad(set_to_none=True)
+                loss = B.loss_of(name, model, x, model(x))
+                loss.backward()
+                opt.step()
+            else:
+                model.eval()
+                with torch.no_grad():
+                    model(x)
+            return time.perf_counter() - t0
+        for line in sys.stdin:
+            w = line.split()
+            if not w: continue
+            if w[0] == "setup":
+                name, mode, batch, n = w[1], w[2], int(w[3]), int(w[4])
+                torch.set_num_threads(n)
+                torch.manual_seed(0)
+                make, inp, _ = B.CASES[name]
+                model = make()
+                st.update(name=name, mode=mode, model=model, x=inp(batch), opt=torch.optim.Adam(model.parameters(), lr=1e-4))
+                print("ready", torch.get_num_threads(), flush=True)
+            elif w[0] == "run":
+                print(repr(step()), flush=True)
+            else:
+                break
+        """;
+
+    static string? ReferenceFolder()
     {
-        xs.Sort();
-        int n = xs.Count;
-        return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
+        var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE");
+        if (!string.IsNullOrEmpty(env)) return env;
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "Cochlea.sln")))
+                    return Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "reference"));
+        return null;
     }
 
-    /// <summary>A python3 + torch process that imports bench.py and answers "setup NAME MODE BATCH THREADS" and "run" (its own timing of one step, seconds).</summary>
-    sealed class TorchAnchor : IDisposable
+    /// <summary>The torch process running <see cref="Script"/> on the reference's bench.py, or null (the reason on stderr) when python3, torch or the reference is missing.</summary>
+    static PythonAnchor? StartAnchor()
     {
-        public const string MissingName = "torch reference bench.py (not available: apt-get install python3-torch, and ../shared/reference)";
-        const string Python = "/usr/bin/python3";
-        // The step is bench.py's time_case loop body, line for line (train: zero_grad, loss_of(model(x)), backward, step).
-        const string Script = """
-            import sys, time
-            try:
-                import torch
-                sys.path.insert(0, sys.argv[1])
-                import bench as B
-            except Exception as e:
-                print("notorch", repr(e), flush=True); sys.exit(0)
-            print("ok", torch.__version__, flush=True)
-            st = {}
-            def step():
-                name, mode, model, x, opt = st["name"], st["mode"], st["model"], st["x"], st["opt"]
-                t0 = time.perf_counter()
-                if mode == "train":
-                    model.train()
-                    opt.zero_grad(set_to_none=True)
-                    loss = B.loss_of(name, model, x, model(x))
-                    loss.backward()
-                    opt.step()
-                else:
-                    model.eval()
-                    with torch.no_grad():
-                        model(x)
-                return time.perf_counter() - t0
-            for line in sys.stdin:
-                w = line.split()
-                if not w: continue
-                if w[0] == "setup":
-                    name, mode, batch, n = w[1], w[2], int(w[3]), int(w[4])
-                    torch.set_num_threads(n)
-                    torch.manual_seed(0)
-                    make, inp, _ = B.CASES[name]
-                    model = make()
-                    st.update(name=name, mode=mode, model=model, x=inp(batch), opt=torch.optim.Adam(model.parameters(), lr=1e-4))
-                    print("ready", torch.get_num_threads(), flush=True)
-                elif w[0] == "run":
-                    print(repr(step()), flush=True)
-                else:
-                    break
-            """;
-
-        readonly Process _p;
-        public string Name { get; }
-
-        TorchAnchor(Process p, string version) { _p = p; Name = $"torch {version} float32 CPU"; }
-
-        static string? ReferenceFolder()
+        var reference = ReferenceFolder();
+        if (reference is null || !File.Exists(Path.Combine(reference, "bench.py")))
         {
-            var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE");
-            if (!string.IsNullOrEmpty(env)) return env;
-            foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-                for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-                    if (File.Exists(Path.Combine(d.FullName, "Cochlea.sln")))
-                        return Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "reference"));
+            Console.Error.WriteLine($"compare tagging: the reference bench.py was not found ({reference ?? "no repo above the working directory"}; set COCHLEA_REFERENCE); no anchor.");
             return null;
         }
-
-        /// <summary>The anchor process, or null (with the reason on stderr) when python3, torch or the reference is missing.</summary>
-        public static TorchAnchor? Start()
-        {
-            if (!File.Exists(Python)) { Console.Error.WriteLine($"compare tagging: {Python} not found; no anchor."); return null; }
-            var reference = ReferenceFolder();
-            if (reference is null || !File.Exists(Path.Combine(reference, "bench.py")))
-            {
-                Console.Error.WriteLine($"compare tagging: the reference bench.py was not found ({reference ?? "no repo above the working directory"}; set COCHLEA_REFERENCE); no anchor.");
-                return null;
-            }
-            var psi = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-u");
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(Script);
-            psi.ArgumentList.Add(reference);
-            // One thread pool per side: torch's OpenMP must not spin on the cores while Cochlea runs.
-            psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
-            var p = Process.Start(psi)!;
-            string? first = p.StandardOutput.ReadLine();
-            if (first is null || !first.StartsWith("ok ", StringComparison.Ordinal))
-            {
-                Console.Error.WriteLine($"compare tagging: torch unavailable ({first ?? "no answer"}); no anchor.");
-                p.Dispose();
-                return null;
-            }
-            return new TorchAnchor(p, first[3..].Trim());
-        }
-
-        public bool Setup(string name, string mode, int batch, int threads)
-        {
-            _p.StandardInput.WriteLine(string.Create(CultureInfo.InvariantCulture, $"setup {name} {mode} {batch} {threads}"));
-            string? reply = _p.StandardOutput.ReadLine();
-            return reply is not null && reply.StartsWith("ready", StringComparison.Ordinal);
-        }
-
-        public double RunOnce()
-        {
-            _p.StandardInput.WriteLine("run");
-            string reply = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("compare tagging: the torch process ended.");
-            return double.Parse(reply, CultureInfo.InvariantCulture);
-        }
-
-        public void Dispose()
-        {
-            try { _p.StandardInput.WriteLine("quit"); _p.WaitForExit(5000); } catch (IOException) { }
-            if (!_p.HasExited) _p.Kill();
-            _p.Dispose();
-        }
+        return PythonAnchor.Start("tagging", Script, reference);
     }
 }

@@ -31,7 +31,8 @@ public static class Timing
         return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
-    static double Median(List<double> xs)
+    /// <summary>The median of <paramref name="xs"/> (sorted in place; the mean of the middle two for an even count).</summary>
+    public static double Median(List<double> xs)
     {
         xs.Sort();
         int n = xs.Count;
