@@ -11,5 +11,6 @@ public static class CompareRegistry
         new FeaturesCompare(),
         new KwsCompare(),
         new DeepSpeechCompare(),
+        new TaggingCompare(),
     ];
 }

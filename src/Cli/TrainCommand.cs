@@ -17,7 +17,7 @@ static class TrainCommand
     public static int Run(string[] args, CliConsole ui)
     {
         if (args.Length == 0 || args[0] != "kws")
-            throw new UsageException($"expected what to train, kws or deepspeech (got '{(args.Length == 0 ? "" : args[0])}'). {Usage}");
+            throw new UsageException($"expected what to train, kws, deepspeech or freesound (got '{(args.Length == 0 ? "" : args[0])}'). {Usage}");
         var o = CliArgs.Parse(args[1..], new()
         {
             ["data"] = "", ["model"] = "wave", ["epochs"] = "20", ["batch"] = "64", ["lr"] = "", ["optimizer"] = "adam", ["label-smoothing"] = "0", ["schedule"] = "constant",

@@ -91,7 +91,10 @@ public static unsafe partial class Ops
 
         // Why one GEMM over the batch: per image, WaveKws' late layers have 3..11 positions, so GEMM tiles
         // were mostly padding, W was re-packed per image, and small GEMMs ran on one thread.
-        bool batched = groups == 1 && !depthwise && n > 1 && (long)n * plane <= int.MaxValue;
+        // Large images (FreesoundCnn's spectrograms, TutorialConv) would need whole-batch columns of hundreds of
+        // MB; they go image by image instead (split over the threads when there are enough images, ByImage).
+        bool batched = groups == 1 && !depthwise && n > 1 && (long)n * plane <= int.MaxValue
+                       && (long)kk * n * plane * sizeof(float) <= BatchedColumnsMaxBytes;
         var outShape = name == "conv1d" ? new[] { n, cout, ow } : new[] { n, cout, oh, ow };
         var y = Tensor.Empty(outShape);
         using var xc = x.ContiguousRaw();
@@ -111,6 +114,7 @@ public static unsafe partial class Ops
         }
         else if (pointwise)
             Sgemm.RunBatched(false, false, cout, (int)plane, cin, 1f, pw, cin, 0, px, (int)plane, cin * plane, 0f, py, (int)plane, cout * plane, n);
+        else if (ByImage(n, groups)) ConvForwardByImage(px, pw, py, n, cin, cout, ah, aw);
         else
         {
             using var cols = Tensor.Empty(kk, (int)plane);
@@ -132,6 +136,14 @@ public static unsafe partial class Ops
             using var ws = weight.ContiguousRaw();
             float* pg = gc.DataPtr, pxs = xs.DataPtr, pws = ws.DataPtr;
             Tensor? dx = null, dw = null, db = null;
+            if (!batched && !depthwise && !pointwise && ByImage(n, groups))
+            {
+                dx = x.RequiresGrad ? Tensor.Zeros(x.ShapeArray) : null;
+                dw = weight.RequiresGrad ? Tensor.Zeros(weight.ShapeArray) : null;
+                ConvBackwardByImage(pg, pxs, pws, dx is null ? null : dx.DataPtr, dw is null ? null : dw.DataPtr, n, cin, cout, ah, aw);
+                if (bias is not null && bias.RequiresGrad) db = ChannelSum(gc, n, cout, plane);
+                return bias is null ? [dx, dw] : [dx, dw, db];
+            }
             if (batched)
             {
                 int cols = (int)(n * plane);
@@ -206,6 +218,9 @@ public static unsafe partial class Ops
 
     // The GEMM's B operand for a whole batch: cols (K, N*P), channel-major. A 1x1 conv's columns are x itself
     // moved to (Cin, N*P); otherwise every image is im2col'd into (N, K, P) and that is moved.
+    /// <summary>Largest whole-batch column matrix (K, N*P) the one-GEMM path builds, in bytes.</summary>
+    const long BatchedColumnsMaxBytes = 64L << 20;
+
     static Tensor BatchColumns(float* x, int n, int cin, int kk, long plane, long inPlane, ConvAxis ah, ConvAxis aw, bool pointwise)
     {
         var cm = Tensor.Empty(kk, (int)(n * plane));

@@ -38,6 +38,8 @@ public static class OpRegistry
         new("cross_entropy"), new("bce_with_logits"), new("mse"), new("kl_div_distill"),
         // CTC (src/Engine/Losses/Ctc.cs): on log-probs as PyTorch, on logits with log_softmax fused
         new("ctc_loss"), new("ctc_loss_logits"),
+        // spectral (src/Engine/Ops/Spectral.cs): STFT as (..., 2) re/im pairs, their magnitude and angle
+        new("stft"), new("complex_abs"), new("angle"),
     };
 
     /// <summary>Looks an op up by name.</summary>

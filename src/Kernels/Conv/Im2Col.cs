@@ -23,11 +23,13 @@ public static unsafe class Im2Col
 
     /// <summary>
     /// cols (channelCount*KH*KW, OH*OW) from channels [channelStart, channelStart+channelCount) of one image x (C, H, W).
-    /// Every element of cols is written (padding reads as 0). No SimdWidth overload: rows are plain copies
+    /// Every element of cols is written (padding reads as 0). Runs on at most threads threads (0: KernelThreads.Count; 1: the
+    /// calling thread only, for callers that split images over threads themselves). No SimdWidth overload: rows are plain copies
     /// (Span.CopyTo, already vectorised) for stride 1 and gathers otherwise.
     /// </summary>
-    public static void Forward2d(float* x, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* cols)
+    public static void Forward2d(float* x, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* cols, int threads = 0)
     {
+        if (threads <= 0) threads = KernelThreads.Count;
         Validate(h, w, channelStart, channelCount);
         long colsLen = (long)channelCount * h.Kernel * w.Kernel * h.Out * w.Out;
         KernelArgs.NotNull(x, colsLen > 0 ? (long)h.In * w.In : 0, nameof(x)); KernelArgs.NotNull(cols, colsLen, nameof(cols));
@@ -36,7 +38,7 @@ public static unsafe class Im2Col
         long plane = (long)oh * ow;
         if (rows == 0 || plane == 0) return;
         nint px = (nint)x, pc = (nint)cols;
-        KernelThreads.For(rows, (int)Math.Max(1, MinFloatsPerChunk / plane), (r0, r1) =>
+        KernelThreads.For(rows, (int)Math.Max(1, MinFloatsPerChunk / plane), Math.Max(1, threads), (r0, r1) =>
         {
             for (int r = r0; r < r1; r++)
             {
@@ -72,8 +74,9 @@ public static unsafe class Im2Col
         => Backward2d(cols, h, w, channelStart, channelCount, dx, Simd.Best);
 
     /// <inheritdoc cref="Backward2d(float*, ConvAxis, ConvAxis, int, int, float*)"/>
-    public static void Backward2d(float* cols, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* dx, SimdWidth width)
+    public static void Backward2d(float* cols, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* dx, SimdWidth width, int threads = 0)
     {
+        if (threads <= 0) threads = KernelThreads.Count;
         Validate(h, w, channelStart, channelCount);
         long colsLen = (long)channelCount * h.Kernel * w.Kernel * h.Out * w.Out;
         KernelArgs.NotNull(cols, colsLen, nameof(cols)); KernelArgs.NotNull(dx, colsLen > 0 ? (long)h.In * w.In : 0, nameof(dx));
@@ -83,7 +86,7 @@ public static unsafe class Im2Col
         nint pc = (nint)cols, px = (nint)dx;
         // Threads split channels: each dx plane is written by exactly one thread, in a fixed order.
         int per = h.Kernel * w.Kernel * (int)Math.Min(plane, int.MaxValue);
-        KernelThreads.For(channelCount, Math.Max(1, MinFloatsPerChunk / Math.Max(1, per)), (c0, c1) =>
+        KernelThreads.For(channelCount, Math.Max(1, MinFloatsPerChunk / Math.Max(1, per)), Math.Max(1, threads), (c0, c1) =>
         {
             switch (width)
             {

@@ -173,6 +173,9 @@ public static partial class GradCases
         },
         ["ctc_loss"] = CtcLossCases,
         ["ctc_loss_logits"] = CtcLossLogitsCases,
+        ["stft"] = StftCases,
+        ["complex_abs"] = ComplexAbsCases,
+        ["angle"] = AngleCases,
     };
 
     // A leaf with the values of t times s (keeps recurrent gains moderate so the checker is well conditioned).

@@ -211,7 +211,7 @@ public class KwsCliTests
     [TestCase(new[] { "train", "kws", "--data", ".", "--frobnicate", "1" }, "unknown option '--frobnicate'")]
     [TestCase(new[] { "train", "kws", "--data", ".", "--label-smoothing", "1" }, "--label-smoothing must be in [0, 1) (got 1).")]
     [TestCase(new[] { "train", "kws", "--data", ".", "--model", "conv", "--widths", "8" }, "--widths applies to --model wave only.")]
-    [TestCase(new[] { "train", "asr" }, "expected what to train, kws or deepspeech (got 'asr')")]
+    [TestCase(new[] { "train", "asr" }, "expected what to train, kws, deepspeech or freesound (got 'asr')")]
     [TestCase(new[] { "eval", "--model", "/nonexistent/best.safetensors", "--data", "." }, "--model: file not found: /nonexistent/best.safetensors")]
     [TestCase(new[] { "eval", "--data", "." }, "--model is required")]
     [TestCase(new[] { "predict", "--model", "/nonexistent/best.safetensors", "x.wav" }, "--model: file not found")]

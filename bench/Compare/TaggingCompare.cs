@@ -1,0 +1,198 @@
+// `compare tagging`: the audio-tagging models of issue 8 side by side with ../shared/reference/bench.py, in ms per step at
+// 2 threads (CPU). A training step is forward + cross-entropy on random labels + backward + Adam(lr 1e-4) step, in train
+// mode; inference is a forward in eval mode without gradients - exactly bench.py's time_case. PyTorch runs in a
+// python3 subprocess (Debian's /usr/bin/python3 with python3-torch) that imports the reference's bench.py and models.py
+// and times itself on request, so both sides are timed in the same run, alternating step by step (drift on this shared
+// machine hits both alike), and only the step is timed, not the pipe.
+// The reference is found at $COCHLEA_REFERENCE, else <repo>/../shared/reference (the repo: the folder holding Cochlea.sln
+// above the working directory or the binary).
+using System.Diagnostics;
+using System.Globalization;
+using Cochlea.Kernels.Threading;
+using Cochlea.Models.Tagging;
+using Cochlea.Nn;
+using Cochlea.Optim;
+
+namespace Cochlea.Bench.Compare;
+
+public sealed class TaggingCompare : ICompareSuite
+{
+    public string Name => "tagging";
+    public string Description => "FreesoundCnn (and the species taggers) train step / inference vs PyTorch, bench.py's cases, ms";
+
+    const int Threads = 2;
+
+    /// <summary>One bench.py case: its name in bench.py's CASES, the mode, the batch, and Cochlea's model and input.</summary>
+    sealed record Case(string BenchName, string Mode, int Batch, Func<Module> Model, Func<Random, int, Tensor> Input, string Label);
+
+    static readonly Case[] Cases =
+    [
+        new("freesound", "train", 32, () => new FreesoundCnn(), (r, b) => Tensor.Randn(r, 1f, b, 8000), "FreesoundCnn train step b32 (32, 8000)"),
+        new("freesound", "infer", 1, () => new FreesoundCnn(), (r, b) => Tensor.Randn(r, 1f, b, 8000), "FreesoundCnn inference b1 (1, 8000)"),
+        // The species tagger goes here (issue 8): bench.py's "rfcx" case is the ResNet50 AttentionTagger on (B, 3, 192, 384),
+        // train b8 with BCE on smoothed random targets (loss_of's "rfcx" branch; add it to Loss below) and inference b1:
+        //   new("rfcx", "train", 8, () => <ResNet50 tagger>, (r, b) => Tensor.Randn(r, 1f, b, 3, 192, 384), "ResNet50 tagger train step b8 (8, 3, 192, 384)"),
+        //   new("rfcx", "infer", 1, ...),
+    ];
+
+    public IEnumerable<CompareResult> Run()
+    {
+        if (Environment.GetEnvironmentVariable("COCHLEA_TAGGING_PROFILE") == "1") Profile();
+        using var torch = StartAnchor();
+        foreach (var c in Cases) yield return Measure(c, torch);
+    }
+
+    // bench.py's loss_of for the classification cases: cross-entropy against labels drawn uniformly each step.
+    static Tensor Loss(string benchName, Tensor logits, Random rng)
+    {
+        var labels = Enumerable.Range(0, logits.Size(0)).Select(_ => (long)rng.Next(logits.Size(1))).ToArray();
+        return benchName switch
+        {
+            "freesound" => Cochlea.Loss.CrossEntropy(logits, Tensor.FromArray(labels, labels.Length)),
+            _ => throw new NotSupportedException($"compare tagging: no loss for bench case '{benchName}'."),
+        };
+    }
+
+    static CompareResult Measure(Case c, PythonAnchor? torch)
+    {
+        int saved = KernelThreads.Count;
+        KernelThreads.Count = Threads;
+        var rng = new Random(c.Batch * 31 + c.Mode.Length);
+        using var model = c.Model();
+        using var x = c.Input(rng, c.Batch).Keep();
+        using var opt = new Adam(model.Parameters(), 1e-4f);
+        try
+        {
+            void Ours()
+            {
+                using var step = Tensor.Scope();
+                if (c.Mode == "train")
+                {
+                    model.Train();
+                    opt.ZeroGrad();
+                    var loss = Loss(c.BenchName, model.Forward(x), rng);
+                    loss.Backward();
+                    opt.Step();
+                }
+                else
+                {
+                    model.Eval();
+                    using var ng = Tensor.NoGrad();
+                    model.Forward(x);
+                }
+            }
+            bool anchored = torch is not null && torch.Setup(string.Create(CultureInfo.InvariantCulture, $"{c.BenchName} {c.Mode} {c.Batch} {Threads}"));
+            var ours = new List<double>();
+            var anchor = new List<double>();
+            for (int i = 0; i < 2; i++) { Ours(); if (anchored) torch!.RunOnce(); }   // bench.py's --warmup 2
+            var total = Stopwatch.StartNew();
+            double budget = c.Mode == "train" ? 20.0 : 5.0;
+            while (ours.Count < 101 && (ours.Count < 7 || total.Elapsed.TotalSeconds < budget))
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                Ours();
+                ours.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                if (anchored) anchor.Add(torch!.RunOnce() * 1e3);
+            }
+            return new CompareResult(c.Label, Threads, Timing.Median(ours), anchored ? Timing.Median(anchor) : null, "ms",
+                anchored ? $"torch {torch!.Version} float32 CPU, bench.py {c.BenchName} {c.Mode}" : MissingName, false);
+        }
+        finally
+        {
+            KernelThreads.Count = saved;
+        }
+    }
+
+    // COCHLEA_TAGGING_PROFILE=1: where a FreesoundCnn b32 training step goes (medians of 5, ms, on stderr).
+    static void Profile()
+    {
+        int saved = KernelThreads.Count;
+        KernelThreads.Count = Threads;
+        using var model = new FreesoundCnn();
+        using var x = Tensor.Randn(new Random(1), 1f, 32, 8000).Keep();
+        model.Train();
+        double T(Action a)
+        {
+            var xs = new List<double>();
+            for (int i = 0; i < 6; i++) { long t0 = Stopwatch.GetTimestamp(); a(); if (i > 0) xs.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds); }
+            return Timing.Median(xs);
+        }
+        double features = T(() => { using var s = Tensor.Scope(); using var ng = Tensor.NoGrad(); model.Features(x); });
+        double forward = T(() => { using var s = Tensor.Scope(); model.Forward(x); });
+        double both = T(() => { using var s = Tensor.Scope(); var l = Ops.Sum(model.Forward(x)); l.Backward(); model.ZeroGrad(); });
+        var h = Tensor.Randn(new Random(2), 1f, 32, 16, 24, 128).Keep();
+        var w = Tensor.Randn(new Random(3), 0.1f, 32, 16, 3, 11).Keep();
+        double conv2 = T(() => { using var s = Tensor.Scope(); using var ng = Tensor.NoGrad(); Ops.Conv2d(h, w, padding: ConvPadding.Symmetric(1, 5)); });
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"profile FreesoundCnn b32: features {features:F1} ms, train forward {forward:F1} ms, forward+backward {both:F1} ms; conv2 forward alone {conv2:F1} ms (1.66 GMAC: {2 * 1.66e9 / conv2 / 1e6:F0} GFLOP/s)"));
+        h.Dispose(); w.Dispose();
+        KernelThreads.Count = saved;
+    }
+
+    // The anchor: a python3 + torch process that imports bench.py and answers "setup NAME MODE BATCH THREADS" and "run".
+    public const string MissingName = "torch reference bench.py (not available: apt-get install python3-torch, and ../shared/reference)";
+    // The step is bench.py's time_case loop body, line for line (train: zero_grad, loss_of(model(x)), backward, step).
+    const string Script = """
+        import sys, time
+        try:
+            import torch
+            sys.path.insert(0, sys.argv[1])
+            import bench as B
+        except Exception as e:
+            print("notorch", repr(e), flush=True); sys.exit(0)
+        print("ok", torch.__version__, flush=True)
+        st = {}
+        def step():
+            name, mode, model, x, opt = st["name"], st["mode"], st["model"], st["x"], st["opt"]
+            t0 = time.perf_counter()
+            if mode == "train":
+                model.train()
+                opt.zero_grad(set_to_none=True)
+                loss = B.loss_of(name, model, x, model(x))
+                loss.backward()
+                opt.step()
+            else:
+                model.eval()
+                with torch.no_grad():
+                    model(x)
+            return time.perf_counter() - t0
+        for line in sys.stdin:
+            w = line.split()
+            if not w: continue
+            if w[0] == "setup":
+                name, mode, batch, n = w[1], w[2], int(w[3]), int(w[4])
+                torch.set_num_threads(n)
+                torch.manual_seed(0)
+                make, inp, _ = B.CASES[name]
+                model = make()
+                st.update(name=name, mode=mode, model=model, x=inp(batch), opt=torch.optim.Adam(model.parameters(), lr=1e-4))
+                print("ready", torch.get_num_threads(), flush=True)
+            elif w[0] == "run":
+                print(repr(step()), flush=True)
+            else:
+                break
+        """;
+
+    static string? ReferenceFolder()
+    {
+        var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE");
+        if (!string.IsNullOrEmpty(env)) return env;
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "Cochlea.sln")))
+                    return Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "reference"));
+        return null;
+    }
+
+    /// <summary>The torch process running <see cref="Script"/> on the reference's bench.py, or null (the reason on stderr) when python3, torch or the reference is missing.</summary>
+    static PythonAnchor? StartAnchor()
+    {
+        var reference = ReferenceFolder();
+        if (reference is null || !File.Exists(Path.Combine(reference, "bench.py")))
+        {
+            Console.Error.WriteLine($"compare tagging: the reference bench.py was not found ({reference ?? "no repo above the working directory"}; set COCHLEA_REFERENCE); no anchor.");
+            return null;
+        }
+        return PythonAnchor.Start("tagging", Script, reference);
+    }
+}
