@@ -540,11 +540,13 @@ def cmd_kws(args):
 
     with open(os.path.join(root, "speakers.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
+        shifted = any(sp.shift for sp in speakers)     # the pitch-shift column only when there are flite speakers
         w.writerow(["speaker_id", "split", "voice", "speed_wpm", "pitch", "amplitude", "peak_dbfs",
-                    "warp", "highpass_hz", "lowpass_hz", "reverb", "noise_floor", "pitch_shift_cents"])
+                    "warp", "highpass_hz", "lowpass_hz", "reverb", "noise_floor"] + (["pitch_shift_cents"] if shifted else []))
         for sp in sorted(speakers, key=lambda s: (s.split, s.sid)):
             w.writerow([sp.sid, sp.split, sp.voice, sp.speed, sp.pitch, sp.amplitude, sp.peak_db,
-                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb)), " ".join(map(str, sp.floor)), sp.shift])
+                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb)), " ".join(map(str, sp.floor))]
+                       + ([sp.shift] if shifted else []))
     write_kws_readme(root, args, speakers, clips, lengths)
     print("kws: done", flush=True)
 
@@ -557,20 +559,21 @@ def write_kws_readme(root, args, speakers, clips, lengths):
     spk = {s: sum(1 for sp in speakers if sp.split == s) for s in ("training", "validation", "testing")}
     noises = sorted(f for f in os.listdir(os.path.join(root, "_background_noise_")) if f.endswith(".wav"))
     speech_ms = sorted(v * 1000 // SAMPLE_RATE for v in lengths.values())
+    flite = any(sp.engine == "flite" for sp in speakers)
     lines = [
         "# speech_commands_mini",
         "",
         "A small keyword-spotting data set in the exact layout of Google's Speech Commands, made",
-        "entirely by `tools/make_kws_dataset.sh` with Debian's `espeak-ng` (1.51), `flite` (2.2) and `sox` - no",
+        "entirely by `tools/make_kws_dataset.sh` with Debian's `espeak-ng` (1.51)" + (", `flite` (2.2)" if flite else "") + " and `sox` - no",
         "recordings of people. It exists so that Cochlea's KWS training, evaluation and demo run on a",
         "machine without internet; the real Speech Commands v1/v2 folders work with the same commands.",
         "",
         "Regenerate (byte-identical with the same seed and the same Debian packages):",
         "",
         "```bash",
-        "apt-get install -y espeak-ng flite sox       # once",
+        "apt-get install -y espeak-ng " + ("flite " if flite else "") + "sox       # once",
         f"tools/make_kws_dataset.sh --seed {args.seed}" + (" --noise-floor" if args.noise_floor else "")
-        + (f" --flite-speakers {args.flite_speakers}" if args.flite_speakers != 32 else ""),
+        + (f" --flite-speakers {args.flite_speakers}" if args.flite_speakers else ""),
         "python3 tools/check_datasets.py kws data/speech_commands_mini",
         "```",
         "",
@@ -609,7 +612,7 @@ def write_kws_readme(root, args, speakers, clips, lengths):
         "keep their second takes, so the test split is what it was). No flite voice is in validation or",
         "testing: those stay espeak-ng voices unheard in training.",
         "",
-    ] if any(sp.engine == "flite" for sp in speakers) else []) + ([
+    ] if flite else []) + ([
         "Made with `--noise-floor`: about 75 % of the speakers have a noise floor (white, pink or brown",
         "noise at -72..-48 dBFS RMS, fresh for every clip) under the whole clip; the others keep digital",
         "silence, as synthesiser output has, so a model meets both.",

@@ -8,7 +8,8 @@
 #
 # festival: kal_diphone, ked_diphone (diphone) and cmu_us_slt_arctic_hts (HTS); needs
 #   apt-get install festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
-# flite: kal, kal16, awb, rms, slt (the shipped data trains on sox-altered flite voices: not held out).
+# flite: kal, kal16, awb, rms, slt (held out for the shipped data; not for data made with
+#   make_kws_dataset.sh --flite-speakers N, which trains on sox-altered flite voices).
 # Each voice says the ten keywords (and with --unknown the twenty other words) once per speaking rate
 # (flite: 0.8, 1.0, 1.25; festival: 0.8, 0.9, 1.0, 1.12, 1.25 - 150 keyword clips either way); the
 # clips are only trimmed, resampled to 16 kHz, set to a random peak level (-12..-1 dBFS) and placed at
@@ -27,7 +28,7 @@ while [[ $# -gt 0 ]]; do
         --out) out="$2"; shift 2 ;;
         --seed|--jobs|--rates) args+=("$1" "$2"); shift 2 ;;
         --unknown) args+=(--unknown); shift ;;
-        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "make_kws_heldout.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
