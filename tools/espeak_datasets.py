@@ -89,13 +89,17 @@ class Speaker:
     lowpass: int        # Hz, 0 = none
     reverb: tuple = ()  # sox reverb (reverberance, HF damping, room scale, pre-delay ms, wet gain dB); () = dry
     floor: tuple = ()   # (kind, RMS dBFS): the room/microphone noise under the whole clip; () = digital silence
+    engine: str = "espeak-ng"   # espeak-ng | flite | festival
+    shift: int = 0      # sox `pitch` shift in cents (pitch alone, formants kept); 0 = none
 
     @property
     def voice(self):
-        return f"{self.accent}+{self.variant}"
+        if self.engine == "espeak-ng":
+            return f"{self.accent}+{self.variant}"
+        return f"{self.engine}:{self.variant}"
 
     def describe_channel(self):
-        parts = [f"warp {self.warp}", f"hp {self.highpass}"]
+        parts = ([f"pitch {self.shift:+d} c"] if self.shift else []) + [f"warp {self.warp}", f"hp {self.highpass}"]
         parts.append(f"lp {self.lowpass}" if self.lowpass else "lp -")
         parts.append("reverb " + "/".join(str(x) for x in self.reverb) if self.reverb else "dry")
         if self.floor:
@@ -179,20 +183,53 @@ def trim_zeros(samples, floor=2):
     return samples[first:last + 1]
 
 
+def stretch_of(speed):
+    """flite/festival duration stretch for a speaking rate given in espeak-ng's words per minute."""
+    return "%.3f" % (170.0 / speed)
+
+
+def synthesise_raw(clip, raw, workdir):
+    """The synthesiser's own output for the clip, as a WAV at its own rate."""
+    sp = clip.speaker
+    if sp.engine == "espeak-ng":
+        run(["espeak-ng", "-v", sp.voice, "-s", str(clip.speed), "-p", str(clip.pitch),
+             "-a", str(sp.amplitude), "-w", raw, clip.text])
+    elif sp.engine == "flite":
+        run(["flite", "-voice", sp.variant, "--setf", f"duration_stretch={stretch_of(clip.speed)}",
+             "-t", clip.text, "-o", raw])
+    elif sp.engine == "festival":
+        # Diphone voices follow Duration_Stretch; HTS voices ignore it (their rate is set with sox tempo).
+        script = os.path.join(workdir, "say.scm")
+        with open(script, "w") as f:
+            f.write(f"(voice_{sp.variant})\n(Parameter.set 'Duration_Stretch {stretch_of(clip.speed)})\n"
+                    f"(utt.save.wave (SynthText \"{clip.text}\") \"{raw}\" 'riff)\n")
+        run(["festival", "-b", script])
+    else:
+        raise ValueError(f"unknown engine {sp.engine!r}")
+
+
 def synthesise(clip, workdir, max_len=None):
-    """espeak-ng -> sox (16 kHz mono 16-bit, silence trimmed, channel colouring, peak level); returns the samples."""
+    """synthesiser -> sox (16 kHz mono 16-bit, silence trimmed, channel colouring, peak level); returns the samples."""
     sp = clip.speaker
     raw = os.path.join(workdir, "raw.wav")
     out = os.path.join(workdir, "trimmed.wav")
-    run(["espeak-ng", "-v", sp.voice, "-s", str(clip.speed), "-p", str(clip.pitch),
-         "-a", str(sp.amplitude), "-w", raw, clip.text])
+    synthesise_raw(clip, raw, workdir)
     with wave.open(raw, "rb") as w:
         espeak_rate = w.getframerate()
     speech = trim_zeros(read_pcm16(raw, espeak_rate))
     if not speech:
-        raise RuntimeError(f"espeak-ng made no sound for {clip.text!r} with -v {sp.voice}")
+        raise RuntimeError(f"{sp.engine} made no sound for {clip.text!r} with voice {sp.voice}")
     write_pcm16(raw, speech, espeak_rate)
-    effects = ["speed", str(sp.warp), "highpass", str(sp.highpass)]
+    # flite's voices are 8 or 16 kHz: upsample first (espeak-ng's 22050 Hz), so that the microphone
+    # low-pass (up to 7.6 kHz) stays below Nyquist after the formant warp.
+    effects = ["rate", "-v", "22050"] if espeak_rate < 22050 else []
+    cents = clip.extra.get("cents", 0)
+    if cents:
+        effects += ["pitch", str(cents)]
+    tempo = clip.extra.get("tempo", 1.0)
+    if tempo != 1.0:
+        effects += ["tempo", "-s", "%.3f" % tempo]
+    effects += ["speed", str(sp.warp), "highpass", str(sp.highpass)]
     if sp.lowpass:
         effects += ["lowpass", str(sp.lowpass)]
     if sp.reverb:
@@ -384,7 +421,51 @@ def plan_kws(args):
             rep = counts.get((word, sp.sid), 0)
             counts[(word, sp.sid)] = rep + 1
             clips.append(kws_clip(rng, sp, word, rep))
+    if args.flite_speakers:
+        speakers, clips = add_flite_speakers(args, speakers, clips, used)
     return speakers, clips
+
+
+# flite 2.2 (Debian 12) voices: two diphone voices of one speaker (8 and 16 kHz) and three
+# clustergen voices of CMU ARCTIC speakers. awb_time is a talking clock and left out.
+FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
+
+
+def add_flite_speakers(args, speakers, clips, used):
+    """Training-only speakers made with flite, each a flite voice changed by sox (pitch shift, formant
+    warp, rate, microphone), drawn from their own random stream so the espeak-ng clips keep their
+    bytes. Room for them in the 40 MB: the training espeak-ng speakers' second takes of keywords go
+    (validation and testing keep theirs)."""
+    rng = random.Random(args.seed * 1000003 + 7)
+    clips = [c for c in clips if not (c.speaker.split == "training" and c.extra["word"] in KEYWORDS
+                                      and not c.path.endswith("_nohash_0.wav"))]
+    new = []
+    for i in range(args.flite_speakers):
+        voice = FLITE_VOICES[i % len(FLITE_VOICES)]
+        sp = make_speaker(rng, new_sid(rng, used, "training"), "training", "", voice, (120, 220), (-20.0, -1.0))
+        sp.engine = "flite"
+        sp.warp = round(rng.uniform(0.85, 1.18), 3)
+        sp.shift = rng.randint(-450, 450)
+        new.append(sp)
+    deck = []
+    for sp in new:
+        for word in KEYWORDS:
+            clips.append(flite_clip(rng, sp, word, 0))
+        said = {}
+        for _ in range(args.flite_unknown):
+            if not deck:
+                deck = OTHER_WORDS[:]
+                rng.shuffle(deck)
+            word = deck.pop()
+            said[word] = said.get(word, -1) + 1
+            clips.append(flite_clip(rng, sp, word, said[word]))
+    return speakers + new, clips
+
+
+def flite_clip(rng, sp, word, rep):
+    c = kws_clip(rng, sp, word, rep)
+    c.extra["cents"] = max(-1200, min(1200, sp.shift + rng.randint(-80, 80)))
+    return c
 
 
 def kws_clip(rng, sp, word, rep):
@@ -394,6 +475,49 @@ def kws_clip(rng, sp, word, rep):
     return Clip(text=text, speaker=sp, path=f"{word}/{sp.sid}_nohash_{rep}.wav",
                 speed=speed, pitch=pitch, peak_db=peak, lead=rng.random(),
                 extra={"word": word, "noise_seed": rng.getrandbits(32) if sp.floor else 0})
+
+
+# ------------------------------------------------------------------------------------- heldout
+
+# Voices for evaluation sets of other synthesisers (never written into the shipped data).
+HELDOUT_VOICES = {
+    "flite": FLITE_VOICES,
+    "festival": ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"],
+}
+# Speaking rates (relative to the voice's own): 15 voice/rate settings, 150 keyword clips, per engine.
+HELDOUT_RATES = {"flite": "0.8,1.0,1.25", "festival": "0.8,0.9,1.0,1.12,1.25"}
+
+
+def cmd_heldout(args):
+    """Keyword clips of one synthesiser's stock voices at a few speaking rates, unprocessed apart from
+    trimming, 16 kHz, a peak level and a random place in the 1 s clip; Speech Commands layout."""
+    rng = random.Random(args.seed)
+    voices = HELDOUT_VOICES[args.engine]
+    rates = [float(r) for r in (args.rates or HELDOUT_RATES[args.engine]).split(",")]
+    used, clips, speakers = set(), [], []
+    for voice in voices:
+        for rate in rates:
+            sp = Speaker(sid=new_sid(rng, used), split="all", accent="", variant=voice, speed=170, pitch=50,
+                         amplitude=100, peak_db=-3.0, warp=1.0, highpass=20, lowpass=0, engine=args.engine)
+            hts = voice.endswith("_hts")
+            for word in KEYWORDS + (OTHER_WORDS if args.unknown else []):
+                # rate: speaking rate relative to the voice's own (engine duration stretch 1/rate; sox tempo for HTS)
+                speed = 170 if hts else round(170 * rate)
+                clips.append(Clip(text=word, speaker=sp, path=f"{word}/{sp.sid}_nohash_0.wav", speed=speed, pitch=50,
+                                  peak_db=round(rng.uniform(-12.0, -1.0), 1), lead=rng.random(),
+                                  extra={"word": word, "noise_seed": 0, "tempo": rate if hts else 1.0}))
+            speakers.append((sp, rate))
+    for d in KEYWORDS + OTHER_WORDS:
+        shutil.rmtree(os.path.join(args.out, d), ignore_errors=True)
+    os.makedirs(args.out, exist_ok=True)
+    print(f"heldout: {args.engine}, {len(speakers)} voice/rate settings, {len(clips)} clips -> {args.out}", flush=True)
+    render_all(clips, args.out, render_kws, args.jobs)
+    with open(os.path.join(args.out, "speakers.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["speaker_id", "engine", "voice", "rate"])
+        for sp, rate in speakers:
+            w.writerow([sp.sid, sp.engine, sp.variant, rate])
+    print("heldout: done", flush=True)
 
 
 def cmd_kws(args):
@@ -416,11 +540,13 @@ def cmd_kws(args):
 
     with open(os.path.join(root, "speakers.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
+        shifted = any(sp.shift for sp in speakers)     # the pitch-shift column only when there are flite speakers
         w.writerow(["speaker_id", "split", "voice", "speed_wpm", "pitch", "amplitude", "peak_dbfs",
-                    "warp", "highpass_hz", "lowpass_hz", "reverb", "noise_floor"])
+                    "warp", "highpass_hz", "lowpass_hz", "reverb", "noise_floor"] + (["pitch_shift_cents"] if shifted else []))
         for sp in sorted(speakers, key=lambda s: (s.split, s.sid)):
             w.writerow([sp.sid, sp.split, sp.voice, sp.speed, sp.pitch, sp.amplitude, sp.peak_db,
-                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb)), " ".join(map(str, sp.floor))])
+                        sp.warp, sp.highpass, sp.lowpass, " ".join(map(str, sp.reverb)), " ".join(map(str, sp.floor))]
+                       + ([sp.shift] if shifted else []))
     write_kws_readme(root, args, speakers, clips, lengths)
     print("kws: done", flush=True)
 
@@ -433,19 +559,21 @@ def write_kws_readme(root, args, speakers, clips, lengths):
     spk = {s: sum(1 for sp in speakers if sp.split == s) for s in ("training", "validation", "testing")}
     noises = sorted(f for f in os.listdir(os.path.join(root, "_background_noise_")) if f.endswith(".wav"))
     speech_ms = sorted(v * 1000 // SAMPLE_RATE for v in lengths.values())
+    flite = any(sp.engine == "flite" for sp in speakers)
     lines = [
         "# speech_commands_mini",
         "",
         "A small keyword-spotting data set in the exact layout of Google's Speech Commands, made",
-        "entirely by `tools/make_kws_dataset.sh` with Debian's `espeak-ng` (1.51) and `sox` - no",
+        "entirely by `tools/make_kws_dataset.sh` with Debian's `espeak-ng` (1.51)" + (", `flite` (2.2)" if flite else "") + " and `sox` - no",
         "recordings of people. It exists so that Cochlea's KWS training, evaluation and demo run on a",
         "machine without internet; the real Speech Commands v1/v2 folders work with the same commands.",
         "",
         "Regenerate (byte-identical with the same seed and the same Debian packages):",
         "",
         "```bash",
-        "apt-get install -y espeak-ng sox       # once",
-        f"tools/make_kws_dataset.sh --seed {args.seed}" + (" --noise-floor" if args.noise_floor else ""),
+        "apt-get install -y espeak-ng " + ("flite " if flite else "") + "sox       # once",
+        f"tools/make_kws_dataset.sh --seed {args.seed}" + (" --noise-floor" if args.noise_floor else "")
+        + (f" --flite-speakers {args.flite_speakers}" if args.flite_speakers else ""),
         "python3 tools/check_datasets.py kws data/speech_commands_mini",
         "```",
         "",
@@ -473,6 +601,18 @@ def write_kws_readme(root, args, speakers, clips, lengths):
         "silence, resamples to 16 kHz and places the word at a random offset in the 1 s clip",
         f"(speech length: median {speech_ms[len(speech_ms) // 2]} ms, {speech_ms[0]}..{speech_ms[-1]} ms).",
     ] + ([
+        "",
+        f"{sum(1 for sp in speakers if sp.engine == 'flite')} more training-only speakers come from another synthesiser, flite, so that a model",
+        "hears more than one engine's voice: each is one of flite's voices (" + ", ".join(FLITE_VOICES) + "; kal and kal16 are",
+        "one man's diphones at 8 and 16 kHz, the others clustergen voices of three CMU ARCTIC speakers)",
+        "changed by sox: a pitch shift (`pitch`, -450..+450 cents, +-80 per clip), a formant warp (`speed`",
+        "0.85..1.18), a speaking rate (flite `duration_stretch`, 0.77..1.42 with +-12 % per clip) and the",
+        "same kind of \"microphone\". They say each keyword once; their room in the 40 MB comes from the",
+        "espeak-ng training speakers, who say each keyword once too (the validation and testing speakers",
+        "keep their second takes, so the test split is what it was). No flite voice is in validation or",
+        "testing: those stay espeak-ng voices unheard in training.",
+        "",
+    ] if flite else []) + ([
         "Made with `--noise-floor`: about 75 % of the speakers have a noise floor (white, pink or brown",
         "noise at -72..-48 dBFS RMS, fresh for every clip) under the whole clip; the others keep digital",
         "silence, as synthesiser output has, so a model meets both.",
@@ -687,6 +827,15 @@ def main():
     k.add_argument("--validation-percent", type=float, default=10)
     k.add_argument("--testing-percent", type=float, default=10)
     k.add_argument("--noise-floor", action="store_true", help="give ~75%% of the speakers a noise floor under their clips (off: digital silence, the committed set)")
+    k.add_argument("--flite-speakers", type=int, default=0, help="training-only flite speakers (0: espeak-ng only)")
+    k.add_argument("--flite-unknown", type=int, default=0, help="other words per flite speaker")
+    h = sub.add_parser("heldout", help="an evaluation set of another synthesiser's stock voices")
+    h.add_argument("--out", required=True)
+    h.add_argument("--engine", required=True, choices=sorted(HELDOUT_VOICES))
+    h.add_argument("--seed", type=int, default=1)
+    h.add_argument("--jobs", type=int, default=2)
+    h.add_argument("--rates", help="comma-separated speaking rates (default: 0.8,1.0,1.25 for flite, 0.8,0.9,1.0,1.12,1.25 for festival)")
+    h.add_argument("--unknown", action="store_true", help="also the other words (the unknown class)")
     c = sub.add_parser("corpus", help="the tiny DeepSpeech corpus")
     c.add_argument("--out", required=True)
     c.add_argument("--seed", type=int, default=1)
@@ -701,7 +850,7 @@ def main():
     args = ap.parse_args()
     if args.jobs < 1:
         raise SystemExit("--jobs must be at least 1")
-    {"kws": cmd_kws, "corpus": cmd_corpus}[args.cmd](args)
+    {"kws": cmd_kws, "corpus": cmd_corpus, "heldout": cmd_heldout}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ static class TrainCommand
     const string Usage = "usage: cochlea train kws --data DIR [--model wave|deepspeech|conv] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam|rmsprop] [--label-smoothing LS] "
         + "[--schedule constant|cosine] [--warmup EPOCHS] [--classes 12|all|w1,w2,...] [--seed N] [--out RUNDIR] [--resume CKPT] [--workers N] "
         + "[--teacher CKPT] [--temperature T] [--distill-weight A] [--pseudo DIR] [--pseudo-threshold P] [--background-volume V] "
-        + "[--background-frequency F] [--silence-percentage P] [--unknown-percentage P] [--time-shift-ms MS] [--speed-perturb S] [--tempo-perturb S] [--bn-calibration CLIPS] [--normalize none|peak] [--widths W1,W2,...]";
+        + "[--background-frequency F] [--silence-percentage P] [--unknown-percentage P] [--time-shift-ms MS] [--speed-perturb S] [--tempo-perturb S] [--random-eq DB] [--bn-calibration CLIPS] [--normalize none|peak] [--widths W1,W2,...]";
 
     public static int Run(string[] args, CliConsole ui)
     {
@@ -23,7 +23,7 @@ static class TrainCommand
             ["data"] = "", ["model"] = "wave", ["epochs"] = "20", ["batch"] = "64", ["lr"] = "", ["optimizer"] = "adam", ["label-smoothing"] = "0", ["schedule"] = "constant",
             ["warmup"] = "0", ["classes"] = "12", ["seed"] = "1", ["out"] = "", ["resume"] = "", ["workers"] = "1", ["teacher"] = "",
             ["temperature"] = "2", ["distill-weight"] = "0.5", ["pseudo"] = "", ["pseudo-threshold"] = "0.6", ["background-volume"] = "0.1",
-            ["background-frequency"] = "0.8", ["silence-percentage"] = "10", ["unknown-percentage"] = "10", ["time-shift-ms"] = "100", ["speed-perturb"] = "0", ["tempo-perturb"] = "0", ["bn-calibration"] = "512", ["normalize"] = "none", ["widths"] = "",
+            ["background-frequency"] = "0.8", ["silence-percentage"] = "10", ["unknown-percentage"] = "10", ["time-shift-ms"] = "100", ["speed-perturb"] = "0", ["tempo-perturb"] = "0", ["random-eq"] = "0", ["bn-calibration"] = "512", ["normalize"] = "none", ["widths"] = "",
         });
         var data = o.ExistingFolder("data");
         var resume = o.OptionalExistingFile("resume");
@@ -62,6 +62,9 @@ static class TrainCommand
                 // --speed-perturb S / --tempo-perturb S: rates uniform in [1 - S, 1 + S] (0: off).
                 SpeedRange = o.Parsed("speed-perturb", PerturbRange),
                 TempoRange = o.Parsed("tempo-perturb", PerturbRange),
+                // --random-eq DB: three random peaking bands of up to +-DB dB on each training word clip (0: off).
+                EqBands = o.Parsed("random-eq", EqGain) > 0 ? 3 : 0,
+                EqMaxGainDb = o.Parsed("random-eq", EqGain),
             },
             BatchNormCalibrationClips = o.NonNegativeInt("bn-calibration"),
             InputNormalization = o.Parsed("normalize", KwsFrontEnd.ParseNormalization),
@@ -82,6 +85,10 @@ static class TrainCommand
     /// <summary>Runs <paramref name="options"/> with the live view (shared by train and demo).</summary>
     public static KwsTrainResult Train(CliConsole ui, KwsTrainOptions options) =>
         ui.WithProgress(progress => KwsTrainer.Run(options, new TrainingView(progress)));
+
+    static double EqGain(string s) =>
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x >= 0 && x <= 40
+            ? x : throw new ArgumentException($"must be a gain in dB in [0, 40] (0: off), got '{s}'.");
 
     static (double, double) PerturbRange(string s) =>
         double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 && v <= 0.5

@@ -40,6 +40,15 @@ public sealed record KwsAugmentOptions
     /// </summary>
     public (double Min, double Max) TempoRange { get; init; } = (1, 1);
 
+    /// <summary>
+    /// Random equalisation of training word clips (<see cref="RandomEq"/>): this many peaking bands per clip, gains uniform in
+    /// [-<see cref="EqMaxGainDb"/>, <see cref="EqMaxGainDb"/>) dB; 0 = off.
+    /// </summary>
+    public int EqBands { get; init; }
+
+    /// <summary>Largest boost or cut of a random-equalisation band (dB).</summary>
+    public double EqMaxGainDb { get; init; } = 12;
+
     internal void Validate()
     {
         if (Samples <= 0) throw new ArgumentOutOfRangeException(nameof(Samples), $"KwsAugmentOptions: Samples must be > 0 (got {Samples}).");
@@ -54,6 +63,8 @@ public sealed record KwsAugmentOptions
             throw new ArgumentOutOfRangeException(nameof(SpeedRange), $"KwsAugmentOptions: SpeedRange needs 0.5 <= min <= max <= 2 (got {SpeedRange}).");
         if (!(TempoRange.Min >= 0.5) || !(TempoRange.Max >= TempoRange.Min) || !(TempoRange.Max <= 2))
             throw new ArgumentOutOfRangeException(nameof(TempoRange), $"KwsAugmentOptions: TempoRange needs 0.5 <= min <= max <= 2 (got {TempoRange}).");
+        if (EqBands < 0) throw new ArgumentOutOfRangeException(nameof(EqBands), $"KwsAugmentOptions: EqBands must be >= 0 (got {EqBands}).");
+        if (!(EqMaxGainDb >= 0) || !double.IsFinite(EqMaxGainDb)) throw new ArgumentOutOfRangeException(nameof(EqMaxGainDb), $"KwsAugmentOptions: EqMaxGainDb must be finite and >= 0 (got {EqMaxGainDb}).");
     }
 }
 
@@ -99,6 +110,7 @@ public sealed class SpeechCommandsPipeline
         }
         if (training && !item.IsSilence)
         {
+            if (_options.EqBands > 0) RandomEq.ApplyRandom(audio, _options.EqBands, _options.EqMaxGainDb, 16000, rng);
             if (_options.GainRange != (1f, 1f)) Gain.ApplyRandom(audio, _options.GainRange.Min, _options.GainRange.Max, rng);
             TimeShift.ApplyRandom(audio, _options.TimeShiftSamples, rng);
         }
