@@ -3,11 +3,13 @@
 // butterfly, power, mel and log step is a plain vertical SIMD operation, the same source serves every
 // radix (and Bluestein) at every width, and ScalarOps (W = 1) is the plain scalar reference.
 // Frames move between row-major memory (one pointer per lane) and the (rows, W) lane layout through
-// W x W transposes built from IVec.Zip: log2(W) perfect-shuffle rounds, each W/2 zips. Why the
-// unrolled per-width blocks (generated, below): with the W rows in named locals the JIT keeps the whole
-// block in vector registers; a loop over a stack array spilled every round (measured: packing was a
-// quarter of a log-mel's time).
+// W x W register transposes (TransposeN: unpack/shuffle sequences on x86, IVec.Zip rounds elsewhere),
+// shared by the load (Pack), store and strided variants. Why the unrolled per-width blocks (below): with
+// the W rows in named locals the JIT keeps the whole block in vector registers; a loop over a stack
+// array spilled every round (measured: packing was a quarter of a log-mel's time).
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Cochlea.Kernels.Numerics;
 
 namespace Cochlea.Kernels.Audio;
@@ -164,61 +166,14 @@ internal static unsafe class FftLanes
         for (int r = from; r < to; r++) TO.Store(buf + (nint)r * w, z);
     }
 
-    // ---- generated per-width blocks (W = 16, 8, 4): load W rows, transpose in registers (log2 W rounds of
-    // Zip, rows i and i + W/2 -> 2i, 2i+1), put
+    // ---- per-width blocks (W = 16, 8, 4): load W rows, transpose them in registers (TransposeN), put them. Each
+    // is spelled out for one width so the W rows stay in named locals, which the JIT keeps in vector registers.
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void PackBlock16<TO, TV>(float** src, int j, float* win, int first, int* map, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
     {
-        TV r0 = TO.Load(src[0] + j);
-        TV r1 = TO.Load(src[1] + j);
-        TV r2 = TO.Load(src[2] + j);
-        TV r3 = TO.Load(src[3] + j);
-        TV r4 = TO.Load(src[4] + j);
-        TV r5 = TO.Load(src[5] + j);
-        TV r6 = TO.Load(src[6] + j);
-        TV r7 = TO.Load(src[7] + j);
-        TV r8 = TO.Load(src[8] + j);
-        TV r9 = TO.Load(src[9] + j);
-        TV r10 = TO.Load(src[10] + j);
-        TV r11 = TO.Load(src[11] + j);
-        TV r12 = TO.Load(src[12] + j);
-        TV r13 = TO.Load(src[13] + j);
-        TV r14 = TO.Load(src[14] + j);
-        TV r15 = TO.Load(src[15] + j);
-        TO.Zip(r0, r8, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r9, out TV r0_2, out TV r0_3);
-        TO.Zip(r2, r10, out TV r0_4, out TV r0_5);
-        TO.Zip(r3, r11, out TV r0_6, out TV r0_7);
-        TO.Zip(r4, r12, out TV r0_8, out TV r0_9);
-        TO.Zip(r5, r13, out TV r0_10, out TV r0_11);
-        TO.Zip(r6, r14, out TV r0_12, out TV r0_13);
-        TO.Zip(r7, r15, out TV r0_14, out TV r0_15);
-        TO.Zip(r0_0, r0_8, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_9, out TV r1_2, out TV r1_3);
-        TO.Zip(r0_2, r0_10, out TV r1_4, out TV r1_5);
-        TO.Zip(r0_3, r0_11, out TV r1_6, out TV r1_7);
-        TO.Zip(r0_4, r0_12, out TV r1_8, out TV r1_9);
-        TO.Zip(r0_5, r0_13, out TV r1_10, out TV r1_11);
-        TO.Zip(r0_6, r0_14, out TV r1_12, out TV r1_13);
-        TO.Zip(r0_7, r0_15, out TV r1_14, out TV r1_15);
-        TO.Zip(r1_0, r1_8, out TV r2_0, out TV r2_1);
-        TO.Zip(r1_1, r1_9, out TV r2_2, out TV r2_3);
-        TO.Zip(r1_2, r1_10, out TV r2_4, out TV r2_5);
-        TO.Zip(r1_3, r1_11, out TV r2_6, out TV r2_7);
-        TO.Zip(r1_4, r1_12, out TV r2_8, out TV r2_9);
-        TO.Zip(r1_5, r1_13, out TV r2_10, out TV r2_11);
-        TO.Zip(r1_6, r1_14, out TV r2_12, out TV r2_13);
-        TO.Zip(r1_7, r1_15, out TV r2_14, out TV r2_15);
-        TO.Zip(r2_0, r2_8, out TV r3_0, out TV r3_1);
-        TO.Zip(r2_1, r2_9, out TV r3_2, out TV r3_3);
-        TO.Zip(r2_2, r2_10, out TV r3_4, out TV r3_5);
-        TO.Zip(r2_3, r2_11, out TV r3_6, out TV r3_7);
-        TO.Zip(r2_4, r2_12, out TV r3_8, out TV r3_9);
-        TO.Zip(r2_5, r2_13, out TV r3_10, out TV r3_11);
-        TO.Zip(r2_6, r2_14, out TV r3_12, out TV r3_13);
-        TO.Zip(r2_7, r2_15, out TV r3_14, out TV r3_15);
-        r0 = r3_0; r1 = r3_1; r2 = r3_2; r3 = r3_3; r4 = r3_4; r5 = r3_5; r6 = r3_6; r7 = r3_7; r8 = r3_8; r9 = r3_9; r10 = r3_10; r11 = r3_11; r12 = r3_12; r13 = r3_13; r14 = r3_14; r15 = r3_15;
+        TV r0 = TO.Load(src[0] + j), r1 = TO.Load(src[1] + j), r2 = TO.Load(src[2] + j), r3 = TO.Load(src[3] + j), r4 = TO.Load(src[4] + j), r5 = TO.Load(src[5] + j), r6 = TO.Load(src[6] + j), r7 = TO.Load(src[7] + j), r8 = TO.Load(src[8] + j), r9 = TO.Load(src[9] + j), r10 = TO.Load(src[10] + j), r11 = TO.Load(src[11] + j), r12 = TO.Load(src[12] + j), r13 = TO.Load(src[13] + j), r14 = TO.Load(src[14] + j), r15 = TO.Load(src[15] + j);
+        Transpose16<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7, ref r8, ref r9, ref r10, ref r11, ref r12, ref r13, ref r14, ref r15);
         Put<TO, TV>(r0, map == null ? first + j + 0 : map[j + 0], win, j + 0, split, re, im);
         Put<TO, TV>(r1, map == null ? first + j + 1 : map[j + 1], win, j + 1, split, re, im);
         Put<TO, TV>(r2, map == null ? first + j + 2 : map[j + 2], win, j + 2, split, re, im);
@@ -241,55 +196,8 @@ internal static unsafe class FftLanes
     static void StoreBlock16<TO, TV>(float* rows, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
     {
         float* p = rows + (nint)row0 * TO.Count;
-        TV r0 = TO.Load(p + 0 * TO.Count);
-        TV r1 = TO.Load(p + 1 * TO.Count);
-        TV r2 = TO.Load(p + 2 * TO.Count);
-        TV r3 = TO.Load(p + 3 * TO.Count);
-        TV r4 = TO.Load(p + 4 * TO.Count);
-        TV r5 = TO.Load(p + 5 * TO.Count);
-        TV r6 = TO.Load(p + 6 * TO.Count);
-        TV r7 = TO.Load(p + 7 * TO.Count);
-        TV r8 = TO.Load(p + 8 * TO.Count);
-        TV r9 = TO.Load(p + 9 * TO.Count);
-        TV r10 = TO.Load(p + 10 * TO.Count);
-        TV r11 = TO.Load(p + 11 * TO.Count);
-        TV r12 = TO.Load(p + 12 * TO.Count);
-        TV r13 = TO.Load(p + 13 * TO.Count);
-        TV r14 = TO.Load(p + 14 * TO.Count);
-        TV r15 = TO.Load(p + 15 * TO.Count);
-        TO.Zip(r0, r8, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r9, out TV r0_2, out TV r0_3);
-        TO.Zip(r2, r10, out TV r0_4, out TV r0_5);
-        TO.Zip(r3, r11, out TV r0_6, out TV r0_7);
-        TO.Zip(r4, r12, out TV r0_8, out TV r0_9);
-        TO.Zip(r5, r13, out TV r0_10, out TV r0_11);
-        TO.Zip(r6, r14, out TV r0_12, out TV r0_13);
-        TO.Zip(r7, r15, out TV r0_14, out TV r0_15);
-        TO.Zip(r0_0, r0_8, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_9, out TV r1_2, out TV r1_3);
-        TO.Zip(r0_2, r0_10, out TV r1_4, out TV r1_5);
-        TO.Zip(r0_3, r0_11, out TV r1_6, out TV r1_7);
-        TO.Zip(r0_4, r0_12, out TV r1_8, out TV r1_9);
-        TO.Zip(r0_5, r0_13, out TV r1_10, out TV r1_11);
-        TO.Zip(r0_6, r0_14, out TV r1_12, out TV r1_13);
-        TO.Zip(r0_7, r0_15, out TV r1_14, out TV r1_15);
-        TO.Zip(r1_0, r1_8, out TV r2_0, out TV r2_1);
-        TO.Zip(r1_1, r1_9, out TV r2_2, out TV r2_3);
-        TO.Zip(r1_2, r1_10, out TV r2_4, out TV r2_5);
-        TO.Zip(r1_3, r1_11, out TV r2_6, out TV r2_7);
-        TO.Zip(r1_4, r1_12, out TV r2_8, out TV r2_9);
-        TO.Zip(r1_5, r1_13, out TV r2_10, out TV r2_11);
-        TO.Zip(r1_6, r1_14, out TV r2_12, out TV r2_13);
-        TO.Zip(r1_7, r1_15, out TV r2_14, out TV r2_15);
-        TO.Zip(r2_0, r2_8, out TV r3_0, out TV r3_1);
-        TO.Zip(r2_1, r2_9, out TV r3_2, out TV r3_3);
-        TO.Zip(r2_2, r2_10, out TV r3_4, out TV r3_5);
-        TO.Zip(r2_3, r2_11, out TV r3_6, out TV r3_7);
-        TO.Zip(r2_4, r2_12, out TV r3_8, out TV r3_9);
-        TO.Zip(r2_5, r2_13, out TV r3_10, out TV r3_11);
-        TO.Zip(r2_6, r2_14, out TV r3_12, out TV r3_13);
-        TO.Zip(r2_7, r2_15, out TV r3_14, out TV r3_15);
-        r0 = r3_0; r1 = r3_1; r2 = r3_2; r3 = r3_3; r4 = r3_4; r5 = r3_5; r6 = r3_6; r7 = r3_7; r8 = r3_8; r9 = r3_9; r10 = r3_10; r11 = r3_11; r12 = r3_12; r13 = r3_13; r14 = r3_14; r15 = r3_15;
+        TV r0 = TO.Load(p + 0 * TO.Count), r1 = TO.Load(p + 1 * TO.Count), r2 = TO.Load(p + 2 * TO.Count), r3 = TO.Load(p + 3 * TO.Count), r4 = TO.Load(p + 4 * TO.Count), r5 = TO.Load(p + 5 * TO.Count), r6 = TO.Load(p + 6 * TO.Count), r7 = TO.Load(p + 7 * TO.Count), r8 = TO.Load(p + 8 * TO.Count), r9 = TO.Load(p + 9 * TO.Count), r10 = TO.Load(p + 10 * TO.Count), r11 = TO.Load(p + 11 * TO.Count), r12 = TO.Load(p + 12 * TO.Count), r13 = TO.Load(p + 13 * TO.Count), r14 = TO.Load(p + 14 * TO.Count), r15 = TO.Load(p + 15 * TO.Count);
+        Transpose16<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7, ref r8, ref r9, ref r10, ref r11, ref r12, ref r13, ref r14, ref r15);
         TO.Store(dst[0] + row0, r0);
         TO.Store(dst[1] + row0, r1);
         TO.Store(dst[2] + row0, r2);
@@ -312,88 +220,10 @@ internal static unsafe class FftLanes
     static void StoreComplexBlock16<TO, TV>(float* re, float* im, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
     {
         float* p = re + (nint)row0 * TO.Count, q = im + (nint)row0 * TO.Count;
-        TV a0 = TO.Load(p + 0 * TO.Count), b0 = TO.Load(q + 0 * TO.Count);
-        TV a1 = TO.Load(p + 1 * TO.Count), b1 = TO.Load(q + 1 * TO.Count);
-        TV a2 = TO.Load(p + 2 * TO.Count), b2 = TO.Load(q + 2 * TO.Count);
-        TV a3 = TO.Load(p + 3 * TO.Count), b3 = TO.Load(q + 3 * TO.Count);
-        TV a4 = TO.Load(p + 4 * TO.Count), b4 = TO.Load(q + 4 * TO.Count);
-        TV a5 = TO.Load(p + 5 * TO.Count), b5 = TO.Load(q + 5 * TO.Count);
-        TV a6 = TO.Load(p + 6 * TO.Count), b6 = TO.Load(q + 6 * TO.Count);
-        TV a7 = TO.Load(p + 7 * TO.Count), b7 = TO.Load(q + 7 * TO.Count);
-        TV a8 = TO.Load(p + 8 * TO.Count), b8 = TO.Load(q + 8 * TO.Count);
-        TV a9 = TO.Load(p + 9 * TO.Count), b9 = TO.Load(q + 9 * TO.Count);
-        TV a10 = TO.Load(p + 10 * TO.Count), b10 = TO.Load(q + 10 * TO.Count);
-        TV a11 = TO.Load(p + 11 * TO.Count), b11 = TO.Load(q + 11 * TO.Count);
-        TV a12 = TO.Load(p + 12 * TO.Count), b12 = TO.Load(q + 12 * TO.Count);
-        TV a13 = TO.Load(p + 13 * TO.Count), b13 = TO.Load(q + 13 * TO.Count);
-        TV a14 = TO.Load(p + 14 * TO.Count), b14 = TO.Load(q + 14 * TO.Count);
-        TV a15 = TO.Load(p + 15 * TO.Count), b15 = TO.Load(q + 15 * TO.Count);
-        TO.Zip(a0, a8, out TV a0_0, out TV a0_1);
-        TO.Zip(a1, a9, out TV a0_2, out TV a0_3);
-        TO.Zip(a2, a10, out TV a0_4, out TV a0_5);
-        TO.Zip(a3, a11, out TV a0_6, out TV a0_7);
-        TO.Zip(a4, a12, out TV a0_8, out TV a0_9);
-        TO.Zip(a5, a13, out TV a0_10, out TV a0_11);
-        TO.Zip(a6, a14, out TV a0_12, out TV a0_13);
-        TO.Zip(a7, a15, out TV a0_14, out TV a0_15);
-        TO.Zip(a0_0, a0_8, out TV a1_0, out TV a1_1);
-        TO.Zip(a0_1, a0_9, out TV a1_2, out TV a1_3);
-        TO.Zip(a0_2, a0_10, out TV a1_4, out TV a1_5);
-        TO.Zip(a0_3, a0_11, out TV a1_6, out TV a1_7);
-        TO.Zip(a0_4, a0_12, out TV a1_8, out TV a1_9);
-        TO.Zip(a0_5, a0_13, out TV a1_10, out TV a1_11);
-        TO.Zip(a0_6, a0_14, out TV a1_12, out TV a1_13);
-        TO.Zip(a0_7, a0_15, out TV a1_14, out TV a1_15);
-        TO.Zip(a1_0, a1_8, out TV a2_0, out TV a2_1);
-        TO.Zip(a1_1, a1_9, out TV a2_2, out TV a2_3);
-        TO.Zip(a1_2, a1_10, out TV a2_4, out TV a2_5);
-        TO.Zip(a1_3, a1_11, out TV a2_6, out TV a2_7);
-        TO.Zip(a1_4, a1_12, out TV a2_8, out TV a2_9);
-        TO.Zip(a1_5, a1_13, out TV a2_10, out TV a2_11);
-        TO.Zip(a1_6, a1_14, out TV a2_12, out TV a2_13);
-        TO.Zip(a1_7, a1_15, out TV a2_14, out TV a2_15);
-        TO.Zip(a2_0, a2_8, out TV a3_0, out TV a3_1);
-        TO.Zip(a2_1, a2_9, out TV a3_2, out TV a3_3);
-        TO.Zip(a2_2, a2_10, out TV a3_4, out TV a3_5);
-        TO.Zip(a2_3, a2_11, out TV a3_6, out TV a3_7);
-        TO.Zip(a2_4, a2_12, out TV a3_8, out TV a3_9);
-        TO.Zip(a2_5, a2_13, out TV a3_10, out TV a3_11);
-        TO.Zip(a2_6, a2_14, out TV a3_12, out TV a3_13);
-        TO.Zip(a2_7, a2_15, out TV a3_14, out TV a3_15);
-        a0 = a3_0; a1 = a3_1; a2 = a3_2; a3 = a3_3; a4 = a3_4; a5 = a3_5; a6 = a3_6; a7 = a3_7; a8 = a3_8; a9 = a3_9; a10 = a3_10; a11 = a3_11; a12 = a3_12; a13 = a3_13; a14 = a3_14; a15 = a3_15;
-        TO.Zip(b0, b8, out TV b0_0, out TV b0_1);
-        TO.Zip(b1, b9, out TV b0_2, out TV b0_3);
-        TO.Zip(b2, b10, out TV b0_4, out TV b0_5);
-        TO.Zip(b3, b11, out TV b0_6, out TV b0_7);
-        TO.Zip(b4, b12, out TV b0_8, out TV b0_9);
-        TO.Zip(b5, b13, out TV b0_10, out TV b0_11);
-        TO.Zip(b6, b14, out TV b0_12, out TV b0_13);
-        TO.Zip(b7, b15, out TV b0_14, out TV b0_15);
-        TO.Zip(b0_0, b0_8, out TV b1_0, out TV b1_1);
-        TO.Zip(b0_1, b0_9, out TV b1_2, out TV b1_3);
-        TO.Zip(b0_2, b0_10, out TV b1_4, out TV b1_5);
-        TO.Zip(b0_3, b0_11, out TV b1_6, out TV b1_7);
-        TO.Zip(b0_4, b0_12, out TV b1_8, out TV b1_9);
-        TO.Zip(b0_5, b0_13, out TV b1_10, out TV b1_11);
-        TO.Zip(b0_6, b0_14, out TV b1_12, out TV b1_13);
-        TO.Zip(b0_7, b0_15, out TV b1_14, out TV b1_15);
-        TO.Zip(b1_0, b1_8, out TV b2_0, out TV b2_1);
-        TO.Zip(b1_1, b1_9, out TV b2_2, out TV b2_3);
-        TO.Zip(b1_2, b1_10, out TV b2_4, out TV b2_5);
-        TO.Zip(b1_3, b1_11, out TV b2_6, out TV b2_7);
-        TO.Zip(b1_4, b1_12, out TV b2_8, out TV b2_9);
-        TO.Zip(b1_5, b1_13, out TV b2_10, out TV b2_11);
-        TO.Zip(b1_6, b1_14, out TV b2_12, out TV b2_13);
-        TO.Zip(b1_7, b1_15, out TV b2_14, out TV b2_15);
-        TO.Zip(b2_0, b2_8, out TV b3_0, out TV b3_1);
-        TO.Zip(b2_1, b2_9, out TV b3_2, out TV b3_3);
-        TO.Zip(b2_2, b2_10, out TV b3_4, out TV b3_5);
-        TO.Zip(b2_3, b2_11, out TV b3_6, out TV b3_7);
-        TO.Zip(b2_4, b2_12, out TV b3_8, out TV b3_9);
-        TO.Zip(b2_5, b2_13, out TV b3_10, out TV b3_11);
-        TO.Zip(b2_6, b2_14, out TV b3_12, out TV b3_13);
-        TO.Zip(b2_7, b2_15, out TV b3_14, out TV b3_15);
-        b0 = b3_0; b1 = b3_1; b2 = b3_2; b3 = b3_3; b4 = b3_4; b5 = b3_5; b6 = b3_6; b7 = b3_7; b8 = b3_8; b9 = b3_9; b10 = b3_10; b11 = b3_11; b12 = b3_12; b13 = b3_13; b14 = b3_14; b15 = b3_15;
+        TV a0 = TO.Load(p + 0 * TO.Count), a1 = TO.Load(p + 1 * TO.Count), a2 = TO.Load(p + 2 * TO.Count), a3 = TO.Load(p + 3 * TO.Count), a4 = TO.Load(p + 4 * TO.Count), a5 = TO.Load(p + 5 * TO.Count), a6 = TO.Load(p + 6 * TO.Count), a7 = TO.Load(p + 7 * TO.Count), a8 = TO.Load(p + 8 * TO.Count), a9 = TO.Load(p + 9 * TO.Count), a10 = TO.Load(p + 10 * TO.Count), a11 = TO.Load(p + 11 * TO.Count), a12 = TO.Load(p + 12 * TO.Count), a13 = TO.Load(p + 13 * TO.Count), a14 = TO.Load(p + 14 * TO.Count), a15 = TO.Load(p + 15 * TO.Count);
+        TV b0 = TO.Load(q + 0 * TO.Count), b1 = TO.Load(q + 1 * TO.Count), b2 = TO.Load(q + 2 * TO.Count), b3 = TO.Load(q + 3 * TO.Count), b4 = TO.Load(q + 4 * TO.Count), b5 = TO.Load(q + 5 * TO.Count), b6 = TO.Load(q + 6 * TO.Count), b7 = TO.Load(q + 7 * TO.Count), b8 = TO.Load(q + 8 * TO.Count), b9 = TO.Load(q + 9 * TO.Count), b10 = TO.Load(q + 10 * TO.Count), b11 = TO.Load(q + 11 * TO.Count), b12 = TO.Load(q + 12 * TO.Count), b13 = TO.Load(q + 13 * TO.Count), b14 = TO.Load(q + 14 * TO.Count), b15 = TO.Load(q + 15 * TO.Count);
+        Transpose16<TO, TV>(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref a8, ref a9, ref a10, ref a11, ref a12, ref a13, ref a14, ref a15);
+        Transpose16<TO, TV>(ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7, ref b8, ref b9, ref b10, ref b11, ref b12, ref b13, ref b14, ref b15);
         Interleave<TO, TV>(a0, b0, dst[0] + 2 * row0);
         Interleave<TO, TV>(a1, b1, dst[1] + 2 * row0);
         Interleave<TO, TV>(a2, b2, dst[2] + 2 * row0);
@@ -413,234 +243,10 @@ internal static unsafe class FftLanes
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void PackBlock8<TO, TV>(float** src, int j, float* win, int first, int* map, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        TV r0 = TO.Load(src[0] + j);
-        TV r1 = TO.Load(src[1] + j);
-        TV r2 = TO.Load(src[2] + j);
-        TV r3 = TO.Load(src[3] + j);
-        TV r4 = TO.Load(src[4] + j);
-        TV r5 = TO.Load(src[5] + j);
-        TV r6 = TO.Load(src[6] + j);
-        TV r7 = TO.Load(src[7] + j);
-        TO.Zip(r0, r4, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r5, out TV r0_2, out TV r0_3);
-        TO.Zip(r2, r6, out TV r0_4, out TV r0_5);
-        TO.Zip(r3, r7, out TV r0_6, out TV r0_7);
-        TO.Zip(r0_0, r0_4, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_5, out TV r1_2, out TV r1_3);
-        TO.Zip(r0_2, r0_6, out TV r1_4, out TV r1_5);
-        TO.Zip(r0_3, r0_7, out TV r1_6, out TV r1_7);
-        TO.Zip(r1_0, r1_4, out TV r2_0, out TV r2_1);
-        TO.Zip(r1_1, r1_5, out TV r2_2, out TV r2_3);
-        TO.Zip(r1_2, r1_6, out TV r2_4, out TV r2_5);
-        TO.Zip(r1_3, r1_7, out TV r2_6, out TV r2_7);
-        r0 = r2_0; r1 = r2_1; r2 = r2_2; r3 = r2_3; r4 = r2_4; r5 = r2_5; r6 = r2_6; r7 = r2_7;
-        Put<TO, TV>(r0, map == null ? first + j + 0 : map[j + 0], win, j + 0, split, re, im);
-        Put<TO, TV>(r1, map == null ? first + j + 1 : map[j + 1], win, j + 1, split, re, im);
-        Put<TO, TV>(r2, map == null ? first + j + 2 : map[j + 2], win, j + 2, split, re, im);
-        Put<TO, TV>(r3, map == null ? first + j + 3 : map[j + 3], win, j + 3, split, re, im);
-        Put<TO, TV>(r4, map == null ? first + j + 4 : map[j + 4], win, j + 4, split, re, im);
-        Put<TO, TV>(r5, map == null ? first + j + 5 : map[j + 5], win, j + 5, split, re, im);
-        Put<TO, TV>(r6, map == null ? first + j + 6 : map[j + 6], win, j + 6, split, re, im);
-        Put<TO, TV>(r7, map == null ? first + j + 7 : map[j + 7], win, j + 7, split, re, im);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreBlock8<TO, TV>(float* rows, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        float* p = rows + (nint)row0 * TO.Count;
-        TV r0 = TO.Load(p + 0 * TO.Count);
-        TV r1 = TO.Load(p + 1 * TO.Count);
-        TV r2 = TO.Load(p + 2 * TO.Count);
-        TV r3 = TO.Load(p + 3 * TO.Count);
-        TV r4 = TO.Load(p + 4 * TO.Count);
-        TV r5 = TO.Load(p + 5 * TO.Count);
-        TV r6 = TO.Load(p + 6 * TO.Count);
-        TV r7 = TO.Load(p + 7 * TO.Count);
-        TO.Zip(r0, r4, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r5, out TV r0_2, out TV r0_3);
-        TO.Zip(r2, r6, out TV r0_4, out TV r0_5);
-        TO.Zip(r3, r7, out TV r0_6, out TV r0_7);
-        TO.Zip(r0_0, r0_4, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_5, out TV r1_2, out TV r1_3);
-        TO.Zip(r0_2, r0_6, out TV r1_4, out TV r1_5);
-        TO.Zip(r0_3, r0_7, out TV r1_6, out TV r1_7);
-        TO.Zip(r1_0, r1_4, out TV r2_0, out TV r2_1);
-        TO.Zip(r1_1, r1_5, out TV r2_2, out TV r2_3);
-        TO.Zip(r1_2, r1_6, out TV r2_4, out TV r2_5);
-        TO.Zip(r1_3, r1_7, out TV r2_6, out TV r2_7);
-        r0 = r2_0; r1 = r2_1; r2 = r2_2; r3 = r2_3; r4 = r2_4; r5 = r2_5; r6 = r2_6; r7 = r2_7;
-        TO.Store(dst[0] + row0, r0);
-        TO.Store(dst[1] + row0, r1);
-        TO.Store(dst[2] + row0, r2);
-        TO.Store(dst[3] + row0, r3);
-        TO.Store(dst[4] + row0, r4);
-        TO.Store(dst[5] + row0, r5);
-        TO.Store(dst[6] + row0, r6);
-        TO.Store(dst[7] + row0, r7);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreComplexBlock8<TO, TV>(float* re, float* im, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        float* p = re + (nint)row0 * TO.Count, q = im + (nint)row0 * TO.Count;
-        TV a0 = TO.Load(p + 0 * TO.Count), b0 = TO.Load(q + 0 * TO.Count);
-        TV a1 = TO.Load(p + 1 * TO.Count), b1 = TO.Load(q + 1 * TO.Count);
-        TV a2 = TO.Load(p + 2 * TO.Count), b2 = TO.Load(q + 2 * TO.Count);
-        TV a3 = TO.Load(p + 3 * TO.Count), b3 = TO.Load(q + 3 * TO.Count);
-        TV a4 = TO.Load(p + 4 * TO.Count), b4 = TO.Load(q + 4 * TO.Count);
-        TV a5 = TO.Load(p + 5 * TO.Count), b5 = TO.Load(q + 5 * TO.Count);
-        TV a6 = TO.Load(p + 6 * TO.Count), b6 = TO.Load(q + 6 * TO.Count);
-        TV a7 = TO.Load(p + 7 * TO.Count), b7 = TO.Load(q + 7 * TO.Count);
-        TO.Zip(a0, a4, out TV a0_0, out TV a0_1);
-        TO.Zip(a1, a5, out TV a0_2, out TV a0_3);
-        TO.Zip(a2, a6, out TV a0_4, out TV a0_5);
-        TO.Zip(a3, a7, out TV a0_6, out TV a0_7);
-        TO.Zip(a0_0, a0_4, out TV a1_0, out TV a1_1);
-        TO.Zip(a0_1, a0_5, out TV a1_2, out TV a1_3);
-        TO.Zip(a0_2, a0_6, out TV a1_4, out TV a1_5);
-        TO.Zip(a0_3, a0_7, out TV a1_6, out TV a1_7);
-        TO.Zip(a1_0, a1_4, out TV a2_0, out TV a2_1);
-        TO.Zip(a1_1, a1_5, out TV a2_2, out TV a2_3);
-        TO.Zip(a1_2, a1_6, out TV a2_4, out TV a2_5);
-        TO.Zip(a1_3, a1_7, out TV a2_6, out TV a2_7);
-        a0 = a2_0; a1 = a2_1; a2 = a2_2; a3 = a2_3; a4 = a2_4; a5 = a2_5; a6 = a2_6; a7 = a2_7;
-        TO.Zip(b0, b4, out TV b0_0, out TV b0_1);
-        TO.Zip(b1, b5, out TV b0_2, out TV b0_3);
-        TO.Zip(b2, b6, out TV b0_4, out TV b0_5);
-        TO.Zip(b3, b7, out TV b0_6, out TV b0_7);
-        TO.Zip(b0_0, b0_4, out TV b1_0, out TV b1_1);
-        TO.Zip(b0_1, b0_5, out TV b1_2, out TV b1_3);
-        TO.Zip(b0_2, b0_6, out TV b1_4, out TV b1_5);
-        TO.Zip(b0_3, b0_7, out TV b1_6, out TV b1_7);
-        TO.Zip(b1_0, b1_4, out TV b2_0, out TV b2_1);
-        TO.Zip(b1_1, b1_5, out TV b2_2, out TV b2_3);
-        TO.Zip(b1_2, b1_6, out TV b2_4, out TV b2_5);
-        TO.Zip(b1_3, b1_7, out TV b2_6, out TV b2_7);
-        b0 = b2_0; b1 = b2_1; b2 = b2_2; b3 = b2_3; b4 = b2_4; b5 = b2_5; b6 = b2_6; b7 = b2_7;
-        Interleave<TO, TV>(a0, b0, dst[0] + 2 * row0);
-        Interleave<TO, TV>(a1, b1, dst[1] + 2 * row0);
-        Interleave<TO, TV>(a2, b2, dst[2] + 2 * row0);
-        Interleave<TO, TV>(a3, b3, dst[3] + 2 * row0);
-        Interleave<TO, TV>(a4, b4, dst[4] + 2 * row0);
-        Interleave<TO, TV>(a5, b5, dst[5] + 2 * row0);
-        Interleave<TO, TV>(a6, b6, dst[6] + 2 * row0);
-        Interleave<TO, TV>(a7, b7, dst[7] + 2 * row0);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void PackBlock4<TO, TV>(float** src, int j, float* win, int first, int* map, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        TV r0 = TO.Load(src[0] + j);
-        TV r1 = TO.Load(src[1] + j);
-        TV r2 = TO.Load(src[2] + j);
-        TV r3 = TO.Load(src[3] + j);
-        TO.Zip(r0, r2, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r3, out TV r0_2, out TV r0_3);
-        TO.Zip(r0_0, r0_2, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_3, out TV r1_2, out TV r1_3);
-        r0 = r1_0; r1 = r1_1; r2 = r1_2; r3 = r1_3;
-        Put<TO, TV>(r0, map == null ? first + j + 0 : map[j + 0], win, j + 0, split, re, im);
-        Put<TO, TV>(r1, map == null ? first + j + 1 : map[j + 1], win, j + 1, split, re, im);
-        Put<TO, TV>(r2, map == null ? first + j + 2 : map[j + 2], win, j + 2, split, re, im);
-        Put<TO, TV>(r3, map == null ? first + j + 3 : map[j + 3], win, j + 3, split, re, im);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreBlock4<TO, TV>(float* rows, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        float* p = rows + (nint)row0 * TO.Count;
-        TV r0 = TO.Load(p + 0 * TO.Count);
-        TV r1 = TO.Load(p + 1 * TO.Count);
-        TV r2 = TO.Load(p + 2 * TO.Count);
-        TV r3 = TO.Load(p + 3 * TO.Count);
-        TO.Zip(r0, r2, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r3, out TV r0_2, out TV r0_3);
-        TO.Zip(r0_0, r0_2, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_3, out TV r1_2, out TV r1_3);
-        r0 = r1_0; r1 = r1_1; r2 = r1_2; r3 = r1_3;
-        TO.Store(dst[0] + row0, r0);
-        TO.Store(dst[1] + row0, r1);
-        TO.Store(dst[2] + row0, r2);
-        TO.Store(dst[3] + row0, r3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreComplexBlock4<TO, TV>(float* re, float* im, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        float* p = re + (nint)row0 * TO.Count, q = im + (nint)row0 * TO.Count;
-        TV a0 = TO.Load(p + 0 * TO.Count), b0 = TO.Load(q + 0 * TO.Count);
-        TV a1 = TO.Load(p + 1 * TO.Count), b1 = TO.Load(q + 1 * TO.Count);
-        TV a2 = TO.Load(p + 2 * TO.Count), b2 = TO.Load(q + 2 * TO.Count);
-        TV a3 = TO.Load(p + 3 * TO.Count), b3 = TO.Load(q + 3 * TO.Count);
-        TO.Zip(a0, a2, out TV a0_0, out TV a0_1);
-        TO.Zip(a1, a3, out TV a0_2, out TV a0_3);
-        TO.Zip(a0_0, a0_2, out TV a1_0, out TV a1_1);
-        TO.Zip(a0_1, a0_3, out TV a1_2, out TV a1_3);
-        a0 = a1_0; a1 = a1_1; a2 = a1_2; a3 = a1_3;
-        TO.Zip(b0, b2, out TV b0_0, out TV b0_1);
-        TO.Zip(b1, b3, out TV b0_2, out TV b0_3);
-        TO.Zip(b0_0, b0_2, out TV b1_0, out TV b1_1);
-        TO.Zip(b0_1, b0_3, out TV b1_2, out TV b1_3);
-        b0 = b1_0; b1 = b1_1; b2 = b1_2; b3 = b1_3;
-        Interleave<TO, TV>(a0, b0, dst[0] + 2 * row0);
-        Interleave<TO, TV>(a1, b1, dst[1] + 2 * row0);
-        Interleave<TO, TV>(a2, b2, dst[2] + 2 * row0);
-        Interleave<TO, TV>(a3, b3, dst[3] + 2 * row0);
-    }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void TransposeBlock16<TO, TV>(float* src, nint srcStride, float* dst, nint dstStride) where TO : struct, IVec<TV> where TV : unmanaged
     {
-        TV r0 = TO.Load(src + 0 * srcStride);
-        TV r1 = TO.Load(src + 1 * srcStride);
-        TV r2 = TO.Load(src + 2 * srcStride);
-        TV r3 = TO.Load(src + 3 * srcStride);
-        TV r4 = TO.Load(src + 4 * srcStride);
-        TV r5 = TO.Load(src + 5 * srcStride);
-        TV r6 = TO.Load(src + 6 * srcStride);
-        TV r7 = TO.Load(src + 7 * srcStride);
-        TV r8 = TO.Load(src + 8 * srcStride);
-        TV r9 = TO.Load(src + 9 * srcStride);
-        TV r10 = TO.Load(src + 10 * srcStride);
-        TV r11 = TO.Load(src + 11 * srcStride);
-        TV r12 = TO.Load(src + 12 * srcStride);
-        TV r13 = TO.Load(src + 13 * srcStride);
-        TV r14 = TO.Load(src + 14 * srcStride);
-        TV r15 = TO.Load(src + 15 * srcStride);
-        TO.Zip(r0, r8, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r9, out TV r0_2, out TV r0_3);
-        TO.Zip(r2, r10, out TV r0_4, out TV r0_5);
-        TO.Zip(r3, r11, out TV r0_6, out TV r0_7);
-        TO.Zip(r4, r12, out TV r0_8, out TV r0_9);
-        TO.Zip(r5, r13, out TV r0_10, out TV r0_11);
-        TO.Zip(r6, r14, out TV r0_12, out TV r0_13);
-        TO.Zip(r7, r15, out TV r0_14, out TV r0_15);
-        TO.Zip(r0_0, r0_8, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_9, out TV r1_2, out TV r1_3);
-        TO.Zip(r0_2, r0_10, out TV r1_4, out TV r1_5);
-        TO.Zip(r0_3, r0_11, out TV r1_6, out TV r1_7);
-        TO.Zip(r0_4, r0_12, out TV r1_8, out TV r1_9);
-        TO.Zip(r0_5, r0_13, out TV r1_10, out TV r1_11);
-        TO.Zip(r0_6, r0_14, out TV r1_12, out TV r1_13);
-        TO.Zip(r0_7, r0_15, out TV r1_14, out TV r1_15);
-        TO.Zip(r1_0, r1_8, out TV r2_0, out TV r2_1);
-        TO.Zip(r1_1, r1_9, out TV r2_2, out TV r2_3);
-        TO.Zip(r1_2, r1_10, out TV r2_4, out TV r2_5);
-        TO.Zip(r1_3, r1_11, out TV r2_6, out TV r2_7);
-        TO.Zip(r1_4, r1_12, out TV r2_8, out TV r2_9);
-        TO.Zip(r1_5, r1_13, out TV r2_10, out TV r2_11);
-        TO.Zip(r1_6, r1_14, out TV r2_12, out TV r2_13);
-        TO.Zip(r1_7, r1_15, out TV r2_14, out TV r2_15);
-        TO.Zip(r2_0, r2_8, out TV r3_0, out TV r3_1);
-        TO.Zip(r2_1, r2_9, out TV r3_2, out TV r3_3);
-        TO.Zip(r2_2, r2_10, out TV r3_4, out TV r3_5);
-        TO.Zip(r2_3, r2_11, out TV r3_6, out TV r3_7);
-        TO.Zip(r2_4, r2_12, out TV r3_8, out TV r3_9);
-        TO.Zip(r2_5, r2_13, out TV r3_10, out TV r3_11);
-        TO.Zip(r2_6, r2_14, out TV r3_12, out TV r3_13);
-        TO.Zip(r2_7, r2_15, out TV r3_14, out TV r3_15);
-        r0 = r3_0; r1 = r3_1; r2 = r3_2; r3 = r3_3; r4 = r3_4; r5 = r3_5; r6 = r3_6; r7 = r3_7; r8 = r3_8; r9 = r3_9; r10 = r3_10; r11 = r3_11; r12 = r3_12; r13 = r3_13; r14 = r3_14; r15 = r3_15;
+        TV r0 = TO.Load(src + 0 * srcStride), r1 = TO.Load(src + 1 * srcStride), r2 = TO.Load(src + 2 * srcStride), r3 = TO.Load(src + 3 * srcStride), r4 = TO.Load(src + 4 * srcStride), r5 = TO.Load(src + 5 * srcStride), r6 = TO.Load(src + 6 * srcStride), r7 = TO.Load(src + 7 * srcStride), r8 = TO.Load(src + 8 * srcStride), r9 = TO.Load(src + 9 * srcStride), r10 = TO.Load(src + 10 * srcStride), r11 = TO.Load(src + 11 * srcStride), r12 = TO.Load(src + 12 * srcStride), r13 = TO.Load(src + 13 * srcStride), r14 = TO.Load(src + 14 * srcStride), r15 = TO.Load(src + 15 * srcStride);
+        Transpose16<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7, ref r8, ref r9, ref r10, ref r11, ref r12, ref r13, ref r14, ref r15);
         TO.Store(dst + 0 * dstStride, r0);
         TO.Store(dst + 1 * dstStride, r1);
         TO.Store(dst + 2 * dstStride, r2);
@@ -660,29 +266,59 @@ internal static unsafe class FftLanes
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PackBlock8<TO, TV>(float** src, int j, float* win, int first, int* map, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        TV r0 = TO.Load(src[0] + j), r1 = TO.Load(src[1] + j), r2 = TO.Load(src[2] + j), r3 = TO.Load(src[3] + j), r4 = TO.Load(src[4] + j), r5 = TO.Load(src[5] + j), r6 = TO.Load(src[6] + j), r7 = TO.Load(src[7] + j);
+        Transpose8<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Put<TO, TV>(r0, map == null ? first + j + 0 : map[j + 0], win, j + 0, split, re, im);
+        Put<TO, TV>(r1, map == null ? first + j + 1 : map[j + 1], win, j + 1, split, re, im);
+        Put<TO, TV>(r2, map == null ? first + j + 2 : map[j + 2], win, j + 2, split, re, im);
+        Put<TO, TV>(r3, map == null ? first + j + 3 : map[j + 3], win, j + 3, split, re, im);
+        Put<TO, TV>(r4, map == null ? first + j + 4 : map[j + 4], win, j + 4, split, re, im);
+        Put<TO, TV>(r5, map == null ? first + j + 5 : map[j + 5], win, j + 5, split, re, im);
+        Put<TO, TV>(r6, map == null ? first + j + 6 : map[j + 6], win, j + 6, split, re, im);
+        Put<TO, TV>(r7, map == null ? first + j + 7 : map[j + 7], win, j + 7, split, re, im);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreBlock8<TO, TV>(float* rows, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        float* p = rows + (nint)row0 * TO.Count;
+        TV r0 = TO.Load(p + 0 * TO.Count), r1 = TO.Load(p + 1 * TO.Count), r2 = TO.Load(p + 2 * TO.Count), r3 = TO.Load(p + 3 * TO.Count), r4 = TO.Load(p + 4 * TO.Count), r5 = TO.Load(p + 5 * TO.Count), r6 = TO.Load(p + 6 * TO.Count), r7 = TO.Load(p + 7 * TO.Count);
+        Transpose8<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        TO.Store(dst[0] + row0, r0);
+        TO.Store(dst[1] + row0, r1);
+        TO.Store(dst[2] + row0, r2);
+        TO.Store(dst[3] + row0, r3);
+        TO.Store(dst[4] + row0, r4);
+        TO.Store(dst[5] + row0, r5);
+        TO.Store(dst[6] + row0, r6);
+        TO.Store(dst[7] + row0, r7);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreComplexBlock8<TO, TV>(float* re, float* im, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        float* p = re + (nint)row0 * TO.Count, q = im + (nint)row0 * TO.Count;
+        TV a0 = TO.Load(p + 0 * TO.Count), a1 = TO.Load(p + 1 * TO.Count), a2 = TO.Load(p + 2 * TO.Count), a3 = TO.Load(p + 3 * TO.Count), a4 = TO.Load(p + 4 * TO.Count), a5 = TO.Load(p + 5 * TO.Count), a6 = TO.Load(p + 6 * TO.Count), a7 = TO.Load(p + 7 * TO.Count);
+        TV b0 = TO.Load(q + 0 * TO.Count), b1 = TO.Load(q + 1 * TO.Count), b2 = TO.Load(q + 2 * TO.Count), b3 = TO.Load(q + 3 * TO.Count), b4 = TO.Load(q + 4 * TO.Count), b5 = TO.Load(q + 5 * TO.Count), b6 = TO.Load(q + 6 * TO.Count), b7 = TO.Load(q + 7 * TO.Count);
+        Transpose8<TO, TV>(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
+        Transpose8<TO, TV>(ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7);
+        Interleave<TO, TV>(a0, b0, dst[0] + 2 * row0);
+        Interleave<TO, TV>(a1, b1, dst[1] + 2 * row0);
+        Interleave<TO, TV>(a2, b2, dst[2] + 2 * row0);
+        Interleave<TO, TV>(a3, b3, dst[3] + 2 * row0);
+        Interleave<TO, TV>(a4, b4, dst[4] + 2 * row0);
+        Interleave<TO, TV>(a5, b5, dst[5] + 2 * row0);
+        Interleave<TO, TV>(a6, b6, dst[6] + 2 * row0);
+        Interleave<TO, TV>(a7, b7, dst[7] + 2 * row0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void TransposeBlock8<TO, TV>(float* src, nint srcStride, float* dst, nint dstStride) where TO : struct, IVec<TV> where TV : unmanaged
     {
-        TV r0 = TO.Load(src + 0 * srcStride);
-        TV r1 = TO.Load(src + 1 * srcStride);
-        TV r2 = TO.Load(src + 2 * srcStride);
-        TV r3 = TO.Load(src + 3 * srcStride);
-        TV r4 = TO.Load(src + 4 * srcStride);
-        TV r5 = TO.Load(src + 5 * srcStride);
-        TV r6 = TO.Load(src + 6 * srcStride);
-        TV r7 = TO.Load(src + 7 * srcStride);
-        TO.Zip(r0, r4, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r5, out TV r0_2, out TV r0_3);
-        TO.Zip(r2, r6, out TV r0_4, out TV r0_5);
-        TO.Zip(r3, r7, out TV r0_6, out TV r0_7);
-        TO.Zip(r0_0, r0_4, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_5, out TV r1_2, out TV r1_3);
-        TO.Zip(r0_2, r0_6, out TV r1_4, out TV r1_5);
-        TO.Zip(r0_3, r0_7, out TV r1_6, out TV r1_7);
-        TO.Zip(r1_0, r1_4, out TV r2_0, out TV r2_1);
-        TO.Zip(r1_1, r1_5, out TV r2_2, out TV r2_3);
-        TO.Zip(r1_2, r1_6, out TV r2_4, out TV r2_5);
-        TO.Zip(r1_3, r1_7, out TV r2_6, out TV r2_7);
-        r0 = r2_0; r1 = r2_1; r2 = r2_2; r3 = r2_3; r4 = r2_4; r5 = r2_5; r6 = r2_6; r7 = r2_7;
+        TV r0 = TO.Load(src + 0 * srcStride), r1 = TO.Load(src + 1 * srcStride), r2 = TO.Load(src + 2 * srcStride), r3 = TO.Load(src + 3 * srcStride), r4 = TO.Load(src + 4 * srcStride), r5 = TO.Load(src + 5 * srcStride), r6 = TO.Load(src + 6 * srcStride), r7 = TO.Load(src + 7 * srcStride);
+        Transpose8<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
         TO.Store(dst + 0 * dstStride, r0);
         TO.Store(dst + 1 * dstStride, r1);
         TO.Store(dst + 2 * dstStride, r2);
@@ -694,20 +330,201 @@ internal static unsafe class FftLanes
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PackBlock4<TO, TV>(float** src, int j, float* win, int first, int* map, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        TV r0 = TO.Load(src[0] + j), r1 = TO.Load(src[1] + j), r2 = TO.Load(src[2] + j), r3 = TO.Load(src[3] + j);
+        Transpose4<TO, TV>(ref r0, ref r1, ref r2, ref r3);
+        Put<TO, TV>(r0, map == null ? first + j + 0 : map[j + 0], win, j + 0, split, re, im);
+        Put<TO, TV>(r1, map == null ? first + j + 1 : map[j + 1], win, j + 1, split, re, im);
+        Put<TO, TV>(r2, map == null ? first + j + 2 : map[j + 2], win, j + 2, split, re, im);
+        Put<TO, TV>(r3, map == null ? first + j + 3 : map[j + 3], win, j + 3, split, re, im);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreBlock4<TO, TV>(float* rows, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        float* p = rows + (nint)row0 * TO.Count;
+        TV r0 = TO.Load(p + 0 * TO.Count), r1 = TO.Load(p + 1 * TO.Count), r2 = TO.Load(p + 2 * TO.Count), r3 = TO.Load(p + 3 * TO.Count);
+        Transpose4<TO, TV>(ref r0, ref r1, ref r2, ref r3);
+        TO.Store(dst[0] + row0, r0);
+        TO.Store(dst[1] + row0, r1);
+        TO.Store(dst[2] + row0, r2);
+        TO.Store(dst[3] + row0, r3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreComplexBlock4<TO, TV>(float* re, float* im, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        float* p = re + (nint)row0 * TO.Count, q = im + (nint)row0 * TO.Count;
+        TV a0 = TO.Load(p + 0 * TO.Count), a1 = TO.Load(p + 1 * TO.Count), a2 = TO.Load(p + 2 * TO.Count), a3 = TO.Load(p + 3 * TO.Count);
+        TV b0 = TO.Load(q + 0 * TO.Count), b1 = TO.Load(q + 1 * TO.Count), b2 = TO.Load(q + 2 * TO.Count), b3 = TO.Load(q + 3 * TO.Count);
+        Transpose4<TO, TV>(ref a0, ref a1, ref a2, ref a3);
+        Transpose4<TO, TV>(ref b0, ref b1, ref b2, ref b3);
+        Interleave<TO, TV>(a0, b0, dst[0] + 2 * row0);
+        Interleave<TO, TV>(a1, b1, dst[1] + 2 * row0);
+        Interleave<TO, TV>(a2, b2, dst[2] + 2 * row0);
+        Interleave<TO, TV>(a3, b3, dst[3] + 2 * row0);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void TransposeBlock4<TO, TV>(float* src, nint srcStride, float* dst, nint dstStride) where TO : struct, IVec<TV> where TV : unmanaged
     {
-        TV r0 = TO.Load(src + 0 * srcStride);
-        TV r1 = TO.Load(src + 1 * srcStride);
-        TV r2 = TO.Load(src + 2 * srcStride);
-        TV r3 = TO.Load(src + 3 * srcStride);
-        TO.Zip(r0, r2, out TV r0_0, out TV r0_1);
-        TO.Zip(r1, r3, out TV r0_2, out TV r0_3);
-        TO.Zip(r0_0, r0_2, out TV r1_0, out TV r1_1);
-        TO.Zip(r0_1, r0_3, out TV r1_2, out TV r1_3);
-        r0 = r1_0; r1 = r1_1; r2 = r1_2; r3 = r1_3;
+        TV r0 = TO.Load(src + 0 * srcStride), r1 = TO.Load(src + 1 * srcStride), r2 = TO.Load(src + 2 * srcStride), r3 = TO.Load(src + 3 * srcStride);
+        Transpose4<TO, TV>(ref r0, ref r1, ref r2, ref r3);
         TO.Store(dst + 0 * dstStride, r0);
         TO.Store(dst + 1 * dstStride, r1);
         TO.Store(dst + 2 * dstStride, r2);
         TO.Store(dst + 3 * dstStride, r3);
+    }
+
+    /// <summary>
+    /// In-register transpose of the W x W block whose rows are r0..r(W-1): afterwards r_i holds column i. With AVX-512, the
+    /// classic 64-instruction sequence (in-lane unpacks and shuffles, then 128-bit lane shuffles); elsewhere log2 W rounds of
+    /// IVec.Zip (rows i and i + W/2 -> 2i, 2i+1), 128 two-source permutes at W = 16. Pure data movement: every path gives the
+    /// same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose16<TO, TV>(ref TV r0, ref TV r1, ref TV r2, ref TV r3, ref TV r4, ref TV r5, ref TV r6, ref TV r7, ref TV r8, ref TV r9, ref TV r10, ref TV r11, ref TV r12, ref TV r13, ref TV r14, ref TV r15) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        if (typeof(TV) == typeof(Vector512<float>) && Avx512F.IsSupported)
+        {
+            var v0 = Unsafe.BitCast<TV, Vector512<float>>(r0);
+            var v1 = Unsafe.BitCast<TV, Vector512<float>>(r1);
+            var v2 = Unsafe.BitCast<TV, Vector512<float>>(r2);
+            var v3 = Unsafe.BitCast<TV, Vector512<float>>(r3);
+            var v4 = Unsafe.BitCast<TV, Vector512<float>>(r4);
+            var v5 = Unsafe.BitCast<TV, Vector512<float>>(r5);
+            var v6 = Unsafe.BitCast<TV, Vector512<float>>(r6);
+            var v7 = Unsafe.BitCast<TV, Vector512<float>>(r7);
+            var v8 = Unsafe.BitCast<TV, Vector512<float>>(r8);
+            var v9 = Unsafe.BitCast<TV, Vector512<float>>(r9);
+            var v10 = Unsafe.BitCast<TV, Vector512<float>>(r10);
+            var v11 = Unsafe.BitCast<TV, Vector512<float>>(r11);
+            var v12 = Unsafe.BitCast<TV, Vector512<float>>(r12);
+            var v13 = Unsafe.BitCast<TV, Vector512<float>>(r13);
+            var v14 = Unsafe.BitCast<TV, Vector512<float>>(r14);
+            var v15 = Unsafe.BitCast<TV, Vector512<float>>(r15);
+            var t0 = Avx512F.UnpackLow(v0, v1); var t1 = Avx512F.UnpackHigh(v0, v1);
+            var t2 = Avx512F.UnpackLow(v2, v3); var t3 = Avx512F.UnpackHigh(v2, v3);
+            var t4 = Avx512F.UnpackLow(v4, v5); var t5 = Avx512F.UnpackHigh(v4, v5);
+            var t6 = Avx512F.UnpackLow(v6, v7); var t7 = Avx512F.UnpackHigh(v6, v7);
+            var t8 = Avx512F.UnpackLow(v8, v9); var t9 = Avx512F.UnpackHigh(v8, v9);
+            var t10 = Avx512F.UnpackLow(v10, v11); var t11 = Avx512F.UnpackHigh(v10, v11);
+            var t12 = Avx512F.UnpackLow(v12, v13); var t13 = Avx512F.UnpackHigh(v12, v13);
+            var t14 = Avx512F.UnpackLow(v14, v15); var t15 = Avx512F.UnpackHigh(v14, v15);
+            // Per 128-bit lane: u(4g + c) = column c of rows 4g..4g+3.
+            var u0 = Avx512F.Shuffle(t0, t2, 0x44); var u1 = Avx512F.Shuffle(t0, t2, 0xEE); var u2 = Avx512F.Shuffle(t1, t3, 0x44); var u3 = Avx512F.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx512F.Shuffle(t4, t6, 0x44); var u5 = Avx512F.Shuffle(t4, t6, 0xEE); var u6 = Avx512F.Shuffle(t5, t7, 0x44); var u7 = Avx512F.Shuffle(t5, t7, 0xEE);
+            var u8 = Avx512F.Shuffle(t8, t10, 0x44); var u9 = Avx512F.Shuffle(t8, t10, 0xEE); var u10 = Avx512F.Shuffle(t9, t11, 0x44); var u11 = Avx512F.Shuffle(t9, t11, 0xEE);
+            var u12 = Avx512F.Shuffle(t12, t14, 0x44); var u13 = Avx512F.Shuffle(t12, t14, 0xEE); var u14 = Avx512F.Shuffle(t13, t15, 0x44); var u15 = Avx512F.Shuffle(t13, t15, 0xEE);
+            // Column 4L + c = lane L of u(c), u(4 + c), u(8 + c), u(12 + c).
+            var x0 = Avx512F.Shuffle4x128(u0, u4, 0x88); var y0 = Avx512F.Shuffle4x128(u0, u4, 0xDD);
+            var p0 = Avx512F.Shuffle4x128(u8, u12, 0x88); var q0 = Avx512F.Shuffle4x128(u8, u12, 0xDD);
+            var x1 = Avx512F.Shuffle4x128(u1, u5, 0x88); var y1 = Avx512F.Shuffle4x128(u1, u5, 0xDD);
+            var p1 = Avx512F.Shuffle4x128(u9, u13, 0x88); var q1 = Avx512F.Shuffle4x128(u9, u13, 0xDD);
+            var x2 = Avx512F.Shuffle4x128(u2, u6, 0x88); var y2 = Avx512F.Shuffle4x128(u2, u6, 0xDD);
+            var p2 = Avx512F.Shuffle4x128(u10, u14, 0x88); var q2 = Avx512F.Shuffle4x128(u10, u14, 0xDD);
+            var x3 = Avx512F.Shuffle4x128(u3, u7, 0x88); var y3 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
+            var p3 = Avx512F.Shuffle4x128(u11, u15, 0x88); var q3 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
+            r0 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x0, p0, 0x88)); r8 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x0, p0, 0xDD));
+            r4 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y0, q0, 0x88)); r12 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y0, q0, 0xDD));
+            r1 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x1, p1, 0x88)); r9 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x1, p1, 0xDD));
+            r5 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y1, q1, 0x88)); r13 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y1, q1, 0xDD));
+            r2 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x2, p2, 0x88)); r10 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x2, p2, 0xDD));
+            r6 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y2, q2, 0x88)); r14 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y2, q2, 0xDD));
+            r3 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x3, p3, 0x88)); r11 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x3, p3, 0xDD));
+            r7 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y3, q3, 0x88)); r15 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y3, q3, 0xDD));
+        }
+        else
+        {
+            TO.Zip(r0, r8, out TV z0_0, out TV z0_1);
+            TO.Zip(r1, r9, out TV z0_2, out TV z0_3);
+            TO.Zip(r2, r10, out TV z0_4, out TV z0_5);
+            TO.Zip(r3, r11, out TV z0_6, out TV z0_7);
+            TO.Zip(r4, r12, out TV z0_8, out TV z0_9);
+            TO.Zip(r5, r13, out TV z0_10, out TV z0_11);
+            TO.Zip(r6, r14, out TV z0_12, out TV z0_13);
+            TO.Zip(r7, r15, out TV z0_14, out TV z0_15);
+            TO.Zip(z0_0, z0_8, out TV z1_0, out TV z1_1);
+            TO.Zip(z0_1, z0_9, out TV z1_2, out TV z1_3);
+            TO.Zip(z0_2, z0_10, out TV z1_4, out TV z1_5);
+            TO.Zip(z0_3, z0_11, out TV z1_6, out TV z1_7);
+            TO.Zip(z0_4, z0_12, out TV z1_8, out TV z1_9);
+            TO.Zip(z0_5, z0_13, out TV z1_10, out TV z1_11);
+            TO.Zip(z0_6, z0_14, out TV z1_12, out TV z1_13);
+            TO.Zip(z0_7, z0_15, out TV z1_14, out TV z1_15);
+            TO.Zip(z1_0, z1_8, out TV z2_0, out TV z2_1);
+            TO.Zip(z1_1, z1_9, out TV z2_2, out TV z2_3);
+            TO.Zip(z1_2, z1_10, out TV z2_4, out TV z2_5);
+            TO.Zip(z1_3, z1_11, out TV z2_6, out TV z2_7);
+            TO.Zip(z1_4, z1_12, out TV z2_8, out TV z2_9);
+            TO.Zip(z1_5, z1_13, out TV z2_10, out TV z2_11);
+            TO.Zip(z1_6, z1_14, out TV z2_12, out TV z2_13);
+            TO.Zip(z1_7, z1_15, out TV z2_14, out TV z2_15);
+            TO.Zip(z2_0, z2_8, out TV z3_0, out TV z3_1);
+            TO.Zip(z2_1, z2_9, out TV z3_2, out TV z3_3);
+            TO.Zip(z2_2, z2_10, out TV z3_4, out TV z3_5);
+            TO.Zip(z2_3, z2_11, out TV z3_6, out TV z3_7);
+            TO.Zip(z2_4, z2_12, out TV z3_8, out TV z3_9);
+            TO.Zip(z2_5, z2_13, out TV z3_10, out TV z3_11);
+            TO.Zip(z2_6, z2_14, out TV z3_12, out TV z3_13);
+            TO.Zip(z2_7, z2_15, out TV z3_14, out TV z3_15);
+            r0 = z3_0; r1 = z3_1; r2 = z3_2; r3 = z3_3; r4 = z3_4; r5 = z3_5; r6 = z3_6; r7 = z3_7; r8 = z3_8; r9 = z3_9; r10 = z3_10; r11 = z3_11; r12 = z3_12; r13 = z3_13; r14 = z3_14; r15 = z3_15;
+        }
+    }
+
+    /// <summary>As <see cref="Transpose16{TO,TV}"/> for W = 8: with AVX, unpacks, shuffles and 128-bit lane permutes (24 instructions instead of 48).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8<TO, TV>(ref TV r0, ref TV r1, ref TV r2, ref TV r3, ref TV r4, ref TV r5, ref TV r6, ref TV r7) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        if (typeof(TV) == typeof(Vector256<float>) && Avx.IsSupported)
+        {
+            var v0 = Unsafe.BitCast<TV, Vector256<float>>(r0);
+            var v1 = Unsafe.BitCast<TV, Vector256<float>>(r1);
+            var v2 = Unsafe.BitCast<TV, Vector256<float>>(r2);
+            var v3 = Unsafe.BitCast<TV, Vector256<float>>(r3);
+            var v4 = Unsafe.BitCast<TV, Vector256<float>>(r4);
+            var v5 = Unsafe.BitCast<TV, Vector256<float>>(r5);
+            var v6 = Unsafe.BitCast<TV, Vector256<float>>(r6);
+            var v7 = Unsafe.BitCast<TV, Vector256<float>>(r7);
+            var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1);
+            var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3);
+            var t4 = Avx.UnpackLow(v4, v5); var t5 = Avx.UnpackHigh(v4, v5);
+            var t6 = Avx.UnpackLow(v6, v7); var t7 = Avx.UnpackHigh(v6, v7);
+            // Per 128-bit lane: u(4g + c) = column c of rows 4g..4g+3.
+            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE); var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE); var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            r0 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u0, u4, 0x20)); r4 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u0, u4, 0x31));
+            r1 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u1, u5, 0x20)); r5 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u1, u5, 0x31));
+            r2 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u2, u6, 0x20)); r6 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u2, u6, 0x31));
+            r3 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u3, u7, 0x20)); r7 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u3, u7, 0x31));
+        }
+        else
+        {
+            TO.Zip(r0, r4, out TV z0_0, out TV z0_1);
+            TO.Zip(r1, r5, out TV z0_2, out TV z0_3);
+            TO.Zip(r2, r6, out TV z0_4, out TV z0_5);
+            TO.Zip(r3, r7, out TV z0_6, out TV z0_7);
+            TO.Zip(z0_0, z0_4, out TV z1_0, out TV z1_1);
+            TO.Zip(z0_1, z0_5, out TV z1_2, out TV z1_3);
+            TO.Zip(z0_2, z0_6, out TV z1_4, out TV z1_5);
+            TO.Zip(z0_3, z0_7, out TV z1_6, out TV z1_7);
+            TO.Zip(z1_0, z1_4, out TV z2_0, out TV z2_1);
+            TO.Zip(z1_1, z1_5, out TV z2_2, out TV z2_3);
+            TO.Zip(z1_2, z1_6, out TV z2_4, out TV z2_5);
+            TO.Zip(z1_3, z1_7, out TV z2_6, out TV z2_7);
+            r0 = z2_0; r1 = z2_1; r2 = z2_2; r3 = z2_3; r4 = z2_4; r5 = z2_5; r6 = z2_6; r7 = z2_7;
+        }
+    }
+
+    /// <summary>As <see cref="Transpose16{TO,TV}"/> for W = 4 (two rounds of Zip: 8 unpacks, as _MM_TRANSPOSE4_PS).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose4<TO, TV>(ref TV r0, ref TV r1, ref TV r2, ref TV r3) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        TO.Zip(r0, r2, out TV z0_0, out TV z0_1);
+        TO.Zip(r1, r3, out TV z0_2, out TV z0_3);
+        TO.Zip(z0_0, z0_2, out TV z1_0, out TV z1_1);
+        TO.Zip(z0_1, z0_3, out TV z1_2, out TV z1_3);
+        r0 = z1_0; r1 = z1_1; r2 = z1_2; r3 = z1_3;
     }
 }
