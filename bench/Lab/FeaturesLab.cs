@@ -1,7 +1,9 @@
-// Kernel lab for the feature front end (DESIGN.md's "kernel lab"): `lab features [n_fft] [mels] [batch] [seconds]`
-// times the log-mel and MFCC kernels of `compare features` and their stages separately (framing/packing, the
-// real FFT with the power fused in, the whole STFT driver with a no-op sink) at each SIMD width, one thread,
-// best-of (meaningful on a busy shared machine). `loop` instead spins the log-mel kernel for `perf record`.
+// Kernel lab for the feature front end (DESIGN.md's "kernel lab"): `lab features [n_fft] [mels] [batch] [cold]`
+// times the log-mel and MFCC kernels of `compare features` and, separately, the
+// real FFT with the power fused in, at each SIMD width, one thread, the variants interleaved round by round so
+// they see the same machine load; best and quartiles (meaningful on a busy shared machine). `cold` writes 1 MiB
+// between samples (as torchaudio's turn in `compare` does to the caches); `loop [seconds] [mfcc]` instead spins one
+// kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0).
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -83,9 +85,12 @@ public static unsafe class FeaturesLab
     {
         foreach (var v in variants) for (int i = 0; i < 50; i++) v.Run();
         var times = variants.Select(_ => new List<double>()).ToArray();
+        // `cold`: 1 MiB written between samples, as the other side of `compare` does to the caches between our samples.
+        var junk = Environment.GetCommandLineArgs().Contains("cold") ? new float[1 << 18] : null;
         for (int r = 0; r < 100; r++)
             for (int k = 0; k < variants.Count; k++)
             {
+                if (junk is not null) for (int i = 0; i < junk.Length; i += 16) junk[i] += 1f;
                 long t0 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < 20; i++) variants[k].Run();
                 times[k].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / 20);

@@ -30,9 +30,11 @@ internal static unsafe class FftLanes
         // tail never falls back to W scalar copies per row.
         for (; j < len && len >= w; j = j + w <= len - w ? j + w : (j == len - w ? len : len - w))
         {
-            if (w == 16) PackBlock16<TO, TV>(src, j, win, first, map, split, re, im);
-            else if (w == 8) PackBlock8<TO, TV>(src, j, win, first, map, split, re, im);
-            else if (w == 4) PackBlock4<TO, TV>(src, j, win, first, map, split, re, im);
+            if (w > 1)
+            {
+                var io = new PackRows<TO, TV> { Src = src, J = j, Win = win, First = first, Map = map, Split = split, Re = re, Im = im };
+                Transpose<TO, TV, PackRows<TO, TV>>(ref io);
+            }
             else Put<TO, TV>(TO.Load(src[0] + j), map == null ? first + j : map[j], win, j, split, re, im);
         }
         for (; j < len; j++)
@@ -56,52 +58,35 @@ internal static unsafe class FftLanes
     public static void PackStrided<TO, TV>(float* s, int hop, int len, float* win, int first, bool split, float* re, float* im, float* xt)
         where TO : struct, IVec<TV> where TV : unmanaged
     {
-        int w = TO.Count, rb = hop / w * w;
-        // xt row r = (M[0][r], ..., M[W-1][r]), rows W floats apart.
-        for (int r0 = 0; r0 < rb; r0 += w)
-        {
-            float* src = s + r0, dst = xt + (nint)r0 * w;
-            if (w == 16) TransposeBlock16<TO, TV>(src, hop, dst, w);
-            else if (w == 8) TransposeBlock8<TO, TV>(src, hop, dst, w);
-            else TransposeBlock4<TO, TV>(src, hop, dst, w);
-        }
-        for (int r = rb; r < Math.Min(hop, len); r++)
-            for (int q = 0; q < w; q++) xt[(nint)r * w + q] = s[(nint)q * hop + r];
-        // Lane row j (times win[j]) to packed position first + j, walking (jq, jr) without dividing, and for the split
-        // layout in (even, odd) position pairs so no row needs a branch.
+        TransposeHops<TO, TV>(s, hop, len, xt);
+        // Column jr of M gives lane rows jr, jr + hop, jr + 2 hop, ...: each is the one before with the lanes moved down and
+        // M[W + k][jr] entering the top lane, so xt row jr is loaded once and shifted along (one load and one shift per row
+        // beyond the first hop, instead of a load and jq shifts per row).
+        int w = TO.Count;
         float* next = s + (nint)w * hop;
-        for (int j0 = 0, jq = 0; j0 < len; j0 += hop, jq++)
+        for (int jr = 0, cols = Math.Min(hop, len); jr < cols; jr++)
         {
-            int count = Math.Min(hop, len - j0), pos0 = first + j0, jr = 0;
-            float* wj = win + j0;
-            if (!split)
+            TV v = TO.Load(xt + (nint)jr * w);
+            TO.Store(Row(first + jr, split, re, im, w), TO.Mul(v, TO.Splat(win[jr])));
+            for (int j = jr + hop; j < len; j += hop)
             {
-                float* d = re + (nint)pos0 * w;
-                for (; jr < count; jr++) TO.Store(d + (nint)jr * w, TO.Mul(RowAt<TO, TV>(xt, next, hop, jq, jr), TO.Splat(wj[jr])));
-                continue;
+                v = LaneMath.ShiftIn<TO, TV>(v, next[j - hop]);
+                TO.Store(Row(first + j, split, re, im, w), TO.Mul(v, TO.Splat(win[j])));
             }
-            if ((pos0 & 1) != 0 && count > 0)
-            {
-                TO.Store(im + (nint)(pos0 >> 1) * w, TO.Mul(RowAt<TO, TV>(xt, next, hop, jq, 0), TO.Splat(wj[0])));
-                jr = 1;
-            }
-            float* pr = re + (nint)((pos0 + jr) >> 1) * w, pi = im + (nint)((pos0 + jr) >> 1) * w;
-            for (; jr + 1 < count; jr += 2, pr += w, pi += w)
-            {
-                TO.Store(pr, TO.Mul(RowAt<TO, TV>(xt, next, hop, jq, jr), TO.Splat(wj[jr])));
-                TO.Store(pi, TO.Mul(RowAt<TO, TV>(xt, next, hop, jq, jr + 1), TO.Splat(wj[jr + 1])));
-            }
-            if (jr < count) TO.Store(pr, TO.Mul(RowAt<TO, TV>(xt, next, hop, jq, jr), TO.Splat(wj[jr])));
         }
     }
 
-    /// <summary>Lane row jq*hop + jr: xt row jr with jq samples of M's later rows (next = M[W]) shifted in.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static TV RowAt<TO, TV>(float* xt, float* next, int hop, int jq, int jr) where TO : struct, IVec<TV> where TV : unmanaged
+    /// <summary>The first step of <see cref="PackStrided{TO,TV}"/>: xt row r = (M[0][r], ..., M[W-1][r]) for r &lt; min(hop, len), rows W floats apart.</summary>
+    public static void TransposeHops<TO, TV>(float* s, int hop, int len, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
     {
-        TV v = TO.Load(xt + (nint)jr * TO.Count);
-        for (int k = 0; k < jq; k++) v = LaneMath.ShiftIn<TO, TV>(v, next[(nint)k * hop + jr]);
-        return v;
+        int w = TO.Count, rb = hop / w * w;
+        for (int r0 = 0; r0 < rb; r0 += w)
+        {
+            var io = new StridedRows<TO, TV> { Src = s + r0, SrcStride = hop, Dst = xt + (nint)r0 * w, DstStride = w };
+            Transpose<TO, TV, StridedRows<TO, TV>>(ref io);
+        }
+        for (int r = rb; r < Math.Min(hop, len); r++)
+            for (int q = 0; q < w; q++) xt[(nint)r * w + q] = s[(nint)q * hop + r];
     }
 
     /// <summary>Stores lane row v (times win[j] when win is not null) at packed position pos.</summary>
@@ -120,9 +105,11 @@ internal static unsafe class FftLanes
         // As in Pack: the last block ends at count (overlapping rows are rewritten with the same values).
         for (; r0 < count && count >= w; r0 = r0 + w <= count - w ? r0 + w : (r0 == count - w ? count : count - w))
         {
-            if (w == 16) StoreBlock16<TO, TV>(rows, r0, dst);
-            else if (w == 8) StoreBlock8<TO, TV>(rows, r0, dst);
-            else if (w == 4) StoreBlock4<TO, TV>(rows, r0, dst);
+            if (w > 1)
+            {
+                var io = new StridedRows<TO, TV> { Src = rows + (nint)r0 * w, SrcStride = w, DstRows = dst, DstOffset = r0 };
+                Transpose<TO, TV, StridedRows<TO, TV>>(ref io);
+            }
             else TO.Store(dst[0] + r0, TO.Load(rows + r0));
         }
         for (; r0 < count; r0++)
@@ -133,11 +120,18 @@ internal static unsafe class FftLanes
     public static void StoreComplex<TO, TV>(float* re, float* im, int count, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, r0 = 0;
+        float* tr = stackalloc float[w * w + 16];
+        tr = (float*)(((nint)tr + 63) & ~(nint)63);
         for (; r0 < count && count >= w; r0 = r0 + w <= count - w ? r0 + w : (r0 == count - w ? count : count - w))
         {
-            if (w == 16) StoreComplexBlock16<TO, TV>(re, im, r0, dst);
-            else if (w == 8) StoreComplexBlock8<TO, TV>(re, im, r0, dst);
-            else if (w == 4) StoreComplexBlock4<TO, TV>(re, im, r0, dst);
+            if (w > 1)
+            {
+                // Real parts transposed into a stack block, then the imaginary parts, interleaved with them on the way out.
+                var io = new StridedRows<TO, TV> { Src = re + (nint)r0 * w, SrcStride = w, Dst = tr, DstStride = w };
+                Transpose<TO, TV, StridedRows<TO, TV>>(ref io);
+                var ioc = new ComplexRows<TO, TV> { Im = im + (nint)r0 * w, Re = tr, Dst = dst, Row0 = r0 };
+                Transpose<TO, TV, ComplexRows<TO, TV>>(ref ioc);
+            }
             else Interleave<TO, TV>(TO.Load(re + r0), TO.Load(im + r0), dst[0] + 2 * r0);
         }
         for (; r0 < count; r0++)
@@ -166,226 +160,70 @@ internal static unsafe class FftLanes
         for (int r = from; r < to; r++) TO.Store(buf + (nint)r * w, z);
     }
 
-    // ---- per-width blocks (W = 16, 8, 4): load W rows, transpose them in registers (TransposeN), put them. Each
-    // is spelled out for one width so the W rows stay in named locals, which the JIT keeps in vector registers.
+    // ---- W x W register transposes. A block of W rows comes from an IRowIO (Load(i), i < W), is transposed in registers
+    // and handed back row by row (Store(i, column i)); the IO structs below say where rows come from and go (packing with
+    // the window, lane rows to frame rows, strided copies). One transpose body per width; the JIT compiles it once per IO
+    // type with everything in named locals, which stay in vector registers.
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void PackBlock16<TO, TV>(float** src, int j, float* win, int first, int* map, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
+    /// <summary>Where a transposed block's rows come from and go.</summary>
+    interface IRowIO<TV> where TV : unmanaged
     {
-        TV r0 = TO.Load(src[0] + j), r1 = TO.Load(src[1] + j), r2 = TO.Load(src[2] + j), r3 = TO.Load(src[3] + j), r4 = TO.Load(src[4] + j), r5 = TO.Load(src[5] + j), r6 = TO.Load(src[6] + j), r7 = TO.Load(src[7] + j), r8 = TO.Load(src[8] + j), r9 = TO.Load(src[9] + j), r10 = TO.Load(src[10] + j), r11 = TO.Load(src[11] + j), r12 = TO.Load(src[12] + j), r13 = TO.Load(src[13] + j), r14 = TO.Load(src[14] + j), r15 = TO.Load(src[15] + j);
-        Transpose16<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7, ref r8, ref r9, ref r10, ref r11, ref r12, ref r13, ref r14, ref r15);
-        Put<TO, TV>(r0, map == null ? first + j + 0 : map[j + 0], win, j + 0, split, re, im);
-        Put<TO, TV>(r1, map == null ? first + j + 1 : map[j + 1], win, j + 1, split, re, im);
-        Put<TO, TV>(r2, map == null ? first + j + 2 : map[j + 2], win, j + 2, split, re, im);
-        Put<TO, TV>(r3, map == null ? first + j + 3 : map[j + 3], win, j + 3, split, re, im);
-        Put<TO, TV>(r4, map == null ? first + j + 4 : map[j + 4], win, j + 4, split, re, im);
-        Put<TO, TV>(r5, map == null ? first + j + 5 : map[j + 5], win, j + 5, split, re, im);
-        Put<TO, TV>(r6, map == null ? first + j + 6 : map[j + 6], win, j + 6, split, re, im);
-        Put<TO, TV>(r7, map == null ? first + j + 7 : map[j + 7], win, j + 7, split, re, im);
-        Put<TO, TV>(r8, map == null ? first + j + 8 : map[j + 8], win, j + 8, split, re, im);
-        Put<TO, TV>(r9, map == null ? first + j + 9 : map[j + 9], win, j + 9, split, re, im);
-        Put<TO, TV>(r10, map == null ? first + j + 10 : map[j + 10], win, j + 10, split, re, im);
-        Put<TO, TV>(r11, map == null ? first + j + 11 : map[j + 11], win, j + 11, split, re, im);
-        Put<TO, TV>(r12, map == null ? first + j + 12 : map[j + 12], win, j + 12, split, re, im);
-        Put<TO, TV>(r13, map == null ? first + j + 13 : map[j + 13], win, j + 13, split, re, im);
-        Put<TO, TV>(r14, map == null ? first + j + 14 : map[j + 14], win, j + 14, split, re, im);
-        Put<TO, TV>(r15, map == null ? first + j + 15 : map[j + 15], win, j + 15, split, re, im);
+        TV Load(int i);
+        void Store(int i, TV v);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreBlock16<TO, TV>(float* rows, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
+    /// <summary>Pack: row i = src[i][J..J+W) in, lane row J + i (times the window) out at its packed position.</summary>
+    struct PackRows<TO, TV> : IRowIO<TV> where TO : struct, IVec<TV> where TV : unmanaged
     {
-        float* p = rows + (nint)row0 * TO.Count;
-        TV r0 = TO.Load(p + 0 * TO.Count), r1 = TO.Load(p + 1 * TO.Count), r2 = TO.Load(p + 2 * TO.Count), r3 = TO.Load(p + 3 * TO.Count), r4 = TO.Load(p + 4 * TO.Count), r5 = TO.Load(p + 5 * TO.Count), r6 = TO.Load(p + 6 * TO.Count), r7 = TO.Load(p + 7 * TO.Count), r8 = TO.Load(p + 8 * TO.Count), r9 = TO.Load(p + 9 * TO.Count), r10 = TO.Load(p + 10 * TO.Count), r11 = TO.Load(p + 11 * TO.Count), r12 = TO.Load(p + 12 * TO.Count), r13 = TO.Load(p + 13 * TO.Count), r14 = TO.Load(p + 14 * TO.Count), r15 = TO.Load(p + 15 * TO.Count);
-        Transpose16<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7, ref r8, ref r9, ref r10, ref r11, ref r12, ref r13, ref r14, ref r15);
-        TO.Store(dst[0] + row0, r0);
-        TO.Store(dst[1] + row0, r1);
-        TO.Store(dst[2] + row0, r2);
-        TO.Store(dst[3] + row0, r3);
-        TO.Store(dst[4] + row0, r4);
-        TO.Store(dst[5] + row0, r5);
-        TO.Store(dst[6] + row0, r6);
-        TO.Store(dst[7] + row0, r7);
-        TO.Store(dst[8] + row0, r8);
-        TO.Store(dst[9] + row0, r9);
-        TO.Store(dst[10] + row0, r10);
-        TO.Store(dst[11] + row0, r11);
-        TO.Store(dst[12] + row0, r12);
-        TO.Store(dst[13] + row0, r13);
-        TO.Store(dst[14] + row0, r14);
-        TO.Store(dst[15] + row0, r15);
+        public float** Src;
+        public float* Win, Re, Im;
+        public int* Map;
+        public int J, First;
+        public bool Split;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public readonly TV Load(int i) => TO.Load(Src[i] + J);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Store(int i, TV v) => Put<TO, TV>(v, Map == null ? First + J + i : Map[J + i], Win, J + i, Split, Re, Im);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreComplexBlock16<TO, TV>(float* re, float* im, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
+    /// <summary>Row i at Src + i*SrcStride in; out to Dst + i*DstStride, or to DstRows[i] + DstOffset when DstRows is set.</summary>
+    struct StridedRows<TO, TV> : IRowIO<TV> where TO : struct, IVec<TV> where TV : unmanaged
     {
-        float* p = re + (nint)row0 * TO.Count, q = im + (nint)row0 * TO.Count;
-        TV a0 = TO.Load(p + 0 * TO.Count), a1 = TO.Load(p + 1 * TO.Count), a2 = TO.Load(p + 2 * TO.Count), a3 = TO.Load(p + 3 * TO.Count), a4 = TO.Load(p + 4 * TO.Count), a5 = TO.Load(p + 5 * TO.Count), a6 = TO.Load(p + 6 * TO.Count), a7 = TO.Load(p + 7 * TO.Count), a8 = TO.Load(p + 8 * TO.Count), a9 = TO.Load(p + 9 * TO.Count), a10 = TO.Load(p + 10 * TO.Count), a11 = TO.Load(p + 11 * TO.Count), a12 = TO.Load(p + 12 * TO.Count), a13 = TO.Load(p + 13 * TO.Count), a14 = TO.Load(p + 14 * TO.Count), a15 = TO.Load(p + 15 * TO.Count);
-        TV b0 = TO.Load(q + 0 * TO.Count), b1 = TO.Load(q + 1 * TO.Count), b2 = TO.Load(q + 2 * TO.Count), b3 = TO.Load(q + 3 * TO.Count), b4 = TO.Load(q + 4 * TO.Count), b5 = TO.Load(q + 5 * TO.Count), b6 = TO.Load(q + 6 * TO.Count), b7 = TO.Load(q + 7 * TO.Count), b8 = TO.Load(q + 8 * TO.Count), b9 = TO.Load(q + 9 * TO.Count), b10 = TO.Load(q + 10 * TO.Count), b11 = TO.Load(q + 11 * TO.Count), b12 = TO.Load(q + 12 * TO.Count), b13 = TO.Load(q + 13 * TO.Count), b14 = TO.Load(q + 14 * TO.Count), b15 = TO.Load(q + 15 * TO.Count);
-        Transpose16<TO, TV>(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7, ref a8, ref a9, ref a10, ref a11, ref a12, ref a13, ref a14, ref a15);
-        Transpose16<TO, TV>(ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7, ref b8, ref b9, ref b10, ref b11, ref b12, ref b13, ref b14, ref b15);
-        Interleave<TO, TV>(a0, b0, dst[0] + 2 * row0);
-        Interleave<TO, TV>(a1, b1, dst[1] + 2 * row0);
-        Interleave<TO, TV>(a2, b2, dst[2] + 2 * row0);
-        Interleave<TO, TV>(a3, b3, dst[3] + 2 * row0);
-        Interleave<TO, TV>(a4, b4, dst[4] + 2 * row0);
-        Interleave<TO, TV>(a5, b5, dst[5] + 2 * row0);
-        Interleave<TO, TV>(a6, b6, dst[6] + 2 * row0);
-        Interleave<TO, TV>(a7, b7, dst[7] + 2 * row0);
-        Interleave<TO, TV>(a8, b8, dst[8] + 2 * row0);
-        Interleave<TO, TV>(a9, b9, dst[9] + 2 * row0);
-        Interleave<TO, TV>(a10, b10, dst[10] + 2 * row0);
-        Interleave<TO, TV>(a11, b11, dst[11] + 2 * row0);
-        Interleave<TO, TV>(a12, b12, dst[12] + 2 * row0);
-        Interleave<TO, TV>(a13, b13, dst[13] + 2 * row0);
-        Interleave<TO, TV>(a14, b14, dst[14] + 2 * row0);
-        Interleave<TO, TV>(a15, b15, dst[15] + 2 * row0);
+        public float* Src, Dst;
+        public float** DstRows;
+        public nint SrcStride, DstStride, DstOffset;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public readonly TV Load(int i) => TO.Load(Src + i * SrcStride);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Store(int i, TV v) => TO.Store(DstRows != null ? DstRows[i] + DstOffset : Dst + i * DstStride, v);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void TransposeBlock16<TO, TV>(float* src, nint srcStride, float* dst, nint dstStride) where TO : struct, IVec<TV> where TV : unmanaged
+    /// <summary>Imaginary lane rows in (Im + i*W); out interleaved with the already transposed real rows (Re + i*W) to Dst[i] + 2*Row0.</summary>
+    struct ComplexRows<TO, TV> : IRowIO<TV> where TO : struct, IVec<TV> where TV : unmanaged
     {
-        TV r0 = TO.Load(src + 0 * srcStride), r1 = TO.Load(src + 1 * srcStride), r2 = TO.Load(src + 2 * srcStride), r3 = TO.Load(src + 3 * srcStride), r4 = TO.Load(src + 4 * srcStride), r5 = TO.Load(src + 5 * srcStride), r6 = TO.Load(src + 6 * srcStride), r7 = TO.Load(src + 7 * srcStride), r8 = TO.Load(src + 8 * srcStride), r9 = TO.Load(src + 9 * srcStride), r10 = TO.Load(src + 10 * srcStride), r11 = TO.Load(src + 11 * srcStride), r12 = TO.Load(src + 12 * srcStride), r13 = TO.Load(src + 13 * srcStride), r14 = TO.Load(src + 14 * srcStride), r15 = TO.Load(src + 15 * srcStride);
-        Transpose16<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7, ref r8, ref r9, ref r10, ref r11, ref r12, ref r13, ref r14, ref r15);
-        TO.Store(dst + 0 * dstStride, r0);
-        TO.Store(dst + 1 * dstStride, r1);
-        TO.Store(dst + 2 * dstStride, r2);
-        TO.Store(dst + 3 * dstStride, r3);
-        TO.Store(dst + 4 * dstStride, r4);
-        TO.Store(dst + 5 * dstStride, r5);
-        TO.Store(dst + 6 * dstStride, r6);
-        TO.Store(dst + 7 * dstStride, r7);
-        TO.Store(dst + 8 * dstStride, r8);
-        TO.Store(dst + 9 * dstStride, r9);
-        TO.Store(dst + 10 * dstStride, r10);
-        TO.Store(dst + 11 * dstStride, r11);
-        TO.Store(dst + 12 * dstStride, r12);
-        TO.Store(dst + 13 * dstStride, r13);
-        TO.Store(dst + 14 * dstStride, r14);
-        TO.Store(dst + 15 * dstStride, r15);
+        public float* Im, Re;
+        public float** Dst;
+        public int Row0;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] public readonly TV Load(int i) => TO.Load(Im + (nint)i * TO.Count);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Store(int i, TV v) => Interleave<TO, TV>(TO.Load(Re + (nint)i * TO.Count), v, Dst[i] + 2 * Row0);
     }
 
+    /// <summary>Transposes one W x W block (W = 16, 8 or 4) from io's rows to io's rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void PackBlock8<TO, TV>(float** src, int j, float* win, int first, int* map, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
+    static void Transpose<TO, TV, TIO>(ref TIO io) where TO : struct, IVec<TV> where TV : unmanaged where TIO : struct, IRowIO<TV>
     {
-        TV r0 = TO.Load(src[0] + j), r1 = TO.Load(src[1] + j), r2 = TO.Load(src[2] + j), r3 = TO.Load(src[3] + j), r4 = TO.Load(src[4] + j), r5 = TO.Load(src[5] + j), r6 = TO.Load(src[6] + j), r7 = TO.Load(src[7] + j);
-        Transpose8<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-        Put<TO, TV>(r0, map == null ? first + j + 0 : map[j + 0], win, j + 0, split, re, im);
-        Put<TO, TV>(r1, map == null ? first + j + 1 : map[j + 1], win, j + 1, split, re, im);
-        Put<TO, TV>(r2, map == null ? first + j + 2 : map[j + 2], win, j + 2, split, re, im);
-        Put<TO, TV>(r3, map == null ? first + j + 3 : map[j + 3], win, j + 3, split, re, im);
-        Put<TO, TV>(r4, map == null ? first + j + 4 : map[j + 4], win, j + 4, split, re, im);
-        Put<TO, TV>(r5, map == null ? first + j + 5 : map[j + 5], win, j + 5, split, re, im);
-        Put<TO, TV>(r6, map == null ? first + j + 6 : map[j + 6], win, j + 6, split, re, im);
-        Put<TO, TV>(r7, map == null ? first + j + 7 : map[j + 7], win, j + 7, split, re, im);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreBlock8<TO, TV>(float* rows, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        float* p = rows + (nint)row0 * TO.Count;
-        TV r0 = TO.Load(p + 0 * TO.Count), r1 = TO.Load(p + 1 * TO.Count), r2 = TO.Load(p + 2 * TO.Count), r3 = TO.Load(p + 3 * TO.Count), r4 = TO.Load(p + 4 * TO.Count), r5 = TO.Load(p + 5 * TO.Count), r6 = TO.Load(p + 6 * TO.Count), r7 = TO.Load(p + 7 * TO.Count);
-        Transpose8<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-        TO.Store(dst[0] + row0, r0);
-        TO.Store(dst[1] + row0, r1);
-        TO.Store(dst[2] + row0, r2);
-        TO.Store(dst[3] + row0, r3);
-        TO.Store(dst[4] + row0, r4);
-        TO.Store(dst[5] + row0, r5);
-        TO.Store(dst[6] + row0, r6);
-        TO.Store(dst[7] + row0, r7);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreComplexBlock8<TO, TV>(float* re, float* im, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        float* p = re + (nint)row0 * TO.Count, q = im + (nint)row0 * TO.Count;
-        TV a0 = TO.Load(p + 0 * TO.Count), a1 = TO.Load(p + 1 * TO.Count), a2 = TO.Load(p + 2 * TO.Count), a3 = TO.Load(p + 3 * TO.Count), a4 = TO.Load(p + 4 * TO.Count), a5 = TO.Load(p + 5 * TO.Count), a6 = TO.Load(p + 6 * TO.Count), a7 = TO.Load(p + 7 * TO.Count);
-        TV b0 = TO.Load(q + 0 * TO.Count), b1 = TO.Load(q + 1 * TO.Count), b2 = TO.Load(q + 2 * TO.Count), b3 = TO.Load(q + 3 * TO.Count), b4 = TO.Load(q + 4 * TO.Count), b5 = TO.Load(q + 5 * TO.Count), b6 = TO.Load(q + 6 * TO.Count), b7 = TO.Load(q + 7 * TO.Count);
-        Transpose8<TO, TV>(ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6, ref a7);
-        Transpose8<TO, TV>(ref b0, ref b1, ref b2, ref b3, ref b4, ref b5, ref b6, ref b7);
-        Interleave<TO, TV>(a0, b0, dst[0] + 2 * row0);
-        Interleave<TO, TV>(a1, b1, dst[1] + 2 * row0);
-        Interleave<TO, TV>(a2, b2, dst[2] + 2 * row0);
-        Interleave<TO, TV>(a3, b3, dst[3] + 2 * row0);
-        Interleave<TO, TV>(a4, b4, dst[4] + 2 * row0);
-        Interleave<TO, TV>(a5, b5, dst[5] + 2 * row0);
-        Interleave<TO, TV>(a6, b6, dst[6] + 2 * row0);
-        Interleave<TO, TV>(a7, b7, dst[7] + 2 * row0);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void TransposeBlock8<TO, TV>(float* src, nint srcStride, float* dst, nint dstStride) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        TV r0 = TO.Load(src + 0 * srcStride), r1 = TO.Load(src + 1 * srcStride), r2 = TO.Load(src + 2 * srcStride), r3 = TO.Load(src + 3 * srcStride), r4 = TO.Load(src + 4 * srcStride), r5 = TO.Load(src + 5 * srcStride), r6 = TO.Load(src + 6 * srcStride), r7 = TO.Load(src + 7 * srcStride);
-        Transpose8<TO, TV>(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
-        TO.Store(dst + 0 * dstStride, r0);
-        TO.Store(dst + 1 * dstStride, r1);
-        TO.Store(dst + 2 * dstStride, r2);
-        TO.Store(dst + 3 * dstStride, r3);
-        TO.Store(dst + 4 * dstStride, r4);
-        TO.Store(dst + 5 * dstStride, r5);
-        TO.Store(dst + 6 * dstStride, r6);
-        TO.Store(dst + 7 * dstStride, r7);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void PackBlock4<TO, TV>(float** src, int j, float* win, int first, int* map, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        TV r0 = TO.Load(src[0] + j), r1 = TO.Load(src[1] + j), r2 = TO.Load(src[2] + j), r3 = TO.Load(src[3] + j);
-        Transpose4<TO, TV>(ref r0, ref r1, ref r2, ref r3);
-        Put<TO, TV>(r0, map == null ? first + j + 0 : map[j + 0], win, j + 0, split, re, im);
-        Put<TO, TV>(r1, map == null ? first + j + 1 : map[j + 1], win, j + 1, split, re, im);
-        Put<TO, TV>(r2, map == null ? first + j + 2 : map[j + 2], win, j + 2, split, re, im);
-        Put<TO, TV>(r3, map == null ? first + j + 3 : map[j + 3], win, j + 3, split, re, im);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreBlock4<TO, TV>(float* rows, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        float* p = rows + (nint)row0 * TO.Count;
-        TV r0 = TO.Load(p + 0 * TO.Count), r1 = TO.Load(p + 1 * TO.Count), r2 = TO.Load(p + 2 * TO.Count), r3 = TO.Load(p + 3 * TO.Count);
-        Transpose4<TO, TV>(ref r0, ref r1, ref r2, ref r3);
-        TO.Store(dst[0] + row0, r0);
-        TO.Store(dst[1] + row0, r1);
-        TO.Store(dst[2] + row0, r2);
-        TO.Store(dst[3] + row0, r3);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void StoreComplexBlock4<TO, TV>(float* re, float* im, int row0, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        float* p = re + (nint)row0 * TO.Count, q = im + (nint)row0 * TO.Count;
-        TV a0 = TO.Load(p + 0 * TO.Count), a1 = TO.Load(p + 1 * TO.Count), a2 = TO.Load(p + 2 * TO.Count), a3 = TO.Load(p + 3 * TO.Count);
-        TV b0 = TO.Load(q + 0 * TO.Count), b1 = TO.Load(q + 1 * TO.Count), b2 = TO.Load(q + 2 * TO.Count), b3 = TO.Load(q + 3 * TO.Count);
-        Transpose4<TO, TV>(ref a0, ref a1, ref a2, ref a3);
-        Transpose4<TO, TV>(ref b0, ref b1, ref b2, ref b3);
-        Interleave<TO, TV>(a0, b0, dst[0] + 2 * row0);
-        Interleave<TO, TV>(a1, b1, dst[1] + 2 * row0);
-        Interleave<TO, TV>(a2, b2, dst[2] + 2 * row0);
-        Interleave<TO, TV>(a3, b3, dst[3] + 2 * row0);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void TransposeBlock4<TO, TV>(float* src, nint srcStride, float* dst, nint dstStride) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        TV r0 = TO.Load(src + 0 * srcStride), r1 = TO.Load(src + 1 * srcStride), r2 = TO.Load(src + 2 * srcStride), r3 = TO.Load(src + 3 * srcStride);
-        Transpose4<TO, TV>(ref r0, ref r1, ref r2, ref r3);
-        TO.Store(dst + 0 * dstStride, r0);
-        TO.Store(dst + 1 * dstStride, r1);
-        TO.Store(dst + 2 * dstStride, r2);
-        TO.Store(dst + 3 * dstStride, r3);
+        if (TO.Count == 16) Transpose16<TO, TV, TIO>(io);
+        else if (TO.Count == 8) Transpose8<TO, TV, TIO>(io);
+        else Transpose4<TO, TV, TIO>(io);
     }
 
     /// <summary>
-    /// In-register transpose of the W x W block whose rows are r0..r(W-1): afterwards r_i holds column i. With AVX-512, the
-    /// classic 64-instruction sequence (in-lane unpacks and shuffles, then 128-bit lane shuffles); elsewhere log2 W rounds of
-    /// IVec.Zip (rows i and i + W/2 -> 2i, 2i+1), 128 two-source permutes at W = 16. Pure data movement: every path gives the
-    /// same bits.
+    /// 16 x 16: with AVX-512 the classic 64-instruction sequence (in-lane unpacks and shuffles, then 128-bit lane shuffles);
+    /// otherwise four rounds of IVec.Zip (rows i and i + 8 -> 2i, 2i+1), 128 two-source permutes. Pure data movement: both
+    /// give the same bits.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose16<TO, TV>(ref TV r0, ref TV r1, ref TV r2, ref TV r3, ref TV r4, ref TV r5, ref TV r6, ref TV r7, ref TV r8, ref TV r9, ref TV r10, ref TV r11, ref TV r12, ref TV r13, ref TV r14, ref TV r15) where TO : struct, IVec<TV> where TV : unmanaged
+    static void Transpose16<TO, TV, TIO>(TIO io) where TO : struct, IVec<TV> where TV : unmanaged where TIO : struct, IRowIO<TV>
     {
+        TV r0 = io.Load(0), r1 = io.Load(1), r2 = io.Load(2), r3 = io.Load(3), r4 = io.Load(4), r5 = io.Load(5), r6 = io.Load(6), r7 = io.Load(7), r8 = io.Load(8), r9 = io.Load(9), r10 = io.Load(10), r11 = io.Load(11), r12 = io.Load(12), r13 = io.Load(13), r14 = io.Load(14), r15 = io.Load(15);
         if (typeof(TV) == typeof(Vector512<float>) && Avx512F.IsSupported)
         {
             var v0 = Unsafe.BitCast<TV, Vector512<float>>(r0);
@@ -426,57 +264,78 @@ internal static unsafe class FftLanes
             var p2 = Avx512F.Shuffle4x128(u10, u14, 0x88); var q2 = Avx512F.Shuffle4x128(u10, u14, 0xDD);
             var x3 = Avx512F.Shuffle4x128(u3, u7, 0x88); var y3 = Avx512F.Shuffle4x128(u3, u7, 0xDD);
             var p3 = Avx512F.Shuffle4x128(u11, u15, 0x88); var q3 = Avx512F.Shuffle4x128(u11, u15, 0xDD);
-            r0 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x0, p0, 0x88)); r8 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x0, p0, 0xDD));
-            r4 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y0, q0, 0x88)); r12 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y0, q0, 0xDD));
-            r1 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x1, p1, 0x88)); r9 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x1, p1, 0xDD));
-            r5 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y1, q1, 0x88)); r13 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y1, q1, 0xDD));
-            r2 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x2, p2, 0x88)); r10 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x2, p2, 0xDD));
-            r6 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y2, q2, 0x88)); r14 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y2, q2, 0xDD));
-            r3 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x3, p3, 0x88)); r11 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x3, p3, 0xDD));
-            r7 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y3, q3, 0x88)); r15 = Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y3, q3, 0xDD));
+            io.Store(0, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x0, p0, 0x88)));
+            io.Store(4, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y0, q0, 0x88)));
+            io.Store(8, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x0, p0, 0xDD)));
+            io.Store(12, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y0, q0, 0xDD)));
+            io.Store(1, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x1, p1, 0x88)));
+            io.Store(5, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y1, q1, 0x88)));
+            io.Store(9, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x1, p1, 0xDD)));
+            io.Store(13, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y1, q1, 0xDD)));
+            io.Store(2, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x2, p2, 0x88)));
+            io.Store(6, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y2, q2, 0x88)));
+            io.Store(10, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x2, p2, 0xDD)));
+            io.Store(14, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y2, q2, 0xDD)));
+            io.Store(3, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x3, p3, 0x88)));
+            io.Store(7, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y3, q3, 0x88)));
+            io.Store(11, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(x3, p3, 0xDD)));
+            io.Store(15, Unsafe.BitCast<Vector512<float>, TV>(Avx512F.Shuffle4x128(y3, q3, 0xDD)));
+            return;
         }
-        else
-        {
-            TO.Zip(r0, r8, out TV z0_0, out TV z0_1);
-            TO.Zip(r1, r9, out TV z0_2, out TV z0_3);
-            TO.Zip(r2, r10, out TV z0_4, out TV z0_5);
-            TO.Zip(r3, r11, out TV z0_6, out TV z0_7);
-            TO.Zip(r4, r12, out TV z0_8, out TV z0_9);
-            TO.Zip(r5, r13, out TV z0_10, out TV z0_11);
-            TO.Zip(r6, r14, out TV z0_12, out TV z0_13);
-            TO.Zip(r7, r15, out TV z0_14, out TV z0_15);
-            TO.Zip(z0_0, z0_8, out TV z1_0, out TV z1_1);
-            TO.Zip(z0_1, z0_9, out TV z1_2, out TV z1_3);
-            TO.Zip(z0_2, z0_10, out TV z1_4, out TV z1_5);
-            TO.Zip(z0_3, z0_11, out TV z1_6, out TV z1_7);
-            TO.Zip(z0_4, z0_12, out TV z1_8, out TV z1_9);
-            TO.Zip(z0_5, z0_13, out TV z1_10, out TV z1_11);
-            TO.Zip(z0_6, z0_14, out TV z1_12, out TV z1_13);
-            TO.Zip(z0_7, z0_15, out TV z1_14, out TV z1_15);
-            TO.Zip(z1_0, z1_8, out TV z2_0, out TV z2_1);
-            TO.Zip(z1_1, z1_9, out TV z2_2, out TV z2_3);
-            TO.Zip(z1_2, z1_10, out TV z2_4, out TV z2_5);
-            TO.Zip(z1_3, z1_11, out TV z2_6, out TV z2_7);
-            TO.Zip(z1_4, z1_12, out TV z2_8, out TV z2_9);
-            TO.Zip(z1_5, z1_13, out TV z2_10, out TV z2_11);
-            TO.Zip(z1_6, z1_14, out TV z2_12, out TV z2_13);
-            TO.Zip(z1_7, z1_15, out TV z2_14, out TV z2_15);
-            TO.Zip(z2_0, z2_8, out TV z3_0, out TV z3_1);
-            TO.Zip(z2_1, z2_9, out TV z3_2, out TV z3_3);
-            TO.Zip(z2_2, z2_10, out TV z3_4, out TV z3_5);
-            TO.Zip(z2_3, z2_11, out TV z3_6, out TV z3_7);
-            TO.Zip(z2_4, z2_12, out TV z3_8, out TV z3_9);
-            TO.Zip(z2_5, z2_13, out TV z3_10, out TV z3_11);
-            TO.Zip(z2_6, z2_14, out TV z3_12, out TV z3_13);
-            TO.Zip(z2_7, z2_15, out TV z3_14, out TV z3_15);
-            r0 = z3_0; r1 = z3_1; r2 = z3_2; r3 = z3_3; r4 = z3_4; r5 = z3_5; r6 = z3_6; r7 = z3_7; r8 = z3_8; r9 = z3_9; r10 = z3_10; r11 = z3_11; r12 = z3_12; r13 = z3_13; r14 = z3_14; r15 = z3_15;
-        }
+        TO.Zip(r0, r8, out TV z0_0, out TV z0_1);
+        TO.Zip(r1, r9, out TV z0_2, out TV z0_3);
+        TO.Zip(r2, r10, out TV z0_4, out TV z0_5);
+        TO.Zip(r3, r11, out TV z0_6, out TV z0_7);
+        TO.Zip(r4, r12, out TV z0_8, out TV z0_9);
+        TO.Zip(r5, r13, out TV z0_10, out TV z0_11);
+        TO.Zip(r6, r14, out TV z0_12, out TV z0_13);
+        TO.Zip(r7, r15, out TV z0_14, out TV z0_15);
+        TO.Zip(z0_0, z0_8, out TV z1_0, out TV z1_1);
+        TO.Zip(z0_1, z0_9, out TV z1_2, out TV z1_3);
+        TO.Zip(z0_2, z0_10, out TV z1_4, out TV z1_5);
+        TO.Zip(z0_3, z0_11, out TV z1_6, out TV z1_7);
+        TO.Zip(z0_4, z0_12, out TV z1_8, out TV z1_9);
+        TO.Zip(z0_5, z0_13, out TV z1_10, out TV z1_11);
+        TO.Zip(z0_6, z0_14, out TV z1_12, out TV z1_13);
+        TO.Zip(z0_7, z0_15, out TV z1_14, out TV z1_15);
+        TO.Zip(z1_0, z1_8, out TV z2_0, out TV z2_1);
+        TO.Zip(z1_1, z1_9, out TV z2_2, out TV z2_3);
+        TO.Zip(z1_2, z1_10, out TV z2_4, out TV z2_5);
+        TO.Zip(z1_3, z1_11, out TV z2_6, out TV z2_7);
+        TO.Zip(z1_4, z1_12, out TV z2_8, out TV z2_9);
+        TO.Zip(z1_5, z1_13, out TV z2_10, out TV z2_11);
+        TO.Zip(z1_6, z1_14, out TV z2_12, out TV z2_13);
+        TO.Zip(z1_7, z1_15, out TV z2_14, out TV z2_15);
+        TO.Zip(z2_0, z2_8, out TV z3_0, out TV z3_1);
+        TO.Zip(z2_1, z2_9, out TV z3_2, out TV z3_3);
+        TO.Zip(z2_2, z2_10, out TV z3_4, out TV z3_5);
+        TO.Zip(z2_3, z2_11, out TV z3_6, out TV z3_7);
+        TO.Zip(z2_4, z2_12, out TV z3_8, out TV z3_9);
+        TO.Zip(z2_5, z2_13, out TV z3_10, out TV z3_11);
+        TO.Zip(z2_6, z2_14, out TV z3_12, out TV z3_13);
+        TO.Zip(z2_7, z2_15, out TV z3_14, out TV z3_15);
+        io.Store(0, z3_0);
+        io.Store(1, z3_1);
+        io.Store(2, z3_2);
+        io.Store(3, z3_3);
+        io.Store(4, z3_4);
+        io.Store(5, z3_5);
+        io.Store(6, z3_6);
+        io.Store(7, z3_7);
+        io.Store(8, z3_8);
+        io.Store(9, z3_9);
+        io.Store(10, z3_10);
+        io.Store(11, z3_11);
+        io.Store(12, z3_12);
+        io.Store(13, z3_13);
+        io.Store(14, z3_14);
+        io.Store(15, z3_15);
     }
 
-    /// <summary>As <see cref="Transpose16{TO,TV}"/> for W = 8: with AVX, unpacks, shuffles and 128-bit lane permutes (24 instructions instead of 48).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose8<TO, TV>(ref TV r0, ref TV r1, ref TV r2, ref TV r3, ref TV r4, ref TV r5, ref TV r6, ref TV r7) where TO : struct, IVec<TV> where TV : unmanaged
+    /// <summary>8 x 8: with AVX, unpacks, shuffles and 128-bit lane permutes (24 instructions; the Zip rounds take 48).</summary>
+    static void Transpose8<TO, TV, TIO>(TIO io) where TO : struct, IVec<TV> where TV : unmanaged where TIO : struct, IRowIO<TV>
     {
+        TV r0 = io.Load(0), r1 = io.Load(1), r2 = io.Load(2), r3 = io.Load(3), r4 = io.Load(4), r5 = io.Load(5), r6 = io.Load(6), r7 = io.Load(7);
         if (typeof(TV) == typeof(Vector256<float>) && Avx.IsSupported)
         {
             var v0 = Unsafe.BitCast<TV, Vector256<float>>(r0);
@@ -494,37 +353,49 @@ internal static unsafe class FftLanes
             // Per 128-bit lane: u(4g + c) = column c of rows 4g..4g+3.
             var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE); var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
             var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE); var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-            r0 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u0, u4, 0x20)); r4 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u0, u4, 0x31));
-            r1 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u1, u5, 0x20)); r5 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u1, u5, 0x31));
-            r2 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u2, u6, 0x20)); r6 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u2, u6, 0x31));
-            r3 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u3, u7, 0x20)); r7 = Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u3, u7, 0x31));
+            io.Store(0, Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u0, u4, 0x20)));
+            io.Store(4, Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u0, u4, 0x31)));
+            io.Store(1, Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u1, u5, 0x20)));
+            io.Store(5, Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u1, u5, 0x31)));
+            io.Store(2, Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u2, u6, 0x20)));
+            io.Store(6, Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u2, u6, 0x31)));
+            io.Store(3, Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u3, u7, 0x20)));
+            io.Store(7, Unsafe.BitCast<Vector256<float>, TV>(Avx.Permute2x128(u3, u7, 0x31)));
+            return;
         }
-        else
-        {
-            TO.Zip(r0, r4, out TV z0_0, out TV z0_1);
-            TO.Zip(r1, r5, out TV z0_2, out TV z0_3);
-            TO.Zip(r2, r6, out TV z0_4, out TV z0_5);
-            TO.Zip(r3, r7, out TV z0_6, out TV z0_7);
-            TO.Zip(z0_0, z0_4, out TV z1_0, out TV z1_1);
-            TO.Zip(z0_1, z0_5, out TV z1_2, out TV z1_3);
-            TO.Zip(z0_2, z0_6, out TV z1_4, out TV z1_5);
-            TO.Zip(z0_3, z0_7, out TV z1_6, out TV z1_7);
-            TO.Zip(z1_0, z1_4, out TV z2_0, out TV z2_1);
-            TO.Zip(z1_1, z1_5, out TV z2_2, out TV z2_3);
-            TO.Zip(z1_2, z1_6, out TV z2_4, out TV z2_5);
-            TO.Zip(z1_3, z1_7, out TV z2_6, out TV z2_7);
-            r0 = z2_0; r1 = z2_1; r2 = z2_2; r3 = z2_3; r4 = z2_4; r5 = z2_5; r6 = z2_6; r7 = z2_7;
-        }
+        TO.Zip(r0, r4, out TV z0_0, out TV z0_1);
+        TO.Zip(r1, r5, out TV z0_2, out TV z0_3);
+        TO.Zip(r2, r6, out TV z0_4, out TV z0_5);
+        TO.Zip(r3, r7, out TV z0_6, out TV z0_7);
+        TO.Zip(z0_0, z0_4, out TV z1_0, out TV z1_1);
+        TO.Zip(z0_1, z0_5, out TV z1_2, out TV z1_3);
+        TO.Zip(z0_2, z0_6, out TV z1_4, out TV z1_5);
+        TO.Zip(z0_3, z0_7, out TV z1_6, out TV z1_7);
+        TO.Zip(z1_0, z1_4, out TV z2_0, out TV z2_1);
+        TO.Zip(z1_1, z1_5, out TV z2_2, out TV z2_3);
+        TO.Zip(z1_2, z1_6, out TV z2_4, out TV z2_5);
+        TO.Zip(z1_3, z1_7, out TV z2_6, out TV z2_7);
+        io.Store(0, z2_0);
+        io.Store(1, z2_1);
+        io.Store(2, z2_2);
+        io.Store(3, z2_3);
+        io.Store(4, z2_4);
+        io.Store(5, z2_5);
+        io.Store(6, z2_6);
+        io.Store(7, z2_7);
     }
 
-    /// <summary>As <see cref="Transpose16{TO,TV}"/> for W = 4 (two rounds of Zip: 8 unpacks, as _MM_TRANSPOSE4_PS).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Transpose4<TO, TV>(ref TV r0, ref TV r1, ref TV r2, ref TV r3) where TO : struct, IVec<TV> where TV : unmanaged
+    /// <summary>4 x 4: two rounds of Zip (8 unpacks, as _MM_TRANSPOSE4_PS).</summary>
+    static void Transpose4<TO, TV, TIO>(TIO io) where TO : struct, IVec<TV> where TV : unmanaged where TIO : struct, IRowIO<TV>
     {
+        TV r0 = io.Load(0), r1 = io.Load(1), r2 = io.Load(2), r3 = io.Load(3);
         TO.Zip(r0, r2, out TV z0_0, out TV z0_1);
         TO.Zip(r1, r3, out TV z0_2, out TV z0_3);
         TO.Zip(z0_0, z0_2, out TV z1_0, out TV z1_1);
         TO.Zip(z0_1, z0_3, out TV z1_2, out TV z1_3);
-        r0 = z1_0; r1 = z1_1; r2 = z1_2; r3 = z1_3;
+        io.Store(0, z1_0);
+        io.Store(1, z1_1);
+        io.Store(2, z1_2);
+        io.Store(3, z1_3);
     }
 }

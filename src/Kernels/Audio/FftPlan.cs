@@ -167,7 +167,7 @@ internal sealed unsafe class ComplexPlan
     {
         // unit: the butterfly with p = 0, whose twiddles are all 1 (every butterfly of the last stage, m = 1).
         if (unit) { re = ar; im = ai; return; }
-        re = TO.Sub(TO.Mul(ar, wr), TO.Mul(ai, wi));
+        re = TO.NegMulAdd(ai, wi, TO.Mul(ar, wr));
         im = TO.MulAdd(ar, wi, TO.Mul(ai, wr));
     }
 
@@ -329,7 +329,7 @@ internal sealed unsafe class ComplexPlan
         TV m2r = TO.MulAdd(c1, t2r, TO.MulAdd(c2, t1r, a0r)), m2i = TO.MulAdd(c1, t2i, TO.MulAdd(c2, t1i, a0i));
         // n1 = -i (s1 t3 + s2 t4), n2 = -i (s2 t3 - s1 t4); -i (u + iv) = (v, -u)
         TV u1r = TO.MulAdd(s2, t4r, TO.Mul(s1, t3r)), u1i = TO.MulAdd(s2, t4i, TO.Mul(s1, t3i));
-        TV u2r = TO.Sub(TO.Mul(s2, t3r), TO.Mul(s1, t4r)), u2i = TO.Sub(TO.Mul(s2, t3i), TO.Mul(s1, t4i));
+        TV u2r = TO.NegMulAdd(s1, t4r, TO.Mul(s2, t3r)), u2i = TO.NegMulAdd(s1, t4i, TO.Mul(s2, t3i));
         b1r = TO.Add(m1r, u1i); b1i = TO.Sub(m1i, u1r);
         b2r = TO.Add(m2r, u2i); b2i = TO.Sub(m2i, u2r);
         b3r = TO.Sub(m2r, u2i); b3i = TO.Add(m2i, u2r);
