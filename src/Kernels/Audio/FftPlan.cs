@@ -118,12 +118,28 @@ internal sealed unsafe class ComplexPlan
         where TO : struct, IVec<TV> where TV : unmanaged
     {
         if (_blue is not null) { _blue.Forward<TO, TV>(re, im, scratch); outRe = re; outIm = im; return; }
+        ForwardStages<TO, TV>(re, im, scratch, _radix.Length, out outRe, out outIm);
+    }
+
+    /// <summary>
+    /// Radix of the last Stockham stage (its butterflies have no twiddles: m = 1, s = N / radix), or 0 for Bluestein and
+    /// N = 1. A caller may run all stages but that one (<see cref="ForwardStages{TO,TV}"/>) and fuse it with what follows.
+    /// </summary>
+    public int LastRadix => _radix.Length == 0 ? 0 : _radix[^1];
+
+    /// <summary>Stockham stages (not Bluestein).</summary>
+    public int StageCount => _radix.Length;
+
+    /// <summary>The first <paramref name="count"/> Stockham stages only (not for Bluestein plans); the result lies where the last one wrote it.</summary>
+    public void ForwardStages<TO, TV>(float* re, float* im, float* scratch, int count, out float* outRe, out float* outIm)
+        where TO : struct, IVec<TV> where TV : unmanaged
+    {
         int w = TO.Count;
         float* ar = re, ai = im, br = scratch, bi = scratch + (nint)Slot((long)N * w), tmp = bi + (nint)Slot((long)N * w);
         int s = 1, cur = N;
         fixed (float* tw0 = _tw) fixed (float* cs0 = _cosSin)
         {
-            for (int st = 0; st < _radix.Length; st++)
+            for (int st = 0; st < count; st++)
             {
                 int r = _radix[st], m = cur / r;
                 float* tw = tw0 + _twOffset[st];
@@ -151,7 +167,7 @@ internal sealed unsafe class ComplexPlan
     {
         // unit: the butterfly with p = 0, whose twiddles are all 1 (every butterfly of the last stage, m = 1).
         if (unit) { re = ar; im = ai; return; }
-        re = TO.Sub(TO.Mul(ar, wr), TO.Mul(ai, wi));
+        re = TO.NegMulAdd(ai, wi, TO.Mul(ar, wr));
         im = TO.MulAdd(ar, wi, TO.Mul(ai, wr));
     }
 
@@ -174,6 +190,20 @@ internal sealed unsafe class ComplexPlan
         }
     }
 
+    /// <summary>The 4-point DFT b_k = sum_j a_j (-i)^(jk), no twiddles (Radix4's core; the fused last stage of RealPlan).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Dft4<TO, TV>(TV a0r, TV a0i, TV a1r, TV a1i, TV a2r, TV a2i, TV a3r, TV a3i,
+        out TV b0r, out TV b0i, out TV b1r, out TV b1i, out TV b2r, out TV b2i, out TV b3r, out TV b3i) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        TV t0r = TO.Add(a0r, a2r), t0i = TO.Add(a0i, a2i), t1r = TO.Sub(a0r, a2r), t1i = TO.Sub(a0i, a2i);
+        TV t2r = TO.Add(a1r, a3r), t2i = TO.Add(a1i, a3i), t3r = TO.Sub(a1r, a3r), t3i = TO.Sub(a1i, a3i);
+        b0r = TO.Add(t0r, t2r); b0i = TO.Add(t0i, t2i);
+        // -i * t3 = (t3i, -t3r)
+        b1r = TO.Add(t1r, t3i); b1i = TO.Sub(t1i, t3r);
+        b2r = TO.Sub(t0r, t2r); b2i = TO.Sub(t0i, t2i);
+        b3r = TO.Sub(t1r, t3i); b3i = TO.Add(t1i, t3r);
+    }
+
     static void Radix4<TO, TV>(float* xr, float* xi, float* yr, float* yi, int m, int s, float* tw)
         where TO : struct, IVec<TV> where TV : unmanaged
     {
@@ -186,17 +216,13 @@ internal sealed unsafe class ComplexPlan
             float* ir = xr + p * ss, ii = xi + p * ss, or = yr + 4 * p * ss, oi = yi + 4 * p * ss;
             for (nint q = 0; q < ss; q += w)
             {
-                TV a0r = TO.Load(ir + q), a0i = TO.Load(ii + q);
-                TV a1r = TO.Load(ir + q + ms), a1i = TO.Load(ii + q + ms);
-                TV a2r = TO.Load(ir + q + 2 * ms), a2i = TO.Load(ii + q + 2 * ms);
-                TV a3r = TO.Load(ir + q + 3 * ms), a3i = TO.Load(ii + q + 3 * ms);
-                TV t0r = TO.Add(a0r, a2r), t0i = TO.Add(a0i, a2i), t1r = TO.Sub(a0r, a2r), t1i = TO.Sub(a0i, a2i);
-                TV t2r = TO.Add(a1r, a3r), t2i = TO.Add(a1i, a3i), t3r = TO.Sub(a1r, a3r), t3i = TO.Sub(a1i, a3i);
-                TO.Store(or + q, TO.Add(t0r, t2r)); TO.Store(oi + q, TO.Add(t0i, t2i));
-                // -i * t3 = (t3i, -t3r)
-                CMul<TO, TV>(p == 0, TO.Add(t1r, t3i), TO.Sub(t1i, t3r), w1r, w1i, out TV b1r, out TV b1i);
-                CMul<TO, TV>(p == 0, TO.Sub(t0r, t2r), TO.Sub(t0i, t2i), w2r, w2i, out TV b2r, out TV b2i);
-                CMul<TO, TV>(p == 0, TO.Sub(t1r, t3i), TO.Add(t1i, t3r), w3r, w3i, out TV b3r, out TV b3i);
+                Dft4<TO, TV>(TO.Load(ir + q), TO.Load(ii + q), TO.Load(ir + q + ms), TO.Load(ii + q + ms),
+                    TO.Load(ir + q + 2 * ms), TO.Load(ii + q + 2 * ms), TO.Load(ir + q + 3 * ms), TO.Load(ii + q + 3 * ms),
+                    out TV c0r, out TV c0i, out TV c1r, out TV c1i, out TV c2r, out TV c2i, out TV c3r, out TV c3i);
+                TO.Store(or + q, c0r); TO.Store(oi + q, c0i);
+                CMul<TO, TV>(p == 0, c1r, c1i, w1r, w1i, out TV b1r, out TV b1i);
+                CMul<TO, TV>(p == 0, c2r, c2i, w2r, w2i, out TV b2r, out TV b2i);
+                CMul<TO, TV>(p == 0, c3r, c3i, w3r, w3i, out TV b3r, out TV b3i);
                 TO.Store(or + q + ss, b1r); TO.Store(oi + q + ss, b1i);
                 TO.Store(or + q + 2 * ss, b2r); TO.Store(oi + q + 2 * ss, b2i);
                 TO.Store(or + q + 3 * ss, b3r); TO.Store(oi + q + 3 * ss, b3i);
@@ -287,14 +313,34 @@ internal sealed unsafe class ComplexPlan
         }
     }
 
+    /// <summary>The 5-point DFT b_k = sum_j a_j exp(-2 pi i jk / 5), no twiddles (Radix5's core; the fused last stage of RealPlan).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Dft5<TO, TV>(TV a0r, TV a0i, TV a1r, TV a1i, TV a2r, TV a2i, TV a3r, TV a3i, TV a4r, TV a4i,
+        out TV b0r, out TV b0i, out TV b1r, out TV b1i, out TV b2r, out TV b2i, out TV b3r, out TV b3i, out TV b4r, out TV b4i)
+        where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        // c1 = cos(2pi/5), c2 = cos(4pi/5), s1 = sin(2pi/5), s2 = sin(4pi/5)
+        TV c1 = TO.Splat(0.309016994374947424102293417182819f), c2 = TO.Splat(-0.809016994374947424102293417182819f);
+        TV s1 = TO.Splat(0.951056516295153572116439333379382f), s2 = TO.Splat(0.587785252292473129168705954639073f);
+        TV t1r = TO.Add(a1r, a4r), t1i = TO.Add(a1i, a4i), t2r = TO.Add(a2r, a3r), t2i = TO.Add(a2i, a3i);
+        TV t3r = TO.Sub(a1r, a4r), t3i = TO.Sub(a1i, a4i), t4r = TO.Sub(a2r, a3r), t4i = TO.Sub(a2i, a3i);
+        b0r = TO.Add(a0r, TO.Add(t1r, t2r)); b0i = TO.Add(a0i, TO.Add(t1i, t2i));
+        TV m1r = TO.MulAdd(c2, t2r, TO.MulAdd(c1, t1r, a0r)), m1i = TO.MulAdd(c2, t2i, TO.MulAdd(c1, t1i, a0i));
+        TV m2r = TO.MulAdd(c1, t2r, TO.MulAdd(c2, t1r, a0r)), m2i = TO.MulAdd(c1, t2i, TO.MulAdd(c2, t1i, a0i));
+        // n1 = -i (s1 t3 + s2 t4), n2 = -i (s2 t3 - s1 t4); -i (u + iv) = (v, -u)
+        TV u1r = TO.MulAdd(s2, t4r, TO.Mul(s1, t3r)), u1i = TO.MulAdd(s2, t4i, TO.Mul(s1, t3i));
+        TV u2r = TO.NegMulAdd(s1, t4r, TO.Mul(s2, t3r)), u2i = TO.NegMulAdd(s1, t4i, TO.Mul(s2, t3i));
+        b1r = TO.Add(m1r, u1i); b1i = TO.Sub(m1i, u1r);
+        b2r = TO.Add(m2r, u2i); b2i = TO.Sub(m2i, u2r);
+        b3r = TO.Sub(m2r, u2i); b3i = TO.Add(m2i, u2r);
+        b4r = TO.Sub(m1r, u1i); b4i = TO.Add(m1i, u1r);
+    }
+
     static void Radix5<TO, TV>(float* xr, float* xi, float* yr, float* yi, int m, int s, float* tw)
         where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count;
         nint ss = (nint)s * w, ms = (nint)m * ss;
-        // c1 = cos(2pi/5), c2 = cos(4pi/5), s1 = sin(2pi/5), s2 = sin(4pi/5)
-        TV c1 = TO.Splat(0.309016994374947424102293417182819f), c2 = TO.Splat(-0.809016994374947424102293417182819f);
-        TV s1 = TO.Splat(0.951056516295153572116439333379382f), s2 = TO.Splat(0.587785252292473129168705954639073f);
         for (int p = 0; p < m; p++)
         {
             float* t = tw + 8 * p;
@@ -303,23 +349,15 @@ internal sealed unsafe class ComplexPlan
             TV w3r = TO.Splat(t[4]), w3i = TO.Splat(t[5]), w4r = TO.Splat(t[6]), w4i = TO.Splat(t[7]);
             for (nint q = 0; q < ss; q += w)
             {
-                TV a0r = TO.Load(ir + q), a0i = TO.Load(ii + q);
-                TV a1r = TO.Load(ir + q + ms), a1i = TO.Load(ii + q + ms);
-                TV a2r = TO.Load(ir + q + 2 * ms), a2i = TO.Load(ii + q + 2 * ms);
-                TV a3r = TO.Load(ir + q + 3 * ms), a3i = TO.Load(ii + q + 3 * ms);
-                TV a4r = TO.Load(ir + q + 4 * ms), a4i = TO.Load(ii + q + 4 * ms);
-                TV t1r = TO.Add(a1r, a4r), t1i = TO.Add(a1i, a4i), t2r = TO.Add(a2r, a3r), t2i = TO.Add(a2i, a3i);
-                TV t3r = TO.Sub(a1r, a4r), t3i = TO.Sub(a1i, a4i), t4r = TO.Sub(a2r, a3r), t4i = TO.Sub(a2i, a3i);
-                TO.Store(or + q, TO.Add(a0r, TO.Add(t1r, t2r))); TO.Store(oi + q, TO.Add(a0i, TO.Add(t1i, t2i)));
-                TV m1r = TO.MulAdd(c2, t2r, TO.MulAdd(c1, t1r, a0r)), m1i = TO.MulAdd(c2, t2i, TO.MulAdd(c1, t1i, a0i));
-                TV m2r = TO.MulAdd(c1, t2r, TO.MulAdd(c2, t1r, a0r)), m2i = TO.MulAdd(c1, t2i, TO.MulAdd(c2, t1i, a0i));
-                // n1 = -i (s1 t3 + s2 t4), n2 = -i (s2 t3 - s1 t4); -i (u + iv) = (v, -u)
-                TV u1r = TO.MulAdd(s2, t4r, TO.Mul(s1, t3r)), u1i = TO.MulAdd(s2, t4i, TO.Mul(s1, t3i));
-                TV u2r = TO.Sub(TO.Mul(s2, t3r), TO.Mul(s1, t4r)), u2i = TO.Sub(TO.Mul(s2, t3i), TO.Mul(s1, t4i));
-                CMul<TO, TV>(p == 0, TO.Add(m1r, u1i), TO.Sub(m1i, u1r), w1r, w1i, out TV b1r, out TV b1i);
-                CMul<TO, TV>(p == 0, TO.Add(m2r, u2i), TO.Sub(m2i, u2r), w2r, w2i, out TV b2r, out TV b2i);
-                CMul<TO, TV>(p == 0, TO.Sub(m2r, u2i), TO.Add(m2i, u2r), w3r, w3i, out TV b3r, out TV b3i);
-                CMul<TO, TV>(p == 0, TO.Sub(m1r, u1i), TO.Add(m1i, u1r), w4r, w4i, out TV b4r, out TV b4i);
+                Dft5<TO, TV>(TO.Load(ir + q), TO.Load(ii + q), TO.Load(ir + q + ms), TO.Load(ii + q + ms),
+                    TO.Load(ir + q + 2 * ms), TO.Load(ii + q + 2 * ms), TO.Load(ir + q + 3 * ms), TO.Load(ii + q + 3 * ms),
+                    TO.Load(ir + q + 4 * ms), TO.Load(ii + q + 4 * ms),
+                    out TV c0r, out TV c0i, out TV c1r, out TV c1i, out TV c2r, out TV c2i, out TV c3r, out TV c3i, out TV c4r, out TV c4i);
+                TO.Store(or + q, c0r); TO.Store(oi + q, c0i);
+                CMul<TO, TV>(p == 0, c1r, c1i, w1r, w1i, out TV b1r, out TV b1i);
+                CMul<TO, TV>(p == 0, c2r, c2i, w2r, w2i, out TV b2r, out TV b2i);
+                CMul<TO, TV>(p == 0, c3r, c3i, w3r, w3i, out TV b3r, out TV b3i);
+                CMul<TO, TV>(p == 0, c4r, c4i, w4r, w4i, out TV b4r, out TV b4i);
                 TO.Store(or + q + ss, b1r); TO.Store(oi + q + ss, b1i);
                 TO.Store(or + q + 2 * ss, b2r); TO.Store(oi + q + 2 * ss, b2i);
                 TO.Store(or + q + 3 * ss, b3r); TO.Store(oi + q + 3 * ss, b3i);

@@ -3,6 +3,7 @@
 // part runs inside the STFT lane pipeline; the parts that need a whole clip (ref = max, top_db) run
 // here over a clip's output afterwards.
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Cochlea.Kernels.Audio;
 
@@ -116,14 +117,22 @@ public static class Decibel
         if (c.TopDb is float top) ClampBelow(y, max - top);
     }
 
-    // Whole-clip passes over the output; pointer loops with Vector<float> (the JIT's widest) and a scalar tail.
+    // Whole-clip passes over the output; pointer loops with Vector512 where it is accelerated (Vector<float> stays at 256
+    // bits on AVX-512 machines), else Vector<float>, and a scalar tail.
     static unsafe float Max(ReadOnlySpan<float> y)
     {
         int i = 0, n = y.Length, vw = Vector<float>.Count;
         float m = float.NegativeInfinity;
         fixed (float* p = y)
         {
-            if (Vector.IsHardwareAccelerated && n >= vw)
+            if (Vector512.IsHardwareAccelerated && n >= 16)
+            {
+                var v = Vector512.Load(p);
+                for (i = 16; i <= n - 16; i += 16) v = Vector512.Max(v, Vector512.Load(p + i));
+                var h = Vector256.Max(v.GetLower(), v.GetUpper());
+                for (int j = 0; j < 8; j++) m = Math.Max(m, h[j]);
+            }
+            else if (Vector.IsHardwareAccelerated && n >= vw)
             {
                 var v = Vector.Load(p);
                 for (i = vw; i <= n - vw; i += vw) v = Vector.Max(v, Vector.Load(p + i));
@@ -139,6 +148,8 @@ public static class Decibel
         int i = 0, n = y.Length, vw = Vector<float>.Count;
         fixed (float* p = y)
         {
+            if (Vector512.IsHardwareAccelerated)
+                for (var va = Vector512.Create(a); i <= n - 16; i += 16) Vector512.Store(Vector512.Load(p + i) + va, p + i);
             if (Vector.IsHardwareAccelerated)
                 for (var va = new Vector<float>(a); i <= n - vw; i += vw) Vector.Store(Vector.Load(p + i) + va, p + i);
             for (; i < n; i++) p[i] += a;
@@ -150,6 +161,8 @@ public static class Decibel
         int i = 0, n = y.Length, vw = Vector<float>.Count;
         fixed (float* p = y)
         {
+            if (Vector512.IsHardwareAccelerated)
+                for (var vl = Vector512.Create(lo); i <= n - 16; i += 16) Vector512.Store(Vector512.Max(Vector512.Load(p + i), vl), p + i);
             if (Vector.IsHardwareAccelerated)
                 for (var vl = new Vector<float>(lo); i <= n - vw; i += vw) Vector.Store(Vector.Max(Vector.Load(p + i), vl), p + i);
             for (; i < n; i++) p[i] = Math.Max(p[i], lo);

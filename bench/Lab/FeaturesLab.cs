@@ -1,0 +1,105 @@
+// Kernel lab for the feature front end (DESIGN.md's "kernel lab"): `lab features [n_fft] [mels] [batch] [cold]`
+// times the log-mel and MFCC kernels of `compare features` and, separately, the
+// real FFT with the power fused in, at each SIMD width, one thread, the variants interleaved round by round so
+// they see the same machine load; best and quartiles (meaningful on a busy shared machine). `cold` writes 1 MiB
+// between samples (as torchaudio's turn in `compare` does to the caches); `loop [seconds] [mfcc]` instead spins one
+// kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0).
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Cochlea.Kernels;
+using Cochlea.Kernels.Audio;
+using Cochlea.Kernels.Numerics;
+
+namespace Cochlea.Bench.Lab;
+
+public static unsafe class FeaturesLab
+{
+    public static int Run(string[] args)
+    {
+        int At(int i, int d) => args.Length > i && char.IsDigit(args[i][0]) ? int.Parse(args[i], CultureInfo.InvariantCulture) : d;
+        int nfft = At(0, 400), mels = At(1, 40), batch = At(2, 1);
+        const int sr = 16000, n = 16000;
+        var x = new float[batch * n];
+        var rng = new Random(7);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * 0.5f;
+        var spec = StftSpec.Torch(nfft, 160);
+        var bank = MelFilterbank.Create(nfft / 2 + 1, sr, mels);
+        var mel = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f));
+        var mfcc = new MfccKernel(spec, bank, 40, LogCompression.AmplitudeToDb(true, 80f));
+        int frames = spec.FrameCount(n);
+        var y = new float[batch * frames * mels];
+        if (args.Contains("loop"))
+        {
+            double secs = At(3, 20);
+            var sw = Stopwatch.StartNew();
+            long calls = 0;
+            bool useMfcc = args.Contains("mfcc");
+            while (sw.Elapsed.TotalSeconds < secs)
+            {
+                for (int i = 0; i < 100; i++)
+                    if (useMfcc) mfcc.Run(x, batch, y, threads: 1); else mel.Run(x, batch, y, threads: 1);
+                calls += 100;
+            }
+            Console.WriteLine(FormattableString.Invariant($"{calls} calls, {sw.Elapsed.TotalSeconds / calls * 1e6:F1} us/call"));
+            return 0;
+        }
+        Console.WriteLine(FormattableString.Invariant($"n_fft {nfft}, {mels} mels, batch {batch}, {frames} frames/clip; us per call, variants interleaved round by round"));
+        var variants = new List<(string Name, Action Run)>();
+        foreach (var width in new[] { SimdWidth.V512, SimdWidth.V256, SimdWidth.V128 })
+        {
+            if (!Simd.Supports(width)) continue;
+            var wd = width;
+            variants.Add(($"log-mel dB {wd}", () => mel.Run(x, batch, y, wd, 1)));
+            variants.Add(($"mfcc {wd}", () => mfcc.Run(x, batch, y, wd, 1)));
+            var plan = RealFft.Get(nfft).Plan;
+            int w = LaneDispatch.Lanes(width);
+            var ws = new PinnedFloats(plan.WorkFloats(w) + 4096L * w);
+            long groups = ((long)batch * frames + w - 1) / w;
+            variants.Add(($"{groups} x ForwardPower W{w}", () => { for (long g = 0; g < groups; g++) Fft(plan, wd, ws.Ptr); }));
+        }
+        Report(variants, batch);
+        return 0;
+    }
+
+    static void Fft(RealPlan plan, SimdWidth width, float* work)
+    {
+        var job = new FftJob { Plan = plan, Work = work };
+        LaneDispatch.Run(width, ref job);
+    }
+
+    struct FftJob : ILaneJob
+    {
+        public RealPlan Plan;
+        public float* Work;
+        public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            Plan.Carve(Work, TO.Count, out float* zr, out float* zi, out float* xr, out _, out float* scratch);
+            Plan.ForwardPower<TO, TV>(zr, zi, xr, scratch);
+        }
+    }
+
+    /// <summary>Round-robin over the variants (20 calls each per round) so all see the same machine load; best and median per call.</summary>
+    static void Report(List<(string Name, Action Run)> variants, int batch)
+    {
+        foreach (var v in variants) for (int i = 0; i < 50; i++) v.Run();
+        var times = variants.Select(_ => new List<double>()).ToArray();
+        // `cold`: 1 MiB written between samples, as the other side of `compare` does to the caches between our samples.
+        var junk = Environment.GetCommandLineArgs().Contains("cold") ? new float[1 << 18] : null;
+        for (int r = 0; r < 100; r++)
+            for (int k = 0; k < variants.Count; k++)
+            {
+                if (junk is not null) for (int i = 0; i < junk.Length; i += 16) junk[i] += 1f;
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < 20; i++) variants[k].Run();
+                times[k].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / 20);
+            }
+        for (int k = 0; k < variants.Count; k++)
+        {
+            var t = times[k];
+            t.Sort();
+            Console.WriteLine(FormattableString.Invariant($"  {variants[k].Name,-28} best {t[0] * 1e6,8:F2}  p25 {t[t.Count / 4] * 1e6,8:F2}  median {t[t.Count / 2] * 1e6,8:F2}  ({t[0] * 1e6 / batch:F2} us/clip best)"));
+        }
+    }
+}
