@@ -67,6 +67,8 @@ public class OpGoldenTests
         ["avg_pool2d"] = One((fx, x) => Ops.AvgPool2d(x[0], Pair(fx, "kernel"), Pair(fx, "stride"), Pair(fx, "padding"))),
         ["batch_norm"] = One(BatchNormChecked),
         ["silu"] = Unary(Ops.Silu),
+        ["adaptive_avg_pool2d"] = One((fx, x) => Ops.AdaptiveAvgPool2d(x[0], Pair(fx, "size"))),
+        ["resize_bilinear"] = One((fx, x) => Ops.ResizeBilinear(x[0], Pair(fx, "size"))),
         ["drop_path"] = One((fx, x) => fx.AttrBool("training")
             ? Ops.DropPath(x[0], fx.AttrFloat("p"), fx.AttrInts("keep").Select(k => k != 0).ToArray())
             : Ops.DropPath(x[0], fx.AttrFloat("p"), training: false, new Philox(0))),
