@@ -12,11 +12,13 @@ static class Commands
 {
     static readonly (string Name, string Args, string Help, Func<string[], CliConsole, int> Run)[] Table =
     [
-        ("train", "kws|deepspeech [options]", "train a keyword spotter (kws --data DIR) or DeepSpeech (deepspeech --train CSV --dev CSV)",
-            (args, ui) => args.Length > 0 && args[0] == "deepspeech" ? TrainDeepSpeechCommand.Run(args[1..], ui) : TrainCommand.Run(args, ui)),
+        ("train", "kws|deepspeech|species [options]", "train a keyword spotter (kws --data DIR), DeepSpeech (deepspeech --train CSV --dev CSV) or the species tagger (species --data DIR --tp CSV)",
+            (args, ui) => args.Length > 0 && args[0] == "deepspeech" ? TrainDeepSpeechCommand.Run(args[1..], ui)
+                : args.Length > 0 && args[0] == "species" ? SpeciesCommands.Train(args[1..], ui) : TrainCommand.Run(args, ui)),
         ("transcribe", "--model CKPT FILE.wav", "transcribe speech with a DeepSpeech checkpoint (greedy, or --beam/--lm)", TranscribeCommand.Run),
         ("eval", "--model CKPT --data DIR", "accuracy, per-class accuracy and confusion matrix of a checkpoint", EvalCommand.Run),
-        ("predict", "--model CKPT FILES|DIR", "classify audio files and write a Kaggle submission (fname,label)", PredictCommand.Run),
+        ("predict", "[species] --model CKPT FILES|DIR", "classify audio files and write a Kaggle submission (fname,label; species: recording_id,s0..)",
+            (args, ui) => args.Length > 0 && args[0] == "species" ? SpeciesCommands.Predict(args[1..], ui) : PredictCommand.Run(args, ui)),
         ("demo", "", "train WaveKws on the shipped keyword data set and report its test accuracy", DemoCommand.Run),
         // The features command handles its own errors (one line, exit code 2) and writes to the process's console.
         ("features", "IN.wav --type T --out OUT.npy", "compute STFT / spectrogram / log-mel / MFCC / DeepSpeech MFCC of an audio file into a .npy", (args, _) => FeaturesCommand.Run(args)),
