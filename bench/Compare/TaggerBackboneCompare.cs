@@ -7,7 +7,6 @@
 // one untimed warm-up step each. The anchor needs python3-torch, python3-torchvision and models.py (found at
 // ../shared/reference from the repository root, or COCHLEA_REFERENCE).
 using System.Diagnostics;
-using System.Globalization;
 using Cochlea.Kernels.Threading;
 using Cochlea.Models.Tagging;
 using Cochlea.Optim;
@@ -23,12 +22,12 @@ public sealed class TaggerBackboneCompare : ICompareSuite
 
     public IEnumerable<CompareResult> Run()
     {
-        using var torch = TorchAnchor.Start();
+        using var torch = StartTorch();
         yield return Measure(train: true, batch: 8, torch, minSteps: 5, seconds: 60);
         yield return Measure(train: false, batch: 1, torch, minSteps: 15, seconds: 20);
     }
 
-    static CompareResult Measure(bool train, int batch, TorchAnchor? torch, int minSteps, double seconds)
+    static CompareResult Measure(bool train, int batch, PythonAnchor? torch, int minSteps, double seconds)
     {
         string label = $"resnet50 tagger {(train ? "train step" : "inference")} b{batch} 3x{H}x{W}";
         int saved = KernelThreads.Count;
@@ -60,7 +59,7 @@ public sealed class TaggerBackboneCompare : ICompareSuite
                     model.Forward(x);
                 }
             }
-            bool anchored = torch is not null && torch.Setup(train, batch, Threads);
+            bool anchored = torch is not null && torch.Setup($"{(train ? "train" : "infer")} {batch} {Threads}");
             var ours = new List<double>();
             var anchor = new List<double>();
             Ours();
@@ -73,8 +72,8 @@ public sealed class TaggerBackboneCompare : ICompareSuite
                 ours.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                 if (anchored) anchor.Add(torch!.RunOnce() * 1e3);
             }
-            return new CompareResult(label, Threads, Median(ours), anchored ? Median(anchor) : null, "ms",
-                anchored ? torch!.Name : TorchAnchor.MissingName, false);
+            return new CompareResult(label, Threads, PythonAnchor.Median(ours), anchored ? PythonAnchor.Median(anchor) : null, "ms",
+                anchored ? $"torch {torch!.Version} resnet50_tagger (models.py), float32 CPU" : MissingName, false);
         }
         finally
         {
@@ -83,111 +82,61 @@ public sealed class TaggerBackboneCompare : ICompareSuite
         }
     }
 
-    static double Median(List<double> xs)
+    const string MissingName = "torch resnet50_tagger (not available: python3-torch, python3-torchvision and ../shared/reference/models.py)";
+
+    // The anchor: models.py's resnet50_tagger stepped as bench.py's "rfcx" case (see the file header).
+    const string Script = """
+        import os, sys, time
+        try:
+            import torch, torch.nn.functional as F
+            sys.path.insert(0, sys.argv[1])
+            import models as M
+            import torchvision  # noqa: F401  (resnet50_tagger builds torchvision's resnet50)
+        except Exception as e:
+            print("notorch", repr(e), flush=True); sys.exit(0)
+        print("ok", torch.__version__, flush=True)
+        s = {}
+        def step():
+            m, x = s["model"], s["x"]
+            t0 = time.perf_counter()
+            if s["train"]:
+                m.train()
+                s["opt"].zero_grad(set_to_none=True)
+                loss = F.binary_cross_entropy_with_logits(m(x), s["y"] * 0.8 + 0.1)
+                loss.backward()
+                s["opt"].step()
+            else:
+                m.eval()
+                with torch.no_grad():
+                    m(x)
+            return time.perf_counter() - t0
+        for line in sys.stdin:
+            w = line.split()
+            if not w: continue
+            if w[0] == "setup":
+                train, b, n = w[1] == "train", int(w[2]), int(w[3])
+                torch.set_num_threads(n)
+                torch.manual_seed(b)
+                s["train"] = train
+                s["model"] = M.resnet50_tagger()
+                s["opt"] = torch.optim.Adam(s["model"].parameters(), lr=1e-4)
+                s["x"] = torch.randn(b, 3, 192, 384)
+                s["y"] = torch.randint(0, 2, (b, 24)).float()
+                print("ready", torch.get_num_threads(), flush=True)
+            elif w[0] == "run":
+                print(repr(step()), flush=True)
+            else:
+                break
+        """;
+
+    static PythonAnchor? StartTorch()
     {
-        xs.Sort();
-        int n = xs.Count;
-        return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
-    }
-
-    /// <summary>A python3 process with torch and models.py answering "setup train|infer batch threads" and "run" (its own timing, seconds).</summary>
-    sealed class TorchAnchor : IDisposable
-    {
-        public const string MissingName = "torch resnet50_tagger (not available: python3-torch, python3-torchvision and ../shared/reference/models.py)";
-        const string Python = "/usr/bin/python3";
-        const string Script = """
-            import os, sys, time
-            try:
-                import torch, torch.nn.functional as F
-                sys.path.insert(0, sys.argv[1])
-                import models as M
-                import torchvision  # noqa: F401  (resnet50_tagger builds torchvision's resnet50)
-            except Exception as e:
-                print("notorch", repr(e), flush=True); sys.exit(0)
-            print("ok", torch.__version__, flush=True)
-            s = {}
-            def step():
-                m, x = s["model"], s["x"]
-                t0 = time.perf_counter()
-                if s["train"]:
-                    m.train()
-                    s["opt"].zero_grad(set_to_none=True)
-                    loss = F.binary_cross_entropy_with_logits(m(x), s["y"] * 0.8 + 0.1)
-                    loss.backward()
-                    s["opt"].step()
-                else:
-                    m.eval()
-                    with torch.no_grad():
-                        m(x)
-                return time.perf_counter() - t0
-            for line in sys.stdin:
-                w = line.split()
-                if not w: continue
-                if w[0] == "setup":
-                    train, b, n = w[1] == "train", int(w[2]), int(w[3])
-                    torch.set_num_threads(n)
-                    torch.manual_seed(b)
-                    s["train"] = train
-                    s["model"] = M.resnet50_tagger()
-                    s["opt"] = torch.optim.Adam(s["model"].parameters(), lr=1e-4)
-                    s["x"] = torch.randn(b, 3, 192, 384)
-                    s["y"] = torch.randint(0, 2, (b, 24)).float()
-                    print("ready", torch.get_num_threads(), flush=True)
-                elif w[0] == "run":
-                    print(repr(step()), flush=True)
-                else:
-                    break
-            """;
-
-        readonly Process _p;
-        public string Name { get; }
-
-        TorchAnchor(Process p, string version) { _p = p; Name = $"torch {version} resnet50_tagger (models.py), float32 CPU"; }
-
-        public static TorchAnchor? Start()
+        string reference = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE") ?? Path.GetFullPath(Path.Combine("..", "shared", "reference"));
+        if (!File.Exists(Path.Combine(reference, "models.py")))
         {
-            string reference = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE") ?? Path.GetFullPath(Path.Combine("..", "shared", "reference"));
-            if (!File.Exists(Python) || !File.Exists(Path.Combine(reference, "models.py")))
-            {
-                Console.Error.WriteLine($"compare tagging-resnet: {Python} or {reference}/models.py not found; no anchor.");
-                return null;
-            }
-            var psi = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-u");
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(Script);
-            psi.ArgumentList.Add(reference);
-            psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";   // torch's OpenMP must not spin while Cochlea runs
-            var p = Process.Start(psi)!;
-            string? first = p.StandardOutput.ReadLine();
-            if (first is null || !first.StartsWith("ok ", StringComparison.Ordinal))
-            {
-                Console.Error.WriteLine($"compare tagging-resnet: torch unavailable ({first ?? "no answer"}); no anchor.");
-                p.Dispose();
-                return null;
-            }
-            return new TorchAnchor(p, first[3..].Trim());
+            Console.Error.WriteLine($"compare tagging-resnet: {reference}/models.py not found; no anchor.");
+            return null;
         }
-
-        public bool Setup(bool train, int batch, int threads)
-        {
-            _p.StandardInput.WriteLine($"setup {(train ? "train" : "infer")} {batch} {threads}");
-            string? reply = _p.StandardOutput.ReadLine();
-            return reply is not null && reply.StartsWith("ready", StringComparison.Ordinal);
-        }
-
-        public double RunOnce()
-        {
-            _p.StandardInput.WriteLine("run");
-            string reply = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("compare tagging-resnet: the torch process ended.");
-            return double.Parse(reply, CultureInfo.InvariantCulture);
-        }
-
-        public void Dispose()
-        {
-            try { _p.StandardInput.WriteLine("quit"); _p.WaitForExit(5000); } catch (IOException) { }
-            if (!_p.HasExited) _p.Kill();
-            _p.Dispose();
-        }
+        return PythonAnchor.Start("tagging-resnet", Script, reference);
     }
 }

@@ -11,35 +11,28 @@ public static unsafe partial class Ops
 {
     /// <summary>Adaptive average pooling: x (N, C, H, W) -> (N, C, OH, OW); cell (i, j) averages rows [floor(i H / OH), ceil((i + 1) H / OH)) and columns likewise.</summary>
     public static Tensor AdaptiveAvgPool2d(Tensor x, (int H, int W) output)
-    {
-        var (planes, h, w) = Planes(x, output, "adaptive_avg_pool2d");
-        var y = Tensor.Empty(x.Size(0), x.Size(1), output.H, output.W);
-        using (var xc = x.ContiguousRaw()) AdaptiveAvgPool.Forward(xc.DataPtr, y.DataPtr, planes, h, w, output.H, output.W);
-        var inShape = x.ShapeArray;
-        return BackwardPass.Record(y, "adaptive_avg_pool2d", [x], g =>
-        {
-            using var gc = g.ContiguousRaw();
-            var dx = Tensor.Empty(inShape);
-            AdaptiveAvgPool.Backward(gc.DataPtr, dx.DataPtr, planes, h, w, output.H, output.W);
-            return [dx];
-        });
-    }
+        => Resample2d(x, output, "adaptive_avg_pool2d", &AdaptiveAvgPool.Forward, &AdaptiveAvgPool.Backward);
 
     /// <summary>
     /// Bilinear resize, x (N, C, H, W) -> (N, C, OH, OW), as F.interpolate(size, mode="bilinear", align_corners=False):
     /// output o samples s = max(0, (o + 0.5) H / OH - 0.5) between floor(s) and the next row (clamped), and likewise in W.
     /// </summary>
     public static Tensor ResizeBilinear(Tensor x, (int H, int W) output)
+        => Resample2d(x, output, "resize_bilinear", &Bilinear.Forward, &Bilinear.Backward);
+
+    // Both ops: a plane-wise kernel (src, dst, planes, h, w, oh, ow) forward, and its transpose backward.
+    static Tensor Resample2d(Tensor x, (int H, int W) output, string name,
+        delegate*<float*, float*, int, int, int, int, int, void> forward, delegate*<float*, float*, int, int, int, int, int, void> backward)
     {
-        var (planes, h, w) = Planes(x, output, "resize_bilinear");
+        var (planes, h, w) = Planes(x, output, name);
         var y = Tensor.Empty(x.Size(0), x.Size(1), output.H, output.W);
-        using (var xc = x.ContiguousRaw()) Bilinear.Forward(xc.DataPtr, y.DataPtr, planes, h, w, output.H, output.W);
+        using (var xc = x.ContiguousRaw()) forward(xc.DataPtr, y.DataPtr, planes, h, w, output.H, output.W);
         var inShape = x.ShapeArray;
-        return BackwardPass.Record(y, "resize_bilinear", [x], g =>
+        return BackwardPass.Record(y, name, [x], g =>
         {
             using var gc = g.ContiguousRaw();
             var dx = Tensor.Empty(inShape);
-            Bilinear.Backward(gc.DataPtr, dx.DataPtr, planes, h, w, output.H, output.W);
+            backward(gc.DataPtr, dx.DataPtr, planes, h, w, output.H, output.W);
             return [dx];
         });
     }
