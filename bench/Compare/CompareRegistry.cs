@@ -12,5 +12,6 @@ public static class CompareRegistry
         new KwsCompare(),
         new DeepSpeechCompare(),
         new TaggingCompare(),
+        new TaggerBackboneCompare(),
     ];
 }

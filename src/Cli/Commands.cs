@@ -12,13 +12,23 @@ static class Commands
 {
     static readonly (string Name, string Args, string Help, Func<string[], CliConsole, int> Run)[] Table =
     [
-        ("train", "kws|deepspeech|freesound [options]", "train a keyword spotter (kws --data DIR), DeepSpeech (deepspeech --train CSV --dev CSV) or FreesoundCnn (freesound --data DIR)",
-            (args, ui) => args.Length > 0 && args[0] == "deepspeech" ? TrainDeepSpeechCommand.Run(args[1..], ui)
-                : args.Length > 0 && args[0] == "freesound" ? FreesoundCommands.Train(args[1..], ui) : TrainCommand.Run(args, ui)),
+        ("train", "kws|deepspeech|freesound|species [options]", "train a keyword spotter (kws --data DIR), DeepSpeech (deepspeech --train CSV --dev CSV), FreesoundCnn (freesound --data DIR) or the species tagger (species --data DIR --tp CSV)",
+            (args, ui) => (args.Length > 0 ? args[0] : "") switch
+            {
+                "deepspeech" => TrainDeepSpeechCommand.Run(args[1..], ui),
+                "freesound" => FreesoundCommands.Train(args[1..], ui),
+                "species" => SpeciesCommands.Train(args[1..], ui),
+                _ => TrainCommand.Run(args, ui),
+            }),
         ("transcribe", "--model CKPT FILE.wav", "transcribe speech with a DeepSpeech checkpoint (greedy, or --beam/--lm)", TranscribeCommand.Run),
         ("eval", "--model CKPT --data DIR", "accuracy, per-class accuracy and confusion matrix of a checkpoint", EvalCommand.Run),
-        ("predict", "[freesound] --model CKPT FILES|DIR", "classify audio files and write a Kaggle submission (fname,label; freesound: the top 3 labels)",
-            (args, ui) => args.Length > 0 && args[0] == "freesound" ? FreesoundCommands.Predict(args[1..], ui) : PredictCommand.Run(args, ui)),
+        ("predict", "[freesound|species] --model CKPT FILES|DIR", "classify audio files and write a Kaggle submission (fname,label; freesound: the top 3 labels; species: recording_id,s0..)",
+            (args, ui) => (args.Length > 0 ? args[0] : "") switch
+            {
+                "freesound" => FreesoundCommands.Predict(args[1..], ui),
+                "species" => SpeciesCommands.Predict(args[1..], ui),
+                _ => PredictCommand.Run(args, ui),
+            }),
         ("demo", "", "train WaveKws on the shipped keyword data set and report its test accuracy", DemoCommand.Run),
         // The features command handles its own errors (one line, exit code 2) and writes to the process's console.
         ("features", "IN.wav --type T --out OUT.npy", "compute STFT / spectrogram / log-mel / MFCC / DeepSpeech MFCC of an audio file into a .npy", (args, _) => FeaturesCommand.Run(args)),

@@ -34,6 +34,10 @@ public static class OpRegistry
         new("recurrence"), new("bidirectional_recurrence"),
         // normalisation and regularisation
         new("batch_norm"), new("dropout"),
+        // tagging backbones (EfficientNet): SiLU, stochastic depth (src/Engine/Ops/Silu.cs, DropPath.cs)
+        new("silu"), new("drop_path"),
+        // resampling (src/Engine/Ops/Resample.cs): SE / head pooling, spectrogram resize
+        new("adaptive_avg_pool2d"), new("resize_bilinear"),
         // losses (fused: one recorded op each, src/Engine/Losses/Loss.cs)
         new("cross_entropy"), new("bce_with_logits"), new("mse"), new("kl_div_distill"),
         // CTC (src/Engine/Losses/Ctc.cs): on log-probs as PyTorch, on logits with log_softmax fused

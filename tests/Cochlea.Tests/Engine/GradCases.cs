@@ -101,6 +101,10 @@ public static partial class GradCases
         },
         // A fixed seed gives the same mask on every evaluation, so central differences see a smooth function.
         ["dropout"] = () => Check(t => Ops.Dropout(t[0], 0.3f, true, new Philox(5)), [Normal(Rng, 4, 6)]),
+        ["adaptive_avg_pool2d"] = () => { Check(t => Ops.AdaptiveAvgPool2d(t[0], (3, 2)), [Normal(Rng, 2, 2, 7, 5)]); Check(t => Ops.AdaptiveAvgPool2d(t[0], (4, 6)), [Normal(Rng, 1, 2, 3, 4)]); },
+        ["resize_bilinear"] = () => { Check(t => Ops.ResizeBilinear(t[0], (5, 9)), [Normal(Rng, 2, 2, 3, 4)]); Check(t => Ops.ResizeBilinear(t[0], (2, 3)), [Normal(Rng, 1, 2, 5, 7)]); },
+        ["silu"] = () => Check(t => Ops.Silu(t[0]), [Scaled(Normal(Rng, 3, 7), 3f)]),
+        ["drop_path"] = () => { Check(t => Ops.DropPath(t[0], 0.4f, true, new Philox(3)), [Normal(Rng, 5, 2, 3)]); Check(t => Ops.DropPath(t[0], 0.5f, [true, false, true]), [Normal(Rng, 3, 4)]); },
         ["conv1d"] = () =>
         {
             Check(t => Ops.Conv1d(t[0], t[1], t[2]), [Normal(Rng, 2, 3, 9), Normal(Rng, 4, 3, 3), Normal(Rng, 4)]);

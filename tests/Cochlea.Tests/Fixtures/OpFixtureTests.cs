@@ -19,6 +19,7 @@ public class OpFixtureTests
         "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "global_avg_pool", "batch_norm",
         "cross_entropy", "bce_with_logits", "mse", "kl_div_distill",
         "stft", "complex_abs", "angle",
+        "silu", "drop_path", "adaptive_avg_pool2d", "resize_bilinear",
     ];
 
     private static IEnumerable<string> Cases() => OpFixture.CaseNames();

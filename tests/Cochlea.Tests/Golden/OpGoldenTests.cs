@@ -66,6 +66,12 @@ public class OpGoldenTests
         ["max_pool2d"] = One((fx, x) => Ops.MaxPool2d(x[0], Pair(fx, "kernel"), Pair(fx, "stride"), Pair(fx, "padding"))),
         ["avg_pool2d"] = One((fx, x) => Ops.AvgPool2d(x[0], Pair(fx, "kernel"), Pair(fx, "stride"), Pair(fx, "padding"))),
         ["batch_norm"] = One(BatchNormChecked),
+        ["silu"] = Unary(Ops.Silu),
+        ["adaptive_avg_pool2d"] = One((fx, x) => Ops.AdaptiveAvgPool2d(x[0], Pair(fx, "size"))),
+        ["resize_bilinear"] = One((fx, x) => Ops.ResizeBilinear(x[0], Pair(fx, "size"))),
+        ["drop_path"] = One((fx, x) => fx.AttrBool("training")
+            ? Ops.DropPath(x[0], fx.AttrFloat("p"), fx.AttrInts("keep").Select(k => k != 0).ToArray())
+            : Ops.DropPath(x[0], fx.AttrFloat("p"), training: false, new Philox(0))),
         // Losses. cross_entropy's "target" attr (hard/soft) is carried by the target's dtype (int64 / float32).
         ["cross_entropy"] = One((fx, x) => Loss.CrossEntropy(x[0], x[1], fx.AttrFloat("label_smoothing"))),
         ["bce_with_logits"] = One((fx, x) => Loss.BinaryCrossEntropyWithLogits(x[0], x[1], fx.AttrFloat("label_smoothing"))),

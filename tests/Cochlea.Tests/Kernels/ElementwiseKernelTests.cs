@@ -89,6 +89,7 @@ public unsafe class ElementwiseKernelTests
         CheckUnary(new ClampOp(0f, float.PositiveInfinity), w, -5, 5);
         CheckUnary(new SigmoidOp(), w, -30, 30);
         CheckUnary(new TanhOp(), w, -10, 10);
+        CheckUnary(new SiluOp(), w, -30, 30);
     }
 
     [TestCaseSource(nameof(Widths))]
@@ -107,6 +108,7 @@ public unsafe class ElementwiseKernelTests
         CheckBinary(new ClampGradOp(-1f, 1f), w, -3, 3);
         CheckBinary(new SigmoidGradOp(), w, 0, 1);
         CheckBinary(new TanhGradOp(), w, -1, 1);
+        CheckBinary(new SiluGradOp(), w, -30, 30);
     }
 
     [TestCaseSource(nameof(Widths))]
@@ -149,6 +151,8 @@ public unsafe class ElementwiseKernelTests
         Assert.That(new SigmoidOp().Invoke(0f), Is.EqualTo(0.5f));
         Assert.That(new SigmoidOp().Invoke(-100f), Is.EqualTo(0f).Within(1e-30f));
         Assert.That(new SigmoidOp().Invoke(2f), Is.EqualTo(1 / (1 + Math.Exp(-2))).Within(1e-7));
+        Assert.That(new SiluOp().Invoke(1.5f), Is.EqualTo(1.5 / (1 + Math.Exp(-1.5))).Within(1e-6));
+        Assert.That(new SiluGradOp().Invoke(1f, 1.5f), Is.EqualTo(1 / (1 + Math.Exp(-1.5)) * (1 + 1.5 * (1 - 1 / (1 + Math.Exp(-1.5))))).Within(1e-6));
         Assert.That(new Log1pOp().Invoke(1e-10f), Is.EqualTo(1e-10f).Within(1e-17f));
         Assert.That(new PowOp(2f).Invoke(-3f), Is.EqualTo(9f));
         Assert.That(new ClampGradOp(0, 6).Invoke(5f, 6f), Is.EqualTo(0f));

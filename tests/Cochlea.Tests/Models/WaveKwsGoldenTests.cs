@@ -53,23 +53,7 @@ public class WaveKwsGoldenTests
     }
 
     /// <summary>The fixture script's procedural_weight(): uniform, variance 1/fan_in, from a 32-bit hash of (entry index k, element j).</summary>
-    static float[] ProceduralWeight(int k, int[] shape)
-    {
-        int n = shape.Aggregate(1, (a, b) => a * b);
-        double scale = Math.Sqrt(3.0 / (n / shape[0]));
-        var w = new float[n];
-        uint salt = unchecked((uint)(k + 1) * 0x85EBCA77u);
-        for (int j = 0; j < n; j++)
-        {
-            uint x = unchecked((uint)j * 0x9E3779B1u + salt);
-            x ^= x >> 16; x = unchecked(x * 0x7FEB352Du);
-            x ^= x >> 15; x = unchecked(x * 0x846CA68Bu);
-            x ^= x >> 16;
-            double u = x / 4294967296.0;
-            w[j] = (float)((2.0 * u - 1.0) * scale);
-        }
-        return w;
-    }
+    static float[] ProceduralWeight(int k, int[] shape) => Procedural.Weight(k, shape);
 
     // Train mode as the fixture ran it: batch norm uses batch statistics and updates its buffers; dropout is off.
     // Why per-module Eval(): Module.Train() reaches every child, and the Dropout children are the only modules whose
