@@ -9,5 +9,6 @@ public static class CompareRegistry
         new GemmCompare(),
         new CtcCompare(),
         new FeaturesCompare(),
+        new RuntimeCompare(),
     ];
 }

@@ -1,0 +1,148 @@
+// `compare runtime`: the frozen-model runtime (Cochlea.Runtime) on WaveKws, batch 1 — one inference of a
+// 1 s clip, our one thread (float32 and int8 files) vs PyTorch's eval-mode latency (torch.no_grad, 2
+// threads) of the reference WaveKws (../shared/reference/models.py), in ms; then the model file sizes
+// (ours float32 and int8 vs torch.save(state_dict)) and our peak working memory (activation arena plus
+// weights dequantised at load; weights are otherwise mapped from the file). PyTorch runs in a python3
+// subprocess that times itself on request; both sides are warmed up well and timed alternating.
+using System.Diagnostics;
+using System.Globalization;
+using Cochlea.Models.Kws;
+using Cochlea.Runtime;
+
+namespace Cochlea.Bench.Compare;
+
+public sealed class RuntimeCompare : ICompareSuite
+{
+    public string Name => "runtime";
+    public string Description => "WaveKws batch 1: frozen runtime (1 thread) vs PyTorch eval (2 threads), ms; file sizes; peak memory";
+
+    static readonly string[] Labels = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];
+    const int TorchThreads = 2;
+
+    public IEnumerable<CompareResult> Run()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "cochlea-compare-runtime-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            using var kws = KwsClassifier.Create(KwsModelKind.Wave, Labels, seed: 1);
+            string f32 = Path.Combine(dir, "wavekws.cochlea"), i8 = Path.Combine(dir, "wavekws-int8.cochlea");
+            KwsExport.Save(kws, f32);
+            KwsExport.Save(kws, i8, int8: true);
+            using var torch = TorchWaveKws.Start(TorchThreads);
+            var clip = new float[KwsClassifier.ClipSamples];
+            var rng = new Random(3);
+            for (int i = 0; i < clip.Length; i++) clip[i] = (float)(rng.NextDouble() - 0.5);
+            string anchorName = torch?.Name ?? TorchWaveKws.MissingName;
+            foreach (var (file, what) in new[] { (f32, "float32"), (i8, "int8") })
+            {
+                using var m = FrozenModel.Load(file, threads: 1);
+                var probs = new float[m.OutputLength];
+                void Ours() => m.Run(clip, probs);
+                // Warm up well: tiered JIT reaches its optimised code and torch its kernels' steady state.
+                for (int i = 0; i < 200; i++) Ours();
+                for (int i = 0; i < 50 && torch is not null; i++) torch.RunOnce();
+                var ours = new List<double>();
+                var anchor = new List<double>();
+                var total = Stopwatch.StartNew();
+                while (ours.Count < 2001 && (ours.Count < 101 || total.Elapsed.TotalSeconds < 4.0))
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    Ours();
+                    ours.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                    if (torch is not null) anchor.Add(torch.RunOnce() * 1e3);
+                }
+                yield return new CompareResult($"wavekws b1 latency, runtime {what}, {m.Width}", 1, Median(ours), torch is null ? null : Median(anchor),
+                    "ms", anchorName, false);
+                yield return new CompareResult($"wavekws model file, {what}", 1, m.FileBytes, torch?.StateDictBytes, "bytes",
+                    torch is null ? TorchWaveKws.MissingName : "torch.save(state_dict) of the reference WaveKws", false);
+                yield return new CompareResult($"wavekws peak working memory, {what}", 1, m.ArenaBytes + m.DequantizedBytes, null, "bytes",
+                    $"arena {m.ArenaBytes} + dequantised weights {m.DequantizedBytes} (mapped file {m.FileBytes} not counted); no torch figure", false);
+            }
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    static double Median(List<double> xs)
+    {
+        xs.Sort();
+        int n = xs.Count;
+        return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
+    }
+
+    /// <summary>A python3 + torch process with the reference WaveKws in eval mode answering "run" with its own timing (seconds).</summary>
+    sealed class TorchWaveKws : IDisposable
+    {
+        public const string MissingName = "torch WaveKws (not available: apt-get install python3-torch, and ../shared/reference/models.py)";
+        const string Python = "/usr/bin/python3";
+        const string Script = """
+            import sys, time, io, importlib.util
+            try:
+                import torch
+            except Exception as e:
+                print("notorch", repr(e), flush=True); sys.exit(0)
+            spec = importlib.util.spec_from_file_location("reference_models", sys.argv[1])
+            ref = importlib.util.module_from_spec(spec); spec.loader.exec_module(ref)
+            torch.set_num_threads(int(sys.argv[2]))
+            torch.manual_seed(0)
+            net = ref.WaveKws(12).eval()
+            x = torch.randn(1, 16000)
+            buf = io.BytesIO(); torch.save(net.state_dict(), buf)
+            print("ok", torch.__version__, torch.get_num_threads(), buf.getbuffer().nbytes, flush=True)
+            for line in sys.stdin:
+                if line.strip() != "run": break
+                with torch.no_grad():
+                    t0 = time.perf_counter(); net(x); dt = time.perf_counter() - t0
+                print(repr(dt), flush=True)
+            """;
+
+        readonly Process _p;
+        public string Name { get; }
+        public long StateDictBytes { get; }
+
+        TorchWaveKws(Process p, string name, long bytes) { _p = p; Name = name; StateDictBytes = bytes; }
+
+        static string? FindModels()
+        {
+            var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE_MODELS");
+            if (env is not null && File.Exists(env)) return env;
+            for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
+                foreach (var c in new[] { Path.Combine(d.FullName, "shared", "reference", "models.py"), Path.Combine(d.FullName, "..", "shared", "reference", "models.py") })
+                    if (File.Exists(c)) return Path.GetFullPath(c);
+            return null;
+        }
+
+        public static TorchWaveKws? Start(int threads)
+        {
+            string? models = FindModels();
+            if (!File.Exists(Python) || models is null) { Console.Error.WriteLine("compare runtime: python3 or ../shared/reference/models.py not found; no anchor."); return null; }
+            var psi = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in new[] { "-u", "-c", Script, models, threads.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(a);
+            psi.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
+            var p = Process.Start(psi)!;
+            string? first = p.StandardOutput.ReadLine();
+            var w = first?.Split(' ');
+            if (w is null || w.Length < 4 || w[0] != "ok")
+            {
+                Console.Error.WriteLine($"compare runtime: torch unavailable ({first ?? "no answer"}); no anchor.");
+                p.Dispose();
+                return null;
+            }
+            return new TorchWaveKws(p, $"torch {w[1]} reference WaveKws eval, no_grad, batch 1, {w[2]} threads", long.Parse(w[3], CultureInfo.InvariantCulture));
+        }
+
+        public double RunOnce()
+        {
+            _p.StandardInput.WriteLine("run");
+            string reply = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("compare runtime: the torch process ended.");
+            return double.Parse(reply, CultureInfo.InvariantCulture);
+        }
+
+        public void Dispose()
+        {
+            try { _p.StandardInput.WriteLine("quit"); _p.WaitForExit(5000); } catch (IOException) { }
+            if (!_p.HasExited) _p.Kill();
+            _p.Dispose();
+        }
+    }
+}
