@@ -52,7 +52,7 @@ public sealed class RuntimeCompare : ICompareSuite
                     ours.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
                     if (torch is not null) anchor.Add(torch.RunOnce() * 1e3);
                 }
-                yield return new CompareResult($"wavekws b1 latency, runtime {what}, {m.Width}", 1, Median(ours), torch is null ? null : Median(anchor),
+                yield return new CompareResult($"wavekws b1 latency, runtime {what}, {m.Width}", 1, Timing.Median(ours), torch is null ? null : Timing.Median(anchor),
                     "ms", anchorName, false);
                 yield return new CompareResult($"wavekws model file, {what}", 1, m.FileBytes, torch?.StateDictBytes, "bytes",
                     torch is null ? TorchWaveKws.MissingName : "torch.save(state_dict) of the reference WaveKws", false);
@@ -61,13 +61,6 @@ public sealed class RuntimeCompare : ICompareSuite
             }
         }
         finally { Directory.Delete(dir, true); }
-    }
-
-    static double Median(List<double> xs)
-    {
-        xs.Sort();
-        int n = xs.Count;
-        return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
     }
 
     /// <summary>A python3 + torch process with the reference WaveKws in eval mode answering "run" with its own timing (seconds).</summary>

@@ -31,7 +31,8 @@ public static class Timing
         return Stopwatch.GetElapsedTime(t0).TotalSeconds;
     }
 
-    static double Median(List<double> xs)
+    /// <summary>Median of <paramref name="xs"/> (sorts it in place).</summary>
+    public static double Median(List<double> xs)
     {
         xs.Sort();
         int n = xs.Count;

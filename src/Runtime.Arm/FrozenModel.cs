@@ -31,7 +31,7 @@ public sealed unsafe class FrozenModel : IDisposable
     public int InputLength { get; }
     /// <summary>Length of the first output (the class probabilities).</summary>
     public int OutputLength => _outputs[0].Length;
-    /// <summary>Bytes of the model file; of the activation arena (all intermediate values, scratch included); of weights dequantised at load (int8 files).</summary>
+    /// <summary>Bytes of the model file; of the activation arena (all intermediate values, scratch included); of weights dequantised at load (an int8 file's depthwise weights).</summary>
     public long FileBytes => _file.FileBytes;
     /// <inheritdoc cref="FileBytes"/>
     public long ArenaBytes { get; }
@@ -157,7 +157,8 @@ public sealed unsafe class FrozenModel : IDisposable
                 case "conv1d":
                 {
                     int t = x.Shape[0], cin = x.Shape[1], tOut = y.Shape[0], cout = y.Shape[1];
-                    float* w = Weights(op, op.Kernel * cin, cout), b = Bias(op, cout);
+                    var w = Matrix(op, op.Kernel * cin, cout);
+                    float* b = Bias(op, cout);
                     float* rows = scratch[i] < 0 ? px : _arena + scratch[i];
                     if (scratch[i] >= 0) steps.Add(new Im2RowStep(px, t, cin, x.ViewOf is null ? cin : x.RowStride, op.Kernel, op.Stride, op.PadLeft, rows, tOut));
                     steps.Add(new DenseStep(rows, tOut, op.Kernel * cin, w, cout, b, py, act, width, threads));
@@ -170,10 +171,10 @@ public sealed unsafe class FrozenModel : IDisposable
                     break;
                 }
                 case "pointwise_conv1d":
-                    steps.Add(new DenseStep(px, x.Shape[0], x.Shape[1], Weights(op, x.Shape[1], y.Shape[1]), y.Shape[1], Bias(op, y.Shape[1]), py, act, width, threads));
+                    steps.Add(new DenseStep(px, x.Shape[0], x.Shape[1], Matrix(op, x.Shape[1], y.Shape[1]), y.Shape[1], Bias(op, y.Shape[1]), py, act, width, threads));
                     break;
                 case "dense":
-                    steps.Add(new DenseStep(px, 1, x.Shape[0], Weights(op, x.Shape[0], y.Shape[0]), y.Shape[0], Bias(op, y.Shape[0]), py, act, width, threads));
+                    steps.Add(new DenseStep(px, 1, x.Shape[0], Matrix(op, x.Shape[0], y.Shape[0]), y.Shape[0], Bias(op, y.Shape[0]), py, act, width, threads));
                     break;
                 case "mean_time": steps.Add(new MeanStep(px, x.Shape[0], x.Shape[1], py, width)); break;
                 case "softmax": steps.Add(new SoftmaxStep(px, (int)x.Elements, py, width)); break;
@@ -228,17 +229,32 @@ public sealed unsafe class FrozenModel : IDisposable
         }
     }
 
-    float* Weights(OpSpec op, int k, int n)
+    /// <summary>A weight matrix (k, n) in the mapped file: float32, or int8 with per-column scales (used in place by the kernel).</summary>
+    readonly struct WeightRef(float* f32, sbyte* i8, float* scale)
+    {
+        public readonly float* F32 = f32, Scale = scale;
+        public readonly sbyte* I8 = i8;
+    }
+
+    WeightRef Matrix(OpSpec op, int k, int n)
     {
         var t = _file.Tensors[op.Weight!];
-        if (t.DType == "F32") return (float*)_file.Data(_file.Get(op.Weight!, "F32", k, n));
+        if (t.DType == "F32") return new((float*)_file.Data(_file.Get(op.Weight!, "F32", k, n)), null, null);
         var q = _file.Get(op.Weight!, "I8", k, n);
         var s = _file.Get(op.Weight + ".scale", "F32", n);
+        return new(null, (sbyte*)_file.Data(q), (float*)_file.Data(s));
+    }
+
+    // Depthwise weights are tiny (kernel x C); an int8 file's are dequantised once into owned memory.
+    float* Weights(OpSpec op, int k, int n)
+    {
+        var m = Matrix(op, k, n);
+        if (m.F32 != null) return m.F32;
         long bytes = (long)k * n * sizeof(float);
         float* w = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
         _owned.Add((nint)w);
         DequantizedBytes += bytes;
-        TimeMajor.DequantizeColumns((sbyte*)_file.Data(q), k, n, (float*)_file.Data(s), w);
+        TimeMajor.DequantizeColumns(m.I8, k, n, m.Scale, w);
         return w;
     }
 
@@ -304,13 +320,14 @@ public sealed unsafe class FrozenModel : IDisposable
     {
         // Why 64 columns per unit: whole vectors on every path and enough work per chunk to pay for the hand-off.
         const int Unit = 64;
-        readonly float* _x, _w, _b, _y;
+        readonly float* _x, _b, _y;
+        readonly WeightRef _w;
         readonly int _rows, _k, _n, _parts;
         readonly FusedActivation _act;
         readonly SimdWidth _width;
         readonly Action<int, int> _chunk;   // cached: no allocation per run
 
-        public DenseStep(float* x, int rows, int k, float* w, int n, float* b, float* y, FusedActivation act, SimdWidth width, int threads)
+        public DenseStep(float* x, int rows, int k, WeightRef w, int n, float* b, float* y, FusedActivation act, SimdWidth width, int threads)
         {
             _x = x; _rows = rows; _k = k; _w = w; _n = n; _b = b; _y = y; _act = act; _width = width;
             // Threads only where a share is at least ~0.5 MFLOP; below that waking a worker costs more than it saves.
@@ -318,11 +335,17 @@ public sealed unsafe class FrozenModel : IDisposable
             _chunk = RunColumns;
         }
 
-        void RunColumns(int s, int e) => FusedDense.Run(_x, _rows, _k, _w, _n, _b, _y, _act, s * Unit, Math.Min(e * Unit, _n), _width);
+        void RunColumns(int s, int e) => Columns(s * Unit, Math.Min(e * Unit, _n));
+
+        void Columns(int j0, int j1)
+        {
+            if (_w.F32 != null) FusedDense.Run(_x, _rows, _k, _w.F32, _n, _b, _y, _act, j0, j1, _width);
+            else FusedDense.RunInt8(_x, _rows, _k, _w.I8, _w.Scale, _n, _b, _y, _act, j0, j1, _width);
+        }
 
         public override void Run()
         {
-            if (_parts <= 1) FusedDense.Run(_x, _rows, _k, _w, _n, _b, _y, _act, 0, _n, _width);
+            if (_parts <= 1) Columns(0, _n);
             else KernelThreads.For((_n + Unit - 1) / Unit, 1, _parts, _chunk);
         }
     }

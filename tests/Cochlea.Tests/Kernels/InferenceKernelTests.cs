@@ -51,6 +51,34 @@ public unsafe class InferenceKernelTests
     }
 
     [Test]
+    public void FusedDenseInt8MatchesReference()
+    {
+        var rng = new Random(17);
+        foreach (var width in Check.Paths)
+            foreach (int rows in new[] { 1, 2, 6, 7, 13 })
+                foreach (int k in new[] { 0, 1, 5, 64, 129 })
+                    foreach (int n in new[] { 1, 4, 12, 17, 32, 33, 70 })
+                    {
+                        var x = Check.Rand(rows * k, rng);
+                        var q = new sbyte[k * n + 64];   // the kernel reads whole vectors of bytes inside the matrix only
+                        for (int i = 0; i < k * n; i++) q[i] = (sbyte)rng.Next(-127, 128);
+                        var s = Check.Rand(n, rng).Select(v => 0.01f + 0.02f * MathF.Abs(v)).ToArray();
+                        var b = Check.Rand(n, rng);
+                        var w = new float[k * n];
+                        for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) w[p * n + j] = q[p * n + j];
+                        var r = DenseRef(x, rows, k, w, n, null, false);
+                        for (int i = 0; i < rows; i++) for (int j = 0; j < n; j++) r[i * n + j] = Math.Max(r[i * n + j] * s[j] + b[j], 0);
+                        var y = new GuardedBuffer(rows * n);
+                        fixed (float* px = x, ps = s, pb = b, py = y.Data)
+                        fixed (sbyte* pq = q)
+                            FusedDense.RunInt8(px, rows, k, pq, ps, n, pb, py, FusedActivation.Relu, 0, n, width);
+                        string what = $"int8 {width} rows {rows} k {k} n {n}";
+                        Check.Close(y.Span, r, 1e-5, 1e-5, what);
+                        y.AssertGuard(what);
+                    }
+    }
+
+    [Test]
     public void FusedDenseColumnRangesTileTheOutput()
     {
         var rng = new Random(8);
