@@ -77,7 +77,7 @@ public sealed class CtcCompare : ICompareSuite
     }
 
     /// <summary>A python3 + torch process answering "setup T B C L threads" and "run" (its own timing of one fwd+bwd, seconds).</summary>
-    sealed class TorchAnchor : IDisposable
+    sealed class TorchAnchor : PythonTimer
     {
         public const string MissingName = "torch F.ctc_loss (not available: apt-get install python3-torch)";
         const string Python = "/usr/bin/python3";
@@ -113,10 +113,9 @@ public sealed class CtcCompare : ICompareSuite
                     break
             """;
 
-        readonly Process _p;
         public string Name { get; }
 
-        TorchAnchor(Process p, string version) { _p = p; Name = $"torch {version} F.ctc_loss(log_softmax) fwd+bwd, float32 CPU"; }
+        TorchAnchor(Process p, string version) : base(p, "compare ctc") { Name = $"torch {version} F.ctc_loss(log_softmax) fwd+bwd, float32 CPU"; }
 
         /// <summary>The anchor process, or null (with the reason on stderr) when python3 or torch is missing.</summary>
         public static TorchAnchor? Start()
@@ -141,23 +140,9 @@ public sealed class CtcCompare : ICompareSuite
 
         public bool Setup(int T, int B, int C, int L, int threads)
         {
-            _p.StandardInput.WriteLine($"setup {T} {B} {C} {L} {threads}");
-            string? reply = _p.StandardOutput.ReadLine();
+            Process.StandardInput.WriteLine($"setup {T} {B} {C} {L} {threads}");
+            string? reply = Process.StandardOutput.ReadLine();
             return reply is not null && reply.StartsWith("ready", StringComparison.Ordinal);
-        }
-
-        public double RunOnce()
-        {
-            _p.StandardInput.WriteLine("run");
-            string reply = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("compare ctc: the torch process ended.");
-            return double.Parse(reply, CultureInfo.InvariantCulture);
-        }
-
-        public void Dispose()
-        {
-            try { _p.StandardInput.WriteLine("quit"); _p.WaitForExit(5000); } catch (IOException) { }
-            if (!_p.HasExited) _p.Kill();
-            _p.Dispose();
         }
     }
 }

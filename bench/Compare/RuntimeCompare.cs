@@ -64,7 +64,7 @@ public sealed class RuntimeCompare : ICompareSuite
     }
 
     /// <summary>A python3 + torch process with the reference WaveKws in eval mode answering "run" with its own timing (seconds).</summary>
-    sealed class TorchWaveKws : IDisposable
+    sealed class TorchWaveKws : PythonTimer
     {
         public const string MissingName = "torch WaveKws (not available: apt-get install python3-torch, and ../shared/reference/models.py)";
         const string Python = "/usr/bin/python3";
@@ -89,11 +89,10 @@ public sealed class RuntimeCompare : ICompareSuite
                 print(repr(dt), flush=True)
             """;
 
-        readonly Process _p;
         public string Name { get; }
         public long StateDictBytes { get; }
 
-        TorchWaveKws(Process p, string name, long bytes) { _p = p; Name = name; StateDictBytes = bytes; }
+        TorchWaveKws(Process p, string name, long bytes) : base(p, "compare runtime") { Name = name; StateDictBytes = bytes; }
 
         static string? FindModels()
         {
@@ -122,20 +121,6 @@ public sealed class RuntimeCompare : ICompareSuite
                 return null;
             }
             return new TorchWaveKws(p, $"torch {w[1]} reference WaveKws eval, no_grad, batch 1, {w[2]} threads", long.Parse(w[3], CultureInfo.InvariantCulture));
-        }
-
-        public double RunOnce()
-        {
-            _p.StandardInput.WriteLine("run");
-            string reply = _p.StandardOutput.ReadLine() ?? throw new InvalidOperationException("compare runtime: the torch process ended.");
-            return double.Parse(reply, CultureInfo.InvariantCulture);
-        }
-
-        public void Dispose()
-        {
-            try { _p.StandardInput.WriteLine("quit"); _p.WaitForExit(5000); } catch (IOException) { }
-            if (!_p.HasExited) _p.Kill();
-            _p.Dispose();
         }
     }
 }
