@@ -80,13 +80,7 @@ public sealed class CtcCompare : ICompareSuite
     sealed class TorchAnchor : PythonTimer
     {
         public const string MissingName = "torch F.ctc_loss (not available: apt-get install python3-torch)";
-        const string Python = "/usr/bin/python3";
-        const string Script = """
-            import sys, time
-            try:
-                import torch, torch.nn.functional as F
-            except Exception as e:
-                print("notorch", repr(e), flush=True); sys.exit(0)
+        const string Script = TorchPrelude + """
             print("ok", torch.__version__, flush=True)
             state = {}
             def step():

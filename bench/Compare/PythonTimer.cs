@@ -8,6 +8,19 @@ namespace Cochlea.Bench.Compare;
 
 abstract class PythonTimer(Process process, string who) : IDisposable
 {
+    /// <summary>Debian's interpreter (python3-torch installs there).</summary>
+    protected const string Python = "/usr/bin/python3";
+
+    /// <summary>First lines of every anchor script: imports, and "notorch ..." then exit when torch is missing.</summary>
+    protected const string TorchPrelude = """
+        import sys, time, io, importlib.util
+        try:
+            import torch, torch.nn.functional as F
+        except Exception as e:
+            print("notorch", repr(e), flush=True); sys.exit(0)
+
+        """;
+
     /// <summary>The python3 process (stdin: commands, stdout: answers).</summary>
     protected Process Process { get; } = process;
 

@@ -67,13 +67,7 @@ public sealed class RuntimeCompare : ICompareSuite
     sealed class TorchWaveKws : PythonTimer
     {
         public const string MissingName = "torch WaveKws (not available: apt-get install python3-torch, and ../shared/reference/models.py)";
-        const string Python = "/usr/bin/python3";
-        const string Script = """
-            import sys, time, io, importlib.util
-            try:
-                import torch
-            except Exception as e:
-                print("notorch", repr(e), flush=True); sys.exit(0)
+        const string Script = TorchPrelude + """
             spec = importlib.util.spec_from_file_location("reference_models", sys.argv[1])
             ref = importlib.util.module_from_spec(spec); spec.loader.exec_module(ref)
             torch.set_num_threads(int(sys.argv[2]))

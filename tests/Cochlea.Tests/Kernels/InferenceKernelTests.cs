@@ -11,6 +11,13 @@ namespace Cochlea.Tests.Kernels;
 [Category("Kernels")]
 public unsafe class InferenceKernelTests
 {
+    /// <summary>Output within tolerance of the reference, guard untouched.</summary>
+    static void Verify(GuardedBuffer y, double[] expected, double atol, double rtol, string what)
+    {
+        Check.Close(y.Span, expected, atol, rtol, what);
+        y.AssertGuard(what);
+    }
+
     static double[] DenseRef(float[] x, int rows, int k, float[] w, int n, float[]? b, bool relu)
     {
         var y = new double[rows * n];
@@ -44,9 +51,7 @@ public unsafe class InferenceKernelTests
                             var y = new GuardedBuffer(rows * n);
                             fixed (float* px = x, pw = w, pb = b, py = y.Data)
                                 FusedDense.Run(px, rows, k, pw, n, pb, py, relu ? FusedActivation.Relu : FusedActivation.None, 0, n, width);
-                            string what = $"{width} rows {rows} k {k} n {n} bias {bias} relu {relu}";
-                            Check.Close(y.Span, DenseRef(x, rows, k, w, n, b, relu), 1e-5, 1e-5, what);
-                            y.AssertGuard(what);
+                                Verify(y, DenseRef(x, rows, k, w, n, b, relu), 1e-5, 1e-5, $"{width} rows {rows} k {k} n {n} bias {bias} relu {relu}");
                         }
     }
 
@@ -72,9 +77,7 @@ public unsafe class InferenceKernelTests
                         fixed (float* px = x, ps = s, pb = b, py = y.Data)
                         fixed (sbyte* pq = q)
                             FusedDense.RunInt8(px, rows, k, pq, ps, n, pb, py, FusedActivation.Relu, 0, n, width);
-                        string what = $"int8 {width} rows {rows} k {k} n {n}";
-                        Check.Close(y.Span, r, 1e-5, 1e-5, what);
-                        y.AssertGuard(what);
+                        Verify(y, r, 1e-5, 1e-5, $"int8 {width} rows {rows} k {k} n {n}");
                     }
     }
 
@@ -130,9 +133,7 @@ public unsafe class InferenceKernelTests
                                 }
                                 r[o * c + ch] = relu ? Math.Max(s, 0) : s;
                             }
-                        string what = $"{width} t {t} c {c} k {kernel} s {stride} p {pad}";
-                        Check.Close(y.Span, r, 1e-6, 1e-5, what);
-                        y.AssertGuard(what);
+                        Verify(y, r, 1e-6, 1e-5, $"{width} t {t} c {c} k {kernel} s {stride} p {pad}");
                     }
     }
 

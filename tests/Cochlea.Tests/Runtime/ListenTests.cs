@@ -12,8 +12,7 @@ using NUnit.Framework;
 
 namespace Cochlea.Tests.Runtime;
 
-[Category("Runtime")]
-[NonParallelizable]
+[NonParallelizable, Category("Runtime")]
 public class ListenTests
 {
     static readonly string[] Labels = ["_silence_", "_unknown_", "yes", "no"];
