@@ -27,6 +27,9 @@ static class ExportCommand
         var (engine, runtime, clips) = CompareAccuracy(classifier, output, data, o.Str("split"));
         ui.Line($"accuracy on the {o.Str("split")} split of {data} ({clips} clips): checkpoint {engine * 100:F1}%, exported {runtime * 100:F1}% " +
             $"(change {(runtime - engine) * 100:+0.0;-0.0;0.0} points)");
+        // The budget for quantisation: at most half a point of test accuracy.
+        if (runtime < engine - 0.005)
+            ui.Error.WriteLine($"cochlea export: warning: the exported model loses {(engine - runtime) * 100:F1} points (more than 0.5); consider the float32 export.");
         return 0;
     }
 
