@@ -13,5 +13,6 @@ public static class CompareRegistry
         new DeepSpeechCompare(),
         new TaggingCompare(),
         new TaggerBackboneCompare(),
+        new RuntimeCompare(),
     ];
 }

@@ -73,7 +73,7 @@ public sealed class DeepSpeechCompare : ICompareSuite
     public IEnumerable<CompareResult> Run()
     {
         var pick = Environment.GetEnvironmentVariable("COCHLEA_DS_CASES")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        string? reference = FindReference();
+        string? reference = PythonAnchor.FindReference();
         using var torch = reference is null ? null : PythonAnchor.Start("compare deepspeech", Script, reference);
         string anchorName = torch is not null ? $"torch {torch.Version} reference/bench.py deepspeech, float32 CPU"
             : reference is null ? "torch reference/bench.py (not found: set COCHLEA_REFERENCE to the folder with bench.py and models.py)"
@@ -140,17 +140,4 @@ public sealed class DeepSpeechCompare : ICompareSuite
         }
     }
 
-    /// <summary>COCHLEA_REFERENCE, or the first ../shared/reference (holding bench.py) above the working directory or the binary.</summary>
-    static string? FindReference()
-    {
-        var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE");
-        if (!string.IsNullOrEmpty(env)) return File.Exists(Path.Combine(env, "bench.py")) ? Path.GetFullPath(env) : null;
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-            {
-                var candidate = Path.Combine(d.FullName, "shared", "reference");
-                if (File.Exists(Path.Combine(candidate, "bench.py"))) return candidate;
-            }
-        return null;
-    }
 }

@@ -31,7 +31,7 @@ public sealed class KwsCompare : ICompareSuite
 
     public IEnumerable<CompareResult> Run()
     {
-        var refDir = ReferenceDir();
+        var refDir = PythonAnchor.FindReference();
         if (refDir is null) Console.Error.WriteLine("compare kws: ../shared/reference/models.py not found (set COCHLEA_REFERENCE); no anchor.");
         using var torch = refDir is null ? null : PythonAnchor.Start("compare kws", Script, refDir);
         foreach (var c in Cases)
@@ -42,7 +42,7 @@ public sealed class KwsCompare : ICompareSuite
     public static CompareResult MeasureOne(string model, bool train)
     {
         var c = Cases.First(c => c.Model == model && c.Train == train);
-        var refDir = ReferenceDir();
+        var refDir = PythonAnchor.FindReference();
         using var torch = refDir is null ? null : PythonAnchor.Start("lab kws", Script, refDir);
         return Measure(c.Model, c.Train, c.Batch, c.Warmup, c.MinReps, c.Budget, torch);
     }
@@ -117,19 +117,6 @@ public sealed class KwsCompare : ICompareSuite
 
     const string MissingName = "torch reference models (not available: apt-get install python3-torch, and ../shared/reference/models.py or COCHLEA_REFERENCE)";
 
-    /// <summary>The reference folder: COCHLEA_REFERENCE, else the repository's sibling shared/reference.</summary>
-    static string? ReferenceDir()
-    {
-        var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE");
-        if (!string.IsNullOrEmpty(env)) return File.Exists(Path.Combine(env, "models.py")) ? env : null;
-        for (var d = new DirectoryInfo(Directory.GetCurrentDirectory()); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Cochlea.sln")))
-            {
-                var r = Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "reference"));
-                return File.Exists(Path.Combine(r, "models.py")) ? r : null;
-            }
-        return null;
-    }
 
     /// <summary>
     /// The anchor: answers "setup MODEL MODE BATCH THREADS" and "run" (its own timing of one step) — see

@@ -68,4 +68,21 @@ public sealed class PythonAnchor : IDisposable
         if (!_p.HasExited) _p.Kill();
         _p.Dispose();
     }
+
+    /// <summary>
+    /// The folder of the reference models (models.py, bench.py): COCHLEA_REFERENCE, else the first shared/reference
+    /// above the working directory or the binary (the repository's sibling ../shared/reference); null when absent.
+    /// </summary>
+    public static string? FindReference()
+    {
+        var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE");
+        if (!string.IsNullOrEmpty(env)) return File.Exists(Path.Combine(env, "models.py")) ? Path.GetFullPath(env) : null;
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+            {
+                var candidate = Path.Combine(d.FullName, "shared", "reference");
+                if (File.Exists(Path.Combine(candidate, "models.py"))) return candidate;
+            }
+        return null;
+    }
 }

@@ -131,10 +131,10 @@ public sealed class TaggerBackboneCompare : ICompareSuite
 
     static PythonAnchor? StartTorch()
     {
-        string reference = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE") ?? Path.GetFullPath(Path.Combine("..", "shared", "reference"));
-        if (!File.Exists(Path.Combine(reference, "models.py")))
+        string? reference = PythonAnchor.FindReference();
+        if (reference is null)
         {
-            Console.Error.WriteLine($"compare tagging-resnet: {reference}/models.py not found; no anchor.");
+            Console.Error.WriteLine("compare tagging-resnet: ../shared/reference/models.py not found (set COCHLEA_REFERENCE); no anchor.");
             return null;
         }
         return PythonAnchor.Start("tagging-resnet", Script, reference);

@@ -173,21 +173,11 @@ public sealed class TaggingCompare : ICompareSuite
                 break
         """;
 
-    static string? ReferenceFolder()
-    {
-        var env = Environment.GetEnvironmentVariable("COCHLEA_REFERENCE");
-        if (!string.IsNullOrEmpty(env)) return env;
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
-                if (File.Exists(Path.Combine(d.FullName, "Cochlea.sln")))
-                    return Path.GetFullPath(Path.Combine(d.FullName, "..", "shared", "reference"));
-        return null;
-    }
 
     /// <summary>The torch process running <see cref="Script"/> on the reference's bench.py, or null (the reason on stderr) when python3, torch or the reference is missing.</summary>
     static PythonAnchor? StartAnchor()
     {
-        var reference = ReferenceFolder();
+        var reference = PythonAnchor.FindReference();
         if (reference is null || !File.Exists(Path.Combine(reference, "bench.py")))
         {
             Console.Error.WriteLine($"compare tagging: the reference bench.py was not found ({reference ?? "no repo above the working directory"}; set COCHLEA_REFERENCE); no anchor.");

@@ -190,22 +190,30 @@ public static unsafe class SoftmaxKernels
         if (!Simd.Supports(width)) throw new PlatformNotSupportedException($"{width} is not available here (best: {Simd.Best}).");
         if (rows == 0 || n == 0) return;
         if (a == null || o == null) throw new ArgumentNullException(nameof(a));
-        nint pa = (nint)a, pb = (nint)b, po = (nint)o;
-        KernelThreads.For(rows, MinRows(n), (r0, r1) =>
+        // Why: too few rows for a second chunk (a classifier's one row of logits) run right here, so the
+        // call allocates no closure (the frozen-model runtime runs with zero allocations per inference).
+        // (The fan-out is a separate method: a closure's captures are allocated on entry to the method declaring them.)
+        if (rows < 2 * MinRows(n)) RowRange<TR>(a, b, o, 0, rows, n, width);
+        else RunThreaded<TR>((nint)a, (nint)b, (nint)o, rows, n, width);
+    }
+
+    static void RunThreaded<TR>(nint pa, nint pb, nint po, int rows, int n, SimdWidth width) where TR : IRowOp =>
+        KernelThreads.For(rows, MinRows(n), (r0, r1) => RowRange<TR>((float*)pa, (float*)pb, (float*)po, r0, r1, n, width));
+
+    static void RowRange<TR>(float* a, float* b, float* o, int r0, int r1, int n, SimdWidth width) where TR : IRowOp
+    {
+        for (int r = r0; r < r1; r++)
         {
-            for (int r = r0; r < r1; r++)
+            long off = (long)r * n;
+            float* ra = a + off, rb = b == null ? null : b + off, ro = o + off;
+            switch (width)
             {
-                long off = (long)r * n;
-                float* ra = (float*)pa + off, rb = pb == 0 ? null : (float*)pb + off, ro = (float*)po + off;
-                switch (width)
-                {
-                    case SimdWidth.V512: TR.Row<V512Ops, Vector512<float>>(ra, rb, ro, n); break;
-                    case SimdWidth.V256: TR.Row<V256Ops, Vector256<float>>(ra, rb, ro, n); break;
-                    case SimdWidth.V128: TR.Row<V128Ops, Vector128<float>>(ra, rb, ro, n); break;
-                    default: TR.Row<ScalarOps, float>(ra, rb, ro, n); break;
-                }
+                case SimdWidth.V512: TR.Row<V512Ops, Vector512<float>>(ra, rb, ro, n); break;
+                case SimdWidth.V256: TR.Row<V256Ops, Vector256<float>>(ra, rb, ro, n); break;
+                case SimdWidth.V128: TR.Row<V128Ops, Vector128<float>>(ra, rb, ro, n); break;
+                default: TR.Row<ScalarOps, float>(ra, rb, ro, n); break;
             }
-        });
+        }
     }
 
     // ---- row helpers: vector body + scalar tail, written once ----------------------------

@@ -105,11 +105,11 @@ public sealed class KwsClassifier : IDisposable
         var m = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [ModelKey] = Kind.Name(),
-            [LabelsKey] = JsonSerializer.Serialize(Labels),
+            [LabelsKey] = JsonSerializer.Serialize(Labels, KwsJson.Default.IReadOnlyListString),
             [SampleRateKey] = SampleRate.ToString(CultureInfo.InvariantCulture),
             [SamplesKey] = ClipSamples.ToString(CultureInfo.InvariantCulture),
         };
-        if (Kind == KwsModelKind.Wave) m[WidthsKey] = JsonSerializer.Serialize(Widths);
+        if (Kind == KwsModelKind.Wave) m[WidthsKey] = JsonSerializer.Serialize(Widths, KwsJson.Default.IReadOnlyListInt32);
         FrontEnd.WriteMetadata(m);
         // Dropout streams: restoring their offsets makes a resumed run draw the masks an uninterrupted one would.
         foreach (var (name, d) in Dropouts()) m[RngPrefix + name] = d.Rng.Offset.ToString(CultureInfo.InvariantCulture);
@@ -161,8 +161,8 @@ public sealed class KwsClassifier : IDisposable
         int[]? widths = null;
         try
         {
-            labels = JsonSerializer.Deserialize<string[]>(Get(LabelsKey)) ?? [];
-            if (kind == KwsModelKind.Wave) widths = JsonSerializer.Deserialize<int[]>(Get(WidthsKey));
+            labels = JsonSerializer.Deserialize(Get(LabelsKey), KwsJson.Default.StringArray) ?? [];
+            if (kind == KwsModelKind.Wave) widths = JsonSerializer.Deserialize(Get(WidthsKey), KwsJson.Default.Int32Array);
         }
         catch (JsonException e) { throw new InvalidDataException($"checkpoint metadata is malformed: {e.Message}"); }
         if (metadata.TryGetValue(SampleRateKey, out var sr) && sr != SampleRate.ToString(CultureInfo.InvariantCulture))

@@ -134,7 +134,7 @@ public abstract class KwsFrontEnd
     protected static float[] FloatsFromJson(IReadOnlyDictionary<string, string> metadata, string key)
     {
         if (!metadata.TryGetValue(key, out var json)) throw new InvalidDataException($"checkpoint metadata lacks '{key}'.");
-        try { return JsonSerializer.Deserialize<float[]>(json) ?? throw new InvalidDataException($"checkpoint metadata '{key}' is null."); }
+        try { return JsonSerializer.Deserialize(json, KwsJson.Default.SingleArray) ?? throw new InvalidDataException($"checkpoint metadata '{key}' is null."); }
         catch (JsonException e) { throw new InvalidDataException($"checkpoint metadata '{key}' is not a JSON array of numbers: {e.Message}"); }
     }
 }

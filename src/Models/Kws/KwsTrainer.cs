@@ -459,5 +459,5 @@ public static class KwsTrainer
         ["distill_weight"] = o.Teacher is null ? null : o.DistillWeight,
         ["pseudo"] = o.PseudoDir,
         ["pseudo_threshold"] = o.PseudoDir is null ? null : o.PseudoThreshold,
-    });
+    }, KwsJson.Default.DictionaryStringObject);
 }

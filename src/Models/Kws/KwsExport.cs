@@ -1,0 +1,214 @@
+// Export of a trained keyword spotter to the runtime's frozen format (src/Runtime.Arm reads it): a
+// safetensors file whose metadata holds the format name and version and the graph as JSON (ops in
+// execution order, every value's shape, attributes, input/output names, labels, front-end parameters).
+// Batch norm is folded into the preceding conv/dense (w' = w * g / sqrt(v + eps), b' = beta - mean * g / sqrt(v + eps),
+// computed in double) and ReLU is fused into the op before it. Activations are time-major (T, C), weights
+// input-major (K, N), so the runtime multiplies straight from the mapped file. With int8, the conv and dense
+// weights are stored per output channel as q = round(w / s), s = max|w| / 127 (symmetric), plus "<name>.scale".
+// The graph includes the front end: raw 16 kHz audio in, class probabilities (and logits) out.
+using System.Globalization;
+using System.Text.Json;
+using Cochlea.IO;
+
+namespace Cochlea.Models.Kws;
+
+/// <summary>Writes a <see cref="KwsClassifier"/> (WaveKws) as a runtime model file.</summary>
+public static class KwsExport
+{
+    /// <summary>Metadata keys and values of the runtime format (kept equal to Cochlea.Runtime.RuntimeModelFile's).</summary>
+    public const string FormatKey = "cochlea.format", FormatName = "cochlea-runtime", VersionKey = "cochlea.format_version", GraphKey = "cochlea.graph";
+
+    /// <summary>The format version written.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>The model file of <paramref name="kws"/> as a safetensors writer (call Save to write it).</summary>
+    /// <exception cref="NotSupportedException">The classifier is not a WaveKws model.</exception>
+    public static SafeTensorsWriter Build(KwsClassifier kws, bool int8 = false)
+    {
+        ArgumentNullException.ThrowIfNull(kws);
+        if (kws.Kind != KwsModelKind.Wave)
+            throw new NotSupportedException($"export supports the wave model (WaveKws) so far, not {kws.Kind.Name()}.");
+        var g = new GraphBuilder(kws.Model.StateDict().Where(p => p.Value.DType == DType.Float32).ToDictionary(p => p.Key, p => (p.Value.ToArray(), p.Value.Shape.ToArray())), int8);
+        int n = KwsClassifier.ClipSamples;
+        string x = "audio";
+        g.Declare(x, n);
+        if (kws.FrontEnd.InputNormalization == KwsInputNormalization.Peak)
+            x = g.Op("peak_normalize", x, "normalized", [n], ("floor", KwsFrontEnd.PeakFloor));
+        int frames = (n - WaveKws.SliceLength) / WaveKws.SliceHop + 1;
+        x = g.Op("frames", x, "frames", [frames, WaveKws.SliceLength], ("length", WaveKws.SliceLength), ("hop", WaveKws.SliceHop));
+        int t = (frames - 3) / 2 + 1;
+        x = g.Conv(x, "conv", "bn", t);
+        // Block 0 is SepConv(32 -> 64) 'valid'; then per width a stride-2 'same' block and a 'valid' one.
+        for (int i = 0; i < 1 + 2 * kws.Widths.Count; i++)
+        {
+            int stride = i % 2 == 1 ? 2 : 1, pad = stride == 2 ? 1 : 0;
+            t = (t + 2 * pad - 3) / stride + 1;
+            x = g.SepConv(x, $"blocks.{i}", t, stride, pad);
+        }
+        int c = g.Values[x][1];
+        x = g.Op("mean_time", x, "pooled", [c]);
+        x = g.Dense(x, "fc.weight", "fc", "relu");
+        string logits = g.Dense(x, "out.weight", "logits", "none");
+        string probs = g.Op("softmax", logits, "probabilities", [kws.Labels.Count]);
+
+        var graph = new Dictionary<string, object>
+        {
+            ["inputs"] = new[] { new Dictionary<string, object> { ["name"] = "audio", ["shape"] = new[] { n } } },
+            ["outputs"] = new[]
+            {
+                new Dictionary<string, object> { ["name"] = probs, ["shape"] = g.Values[probs] },
+                new Dictionary<string, object> { ["name"] = logits, ["shape"] = g.Values[logits] },
+            },
+            ["labels"] = kws.Labels.ToArray(),
+            ["frontend"] = new Dictionary<string, object>
+            {
+                ["type"] = kws.FrontEnd.Name, ["sample_rate"] = KwsClassifier.SampleRate, ["samples"] = n,
+                ["normalization"] = kws.FrontEnd.InputNormalization.ToString().ToLowerInvariant(),
+            },
+            ["values"] = g.Values,
+            ["ops"] = g.Ops,
+        };
+        var w = new SafeTensorsWriter();
+        w.AddMetadata(FormatKey, FormatName);
+        w.AddMetadata(VersionKey, FormatVersion.ToString(CultureInfo.InvariantCulture));
+        w.AddMetadata(GraphKey, JsonSerializer.Serialize(graph, GraphJson.Default.DictionaryStringObject));
+        w.AddMetadata("cochlea.weights", int8 ? "int8-per-channel" : "float32");
+        foreach (var (name, data, shape) in g.Tensors) w.AddFloat32(name, data, shape);
+        foreach (var (name, data, shape) in g.Quantized) w.AddBytes(name, SafeTensorDType.I8, data, shape);
+        return w;
+    }
+
+    /// <summary>Exports <paramref name="kws"/> to <paramref name="path"/> (atomic write); returns the file size in bytes.</summary>
+    public static long Save(KwsClassifier kws, string path, bool int8 = false)
+    {
+        Build(kws, int8).Save(path);
+        return new FileInfo(path).Length;
+    }
+
+    /// <summary>Per-column symmetric int8: s[j] = max_p |w[p, j]| / 127 (1 when the column is zero), q = round(w / s).</summary>
+    public static (sbyte[] Q, float[] Scale) QuantizeColumns(float[] w, int k, int n)
+    {
+        var q = new sbyte[w.Length];
+        var s = new float[n];
+        for (int j = 0; j < n; j++)
+        {
+            float m = 0;
+            for (int p = 0; p < k; p++) m = MathF.Max(m, MathF.Abs(w[p * n + j]));
+            s[j] = m > 0 ? m / 127f : 1f;
+            for (int p = 0; p < k; p++) q[p * n + j] = (sbyte)Math.Clamp(MathF.Round(w[p * n + j] / s[j]), -127, 127);
+        }
+        return (q, s);
+    }
+
+    sealed class GraphBuilder(Dictionary<string, (float[] Data, int[] Shape)> state, bool int8)
+    {
+        public readonly Dictionary<string, int[]> Values = new(StringComparer.Ordinal);
+        public readonly List<Dictionary<string, object>> Ops = [];
+        public readonly List<(string Name, float[] Data, long[] Shape)> Tensors = [];
+        public readonly List<(string Name, byte[] Data, long[] Shape)> Quantized = [];
+
+        public int[] Shape(string name) => state.TryGetValue(name, out var v) ? v.Shape
+            : throw new InvalidDataException($"the checkpoint has no '{name}'; it does not match the WaveKws layout.");
+
+        float[] Data(string name) { Shape(name); return state[name].Data; }
+
+        public void Declare(string name, params int[] shape) => Values[name] = shape;
+
+        public string Op(string op, string input, string output, int[] shape, params (string Key, object Value)[] attrs)
+        {
+            var d = new Dictionary<string, object> { ["op"] = op, ["inputs"] = new[] { input }, ["outputs"] = new[] { output } };
+            foreach (var (k, v) in attrs) d[k] = v;
+            Ops.Add(d);
+            Values[output] = shape;
+            return output;
+        }
+
+        // Folds BN (eps 1e-3) into weights w (k, n) input-major: column j scaled by g/sqrt(v+eps); returns the bias.
+        float[] FoldBn(float[] w, int k, int n, string bn)
+        {
+            float[] gamma = Data(bn + ".weight"), beta = Data(bn + ".bias"), mean = Data(bn + ".running_mean"), var = Data(bn + ".running_var");
+            var bias = new float[n];
+            for (int j = 0; j < n; j++)
+            {
+                double s = gamma[j] / Math.Sqrt(var[j] + 1e-3);
+                for (int p = 0; p < k; p++) w[p * n + j] = (float)(w[p * n + j] * s);
+                bias[j] = (float)(beta[j] - mean[j] * s);
+            }
+            return bias;
+        }
+
+        void AddWeight(string name, float[] w, int k, int n, bool quantize)
+        {
+            if (!(quantize && int8)) { Tensors.Add((name, w, [k, n])); return; }
+            var (q, s) = QuantizeColumns(w, k, n);
+            Quantized.Add((name, (byte[])(Array)q, [k, n]));
+            Tensors.Add((name + ".scale", s, [n]));
+        }
+
+        // conv (Cout, Cin, K) + BN + ReLU -> conv1d weight (K*Cin, Cout), row q*Cin + c.
+        public string Conv(string x, string conv, string bn, int tOut)
+        {
+            var shape = Shape(conv + ".weight");
+            int cout = shape[0], cin = shape[1], kernel = shape[2];
+            var src = Data(conv + ".weight");
+            var w = new float[kernel * cin * cout];
+            for (int o = 0; o < cout; o++)
+                for (int c = 0; c < cin; c++)
+                    for (int q = 0; q < kernel; q++) w[(q * cin + c) * cout + o] = src[(o * cin + c) * kernel + q];
+            var b = FoldBn(w, kernel * cin, cout, bn);
+            AddWeight(conv + ".weight", w, kernel * cin, cout, quantize: true);
+            Tensors.Add((conv + ".bias", b, [cout]));
+            return Op("conv1d", x, conv, [tOut, cout], ("weight", conv + ".weight"), ("bias", conv + ".bias"), ("kernel", kernel),
+                ("stride", 2), ("pad", new[] { 0, 0 }), ("activation", "relu"));
+        }
+
+        // dw (C, 1, K) -> (K, C); pw (Cout, Cin, 1) + BN + ReLU -> (Cin, Cout) with a bias.
+        public string SepConv(string x, string p, int tOut, int stride, int pad)
+        {
+            var dws = Shape(p + ".dw.weight");
+            int c = dws[0], kernel = dws[2];
+            var dsrc = Data(p + ".dw.weight");
+            var dw = new float[kernel * c];
+            for (int ch = 0; ch < c; ch++)
+                for (int q = 0; q < kernel; q++) dw[q * c + ch] = dsrc[ch * kernel + q];
+            Tensors.Add((p + ".dw.weight", dw, [kernel, c]));
+            string h = Op("depthwise_conv1d", x, p + ".dw", [tOut, c], ("weight", p + ".dw.weight"), ("kernel", kernel), ("stride", stride),
+                ("pad", new[] { pad, pad }), ("activation", "none"));
+            var pws = Shape(p + ".pw.weight");
+            int cout = pws[0];
+            var psrc = Data(p + ".pw.weight");
+            var pw = new float[c * cout];
+            for (int o = 0; o < cout; o++)
+                for (int ch = 0; ch < c; ch++) pw[ch * cout + o] = psrc[o * c + ch];
+            var b = FoldBn(pw, c, cout, p + ".bn");
+            AddWeight(p + ".pw.weight", pw, c, cout, quantize: true);
+            Tensors.Add((p + ".pw.bias", b, [cout]));
+            return Op("pointwise_conv1d", h, p, [tOut, cout], ("weight", p + ".pw.weight"), ("bias", p + ".pw.bias"), ("activation", "relu"));
+        }
+
+        // Linear (N, K) -> (K, N).
+        public string Dense(string x, string weight, string output, string activation)
+        {
+            var s = Shape(weight);
+            int n = s[0], k = s[1];
+            var src = Data(weight);
+            var w = new float[k * n];
+            for (int j = 0; j < n; j++)
+                for (int p = 0; p < k; p++) w[p * n + j] = src[j * k + p];
+            AddWeight(weight, w, k, n, quantize: true);
+            return Op("dense", x, output, [n], ("weight", weight), ("activation", activation));
+        }
+    }
+}
+
+/// <summary>Source-generated JSON for the graph (no reflection at run time).</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, object>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, object>[]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(List<Dictionary<string, object>>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, int[]>))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(int[]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(float))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(int))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class GraphJson : System.Text.Json.Serialization.JsonSerializerContext;

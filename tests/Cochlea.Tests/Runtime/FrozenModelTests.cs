@@ -1,0 +1,206 @@
+// The frozen-model runtime end to end: a WaveKws classifier (random weights with non-trivial batch-norm
+// statistics, and the demo's trained checkpoint when runs/demo has one) exported by KwsExport and run by
+// FrozenModel must give the engine's eval-mode probabilities (<= 1e-5) on every SIMD path and thread
+// count; an inference allocates nothing once warm; int8 files are small and close; truncated files,
+// newer format versions and inconsistent shapes are refused with clear messages.
+using Cochlea.IO;
+using Cochlea.Kernels;
+using Cochlea.Models.Kws;
+using Cochlea.Runtime;
+using NUnit.Framework;
+
+namespace Cochlea.Tests.Runtime;
+
+[Category("Runtime")]
+[NonParallelizable]
+public class FrozenModelTests
+{
+    static readonly string[] Labels = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];
+    string _dir = null!;
+    KwsClassifier _kws = null!;
+    string _file = null!;
+
+    [OneTimeSetUp]
+    public void Setup()
+    {
+        _dir = Path.Combine(Path.GetTempPath(), "cochlea-runtime-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(_dir);
+        _kws = RandomClassifier(3);
+        _file = Path.Combine(_dir, "wave.cochlea");
+        KwsExport.Save(_kws, _file);
+    }
+
+    [OneTimeTearDown]
+    public void Teardown()
+    {
+        _kws.Dispose();
+        Directory.Delete(_dir, true);
+    }
+
+    /// <summary>WaveKws with peak normalisation and randomised batch-norm parameters and statistics, in eval mode.</summary>
+    static KwsClassifier RandomClassifier(int seed)
+    {
+        var kws = KwsClassifier.Create(KwsModelKind.Wave, Labels, seed, normalization: KwsInputNormalization.Peak);
+        var rng = new Random(seed);
+        foreach (var (name, t) in kws.Model.NamedParameters().Concat(kws.Model.NamedBuffers()))
+        {
+            if (!name.Contains("bn.") || name.EndsWith("num_batches_tracked")) continue;
+            var s = t.AsSpan();
+            for (int i = 0; i < s.Length; i++)
+                s[i] = name.EndsWith("running_var") ? 0.5f + (float)rng.NextDouble()
+                    : name.EndsWith("running_mean") ? 0.2f * (float)(rng.NextDouble() - 0.5)
+                    : name.EndsWith("weight") ? 0.7f + 0.6f * (float)rng.NextDouble() : 0.1f * (float)(rng.NextDouble() - 0.5);
+        }
+        kws.Model.Eval();
+        return kws;
+    }
+
+    static float[] Clips(int count, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[count * KwsClassifier.ClipSamples];
+        for (int c = 0; c < count; c++)
+        {
+            double f = 200 + 1800 * rng.NextDouble(), amp = 0.05 + 0.5 * rng.NextDouble();
+            for (int i = 0; i < KwsClassifier.ClipSamples; i++)
+                x[c * KwsClassifier.ClipSamples + i] = (float)(amp * Math.Sin(2 * Math.PI * f * i / 16000) * Math.Exp(-3.0 * i / 16000) + 0.02 * (rng.NextDouble() - 0.5));
+        }
+        return x;
+    }
+
+    static void AssertMatchesEngine(KwsClassifier kws, string file, int threads, SimdWidth? width, double atol)
+    {
+        const int count = 4;
+        var clips = Clips(count, 5);
+        var expected = kws.Probabilities(clips, count);
+        using var m = FrozenModel.Load(file, threads, width);
+        Assert.That(m.Labels, Is.EqualTo(kws.Labels));
+        var p = new float[m.OutputLength];
+        double worst = 0;
+        for (int c = 0; c < count; c++)
+        {
+            m.Run(clips.AsSpan(c * KwsClassifier.ClipSamples, KwsClassifier.ClipSamples), p);
+            for (int j = 0; j < p.Length; j++) worst = Math.Max(worst, Math.Abs(p[j] - expected[c * p.Length + j]));
+        }
+        TestContext.Out.WriteLine($"{Path.GetFileName(file)} threads {threads} path {width?.ToString() ?? "best"}: max |p - p_engine| = {worst:E2}");
+        Assert.That(worst, Is.LessThanOrEqualTo(atol));
+    }
+
+    [Test]
+    public void RandomWeightsMatchTheEngineOnEveryPath()
+    {
+        foreach (var w in Simd.Available) AssertMatchesEngine(_kws, _file, 1, w, 1e-5);
+    }
+
+    [Test]
+    public void ThreadsGiveTheSameResult()
+    {
+        var clip = Clips(1, 9);
+        using var one = FrozenModel.Load(_file, 1);
+        using var two = FrozenModel.Load(_file, 2);
+        var a = new float[one.OutputLength];
+        var b = new float[two.OutputLength];
+        one.Run(clip, a);
+        two.Run(clip, b);
+        Assert.That(b, Is.EqualTo(a));
+        Assert.That(two.Output(1).ToArray(), Is.EqualTo(one.Output(1).ToArray()), "logits");
+    }
+
+    [Test]
+    public void TrainedDemoCheckpointMatchesTheEngine()
+    {
+        string? root = TestContext.CurrentContext.TestDirectory;
+        while (root is not null && !File.Exists(Path.Combine(root, "runs", "demo", "best.safetensors"))) root = Path.GetDirectoryName(root);
+        if (root is null) Assert.Ignore("no runs/demo/best.safetensors (run `cochlea demo` once to enable this test).");
+        using var kws = KwsClassifier.Load(Path.Combine(root, "runs", "demo", "best.safetensors"));
+        string file = Path.Combine(_dir, "demo.cochlea");
+        KwsExport.Save(kws, file);
+        AssertMatchesEngine(kws, file, 1, null, 1e-5);
+        AssertMatchesEngine(kws, file, 1, SimdWidth.V128, 1e-5);
+    }
+
+    [Test]
+    public void InferenceAllocatesNothingOnceWarm()
+    {
+        // The default, one thread. (With threads > 1 the hand-off to the kernel workers allocates a few hundred bytes.)
+        var clip = Clips(1, 11);
+        foreach (int threads in new[] { 1 })
+        {
+            using var m = FrozenModel.Load(_file, threads);
+            var p = new float[m.OutputLength];
+            for (int i = 0; i < 3; i++) m.Run(clip, p);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 10; i++) m.Run(clip, p);
+            long after = GC.GetAllocatedBytesForCurrentThread();
+            Assert.That(after - before, Is.Zero, $"threads {threads}: bytes allocated by 10 inferences");
+        }
+    }
+
+    [Test]
+    public void FileSizesAndMemoryPlan()
+    {
+        string q = Path.Combine(_dir, "wave-int8.cochlea");
+        long bytes = KwsExport.Save(_kws, q, int8: true);
+        using var f = FrozenModel.Load(_file);
+        using var i8 = FrozenModel.Load(q);
+        TestContext.Out.WriteLine($"float32 {f.FileBytes} bytes, int8 {i8.FileBytes} bytes, arena {f.ArenaBytes} bytes");
+        Assert.That(bytes, Is.LessThanOrEqualTo(1_500_000));
+        // Liveness-based reuse: the arena is the peak of what is alive at once (first conv: its input, 191 KB of im2row rows and its output).
+        Assert.That(f.ArenaBytes, Is.LessThan(400_000));
+        var clip = Clips(1, 13);
+        var a = new float[f.OutputLength];
+        var b = new float[f.OutputLength];
+        f.Run(clip, a);
+        i8.Run(clip, b);
+        for (int j = 0; j < a.Length; j++) Assert.That(b[j], Is.EqualTo(a[j]).Within(0.05), $"int8 class {j}");
+    }
+
+    static string Rewrite(string dir, string name, Action<SafeTensorsWriter> change, KwsClassifier kws)
+    {
+        var w = KwsExport.Build(kws);
+        change(w);
+        string path = Path.Combine(dir, name);
+        w.Save(path);
+        return path;
+    }
+
+    [Test]
+    public void TruncatedFileIsRefused()
+    {
+        var bytes = File.ReadAllBytes(_file);
+        foreach (int keep in new[] { 4, 100, bytes.Length / 2, bytes.Length - 1 })
+        {
+            string p = Path.Combine(_dir, $"cut{keep}.cochlea");
+            File.WriteAllBytes(p, bytes[..keep]);
+            var e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p).Dispose())!;
+            Assert.That(e.Message, Does.Contain("truncated"), e.Message);
+        }
+    }
+
+    [Test]
+    public void NewerFormatVersionIsRefused()
+    {
+        string p = Rewrite(_dir, "v2.cochlea", w => w.AddMetadata(KwsExport.VersionKey, "2"), _kws);
+        var e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p).Dispose())!;
+        Assert.That(e.Message, Does.Contain("format version 2, newer than this runtime reads (1)"), e.Message);
+    }
+
+    [Test]
+    public void InconsistentShapesAreRefused()
+    {
+        string p = Rewrite(_dir, "shape.cochlea", w => w.AddMetadata(KwsExport.GraphKey,
+            w.Metadata[KwsExport.GraphKey].Replace("\"conv\":[399,32]", "\"conv\":[398,32]")), _kws);
+        var e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p).Dispose())!;
+        Assert.That(e.Message, Does.Contain("inconsistent shapes").And.Contain("(399, 32)"), e.Message);
+
+        string p2 = Rewrite(_dir, "weight.cochlea", w => w.AddMetadata(KwsExport.GraphKey,
+            w.Metadata[KwsExport.GraphKey].Replace("\"weight\":\"blocks.1.pw.weight\"", "\"weight\":\"blocks.2.pw.weight\"")), _kws);
+        e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p2).Dispose())!;
+        Assert.That(e.Message, Does.Contain("inconsistent shapes"), e.Message);
+
+        string p3 = Path.Combine(_dir, "notmodel.safetensors");
+        new SafeTensorsWriter().AddFloat32("x", new float[] { 1, 2 }, 2).Save(p3);
+        e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p3).Dispose())!;
+        Assert.That(e.Message, Does.Contain("cochlea export"), e.Message);
+    }
+}
