@@ -31,9 +31,7 @@ public sealed class KwsCompare : ICompareSuite
 
     public IEnumerable<CompareResult> Run()
     {
-        var refDir = PythonAnchor.FindReference();
-        if (refDir is null) Console.Error.WriteLine("compare kws: ../shared/reference/models.py not found (set COCHLEA_REFERENCE); no anchor.");
-        using var torch = refDir is null ? null : PythonAnchor.Start("compare kws", Script, refDir);
+        using var torch = ReferenceBench.Start("compare kws");
         foreach (var c in Cases)
             yield return Measure(c.Model, c.Train, c.Batch, c.Warmup, c.MinReps, c.Budget, torch);
     }
@@ -42,8 +40,7 @@ public sealed class KwsCompare : ICompareSuite
     public static CompareResult MeasureOne(string model, bool train)
     {
         var c = Cases.First(c => c.Model == model && c.Train == train);
-        var refDir = PythonAnchor.FindReference();
-        using var torch = refDir is null ? null : PythonAnchor.Start("lab kws", Script, refDir);
+        using var torch = ReferenceBench.Start("lab kws");
         return Measure(c.Model, c.Train, c.Batch, c.Warmup, c.MinReps, c.Budget, torch);
     }
 
@@ -118,56 +115,4 @@ public sealed class KwsCompare : ICompareSuite
     const string MissingName = "torch reference models (not available: apt-get install python3-torch, and ../shared/reference/models.py or COCHLEA_REFERENCE)";
 
 
-    /// <summary>
-    /// The anchor: answers "setup MODEL MODE BATCH THREADS" and "run" (its own timing of one step) — see
-    /// <see cref="PythonAnchor"/>. The step bodies are bench.py's time_case, line for line (labels drawn per step as there).
-    /// </summary>
-    const string Script = """
-        import sys, time
-        try:
-            import torch, torch.nn.functional as F
-            sys.path.insert(0, sys.argv[1])
-            import models as M
-        except Exception as e:
-            print("notorch", repr(e), flush=True); sys.exit(0)
-        print("ok", torch.__version__, flush=True)
-        MAKE = {"dskws": (lambda: M.DeepSpeechKws(), lambda b: torch.randn(b, 99, 161)),
-                "wavekws": (lambda: M.WaveKws(), lambda b: torch.randn(b, 16000))}
-        st = {}
-        def train():
-            model, x, opt = st["model"], st["x"], st["opt"]
-            t0 = time.perf_counter()
-            model.train()
-            opt.zero_grad(set_to_none=True)
-            out = model(x)
-            y = torch.randint(0, out.shape[1], (out.shape[0],))
-            loss = F.cross_entropy(out, y)
-            loss.backward()
-            opt.step()
-            return time.perf_counter() - t0
-        def infer():
-            model, x = st["model"], st["x"]
-            t0 = time.perf_counter()
-            model.eval()
-            with torch.no_grad():
-                model(x)
-            return time.perf_counter() - t0
-        for line in sys.stdin:
-            w = line.split()
-            if not w: continue
-            if w[0] == "setup":
-                name, mode, b, n = w[1], w[2], int(w[3]), int(w[4])
-                torch.set_num_threads(n)
-                torch.manual_seed(0)
-                make, inp = MAKE[name]
-                st.clear()
-                st["model"] = make(); st["x"] = inp(b)
-                st["opt"] = torch.optim.Adam(st["model"].parameters(), lr=1e-4)
-                st["step"] = train if mode == "train" else infer
-                print("ready", torch.get_num_threads(), flush=True)
-            elif w[0] == "run":
-                print(repr(st["step"]()), flush=True)
-            else:
-                break
-        """;
 }

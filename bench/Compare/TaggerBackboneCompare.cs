@@ -22,7 +22,7 @@ public sealed class TaggerBackboneCompare : ICompareSuite
 
     public IEnumerable<CompareResult> Run()
     {
-        using var torch = StartTorch();
+        using var torch = ReferenceBench.Start("compare tagging-resnet");
         yield return Measure(train: true, batch: 8, torch, minSteps: 5, seconds: 60);
         yield return Measure(train: false, batch: 1, torch, minSteps: 15, seconds: 20);
     }
@@ -59,7 +59,7 @@ public sealed class TaggerBackboneCompare : ICompareSuite
                     model.Forward(x);
                 }
             }
-            bool anchored = torch is not null && torch.Setup($"{(train ? "train" : "infer")} {batch} {Threads}");
+            bool anchored = torch is not null && torch.Setup($"rfcx {(train ? "train" : "infer")} {batch} {Threads}");
             var ours = new List<double>();
             var anchor = new List<double>();
             Ours();
@@ -73,7 +73,7 @@ public sealed class TaggerBackboneCompare : ICompareSuite
                 if (anchored) anchor.Add(torch!.RunOnce() * 1e3);
             }
             return new CompareResult(label, Threads, Timing.Median(ours), anchored ? Timing.Median(anchor) : null, "ms",
-                anchored ? $"torch {torch!.Version} resnet50_tagger (models.py), float32 CPU" : MissingName, false);
+                anchored ? $"torch {torch!.Version} float32 CPU, bench.py rfcx (resnet50_tagger)" : MissingName, false);
         }
         finally
         {
@@ -83,60 +83,4 @@ public sealed class TaggerBackboneCompare : ICompareSuite
     }
 
     const string MissingName = "torch resnet50_tagger (not available: python3-torch, python3-torchvision and ../shared/reference/models.py)";
-
-    // The anchor: models.py's resnet50_tagger stepped as bench.py's "rfcx" case (see the file header).
-    const string Script = """
-        import os, sys, time
-        try:
-            import torch, torch.nn.functional as F
-            sys.path.insert(0, sys.argv[1])
-            import models as M
-            import torchvision  # noqa: F401  (resnet50_tagger builds torchvision's resnet50)
-        except Exception as e:
-            print("notorch", repr(e), flush=True); sys.exit(0)
-        print("ok", torch.__version__, flush=True)
-        s = {}
-        def step():
-            m, x = s["model"], s["x"]
-            t0 = time.perf_counter()
-            if s["train"]:
-                m.train()
-                s["opt"].zero_grad(set_to_none=True)
-                loss = F.binary_cross_entropy_with_logits(m(x), s["y"] * 0.8 + 0.1)
-                loss.backward()
-                s["opt"].step()
-            else:
-                m.eval()
-                with torch.no_grad():
-                    m(x)
-            return time.perf_counter() - t0
-        for line in sys.stdin:
-            w = line.split()
-            if not w: continue
-            if w[0] == "setup":
-                train, b, n = w[1] == "train", int(w[2]), int(w[3])
-                torch.set_num_threads(n)
-                torch.manual_seed(b)
-                s["train"] = train
-                s["model"] = M.resnet50_tagger()
-                s["opt"] = torch.optim.Adam(s["model"].parameters(), lr=1e-4)
-                s["x"] = torch.randn(b, 3, 192, 384)
-                s["y"] = torch.randint(0, 2, (b, 24)).float()
-                print("ready", torch.get_num_threads(), flush=True)
-            elif w[0] == "run":
-                print(repr(step()), flush=True)
-            else:
-                break
-        """;
-
-    static PythonAnchor? StartTorch()
-    {
-        string? reference = PythonAnchor.FindReference();
-        if (reference is null)
-        {
-            Console.Error.WriteLine("compare tagging-resnet: ../shared/reference/models.py not found (set COCHLEA_REFERENCE); no anchor.");
-            return null;
-        }
-        return PythonAnchor.Start("tagging-resnet", Script, reference);
-    }
 }

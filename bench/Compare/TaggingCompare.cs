@@ -38,7 +38,7 @@ public sealed class TaggingCompare : ICompareSuite
     public IEnumerable<CompareResult> Run()
     {
         if (Environment.GetEnvironmentVariable("COCHLEA_TAGGING_PROFILE") == "1") Profile();
-        using var torch = StartAnchor();
+        using var torch = ReferenceBench.Start("compare tagging");
         foreach (var c in Cases) yield return Measure(c, torch);
     }
 
@@ -131,58 +131,4 @@ public sealed class TaggingCompare : ICompareSuite
 
     // The anchor: a python3 + torch process that imports bench.py and answers "setup NAME MODE BATCH THREADS" and "run".
     public const string MissingName = "torch reference bench.py (not available: apt-get install python3-torch, and ../shared/reference)";
-    // The step is bench.py's time_case loop body, line for line (train: zero_grad, loss_of(model(x)), backward, step).
-    const string Script = """
-        import sys, time
-        try:
-            import torch
-            sys.path.insert(0, sys.argv[1])
-            import bench as B
-        except Exception as e:
-            print("notorch", repr(e), flush=True); sys.exit(0)
-        print("ok", torch.__version__, flush=True)
-        st = {}
-        def step():
-            name, mode, model, x, opt = st["name"], st["mode"], st["model"], st["x"], st["opt"]
-            t0 = time.perf_counter()
-            if mode == "train":
-                model.train()
-                opt.zero_grad(set_to_none=True)
-                loss = B.loss_of(name, model, x, model(x))
-                loss.backward()
-                opt.step()
-            else:
-                model.eval()
-                with torch.no_grad():
-                    model(x)
-            return time.perf_counter() - t0
-        for line in sys.stdin:
-            w = line.split()
-            if not w: continue
-            if w[0] == "setup":
-                name, mode, batch, n = w[1], w[2], int(w[3]), int(w[4])
-                torch.set_num_threads(n)
-                torch.manual_seed(0)
-                make, inp, _ = B.CASES[name]
-                model = make()
-                st.update(name=name, mode=mode, model=model, x=inp(batch), opt=torch.optim.Adam(model.parameters(), lr=1e-4))
-                print("ready", torch.get_num_threads(), flush=True)
-            elif w[0] == "run":
-                print(repr(step()), flush=True)
-            else:
-                break
-        """;
-
-
-    /// <summary>The torch process running <see cref="Script"/> on the reference's bench.py, or null (the reason on stderr) when python3, torch or the reference is missing.</summary>
-    static PythonAnchor? StartAnchor()
-    {
-        var reference = PythonAnchor.FindReference();
-        if (reference is null || !File.Exists(Path.Combine(reference, "bench.py")))
-        {
-            Console.Error.WriteLine($"compare tagging: the reference bench.py was not found ({reference ?? "no repo above the working directory"}; set COCHLEA_REFERENCE); no anchor.");
-            return null;
-        }
-        return PythonAnchor.Start("tagging", Script, reference);
-    }
 }
