@@ -49,10 +49,12 @@ public sealed class SharedInputBiRnn : Module
     {
         if (x.Rank != 3 || x.Size(1) == 0) throw new ArgumentException($"SharedInputBiRnn: expected (B, T >= 1, features), got {x.Describe()}.");
         var hIn = Ops.Add(Ops.Matmul(x, _kernel), _bias).Transpose(0, 1);   // (T, B, H), shared by both directions
-        int t = hIn.Size(0);
-        var hf = Ops.Recurrence(hIn, _fwd, null, RecurrentCell.RnnRelu, reverse: false, hhInputMajor: true);
-        var hb = Ops.Recurrence(hIn, _bwd, null, RecurrentCell.RnnRelu, reverse: true, hhInputMajor: true);
-        return Ops.Add(hf.Slice(0, t - 1, t).Squeeze(0), hb.Slice(0, 0, 1).Squeeze(0));
+        int t = hIn.Size(0), h = _fwd.Size(0);
+        // Both directions in one op: with two kernel threads they run at the same time, one core each.
+        var both = Ops.BidirectionalRecurrence(hIn, _fwd, null, hIn, _bwd, null, RecurrentCell.RnnRelu, hhInputMajor: true);   // (T, B, 2H)
+        var last = both.Slice(0, t - 1, t).Squeeze(0).Slice(1, 0, h);    // forward direction after its last step
+        var first = both.Slice(0, 0, 1).Squeeze(0).Slice(1, h, 2 * h);   // reverse direction after its last step (time 0)
+        return Ops.Add(last, first);
     }
 }
 
