@@ -28,6 +28,23 @@ internal static class LaneDispatch
         return w >= 8 && tail > 0 && tail <= w / 2 ? full : end;
     }
 
+    /// <summary>
+    /// Runs a range job over its [Start, End) at width TO, a last group at most half full at half the width
+    /// (every step is vertical, FMA at every width: the same per-lane arithmetic, half the work for, say, the
+    /// 5 frames left over from 101).
+    /// </summary>
+    public static void RunRange<TJob, TO, TV>(TJob job) where TJob : struct, IRangeJob where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        int w = TO.Count;
+        long split = HalfWidthTailSplit(job.Start, job.End, w);
+        job.Range<TO, TV>(job.Start, split);
+        if (split < job.End)
+        {
+            if (w == 16) job.Range<V256Ops, Vector256<float>>(split, job.End);
+            else job.Range<V128Ops, Vector128<float>>(split, job.End);
+        }
+    }
+
     /// <summary>Runs job at the given width (validated), without boxing: TJob is a struct carrying the arguments.</summary>
     public static void Run<TJob>(SimdWidth width, ref TJob job) where TJob : struct, ILaneJob
     {

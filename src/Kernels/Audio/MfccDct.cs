@@ -56,20 +56,9 @@ internal sealed unsafe class DctLanes
         public long End { get; set; }
         public float* Work { get; set; }
 
-        public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged
-        {
-            // As the STFT driver: a last group at most half full runs at half the width (same per-lane arithmetic).
-            int w = TO.Count;
-            long split = LaneDispatch.HalfWidthTailSplit(Start, End, w);
-            Range<TO, TV>(Start, split);
-            if (split < End)
-            {
-                if (w == 16) Range<V256Ops, System.Runtime.Intrinsics.Vector256<float>>(split, End);
-                else Range<V128Ops, System.Runtime.Intrinsics.Vector128<float>>(split, End);
-            }
-        }
+        public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged => LaneDispatch.RunRange<Job, TO, TV>(this);
 
-        readonly void Range<TO, TV>(long start, long end) where TO : struct, IVec<TV> where TV : unmanaged
+        public readonly void Range<TO, TV>(long start, long end) where TO : struct, IVec<TV> where TV : unmanaged
         {
             var o = Owner;
             int w = TO.Count, n = o._n, coef = o._coef, half = n / 2;

@@ -62,21 +62,9 @@ internal static unsafe class StftEngine
         public long End { get; set; }
         public float* Work { get; set; }
 
-        public void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged
-        {
-            // A last group at most half full runs at half the width: same per-lane arithmetic (every step is
-            // vertical, FMA at every width), half the work for the 5 frames left over from 101, say.
-            int w = TO.Count;
-            long split = LaneDispatch.HalfWidthTailSplit(Start, End, w);
-            Range<TO, TV>(Start, split);
-            if (split < End)
-            {
-                if (w == 16) Range<V256Ops, System.Runtime.Intrinsics.Vector256<float>>(split, End);
-                else Range<V128Ops, System.Runtime.Intrinsics.Vector128<float>>(split, End);
-            }
-        }
+        public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged => LaneDispatch.RunRange<Job<TSink>, TO, TV>(this);
 
-        readonly void Range<TO, TV>(long start, long end) where TO : struct, IVec<TV> where TV : unmanaged
+        public readonly void Range<TO, TV>(long start, long end) where TO : struct, IVec<TV> where TV : unmanaged
         {
             int w = TO.Count, len = Spec.FrameLength, off = Spec.WindowOffset, hop = Spec.Hop, pad = Spec.Pad, n = N;
             int nfft = Plan.N, row = Sink.RowFloats, span = (w - 1) * hop + len;
@@ -158,6 +146,9 @@ internal unsafe interface IRangeJob : ILaneJob
     long Start { get; set; }
     long End { get; set; }
     float* Work { get; set; }
+
+    /// <summary>The kernel body over items [start, end) at width TO (run through <see cref="LaneDispatch.RunRange"/>).</summary>
+    void Range<TO, TV>(long start, long end) where TO : struct, IVec<TV> where TV : unmanaged;
 }
 
 /// <summary>Splits a lane job's items across threads in whole groups of W, one rented workspace per worker.</summary>
