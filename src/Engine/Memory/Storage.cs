@@ -23,6 +23,15 @@ public sealed unsafe class Storage
         _ptr = CpuBufferPool.Shared.Rent(bytes);
     }
 
+    /// <summary>Allocates <paramref name="bytes"/> on <paramref name="device"/> (contents undefined); CUDA memory comes from the device's caching allocator.</summary>
+    public Storage(long bytes, Device device) : this(bytes)
+    {
+        if (!device.IsCpu) throw new NotImplementedException("CUDA storage: filled in by the CUDA runtime work.");
+    }
+
+    /// <summary>Device address of a CUDA buffer (throws for CPU storage or once released).</summary>
+    public ulong DevicePointer => throw new InvalidOperationException("Storage on the CPU has no device pointer.");
+
     /// <summary>Start of the buffer; throws once released.</summary>
     public void* Pointer => _ptr != null ? _ptr : throw new ObjectDisposedException(nameof(Storage), "The tensor's memory was already released (the tensor or its scope was disposed).");
 

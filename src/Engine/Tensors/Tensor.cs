@@ -75,6 +75,18 @@ public sealed unsafe partial class Tensor : IDisposable
         return new Tensor(new Storage(Math.Max(1, n) * dtype.Size()), s, ContiguousStrides(s), 0, dtype);
     }
 
+    /// <summary>Uninitialised contiguous tensor on <paramref name="device"/>.</summary>
+    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype, Device device)
+    {
+        if (device.IsCpu) return Empty(shape, dtype);
+        var s = shape.ToArray();
+        long n = CheckShape(s);
+        return new Tensor(new Storage(Math.Max(1, n) * dtype.Size(), device), s, ContiguousStrides(s), 0, dtype);
+    }
+
+    /// <summary>Device address of element [0,...,0] of a CUDA tensor (any dtype).</summary>
+    public ulong DevicePtr => Storage.DevicePointer + (ulong)(Offset * DType.Size());
+
     /// <summary>Uninitialised float32 tensor.</summary>
     public static Tensor Empty(params int[] shape) => Empty((ReadOnlySpan<int>)shape);
 
