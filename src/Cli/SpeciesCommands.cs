@@ -22,7 +22,7 @@ static class SpeciesCommands
         });
         var data = o.ExistingFolder("data");
         var tp = o.OptionalExistingFile("tp") ?? throw new UsageException($"--tp is required. {TrainUsage}");
-        o.OptionalExistingFile("fp");   // accepted for the competition's layout; false-positive boxes are not used as negatives yet
+        var fp = o.OptionalExistingFile("fp");
         var backbones = o.Required("backbone").Split(',').Select(ParseBackbone).ToList();
         string outDir = o.Optional("out") ?? Path.Combine("runs", $"species-{DateTime.Now:yyyyMMdd-HHmmss}");
         int folds = o.Int("folds");
@@ -34,7 +34,7 @@ static class SpeciesCommands
         {
             var options = new SpeciesTrainOptions
             {
-                AudioDir = data, TpCsv = tp, OutDir = backbones.Count == 1 ? outDir : Path.Combine(outDir, Name(kind)), Backbone = kind,
+                AudioDir = data, TpCsv = tp, FpCsv = fp, OutDir = backbones.Count == 1 ? outDir : Path.Combine(outDir, Name(kind)), Backbone = kind,
                 Folds = folds, OnlyFold = fold, Epochs = o.Int("epochs"), Batch = o.Int("batch"), LearningRate = o.Float("lr"),
                 WarmupEpochs = o.NonNegative("warmup"), WidthScale = Scale("width-scale"), DepthScale = Scale("depth-scale"),
                 Classes = o.Optional("classes") is null ? null : o.Int("classes"), Seed = o.NonNegativeInt("seed"),

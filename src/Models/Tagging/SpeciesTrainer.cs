@@ -1,6 +1,7 @@
 // `cochlea train species` / `predict species`: the Rainforest recipe of DESIGN.md model 4 on the
 // AttentionTagger. Training examples are 10 s crops around each labelled call (train_tp.csv; jittered
-// +-2 s), labelled with every species whose tp box overlaps the crop; recordings are split into folds
+// +-2 s), labelled with every species whose tp box overlaps the crop, plus crops around the verified false
+// positives of train_fp.csv (--fp), labelled the same way from the tp boxes only; recordings are split into folds
 // stratified by species (sorted by their rarest species, dealt round robin); per fold: Adam with cosine
 // decay after a linear warm-up, BCE with label smoothing 0.2, mixup (Beta 0.1) on images and targets,
 // SpecAugment masks. Validation and prediction score a recording as the max over its 10 s windows
@@ -22,6 +23,9 @@ public sealed record SpeciesTrainOptions
     public required string AudioDir { get; init; }
     /// <summary>train_tp.csv.</summary>
     public required string TpCsv { get; init; }
+    /// <summary>train_fp.csv (optional): calls verified NOT to be the species named. Each adds a training crop around
+    /// the call whose targets come from the tp boxes only, so the named species is taught as absent there.</summary>
+    public string? FpCsv { get; init; }
     /// <summary>Output folder (fold checkpoints, metrics.csv).</summary>
     public required string OutDir { get; init; }
     /// <summary>Backbone.</summary>
@@ -80,6 +84,10 @@ public static class SpeciesTrainer
         int classes = o.Classes ?? boxes.Max(b => b.SpeciesId) + 1;
         if (boxes.Any(b => b.SpeciesId >= classes)) throw new InvalidDataException($"{o.TpCsv}: species id above --classes {classes}.");
         var folds = StratifiedFolds(recordings, o.Folds);
+        var tpByRecording = recordings.ToDictionary(r => r.RecordingId, r => r.Boxes, StringComparer.Ordinal);
+        var fpRecordings = o.FpCsv is null ? [] : RainforestAnnotations.GroupByRecording(RainforestAnnotations.LoadBoxes(o.FpCsv), o.AudioDir);
+        foreach (var bx in fpRecordings.SelectMany(r => r.Boxes))
+            if (bx.SpeciesId >= classes) throw new InvalidDataException($"{o.FpCsv}: species id {bx.SpeciesId} of recording {bx.RecordingId} is not below the {classes} classes of {o.TpCsv}.");
         var audio = new Dictionary<string, float[]>(StringComparer.Ordinal);
         float[] Audio(AnnotatedRecording r)
         {
@@ -98,7 +106,10 @@ public static class SpeciesTrainer
             if (o.OnlyFold is int only && only != fold) continue;
             var train = recordings.Where(r => folds[r.RecordingId] != fold).ToList();
             var val = recordings.Where(r => folds[r.RecordingId] == fold).ToList();
-            var examples = train.SelectMany(r => r.Boxes.Select(b => (Rec: r, Box: b))).ToList();
+            // fp calls of validation recordings stay out (they would leak the fold); fp-only recordings always train.
+            var examples = train.SelectMany(r => r.Boxes.Select(b => (Rec: r, Box: b)))
+                .Concat(fpRecordings.Where(r => !folds.TryGetValue(r.RecordingId, out int f) || f != fold).SelectMany(r => r.Boxes.Select(b => (Rec: r, Box: b))))
+                .ToList();
             using var model = AttentionTagger.Create(o.Backbone, classes, o.WidthScale, o.DepthScale, o.Seed + fold);
             var opt = new Adam(model.Parameters(), o.LearningRate);
             long stepsPerEpoch = (examples.Count + o.Batch - 1) / o.Batch, total = stepsPerEpoch * o.Epochs;
@@ -108,7 +119,7 @@ public static class SpeciesTrainer
             double bestScore = double.NegativeInfinity;
             long step = 0;
             int plane = 3 * o.FrontEnd.Height * o.FrontEnd.Width, win = o.FrontEnd.WindowSamples;
-            log($"fold {fold}: {train.Count} train recordings ({examples.Count} calls), {val.Count} validation; {model.ParameterCount} parameters");
+            log($"fold {fold}: {train.Count} train recordings ({examples.Count} calls incl. false positives), {val.Count} validation; {model.ParameterCount} parameters");
             for (int epoch = 1; epoch <= o.Epochs; epoch++)
             {
                 var t0 = System.Diagnostics.Stopwatch.StartNew();
@@ -130,7 +141,7 @@ public static class SpeciesTrainer
                         int s0 = (int)Math.Clamp((centre - o.FrontEnd.WindowSeconds / 2) * o.FrontEnd.SampleRate, 0, Math.Max(0, a.Length - win));
                         double t0s = (double)s0 / o.FrontEnd.SampleRate, t1s = t0s + o.FrontEnd.WindowSeconds;
                         features.Image(Window(a, s0, win), x.AsSpan(i * plane, plane), o.SpecAugment, rng);
-                        foreach (var other in rec.Boxes)
+                        foreach (var other in tpByRecording.GetValueOrDefault(rec.RecordingId, []))
                             if (other.TMax > t0s && other.TMin < t1s) y[i * classes + other.SpeciesId] = 1;
                     }
                     if (o.MixupAlpha > 0 && b > 1) Mixup.Apply(x, y, b, o.MixupAlpha, rng);

@@ -53,6 +53,23 @@ public class SpeciesPipelineTests
     }
 
     [Test]
+    public void FalsePositiveSpeciesOutsideTheClassesIsRefused()
+    {
+        string dir = DataDir(), tmp = Path.Combine(Path.GetTempPath(), "cochlea-fp-" + Guid.NewGuid().ToString("N") + ".csv");
+        File.WriteAllText(tmp, "recording_id,species_id,songtype_id,t_min,f_min,t_max,f_max\n010002t,99,1,44.1,6000,45.2,8000\n");
+        try
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => SpeciesTrainer.Train(new SpeciesTrainOptions
+            {
+                AudioDir = Path.Combine(dir, "train"), TpCsv = Path.Combine(dir, "train_tp.csv"), FpCsv = tmp, OutDir = tmp + ".out", Folds = 3, OnlyFold = 0,
+                Epochs = 1, WidthScale = 0.0625, DepthScale = 0.34, FrontEnd = new SpeciesFrontEnd(Height: 32, Width: 64),
+            }, _ => { }));
+            Assert.That(ex!.Message, Does.Contain("species id 99").And.Contain(tmp));
+        }
+        finally { File.Delete(tmp); if (Directory.Exists(tmp + ".out")) Directory.Delete(tmp + ".out", true); }
+    }
+
+    [Test]
     public void TinyRunTrainsAndPredicts()
     {
         string dir = DataDir(), outDir = Path.Combine(Path.GetTempPath(), "cochlea-species-" + Guid.NewGuid().ToString("N"));
@@ -61,12 +78,19 @@ public class SpeciesPipelineTests
             var lines = new List<string>();
             var paths = SpeciesTrainer.Train(new SpeciesTrainOptions
             {
-                AudioDir = Path.Combine(dir, "train"), TpCsv = Path.Combine(dir, "train_tp.csv"), OutDir = outDir, Folds = 3, OnlyFold = 0,
+                AudioDir = Path.Combine(dir, "train"), TpCsv = Path.Combine(dir, "train_tp.csv"), FpCsv = Path.Combine(dir, "train_fp.csv"), OutDir = outDir, Folds = 3, OnlyFold = 0,
                 Epochs = 1, Batch = 8, WidthScale = 0.0625, DepthScale = 0.34, FrontEnd = new SpeciesFrontEnd(Height: 32, Width: 64),
             }, lines.Add);
             Assert.That(paths, Has.Count.EqualTo(1));
             Assert.That(File.Exists(paths[0]));
             Assert.That(lines, Has.Some.Contains("val LWLRAP"));
+            // Training crops: the tp calls of the other folds' recordings plus the fp calls not in fold 0's recordings.
+            var tp = RainforestAnnotations.LoadBoxes(Path.Combine(dir, "train_tp.csv"));
+            var folds = SpeciesTrainer.StratifiedFolds(RainforestAnnotations.GroupByRecording(tp, Path.Combine(dir, "train")), 3);
+            var fp = RainforestAnnotations.LoadBoxes(Path.Combine(dir, "train_fp.csv"));
+            int expected = tp.Count(b => folds[b.RecordingId] != 0) + fp.Count(b => !folds.TryGetValue(b.RecordingId, out int f) || f != 0);
+            Assert.That(fp, Is.Not.Empty);
+            Assert.That(lines, Has.Some.Contains($"({expected} calls incl. false positives)"));
             string csv = Path.Combine(outDir, "submission.csv");
             Assert.That(SpeciesTrainer.Predict(paths, Path.Combine(dir, "test"), csv, lines.Add), Is.EqualTo(4));
             var rows = File.ReadAllLines(csv);
