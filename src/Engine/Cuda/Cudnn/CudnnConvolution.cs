@@ -28,31 +28,42 @@ internal sealed unsafe class CudnnConvolution : IDisposable
     /// <summary>y = conv(x, w) (beta 0).</summary>
     public void Forward(CudaDevice dev, ulong x, ulong w, ulong y)
     {
-        nint h = dev.Cudnn.Raw;
-        var a = _forward ??= Choose(dev, ConvPass.Forward, (n, p, ws) => CudnnNative.FindConvolutionForwardAlgorithmEx(h, _x.Raw, x, _w.Raw, w, _conv.Raw, _y.Raw, y, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes));
-        float one = 1f, zero = 0f;
-        ulong ws = Prepare(dev, a);
-        Cudnn.Check(CudnnNative.ConvolutionForward(h, &one, _x.Raw, x, _w.Raw, w, _conv.Raw, a.Algo, ws, (nuint)a.WorkspaceBytes, &zero, _y.Raw, y), Call("cudnnConvolutionForward", a));
+        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
+        Run(dev, ref _forward, ConvPass.Forward, "cudnnConvolutionForward",
+            (h, n, p, ws) => CudnnNative.FindConvolutionForwardAlgorithmEx(h, xd, x, wd, w, cd, yd, y, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
+            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionForward(h, one, xd, x, wd, w, cd, algo, ws, bytes, zero, yd, y));
     }
 
     /// <summary>dx = conv^T(dy, w) (beta 0).</summary>
     public void BackwardData(CudaDevice dev, ulong w, ulong dy, ulong dx)
     {
-        nint h = dev.Cudnn.Raw;
-        var a = _backwardData ??= Choose(dev, ConvPass.BackwardData, (n, p, ws) => CudnnNative.FindConvolutionBackwardDataAlgorithmEx(h, _w.Raw, w, _y.Raw, dy, _conv.Raw, _x.Raw, dx, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes));
-        float one = 1f, zero = 0f;
-        ulong ws = Prepare(dev, a);
-        Cudnn.Check(CudnnNative.ConvolutionBackwardData(h, &one, _w.Raw, w, _y.Raw, dy, _conv.Raw, a.Algo, ws, (nuint)a.WorkspaceBytes, &zero, _x.Raw, dx), Call("cudnnConvolutionBackwardData", a));
+        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
+        Run(dev, ref _backwardData, ConvPass.BackwardData, "cudnnConvolutionBackwardData",
+            (h, n, p, ws) => CudnnNative.FindConvolutionBackwardDataAlgorithmEx(h, wd, w, yd, dy, cd, xd, dx, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
+            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardData(h, one, wd, w, yd, dy, cd, algo, ws, bytes, zero, xd, dx));
     }
 
     /// <summary>dw = sum over the batch of dy (x) x (beta 0).</summary>
     public void BackwardFilter(CudaDevice dev, ulong x, ulong dy, ulong dw)
     {
+        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
+        Run(dev, ref _backwardFilter, ConvPass.BackwardFilter, "cudnnConvolutionBackwardFilter",
+            (h, n, p, ws) => CudnnNative.FindConvolutionBackwardFilterAlgorithmEx(h, xd, x, yd, dy, cd, wd, dw, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
+            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardFilter(h, one, xd, x, yd, dy, cd, algo, ws, bytes, zero, wd, dw));
+    }
+
+    delegate int Find(nint handle, int* returned, CudnnAlgoPerf* perf, ulong workspace);
+    delegate int Exec(nint handle, float* one, float* zero, int algo, ulong workspace, nuint workspaceBytes);
+
+    // One pass: the algorithm from the cache slot (searched on first use), its math type and workspace, then the call.
+    void Run(CudaDevice dev, ref ConvAlgoChoice? slot, ConvPass pass, string call, Find find, Exec exec)
+    {
         nint h = dev.Cudnn.Raw;
-        var a = _backwardFilter ??= Choose(dev, ConvPass.BackwardFilter, (n, p, ws) => CudnnNative.FindConvolutionBackwardFilterAlgorithmEx(h, _x.Raw, x, _y.Raw, dy, _conv.Raw, _w.Raw, dw, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes));
+        var a = slot ??= Choose(dev, h, pass, find);
+        Cudnn.Check(CudnnNative.SetConvolutionMathType(_conv.Raw, a.MathType), "cudnnSetConvolutionMathType");
+        ulong ws = a.WorkspaceBytes > 0 ? dev.Workspace(a.WorkspaceBytes) : 0;
         float one = 1f, zero = 0f;
-        ulong ws = Prepare(dev, a);
-        Cudnn.Check(CudnnNative.ConvolutionBackwardFilter(h, &one, _x.Raw, x, _y.Raw, dy, _conv.Raw, a.Algo, ws, (nuint)a.WorkspaceBytes, &zero, _w.Raw, dw), Call("cudnnConvolutionBackwardFilter", a));
+        Cudnn.Check(exec(h, &one, &zero, a.Algo, ws, (nuint)a.WorkspaceBytes), $"{call}(algo {a.Algo}, {a.WorkspaceBytes} B workspace) for {_key}");
     }
 
     /// <summary>y[n, k, ...] += bias[k].</summary>
@@ -69,27 +80,17 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         Cudnn.Check(CudnnNative.ConvolutionBackwardBias(dev.Cudnn.Raw, &one, _y.Raw, dy, &zero, _bias.Raw, db), "cudnnConvolutionBackwardBias");
     }
 
-    delegate int Find(int* returned, CudnnAlgoPerf* perf, ulong workspace);
-
     // Runs the timed search once; results come sorted by time, the first that ran is kept.
-    ConvAlgoChoice Choose(CudaDevice dev, ConvPass pass, Find find)
+    ConvAlgoChoice Choose(CudaDevice dev, nint h, ConvPass pass, Find find)
     {
         var perf = stackalloc CudnnAlgoPerf[MaxAlgorithms];
         int returned = 0;
         ulong ws = dev.Workspace(SearchWorkspaceBytes);
-        Cudnn.Check(find(&returned, perf, ws), $"cudnnFindConvolution{pass}AlgorithmEx for {_key}");
+        Cudnn.Check(find(h, &returned, perf, ws), $"cudnnFindConvolution{pass}AlgorithmEx for {_key}");
         for (int i = 0; i < returned; i++)
             if (perf[i].Status == 0) return new ConvAlgoChoice(perf[i].Algo, (long)perf[i].Memory, (CudnnMathType)perf[i].MathType);
         throw new CudaException($"cuDNN found no {pass} algorithm for {_key} within a {SearchWorkspaceBytes >> 20} MB workspace ({returned} tried).");
     }
-
-    ulong Prepare(CudaDevice dev, ConvAlgoChoice a)
-    {
-        Cudnn.Check(CudnnNative.SetConvolutionMathType(_conv.Raw, a.MathType), "cudnnSetConvolutionMathType");
-        return a.WorkspaceBytes > 0 ? dev.Workspace(a.WorkspaceBytes) : 0;
-    }
-
-    string Call(string call, ConvAlgoChoice a) => $"{call}(algo {a.Algo}, {a.WorkspaceBytes} B workspace) for {_key}";
 
     public void Dispose()
     {

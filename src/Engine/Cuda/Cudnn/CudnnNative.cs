@@ -144,23 +144,29 @@ public static unsafe class Cudnn
     internal static CudnnMathType MathTypeFor(bool tf32) => tf32 ? CudnnMathType.Default : CudnnMathType.Fma;
 }
 
-/// <summary>A cuDNN handle bound to one stream.</summary>
-public sealed unsafe class CudnnHandle : SafeHandle
+/// <summary>An owned cuDNN object (handle or descriptor): created by a subclass's factory, destroyed by its ReleaseHandle.</summary>
+public abstract class CudnnObject : SafeHandle
 {
-    CudnnHandle() : base(0, true) { }
+    private protected CudnnObject() : base(0, true) { }
 
     /// <inheritdoc/>
     public override bool IsInvalid => handle == 0;
 
-    /// <summary>The raw cudnnHandle_t.</summary>
+    /// <summary>The raw cuDNN pointer.</summary>
     internal nint Raw => handle;
 
+    // Adopts the pointer a cudnnCreate* call wrote, so it is released even when the following Set call throws.
+    private protected T Adopt<T>(nint raw) where T : CudnnObject { SetHandle(raw); return (T)this; }
+}
+
+/// <summary>A cuDNN handle bound to one stream.</summary>
+public sealed unsafe class CudnnHandle : CudnnObject
+{
     internal static CudnnHandle Create(nint stream)
     {
         nint h;
         Cudnn.Check(CudnnNative.Create(&h), "cudnnCreate");
-        var r = new CudnnHandle();
-        r.SetHandle(h);
+        var r = new CudnnHandle().Adopt<CudnnHandle>(h);
         Cudnn.Check(CudnnNative.SetStream(h, stream), "cudnnSetStream");
         return r;
     }
@@ -169,23 +175,14 @@ public sealed unsafe class CudnnHandle : SafeHandle
     protected override bool ReleaseHandle() => CudnnNative.Destroy(handle) == 0;
 }
 
-/// <summary>cudnnTensorDescriptor_t of a float NCHW tensor.</summary>
-public sealed unsafe class CudnnTensorDescriptor : SafeHandle
+/// <summary>cudnnTensorDescriptor_t of a fully packed float NCHW tensor.</summary>
+public sealed unsafe class CudnnTensorDescriptor : CudnnObject
 {
-    CudnnTensorDescriptor() : base(0, true) { }
-
-    /// <inheritdoc/>
-    public override bool IsInvalid => handle == 0;
-
-    internal nint Raw => handle;
-
-    /// <summary>A fully packed (n, c, h, w) float descriptor.</summary>
     internal static CudnnTensorDescriptor Create(int n, int c, int h, int w)
     {
         nint d;
         Cudnn.Check(CudnnNative.CreateTensorDescriptor(&d), "cudnnCreateTensorDescriptor");
-        var r = new CudnnTensorDescriptor();
-        r.SetHandle(d);
+        var r = new CudnnTensorDescriptor().Adopt<CudnnTensorDescriptor>(d);
         Cudnn.Check(CudnnNative.SetTensor4dDescriptor(d, CudnnTensorFormat.Nchw, CudnnDataType.Float, n, c, h, w), $"cudnnSetTensor4dDescriptor({n}, {c}, {h}, {w})");
         return r;
     }
@@ -195,21 +192,13 @@ public sealed unsafe class CudnnTensorDescriptor : SafeHandle
 }
 
 /// <summary>cudnnFilterDescriptor_t of float (k, c, h, w) weights.</summary>
-public sealed unsafe class CudnnFilterDescriptor : SafeHandle
+public sealed unsafe class CudnnFilterDescriptor : CudnnObject
 {
-    CudnnFilterDescriptor() : base(0, true) { }
-
-    /// <inheritdoc/>
-    public override bool IsInvalid => handle == 0;
-
-    internal nint Raw => handle;
-
     internal static CudnnFilterDescriptor Create(int k, int c, int h, int w)
     {
         nint d;
         Cudnn.Check(CudnnNative.CreateFilterDescriptor(&d), "cudnnCreateFilterDescriptor");
-        var r = new CudnnFilterDescriptor();
-        r.SetHandle(d);
+        var r = new CudnnFilterDescriptor().Adopt<CudnnFilterDescriptor>(d);
         Cudnn.Check(CudnnNative.SetFilter4dDescriptor(d, CudnnDataType.Float, CudnnTensorFormat.Nchw, k, c, h, w), $"cudnnSetFilter4dDescriptor({k}, {c}, {h}, {w})");
         return r;
     }
@@ -219,21 +208,13 @@ public sealed unsafe class CudnnFilterDescriptor : SafeHandle
 }
 
 /// <summary>cudnnConvolutionDescriptor_t: symmetric padding, stride, dilation, groups, math type.</summary>
-public sealed unsafe class CudnnConvolutionDescriptor : SafeHandle
+public sealed unsafe class CudnnConvolutionDescriptor : CudnnObject
 {
-    CudnnConvolutionDescriptor() : base(0, true) { }
-
-    /// <inheritdoc/>
-    public override bool IsInvalid => handle == 0;
-
-    internal nint Raw => handle;
-
     internal static CudnnConvolutionDescriptor Create(int padH, int padW, int strideH, int strideW, int dilationH, int dilationW, int groups, CudnnMathType math)
     {
         nint d;
         Cudnn.Check(CudnnNative.CreateConvolutionDescriptor(&d), "cudnnCreateConvolutionDescriptor");
-        var r = new CudnnConvolutionDescriptor();
-        r.SetHandle(d);
+        var r = new CudnnConvolutionDescriptor().Adopt<CudnnConvolutionDescriptor>(d);
         Cudnn.Check(CudnnNative.SetConvolution2dDescriptor(d, padH, padW, strideH, strideW, dilationH, dilationW,
             CudnnConvolutionMode.CrossCorrelation, CudnnDataType.Float), "cudnnSetConvolution2dDescriptor");
         Cudnn.Check(CudnnNative.SetConvolutionGroupCount(d, groups), "cudnnSetConvolutionGroupCount");
@@ -245,22 +226,14 @@ public sealed unsafe class CudnnConvolutionDescriptor : SafeHandle
     protected override bool ReleaseHandle() => CudnnNative.DestroyConvolutionDescriptor(handle) == 0;
 }
 
-/// <summary>cudnnPoolingDescriptor_t.</summary>
-public sealed unsafe class CudnnPoolingDescriptor : SafeHandle
+/// <summary>cudnnPoolingDescriptor_t (NaNs propagate, as the CPU's comparisons do).</summary>
+public sealed unsafe class CudnnPoolingDescriptor : CudnnObject
 {
-    CudnnPoolingDescriptor() : base(0, true) { }
-
-    /// <inheritdoc/>
-    public override bool IsInvalid => handle == 0;
-
-    internal nint Raw => handle;
-
     internal static CudnnPoolingDescriptor Create(CudnnPoolingMode mode, int windowH, int windowW, int padH, int padW, int strideH, int strideW)
     {
         nint d;
         Cudnn.Check(CudnnNative.CreatePoolingDescriptor(&d), "cudnnCreatePoolingDescriptor");
-        var r = new CudnnPoolingDescriptor();
-        r.SetHandle(d);
+        var r = new CudnnPoolingDescriptor().Adopt<CudnnPoolingDescriptor>(d);
         Cudnn.Check(CudnnNative.SetPooling2dDescriptor(d, mode, CudnnNanPropagation.Propagate, windowH, windowW, padH, padW, strideH, strideW),
             "cudnnSetPooling2dDescriptor");
         return r;
