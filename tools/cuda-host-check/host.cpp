@@ -2,7 +2,7 @@
 // loop covers everything) driven in the same order as CudaRecurrence and the CUDA stft op, with a scalar row-major
 // GEMM standing in for cuBLAS. check.py compares the results with PyTorch float64 autograd. No GPU needed:
 //   cd tools/cuda-host-check && g++ -O1 -std=c++17 -w host.cpp -o /tmp/host && python3 check.py /tmp/host
-// (dnn_planes.cu's block reductions need real threads and are not covered here.)
+// dnn_planes.cu (block reductions, __syncthreads) is checked by planes.cpp with real threads.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
