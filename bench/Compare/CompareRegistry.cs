@@ -14,5 +14,7 @@ public static class CompareRegistry
         new TaggingCompare(),
         new TaggerBackboneCompare(),
         new RuntimeCompare(),
+        new GpuGemmCompare(),
+        new GpuTrainCompare(),
     ];
 }

@@ -21,9 +21,17 @@ public static class CompareRunner
             else suites.Add(s);
         }
         if (!json) Console.WriteLine($"{"case",-40} {"thr",3} {"ours",10} {"anchor",10} {"unit",-8} {"speedup",8}  anchor");
-        foreach (var suite in suites)
-            foreach (var r in suite.Run())
-                Console.WriteLine(json ? ToJson(r) : ToRow(r));
+        try
+        {
+            foreach (var suite in suites)
+                foreach (var r in suite.Run())
+                    Console.WriteLine(json ? ToJson(r) : ToRow(r));
+        }
+        catch (NoGpuException e)
+        {
+            Console.WriteLine($"no GPU: {e.Message}");
+            return 3;
+        }
         return 0;
     }
 

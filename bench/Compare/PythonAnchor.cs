@@ -10,8 +10,8 @@ namespace Cochlea.Bench.Compare;
 /// <summary>A python3 process that sets cases up and times them on request (see the header for the protocol).</summary>
 public sealed class PythonAnchor : IDisposable
 {
-    /// <summary>Debian's interpreter, where apt's python3-torch lives.</summary>
-    public const string Python = "/usr/bin/python3";
+    /// <summary>The interpreter: COCHLEA_PYTHON when set (the GPU machine's torch may live elsewhere), else Debian's, where apt's python3-torch lives.</summary>
+    public static string Python => Environment.GetEnvironmentVariable("COCHLEA_PYTHON") is { Length: > 0 } p ? p : "/usr/bin/python3";
 
     readonly Process _p;
     readonly string _what;

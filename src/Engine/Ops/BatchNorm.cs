@@ -17,7 +17,6 @@ public static unsafe partial class Ops
         bool training, float momentum = 0.1f, float eps = 1e-5f)
     {
         RequireFloat(x, "batch_norm");
-        x.Device.RequireCpu("batch_norm");
         if (x.Rank < 2) throw new ArgumentException($"batch_norm: expected (N, C, ...), got {x.Describe()}.");
         int n = x.Size(0), c = x.Size(1);
         int spatial = (int)(x.Numel / Math.Max(1L * n * c, 1));
@@ -28,6 +27,7 @@ public static unsafe partial class Ops
             throw new ArgumentException("batch_norm: eval mode needs running_mean and running_var.");
         if (training && (long)n * spatial <= 1)
             throw new ArgumentException($"batch_norm: training needs more than one value per channel, got {x.Describe()} (use eval mode or a larger batch).");
+        if (!x.Device.IsCpu) return BatchNormCuda(x, weight, bias, runningMean, runningVar, training, momentum, eps, n, c, spatial);
 
         var y = Tensor.Empty(x.ShapeArray);
         using var xc = x.ContiguousRaw();

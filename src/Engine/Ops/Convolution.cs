@@ -71,7 +71,6 @@ public static unsafe partial class Ops
     static Tensor ConvCore(Tensor x, Tensor weight, Tensor? bias, ConvAxis ah, ConvAxis aw, int groups, string name)
     {
         RequireFloat(x, name); RequireFloat(weight, name);
-        x.Device.RequireCpu(name);
         int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0);
         if (groups < 1 || cin % groups != 0 || cout % groups != 0)
             throw new ArgumentException($"{name}: groups ({groups}) must divide input channels ({cin}) and output channels ({cout}).");
@@ -83,6 +82,7 @@ public static unsafe partial class Ops
         int oh = ah.Out, ow = aw.Out;
         if (oh <= 0 || ow <= 0)
             throw new ArgumentException($"{name}: input {x.Describe()} is too small for kernel {Tensor.FormatShape(weight.Shape[2..])} with this stride/padding/dilation (output would be empty).");
+        if (!x.Device.IsCpu || !weight.Device.IsCpu) return ConvCuda(x, weight, bias, ah, aw, groups, name);
         int kk = cg * ah.Kernel * aw.Kernel;
         long plane = (long)oh * ow, inPlane = (long)ah.In * aw.In;
         bool depthwise = groups == cin && groups > 1;

@@ -61,7 +61,7 @@ public static unsafe partial class Ops
     // (batch..., m, k) x (batch..., k, n) -> (batch..., m, n); a and b broadcast over batch.
     static Tensor MatmulRaw(Tensor a, Tensor b, int[] batch, int m, int k, int n)
     {
-        a.Device.RequireCpu("matmul");
+        if (!a.Device.IsCpu || !b.Device.IsCpu) return MatmulCuda(a, b, batch, m, k, n);
         var yShape = batch.Append(m).Append(n).ToArray();
         var y = Tensor.Empty(yShape);
         int nb = 1; foreach (var s in batch) nb *= s;
@@ -82,6 +82,14 @@ public static unsafe partial class Ops
     // A matrix operand for Sgemm: row-major or column-major last two dims and one batch stride, else a contiguous copy.
     static (nint Ptr, bool Trans, int Ld, long BatchStride, Tensor? Copy) GemmOperand(Tensor t)
     {
+        var (copy, trans, ld, bs) = GemmLayout(t);
+        return ((nint)(copy ?? t).DataPtr, trans, ld, bs, copy);
+    }
+
+    // How a GEMM reads t's last two dims (on either device): in place when they are row- or column-major with one batch
+    // stride, else from a contiguous copy (returned; the caller disposes it).
+    static (Tensor? Copy, bool Trans, int Ld, long BatchStride) GemmLayout(Tensor t)
+    {
         int r = t.Rank;
         long s0 = t.Strides[r - 2], s1 = t.Strides[r - 1];
         int rows = t.Shape[r - 2], cols = t.Shape[r - 1];
@@ -89,9 +97,8 @@ public static unsafe partial class Ops
         bool colMajor = !rowMajor && s0 == 1 && s1 >= Math.Max(rows, 1);
         long? bs = BatchStride(t);
         if ((rowMajor || colMajor) && bs is not null && (cols > 0 && rows > 0))
-            return ((nint)t.DataPtr, colMajor, (int)(rowMajor ? s0 : s1), bs.Value, null);
-        var c = t.ContiguousRaw();
-        return ((nint)c.DataPtr, false, Math.Max(cols, 1), (long)rows * cols, c);
+            return (null, colMajor, (int)(rowMajor ? s0 : s1), bs.Value);
+        return (t.ContiguousRaw(), false, Math.Max(cols, 1), (long)rows * cols);
     }
 
     // The single stride that steps through all batch matrices in order, if one exists.
@@ -118,7 +125,7 @@ public static unsafe partial class Ops
         int outF = weight.Size(0), inF = weight.Size(1);
         if (x.Rank == 0 || x.Size(-1) != inF) throw new ArgumentException($"linear: input {x.Describe()} must end with {inF} features to match weight {weight.Describe()}.");
         if (bias is not null && (bias.Rank != 1 || bias.Size(0) != outF)) throw new ArgumentException($"linear: bias must be ({outF},), got {bias.Describe()}.");
-        x.Device.RequireCpu("linear");
+        if (!x.Device.IsCpu || !weight.Device.IsCpu) return LinearCuda(x, weight, bias, outF, inF);
         int rows = (int)(x.Numel / Math.Max(inF, 1));
         var yShape = x.ShapeArray[..^1].Append(outF).ToArray();
         var y = Tensor.Empty(yShape);

@@ -23,17 +23,18 @@ public static class OpRegistry
         new("exp"), new("log"), new("log1p"), new("sqrt"), new("pow"), new("abs"), new("clamp"),
         new("relu"), new("relu_clip"), new("relu6"), new("sigmoid"), new("tanh"),
         // reductions, products, softmax
-        new("sum"), new("mean"), new("max"), new("matmul"), new("linear"), new("softmax"), new("log_softmax"),
+        new("sum"), new("mean"), new("max"), new("matmul", CudaSupport.Supported), new("linear", CudaSupport.Supported), new("softmax"), new("log_softmax"),
         // views and copies
         new("contiguous"), new("clone"), new("reshape"), new("permute"), new("slice"), new("expand"), new("unfold"),
         // joining and indexing
         new("concat"), new("pad"), new("where"), new("gather"),
         // convolution and pooling
-        new("conv1d"), new("conv2d"), new("max_pool1d"), new("max_pool2d"), new("avg_pool1d"), new("avg_pool2d"), new("global_avg_pool"),
+        new("conv1d", CudaSupport.Supported), new("conv2d", CudaSupport.Supported), new("max_pool1d", CudaSupport.Supported), new("max_pool2d", CudaSupport.Supported),
+        new("avg_pool1d", CudaSupport.Supported), new("avg_pool2d", CudaSupport.Supported), new("global_avg_pool", CudaSupport.Supported),
         // recurrent layers (the time loop; input projections are linear)
-        new("recurrence"), new("bidirectional_recurrence"),
+        new("recurrence", CudaSupport.Supported), new("bidirectional_recurrence", CudaSupport.Supported),   // CUDA: RNN (ReLU/tanh) and LSTM cells; GRU is CPU-only
         // normalisation and regularisation
-        new("batch_norm"), new("dropout"),
+        new("batch_norm", CudaSupport.Supported), new("dropout"),
         // tagging backbones (EfficientNet): SiLU, stochastic depth (src/Engine/Ops/Silu.cs, DropPath.cs)
         new("silu"), new("drop_path"),
         // resampling (src/Engine/Ops/Resample.cs): SE / head pooling, spectrogram resize
@@ -43,7 +44,7 @@ public static class OpRegistry
         // CTC (src/Engine/Losses/Ctc.cs): on log-probs as PyTorch, on logits with log_softmax fused
         new("ctc_loss"), new("ctc_loss_logits"),
         // spectral (src/Engine/Ops/Spectral.cs): STFT as (..., 2) re/im pairs, their magnitude and angle
-        new("stft"), new("complex_abs"), new("angle"),
+        new("stft", CudaSupport.Supported), new("complex_abs", CudaSupport.Supported), new("angle", CudaSupport.Supported),
     };
 
     /// <summary>Looks an op up by name.</summary>

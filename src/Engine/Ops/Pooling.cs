@@ -27,7 +27,6 @@ public static unsafe partial class Ops
     static Tensor Pool(Tensor x, int spatial, (int H, int W) k, (int H, int W) s, (int H, int W) p, bool max, string name)
     {
         RequireFloat(x, name);
-        x.Device.RequireCpu(name);
         if (x.Rank != spatial + 2) throw new ArgumentException($"{name}: expected {(spatial == 1 ? "(N, C, L)" : "(N, C, H, W)")}, got {x.Describe()}.");
         if (p.H * 2 > k.H || p.W * 2 > k.W) throw new ArgumentException($"{name}: padding ({p.H}, {p.W}) must be at most half the kernel ({k.H}, {k.W}), as in PyTorch.");
         int h = spatial == 2 ? x.Size(2) : 1, w = x.Size(-1);
@@ -35,6 +34,7 @@ public static unsafe partial class Ops
         var aw = new ConvAxis(w, k.W, s.W, p.W, p.W);
         ah.Validate(name); aw.Validate(name);
         if (ah.Out <= 0 || aw.Out <= 0) throw new ArgumentException($"{name}: input {x.Describe()} is smaller than the window ({k.H}, {k.W}).");
+        if (!x.Device.IsCpu) return PoolCuda(x, spatial, ah, aw, max, name);
         int planes = x.Size(0) * x.Size(1);
         var shape = spatial == 2 ? new[] { x.Size(0), x.Size(1), ah.Out, aw.Out } : new[] { x.Size(0), x.Size(1), aw.Out };
         var y = Tensor.Empty(shape);
@@ -64,6 +64,7 @@ public static unsafe partial class Ops
         if (x.Rank < 3) throw new ArgumentException($"global_avg_pool: expected (N, C, ...) with at least one spatial axis, got {x.Describe()}.");
         int planes = x.Size(0) * x.Size(1);
         int size = (int)(x.Numel / Math.Max(planes, 1));
+        if (!x.Device.IsCpu) return GlobalAvgPoolCuda(x, planes, size);
         var y = Tensor.Empty(x.Size(0), x.Size(1));
         using (var xc = x.ContiguousRaw()) Kernels.Pooling.Pool.GlobalAvgForward(xc.DataPtr, y.DataPtr, planes, size);
         var inShape = x.ShapeArray;

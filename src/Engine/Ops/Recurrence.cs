@@ -39,6 +39,7 @@ public static unsafe partial class Ops
     {
         var (T, B, H, gcount) = CheckRecurrence(xw, wHh, bHh, cell, lengths, hhInputMajor, "recurrence");
         int GH = gcount * H;
+        if (!xw.Device.IsCpu) return RecurrenceCuda(xw, wHh, bHh, cell, reverse, lengths, forgetBias, hhInputMajor, T, B, H, GH);
         var st = new RecurrenceState(cell, T, B, H, gcount, reverse, lengths, forgetBias, hhInputMajor, KernelThreads.Count);
         var y = Tensor.Empty(T, B, H);
         using (var xc = xw.ContiguousRaw())
@@ -82,6 +83,7 @@ public static unsafe partial class Ops
         if (shapeR != (T, B, H, gcount) || (bF is null) != (bR is null))
             throw new ArgumentException($"bidirectional_recurrence: the reverse direction ({xwR.Describe()}, {wR.Describe()}) must match the forward one ({xwF.Describe()}, {wF.Describe()}), biases both given or both null.");
         int GH = gcount * H;
+        if (!xwF.Device.IsCpu) return BidirectionalRecurrenceCuda(xwF, wF, bF, xwR, wR, bR, cell, lengths, forgetBias, hhInputMajor, T, B, H, GH);
         bool together = KernelThreads.Count >= 2;
         int inner = together ? 1 : KernelThreads.Count;
         var st = new[]
@@ -154,7 +156,6 @@ public static unsafe partial class Ops
     static (int T, int B, int H, int G) CheckRecurrence(Tensor xw, Tensor wHh, Tensor? bHh, RecurrentCell cell, int[]? lengths, bool hhInputMajor, string op)
     {
         RequireFloat(xw, op); RequireFloat(wHh, op);
-        xw.Device.RequireCpu(op);
         int gcount = cell switch { RecurrentCell.Lstm => 4, RecurrentCell.Gru => 3, _ => 1 };
         if (xw.Rank != 3) throw new ArgumentException($"{op}: expected projected inputs (T, B, {gcount}*H), got {xw.Describe()}.");
         int T = xw.Size(0), B = xw.Size(1), GH = xw.Size(2);

@@ -23,7 +23,6 @@ public static unsafe partial class Ops
     {
         ArgumentNullException.ThrowIfNull(kernel);
         RequireFloat(x, "stft");
-        x.Device.RequireCpu("stft");
         var spec = kernel.Spec;
         if (spec.Center)
             throw new ArgumentException("stft: centred framing (torch.stft center=True) is not supported by the op; use a non-centred spec (StftSpec.TensorFlow).");
@@ -31,6 +30,7 @@ public static unsafe partial class Ops
         int b = x.Size(0), n = x.Size(1), frames = spec.FrameCount(n), bins = spec.Bins;
         if (frames == 0)
             throw new ArgumentException($"stft: {n} samples make no frame (frame length {spec.FrameLength}); pad the signal.");
+        if (!x.Device.IsCpu) return StftCuda(x, spec, b, n, frames);
         var y = Tensor.Empty(b, frames, bins, 2);
         using (var xc = x.ContiguousRaw())
             kernel.Complex(new ReadOnlySpan<float>(xc.DataPtr, checked(b * n)), b, new Span<float>(y.DataPtr, checked((int)y.Numel)));
@@ -85,8 +85,8 @@ public static unsafe partial class Ops
     static Tensor Polar(Tensor z, bool angle, string name)
     {
         RequireFloat(z, name);
-        z.Device.RequireCpu(name);
         if (z.Rank < 1 || z.Size(-1) != 2) throw new ArgumentException($"{name}: expected a complex tensor (..., 2) of (re, im) pairs, got {z.Describe()}.");
+        if (!z.Device.IsCpu) return PolarCuda(z, angle, name);
         var shape = z.ShapeArray[..^1];
         var y = Tensor.Empty(shape);
         long count = y.Numel;

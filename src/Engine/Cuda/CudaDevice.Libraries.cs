@@ -1,0 +1,84 @@
+// The per-device library state of cuBLAS and cuDNN: handles created on first use and bound to the compute
+// stream, a workspace grown as needed from the caching allocator, the convolution algorithm cache, and a
+// device vector of ones (bias broadcasts and sums as rank-1 GEMMs). Nothing here loads a library until used.
+using Cochlea.Cuda.Cublas;
+using Cochlea.Cuda.Cudnn;
+
+namespace Cochlea.Cuda;
+
+public sealed unsafe partial class CudaDevice
+{
+    readonly object _libraryLock = new();
+    CublasHandle? _cublas;
+    CudnnHandle? _cudnn;
+    ulong _workspace, _ones;
+    long _workspaceBytes, _onesCount;
+    readonly Dictionary<ConvKey, CudnnConvolution> _convolutions = new();
+
+    /// <summary>The device's cuBLAS handle (created on first use, on <see cref="Stream"/>), with the math mode of <see cref="CudaOptions.AllowTf32"/> applied.</summary>
+    internal CublasHandle Cublas
+    {
+        get
+        {
+            lock (_libraryLock)
+            {
+                _cublas ??= CublasHandle.Create(Stream);
+                _cublas.ApplyMathMode();
+                return _cublas;
+            }
+        }
+    }
+
+    /// <summary>The device's cuDNN handle (created on first use, on <see cref="Stream"/>).</summary>
+    internal CudnnHandle Cudnn
+    {
+        get { lock (_libraryLock) return _cudnn ??= CudnnHandle.Create(Stream); }
+    }
+
+    /// <summary>
+    /// A scratch buffer of at least <paramref name="bytes"/> for cuDNN, valid until the next call (work is ordered on the
+    /// compute stream, so the old buffer may go back to the allocator while queued work still reads it).
+    /// </summary>
+    internal ulong Workspace(long bytes)
+    {
+        lock (_libraryLock)
+        {
+            if (bytes <= _workspaceBytes) return _workspace;
+            if (_workspace != 0) Free(_workspace, _workspaceBytes);
+            _workspace = 0; _workspaceBytes = 0;
+            _workspace = Allocate(bytes);
+            _workspaceBytes = bytes;
+            return _workspace;
+        }
+    }
+
+    /// <summary>Size of the current workspace in bytes (0 before the first convolution).</summary>
+    internal long WorkspaceBytes { get { lock (_libraryLock) return _workspaceBytes; } }
+
+    /// <summary>A device vector of at least <paramref name="count"/> float ones (grown on demand; never written by kernels).</summary>
+    internal ulong Ones(long count)
+    {
+        lock (_libraryLock)
+        {
+            if (count <= _onesCount) return _ones;
+            long n = Math.Max(count, Math.Max(1024, _onesCount * 2));
+            var host = new float[n];
+            Array.Fill(host, 1f);
+            ulong p = Allocate(n * sizeof(float));
+            fixed (float* h = host) CopyToDevice(p, h, n * sizeof(float));
+            if (_ones != 0) Free(_ones, _onesCount * sizeof(float));
+            _ones = p; _onesCount = n;
+            return _ones;
+        }
+    }
+
+    /// <summary>The cuDNN descriptors and algorithms of one convolution shape, made on first use and kept (one algorithm search per shape and pass).</summary>
+    internal CudnnConvolution Convolution(in ConvKey key)
+    {
+        lock (_libraryLock)
+        {
+            if (!_convolutions.TryGetValue(key, out var c)) _convolutions[key] = c = new CudnnConvolution(key);
+            return c;
+        }
+    }
+}

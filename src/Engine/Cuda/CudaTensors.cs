@@ -1,0 +1,36 @@
+// Small helpers the cuBLAS/cuDNN-backed ops share: the device of an op's operands (all on one GPU), float
+// tensors allocated there, and the grid of a grid-stride kernel launch.
+namespace Cochlea.Cuda;
+
+internal static unsafe class CudaTensors
+{
+    /// <summary>Threads per block of the elementwise kernels in native/cuda (conv_pad, spectral, recurrence).</summary>
+    internal const uint Threads = 256;
+
+    /// <summary>Blocks for a grid-stride loop over <paramref name="count"/> elements: enough to cover it, at most 2^20 (the loop does the rest).</summary>
+    internal static Dim3 Grid(long count) => new((uint)Math.Clamp((count + Threads - 1) / Threads, 1, 1 << 20));
+
+    /// <summary>The CUDA device every tensor of <paramref name="operands"/> (nulls skipped) lives on; throws naming <paramref name="op"/> when they differ.</summary>
+    internal static CudaDevice DeviceOf(string op, Tensor first, params Tensor?[] operands)
+    {
+        foreach (var t in operands)
+            if (t is not null && t.Device != first.Device)
+                throw new ArgumentException($"{op}: operands are on different devices ({first.Describe()} on {first.Device}, {t.Describe()} on {t.Device}); move them with .To(device).");
+        return CudaBackend.Get(first.Device.Index);
+    }
+
+    /// <summary>An uninitialised float32 tensor on <paramref name="device"/>.</summary>
+    internal static Tensor Empty(Device device, params int[] shape) => Tensor.Empty(shape, DType.Float32, device);
+
+    /// <summary>A float32 tensor of zeros on <paramref name="device"/>.</summary>
+    internal static Tensor Zeros(CudaDevice device, params int[] shape)
+    {
+        var t = Tensor.Empty(shape, DType.Float32, device.Device);
+        device.Zero(t.DevicePtr, Math.Max(1, t.Numel) * sizeof(float));
+        return t;
+    }
+
+    /// <summary>Launches a grid-stride kernel over <paramref name="count"/> elements.</summary>
+    internal static void Launch(CudaDevice device, string kernel, long count, void** args)
+        => device.Launch(kernel, Grid(count), new Dim3(Threads), 0, args);
+}

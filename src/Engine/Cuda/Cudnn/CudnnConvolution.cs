@@ -1,0 +1,99 @@
+// One convolution shape on cuDNN: its descriptors, and for each pass the algorithm found once by
+// cudnnFind*AlgorithmEx (timed trials on the real buffers, fastest successful one kept) with the workspace it needs,
+// taken from the device's cached workspace. Cached per device by ConvKey (CudaDevice.Convolution).
+namespace Cochlea.Cuda.Cudnn;
+
+internal sealed unsafe class CudnnConvolution : IDisposable
+{
+    /// <summary>Workspace offered to the algorithm search: algorithms needing more are not tried.</summary>
+    internal const long SearchWorkspaceBytes = 256L << 20;
+    const int MaxAlgorithms = 16;
+
+    readonly ConvKey _key;
+    readonly CudnnTensorDescriptor _x, _y, _bias;
+    readonly CudnnFilterDescriptor _w;
+    readonly CudnnConvolutionDescriptor _conv;
+    ConvAlgoChoice? _forward, _backwardData, _backwardFilter;
+
+    public CudnnConvolution(ConvKey k)
+    {
+        _key = k;
+        _x = CudnnTensorDescriptor.Create(k.N, k.C, k.H, k.W);
+        _w = CudnnFilterDescriptor.Create(k.K, k.C / k.Groups, k.KH, k.KW);
+        _y = CudnnTensorDescriptor.Create(k.N, k.K, k.OutH, k.OutW);
+        _bias = CudnnTensorDescriptor.Create(1, k.K, 1, 1);
+        _conv = CudnnConvolutionDescriptor.Create(k.PadH, k.PadW, k.StrideH, k.StrideW, k.DilationH, k.DilationW, k.Groups, Cudnn.MathTypeFor(k.Tf32));
+    }
+
+    /// <summary>y = conv(x, w) (beta 0).</summary>
+    public void Forward(CudaDevice dev, ulong x, ulong w, ulong y)
+    {
+        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
+        Run(dev, ref _forward, ConvPass.Forward, "cudnnConvolutionForward",
+            (h, n, p, ws) => CudnnNative.FindConvolutionForwardAlgorithmEx(h, xd, x, wd, w, cd, yd, y, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
+            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionForward(h, one, xd, x, wd, w, cd, algo, ws, bytes, zero, yd, y));
+    }
+
+    /// <summary>dx = conv^T(dy, w) (beta 0).</summary>
+    public void BackwardData(CudaDevice dev, ulong w, ulong dy, ulong dx)
+    {
+        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
+        Run(dev, ref _backwardData, ConvPass.BackwardData, "cudnnConvolutionBackwardData",
+            (h, n, p, ws) => CudnnNative.FindConvolutionBackwardDataAlgorithmEx(h, wd, w, yd, dy, cd, xd, dx, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
+            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardData(h, one, wd, w, yd, dy, cd, algo, ws, bytes, zero, xd, dx));
+    }
+
+    /// <summary>dw = sum over the batch of dy (x) x (beta 0).</summary>
+    public void BackwardFilter(CudaDevice dev, ulong x, ulong dy, ulong dw)
+    {
+        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
+        Run(dev, ref _backwardFilter, ConvPass.BackwardFilter, "cudnnConvolutionBackwardFilter",
+            (h, n, p, ws) => CudnnNative.FindConvolutionBackwardFilterAlgorithmEx(h, xd, x, yd, dy, cd, wd, dw, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
+            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardFilter(h, one, xd, x, yd, dy, cd, algo, ws, bytes, zero, wd, dw));
+    }
+
+    delegate int Find(nint handle, int* returned, CudnnAlgoPerf* perf, ulong workspace);
+    delegate int Exec(nint handle, float* one, float* zero, int algo, ulong workspace, nuint workspaceBytes);
+
+    // One pass: the algorithm from the cache slot (searched on first use), its math type and workspace, then the call.
+    void Run(CudaDevice dev, ref ConvAlgoChoice? slot, ConvPass pass, string call, Find find, Exec exec)
+    {
+        nint h = dev.Cudnn.Raw;
+        var a = slot ??= Choose(dev, h, pass, find);
+        Cudnn.Check(CudnnNative.SetConvolutionMathType(_conv.Raw, a.MathType), "cudnnSetConvolutionMathType");
+        ulong ws = a.WorkspaceBytes > 0 ? dev.Workspace(a.WorkspaceBytes) : 0;
+        float one = 1f, zero = 0f;
+        Cudnn.Check(exec(h, &one, &zero, a.Algo, ws, (nuint)a.WorkspaceBytes), $"{call}(algo {a.Algo}, {a.WorkspaceBytes} B workspace) for {_key}");
+    }
+
+    /// <summary>y[n, k, ...] += bias[k].</summary>
+    public void AddBias(CudaDevice dev, ulong bias, ulong y)
+    {
+        float one = 1f;
+        Cudnn.Check(CudnnNative.AddTensor(dev.Cudnn.Raw, &one, _bias.Raw, bias, &one, _y.Raw, y), "cudnnAddTensor(conv bias)");
+    }
+
+    /// <summary>db[k] = sum of dy[:, k, ...].</summary>
+    public void BackwardBias(CudaDevice dev, ulong dy, ulong db)
+    {
+        float one = 1f, zero = 0f;
+        Cudnn.Check(CudnnNative.ConvolutionBackwardBias(dev.Cudnn.Raw, &one, _y.Raw, dy, &zero, _bias.Raw, db), "cudnnConvolutionBackwardBias");
+    }
+
+    // Runs the timed search once; results come sorted by time, the first that ran is kept.
+    ConvAlgoChoice Choose(CudaDevice dev, nint h, ConvPass pass, Find find)
+    {
+        var perf = stackalloc CudnnAlgoPerf[MaxAlgorithms];
+        int returned = 0;
+        ulong ws = dev.Workspace(SearchWorkspaceBytes);
+        Cudnn.Check(find(h, &returned, perf, ws), $"cudnnFindConvolution{pass}AlgorithmEx for {_key}");
+        for (int i = 0; i < returned; i++)
+            if (perf[i].Status == 0) return new ConvAlgoChoice(perf[i].Algo, (long)perf[i].Memory, (CudnnMathType)perf[i].MathType);
+        throw new CudaException($"cuDNN found no {pass} algorithm for {_key} within a {SearchWorkspaceBytes >> 20} MB workspace ({returned} tried).");
+    }
+
+    public void Dispose()
+    {
+        _x.Dispose(); _y.Dispose(); _bias.Dispose(); _w.Dispose(); _conv.Dispose();
+    }
+}

@@ -1,0 +1,85 @@
+// batch_norm on cuDNN (spatial mode, x seen as (N, C, spatial, 1)). Training: cudnnBatchNormalizationForwardTraining
+// with exponentialAverageFactor = momentum, which is the CPU's convention (running = (1 - m) running + m batch, the
+// running variance unbiased); backward cudnnBatchNormalizationBackward from the saved mean / inverse std. Eval:
+// cudnnBatchNormalizationForwardInference, backward with the statistics as constants (batch_norm_eval_backward_f32).
+using Cochlea.Autograd;
+using Cochlea.Cuda;
+using Cochlea.Cuda.Cudnn;
+
+namespace Cochlea;
+
+public static unsafe partial class Ops
+{
+    static Tensor BatchNormCuda(Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar,
+        bool training, float momentum, float eps, int n, int c, int spatial)
+    {
+        var dev = CudaTensors.DeviceOf("batch_norm", x, weight, bias, runningMean, runningVar);
+        var y = CudaTensors.Empty(x.Device, x.ShapeArray);
+        var xc = x.ContiguousRaw();   // kept for backward
+        // cuDNN needs scale and bias: ones (the device's shared vector, only read) and zeros stand in for null.
+        ulong scale = weight?.DevicePtr ?? dev.Ones(c);
+        Tensor mean, stat;   // training: saved mean and inverse std; eval: copies of the running mean and variance
+        float one = 1f, zero = 0f;
+        using (var zeros = bias is null ? CudaTensors.Zeros(dev, c) : null)
+        using (var xd = CudnnTensorDescriptor.Create(n, c, spatial, 1))
+        using (var bnd = CudnnTensorDescriptor.Create(1, c, 1, 1))
+        {
+            ulong shift = (bias ?? zeros!).DevicePtr;
+            nint h = dev.Cudnn.Raw;
+            if (training)
+            {
+                mean = CudaTensors.Empty(x.Device, c);
+                stat = CudaTensors.Empty(x.Device, c);
+                // cuDNN updates both running statistics or neither: a missing one gets a throw-away buffer.
+                using var spare = (runningMean is null) != (runningVar is null) ? CudaTensors.Zeros(dev, c) : null;
+                ulong rm = runningMean?.DevicePtr ?? spare?.DevicePtr ?? 0, rv = runningVar?.DevicePtr ?? spare?.DevicePtr ?? 0;
+                Cudnn.Check(CudnnNative.BatchNormalizationForwardTraining(h, CudnnBatchNormMode.Spatial, &one, &zero, xd.Raw, xc.DevicePtr,
+                    xd.Raw, y.DevicePtr, bnd.Raw, scale, shift, momentum, rm, rv, eps, mean.DevicePtr, stat.DevicePtr),
+                    $"cudnnBatchNormalizationForwardTraining({x.Describe()})");
+            }
+            else
+            {
+                mean = CudaTensors.Empty(x.Device, c);
+                stat = CudaTensors.Empty(x.Device, c);
+                dev.CopyOnDevice(mean.DevicePtr, runningMean!.DevicePtr, c * sizeof(float));
+                dev.CopyOnDevice(stat.DevicePtr, runningVar!.DevicePtr, c * sizeof(float));
+                Cudnn.Check(CudnnNative.BatchNormalizationForwardInference(h, CudnnBatchNormMode.Spatial, &one, &zero, xd.Raw, xc.DevicePtr,
+                    xd.Raw, y.DevicePtr, bnd.Raw, scale, shift, mean.DevicePtr, stat.DevicePtr, eps),
+                    $"cudnnBatchNormalizationForwardInference({x.Describe()})");
+            }
+        }
+
+        var inputs = new List<Tensor> { x };
+        if (weight is not null) inputs.Add(weight);
+        if (bias is not null) inputs.Add(bias);
+        return BackwardPass.Record(y, "batch_norm", inputs.ToArray(), g =>
+        {
+            using var gc = g.ContiguousRaw();
+            var dx = CudaTensors.Empty(x.Device, x.ShapeArray);
+            var dgamma = CudaTensors.Empty(x.Device, c);
+            var dbeta = CudaTensors.Empty(x.Device, c);
+            if (training)
+            {
+                using var xd = CudnnTensorDescriptor.Create(n, c, spatial, 1);
+                using var bnd = CudnnTensorDescriptor.Create(1, c, 1, 1);
+                float one1 = 1f, zero1 = 0f;
+                Cudnn.Check(CudnnNative.BatchNormalizationBackward(dev.Cudnn.Raw, CudnnBatchNormMode.Spatial, &one1, &zero1, &one1, &zero1,
+                    xd.Raw, xc.DevicePtr, xd.Raw, gc.DevicePtr, xd.Raw, dx.DevicePtr, bnd.Raw, weight?.DevicePtr ?? dev.Ones(c),
+                    dgamma.DevicePtr, dbeta.DevicePtr, eps, mean.DevicePtr, stat.DevicePtr), $"cudnnBatchNormalizationBackward({x.Describe()})");
+            }
+            else
+            {
+                ulong px = xc.DevicePtr, pg = gc.DevicePtr, pdx = dx.DevicePtr, pgam = weight?.DevicePtr ?? 0, pm = mean.DevicePtr, pv = stat.DevicePtr;
+                ulong pdg = dgamma.DevicePtr, pdb = dbeta.DevicePtr;
+                int nn = n, cc = c, ss = spatial;
+                float e = eps;
+                void** args = stackalloc void*[] { &px, &pg, &pdx, &nn, &cc, &ss, &pgam, &pm, &pv, &e, &pdg, &pdb };
+                dev.Launch("batch_norm_eval_backward_f32", new Dim3((uint)c), new Dim3(256), 0, args);
+            }
+            var r = new List<Tensor?> { dx };
+            if (weight is not null) r.Add(dgamma); else dgamma.Dispose();
+            if (bias is not null) r.Add(dbeta); else dbeta.Dispose();
+            return r.ToArray();
+        });
+    }
+}
