@@ -25,6 +25,12 @@ public static class CudaLibraries
     static readonly Dictionary<string, (nint Handle, string? Error)> Loaded = new(StringComparer.Ordinal);
     static bool _registered;
 
+    /// <summary>The logical names a load was attempted for so far (empty in CPU-only use).</summary>
+    public static IReadOnlyList<string> Attempted
+    {
+        get { lock (Gate) return Loaded.Keys.Order(StringComparer.Ordinal).ToList(); }
+    }
+
     /// <summary>Registers the DllImport resolver for Cochlea.Engine (idempotent; call before the first CUDA binding is used).</summary>
     public static void EnsureResolver()
     {

@@ -56,13 +56,13 @@ public sealed unsafe partial class Tensor
     }
 
     /// <summary>
-    /// Copies the tensor to <paramref name="device"/> (a no-op alias on the same device), contiguous. Recorded:
-    /// the gradient flows back with <c>g.To(sourceDevice)</c>.
+    /// Copies the tensor to <paramref name="device"/>, contiguous; on the same device, a view of the same elements
+    /// (no copy). Recorded either way, as torch's .to(): the gradient flows back with <c>g.To(sourceDevice)</c>.
     /// </summary>
     /// <exception cref="Cochlea.Cuda.CudaException">The target is a CUDA device and CUDA is unavailable (the message says why).</exception>
     public Tensor To(Device device)
     {
-        if (device == Device) return Alias();
+        if (device == Device) return BackwardPass.Record(Alias(), "to", [this], g => [g]);
         var y = Empty(_shape, DType, device);
         CopyElements(this, y);
         var from = Device;

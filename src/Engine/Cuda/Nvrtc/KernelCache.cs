@@ -41,23 +41,29 @@ public static class KernelCache
     public static NvrtcImage Get(string file, int arch) =>
         Images.GetOrAdd((file, arch), k => new Lazy<NvrtcImage>(() => Build(k.File, k.Arch))).Value;
 
-    static NvrtcImage Build(string file, int arch)
+    static NvrtcImage Build(string file, int arch) => Compile(file, arch, Directory(Environment.GetEnvironmentVariable)).Image;
+
+    /// <summary>
+    /// Compiles embedded <paramref name="file"/> for compute capability <paramref name="arch"/>, or reads it from
+    /// <paramref name="dir"/> when an image with the same key is there (no in-process cache). Returns the image,
+    /// its cache path, and whether it came from the disk.
+    /// </summary>
+    public static (NvrtcImage Image, string Path, bool FromDisk) Compile(string file, int arch, string dir)
     {
         var (target, cubin) = NvrtcCompiler.Target(arch, NvrtcCompiler.SupportedArchs);
         var options = NvrtcCompiler.Options(target, cubin, CommonOptions);
         string source = KernelSources.Read(file);
         var headers = KernelSources.Headers;
         string key = Key(source, headers, options, NvrtcCompiler.Version.ToString());
-        string dir = Directory(Environment.GetEnvironmentVariable);
         string path = Path.Combine(dir, $"{Path.GetFileNameWithoutExtension(file)}-{(cubin ? "sm" : "compute")}_{target}-{key[..32]}.{(cubin ? "cubin" : "ptx")}");
         try
         {
-            if (File.Exists(path)) return new NvrtcImage(File.ReadAllBytes(path), cubin, "(from the disk cache " + path + ")");
+            if (File.Exists(path)) return (new NvrtcImage(File.ReadAllBytes(path), cubin, ""), path, true);
         }
         catch (IOException) { } catch (UnauthorizedAccessException) { }
         var image = NvrtcCompiler.Compile(source, file, headers, options, cubin);
         TryWrite(path, image.Bytes);
-        return image;
+        return (image, path, false);
     }
 
     static void TryWrite(string path, byte[] bytes)
