@@ -64,8 +64,8 @@ public sealed unsafe partial class Tensor
         return t;
     }
 
-    /// <summary>A copy of this tensor's elements on the host, for reading a CUDA tensor (not recorded).</summary>
-    Tensor HostCopy()
+    /// <summary>A contiguous copy of this tensor's elements on the host, for reading a CUDA tensor (not recorded).</summary>
+    internal Tensor HostCopy()
     {
         var h = Empty(_shape, DType);
         CopyElements(this, h);
@@ -102,7 +102,7 @@ public sealed unsafe partial class Tensor
         _storage = y._storage;
         y._storage = null; // y's reference now belongs to this tensor
         Offset = 0;
-        ContiguousStrides(_shape).CopyTo(_strides, 0);
+        _strides = ContiguousStrides(_shape); // a new array: aliases of the old storage share the old one
         old.Release();
         if (Grad is { } g && g.Device != device)
         {

@@ -14,7 +14,7 @@ namespace Cochlea;
 public sealed unsafe partial class Tensor : IDisposable
 {
     readonly int[] _shape;
-    readonly long[] _strides;
+    long[] _strides;
     Storage? _storage;
     bool _requiresGrad;
 

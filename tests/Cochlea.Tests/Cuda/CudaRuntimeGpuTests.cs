@@ -183,6 +183,47 @@ public class CudaRuntimeGpuTests
     }
 
     [Test]
+    public void OptimizerStateLivesOnTheParameterDevice()
+    {
+        GpuTest.Require();
+        // State from one CPU step, loaded into an Adam over the same model moved to the GPU.
+        using var cpu = new Linear(4, 2, bias: true, rng: new Random(6));
+        using var cpuOpt = new Cochlea.Optim.Adam(cpu.Parameters());
+        using (var x = Tensor.FromArray(Random(8, 7), 2, 4))
+        using (var loss = Ops.Sum(cpu.Forward(x))) loss.Backward();
+        cpuOpt.Step();
+        var saved = cpuOpt.StateDict();
+
+        using var gpu = new Linear(4, 2, bias: true, rng: new Random(6));
+        gpu.To(GpuTest.Cuda);
+        using var gpuOpt = new Cochlea.Optim.Adam(gpu.Parameters());
+        gpuOpt.LoadState(saved);
+        var state = gpuOpt.StateDict();
+        Assert.That(state.Tensors.Values.Select(t => t.Device), Is.All.EqualTo(GpuTest.Cuda));
+        foreach (var (k, t) in state.Tensors) Assert.That(t.ToArray(), Is.EqualTo(saved.Tensors[k].ToArray()), k);
+    }
+
+    [Test]
+    public void CheckpointsSaveAndLoadCudaModules()
+    {
+        GpuTest.Require();
+        string path = Path.Combine(Path.GetTempPath(), $"cochlea-cuda-ckpt-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var a = new Linear(3, 5, bias: true, rng: new Random(8));
+            var values = a.Parameters().Select(p => p.ToArray()).ToList();
+            a.To(GpuTest.Cuda);
+            Cochlea.Checkpoints.Checkpoint.Save(a, null, path);
+            using var b = new Linear(3, 5, bias: true, rng: new Random(9));
+            b.To(GpuTest.Cuda);
+            Cochlea.Checkpoints.Checkpoint.Load(b, null, path);
+            Assert.That(b.Parameters().Select(p => p.Device), Is.All.EqualTo(GpuTest.Cuda));
+            Assert.That(b.Parameters().Select(p => p.ToArray()), Is.EqualTo(values));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Test]
     public void GradientFlowsBackThroughTo()
     {
         GpuTest.Require();
