@@ -287,6 +287,7 @@ public sealed unsafe partial class CudaDevice
         readonly PinnedBuffer?[] _buf = new PinnedBuffer?[2];
         readonly EventHandle?[] _done = new EventHandle?[2];
         readonly bool[] _pending = new bool[2];
+        readonly object _gate = new();
 
         byte* Buffer(int k)
         {
@@ -310,7 +311,7 @@ public sealed unsafe partial class CudaDevice
 
         public void ToDevice(ulong dst, byte* src, long bytes)
         {
-            lock (this)
+            lock (_gate)
             {
                 for (long off = 0, i = 0; off < bytes; off += Chunk, i++)
                 {
@@ -327,7 +328,7 @@ public sealed unsafe partial class CudaDevice
 
         public void ToHost(byte* dst, ulong src, long bytes)
         {
-            lock (this)
+            lock (_gate)
             {
                 long chunks = (bytes + Chunk - 1) / Chunk;
                 for (long i = 0; i <= chunks; i++)

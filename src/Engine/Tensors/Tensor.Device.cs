@@ -64,6 +64,9 @@ public sealed unsafe partial class Tensor
         return t;
     }
 
+    /// <summary>Ones on <paramref name="device"/>.</summary>
+    public static Tensor Ones(Device device, params int[] shape) => Full(device, 1f, shape);
+
     /// <summary>A contiguous copy of this tensor's elements on the host, for reading a CUDA tensor (not recorded).</summary>
     internal Tensor HostCopy()
     {
