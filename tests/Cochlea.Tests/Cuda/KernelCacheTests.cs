@@ -101,6 +101,16 @@ public class KernelCacheTests
     }
 
     [Test]
+    public void MissingLibraryMessageListsWhatWasTried()
+    {
+        bool ok = CudaLibraries.TryLoad("cudnn", out _, out var error);
+        Assume.That(!ok, "cuDNN is installed here, so its missing-library message cannot be observed");
+        Assert.That(error, Does.StartWith("libcudnn.so.9 not found (install the library and add its folder to LD_LIBRARY_PATH); tried: "));
+        Assert.That(error, Does.Contain("libcudnn.so.9, libcudnn.so").Or.Contain("libcudnn.so.9 (absent)"));
+        Assert.That(() => CudaLibraries.Require("cudnn"), Throws.TypeOf<CudaException>().With.Message.EqualTo(error));
+    }
+
+    [Test]
     public void StridedLayoutMatchesTheKernelStruct()
     {
         // copy.cu: int rank; int pad; long long shape[8], src[8], dst[8] -> 8 + 3 * 64 bytes, arrays at 8, 72, 136.
