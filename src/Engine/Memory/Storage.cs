@@ -53,9 +53,6 @@ public sealed unsafe class Storage
 
     static ObjectDisposedException Released() => new(nameof(Storage), "The tensor's memory was already released (the tensor or its scope was disposed).");
 
-    /// <summary>The CUDA device holding the memory (null on the CPU).</summary>
-    internal CudaDevice? CudaDevice => _cuda;
-
     /// <summary>True while at least one view holds the buffer.</summary>
     public bool IsAlive => _ptr != null || _dptr != 0;
 

@@ -162,7 +162,7 @@ public sealed unsafe partial class Tensor
         int s0 = start, st = step;
         return BackwardPass.Record(v, "slice", [this], g =>
         {
-            var dx = Zeros(inShape);
+            var dx = Zeros(g.Device, inShape);
             using (var region = dx.Slice(d, s0, s0 + (len - 1) * st + 1, st)) g.CopyTo(region);
             return [dx];
         });

@@ -96,7 +96,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Tensor filled with ones.</summary>
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
 
-    /// <summary>Zeros with the shape of <paramref name="like"/>.</summary>
+    /// <summary>Zeros with the shape and device of <paramref name="like"/>.</summary>
     public static Tensor ZerosLike(Tensor like) => Zeros(like.Device, like._shape);
 
     /// <summary>Tensor filled with <paramref name="value"/>.</summary>

@@ -238,6 +238,28 @@ public class CudaRuntimeGpuTests
     }
 
     [Test]
+    public void ViewGradientsOnCudaMatchTheCpu()
+    {
+        GpuTest.Require();
+        // permute -> slice (step 2) -> reshape of a non-contiguous view (a copy), backward from an explicit upstream gradient.
+        static Tensor Chain(Tensor t) => t.Permute(2, 0, 1).Slice(0, 1, 4, 2).Reshape(-1);
+        var data = Random(24, 3);
+        var up = Random(12, 4);
+        using var xc = Tensor.FromArray(data, 2, 3, 4);
+        xc.RequiresGrad = true;
+        using (var yc = Chain(xc)) using (var uc = Tensor.FromArray(up)) yc.Backward(uc);
+
+        using var xg = Tensor.FromArray(data, 2, 3, 4);
+        xg.RequiresGrad = true;
+        using var onGpu = xg.To(GpuTest.Cuda);
+        using var yg = Chain(onGpu);
+        Assert.That(yg.Device, Is.EqualTo(GpuTest.Cuda));
+        using var ug = Tensor.FromArray(up).To(GpuTest.Cuda);
+        yg.Backward(ug);
+        Assert.That(xg.Grad!.ToArray(), Is.EqualTo(xc.Grad!.ToArray()));
+    }
+
+    [Test]
     public void GradientFlowsBackThroughTo()
     {
         GpuTest.Require();
