@@ -34,7 +34,7 @@ public static class BackwardPass
 
         var order = TopologicalOrder(root);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
-        grads[root] = gradient is null ? Tensor.Full(1f, root.ShapeArray) : gradient.Contiguous();
+        grads[root] = gradient is null ? Tensor.Full(root.Device, 1f, root.ShapeArray) : gradient.Contiguous(); // seed on the root's device
 
         for (int k = order.Count - 1; k >= 0; k--)
         {

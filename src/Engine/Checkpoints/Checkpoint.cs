@@ -92,7 +92,7 @@ public static class Checkpoint
 
     static unsafe void AddTensor(SafeTensorsWriter w, string name, Tensor t)
     {
-        using var c = t.ContiguousRaw();
+        using var c = t.Device.IsCpu ? t.ContiguousRaw() : t.HostCopy(); // CUDA tensors are saved from a host copy
         var shape = Array.ConvertAll(t.ShapeArray, d => (long)d);
         int n = checked((int)c.Numel);
         switch (c.DType)
@@ -140,6 +140,14 @@ public static class Checkpoint
 
     static unsafe void ReadInto(SafeTensorsFile f, string name, Tensor dst)
     {
+        if (!dst.Device.IsCpu)
+        {
+            // Read on the host, then one copy to the device.
+            using var host = Tensor.Empty(dst.ShapeArray, dst.DType);
+            ReadInto(f, name, host);
+            host.CopyTo(dst);
+            return;
+        }
         int n = checked((int)dst.Numel);
         if (!dst.IsContiguous) throw new InvalidOperationException($"Checkpoint.Load: '{name}' ({dst.Describe()}) is not contiguous.");
         switch (dst.DType)

@@ -1,12 +1,18 @@
 // The reference-counted buffer behind one or more tensor views. A view adds a reference,
-// Dispose removes one; the last one returns the buffer to the pool. If tensors are dropped
-// without Dispose, the finalizer still frees the memory (to the OS, not the pool).
+// Dispose removes one; the last one returns the buffer to the pool (CPU) or to the device's
+// caching allocator (CUDA). If tensors are dropped without Dispose, the finalizer still frees
+// CPU memory (to the OS, not the pool) and queues CUDA blocks for the allocator to take back
+// on its next allocation: the finalizer thread never calls CUDA.
+using Cochlea.Cuda;
+
 namespace Cochlea.Memory;
 
-/// <summary>A pooled, 64-byte-aligned buffer shared by tensor views.</summary>
+/// <summary>A pooled, 64-byte-aligned CPU buffer, or a block of device memory, shared by tensor views.</summary>
 public sealed unsafe class Storage
 {
     void* _ptr;
+    ulong _dptr;
+    readonly CudaDevice? _cuda;
     int _refs = 1;
 
     /// <summary>Size in bytes as requested.</summary>
@@ -24,19 +30,31 @@ public sealed unsafe class Storage
     }
 
     /// <summary>Allocates <paramref name="bytes"/> on <paramref name="device"/> (contents undefined); CUDA memory comes from the device's caching allocator.</summary>
-    public Storage(long bytes, Device device) : this(bytes)
+    /// <exception cref="Cochlea.Cuda.CudaException">CUDA is unavailable (the message says why) or the device is out of memory.</exception>
+    public Storage(long bytes, Device device)
     {
-        if (!device.IsCpu) throw new NotImplementedException("CUDA storage: filled in by the CUDA runtime work.");
+        Bytes = bytes;
+        Device = device;
+        if (device.IsCpu) { _ptr = CpuBufferPool.Shared.Rent(bytes); return; }
+        _cuda = CudaBackend.Get(device.Index);
+        _dptr = _cuda.Allocate(bytes);
     }
 
     /// <summary>Device address of a CUDA buffer (throws for CPU storage or once released).</summary>
-    public ulong DevicePointer => throw new InvalidOperationException("Storage on the CPU has no device pointer.");
+    public ulong DevicePointer =>
+        _cuda is null ? throw new InvalidOperationException("This tensor's memory is on the CPU: it has no device pointer; move it with .To(Device.Cuda(0)) first.")
+        : _dptr != 0 ? _dptr : throw Released();
 
-    /// <summary>Start of the buffer; throws once released.</summary>
-    public void* Pointer => _ptr != null ? _ptr : throw new ObjectDisposedException(nameof(Storage), "The tensor's memory was already released (the tensor or its scope was disposed).");
+    /// <summary>Start of a CPU buffer; throws once released, and for CUDA memory (which the host cannot read).</summary>
+    public void* Pointer =>
+        _ptr != null ? _ptr
+        : _cuda is not null && _dptr != 0 ? throw new InvalidOperationException($"This tensor's memory lives on {Device}; copy it with .To(Device.Cpu) to read it on the host.")
+        : throw Released();
+
+    static ObjectDisposedException Released() => new(nameof(Storage), "The tensor's memory was already released (the tensor or its scope was disposed).");
 
     /// <summary>True while at least one view holds the buffer.</summary>
-    public bool IsAlive => _ptr != null;
+    public bool IsAlive => _ptr != null || _dptr != 0;
 
     internal void AddRef()
     {
@@ -49,9 +67,18 @@ public sealed unsafe class Storage
         int r = Interlocked.Decrement(ref _refs);
         if (r == 0)
         {
-            var p = _ptr;
-            _ptr = null;
-            CpuBufferPool.Shared.Return(p, Bytes);
+            if (_cuda is not null)
+            {
+                var d = _dptr;
+                _dptr = 0;
+                _cuda.Free(d, Bytes);
+            }
+            else
+            {
+                var p = _ptr;
+                _ptr = null;
+                CpuBufferPool.Shared.Return(p, Bytes);
+            }
             GC.SuppressFinalize(this);
         }
     }
@@ -60,5 +87,6 @@ public sealed unsafe class Storage
     ~Storage()
     {
         if (_ptr != null) { System.Runtime.InteropServices.NativeMemory.AlignedFree(_ptr); _ptr = null; }
+        if (_dptr != 0) { _cuda!.FreeDeferred(_dptr); _dptr = 0; }
     }
 }

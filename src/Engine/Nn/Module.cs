@@ -212,6 +212,25 @@ public abstract class Module : IDisposable
         return new LoadPlan(matched, new StateDictLoadResult(missing, unexpected));
     }
 
+    // ------------------------------------------------------------------ devices
+
+    /// <summary>
+    /// Moves every parameter (with its gradient) and buffer of this module and its descendants to
+    /// <paramref name="device"/>, in place: the tensor objects stay the same (leaves with RequiresGrad, so an
+    /// optimizer built before still updates them), their memory moves. Returns this module.
+    /// </summary>
+    /// <exception cref="Cochlea.Cuda.CudaException">The target is a CUDA device and CUDA is unavailable (the message says why).</exception>
+    public Module To(Device device)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (var (_, m) in NamedModules())
+        {
+            foreach (var (_, p) in m._parameters) p.MoveTo(device);
+            foreach (var (_, b) in m._buffers) b.Tensor.MoveTo(device);
+        }
+        return this;
+    }
+
     // ------------------------------------------------------------------ modes and gradients
 
     /// <summary>Sets training mode on this module and every descendant; returns this module.</summary>

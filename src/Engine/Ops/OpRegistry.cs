@@ -25,7 +25,8 @@ public static class OpRegistry
         // reductions, products, softmax
         new("sum"), new("mean"), new("max"), new("matmul", CudaSupport.Supported), new("linear", CudaSupport.Supported), new("softmax"), new("log_softmax"),
         // views and copies
-        new("contiguous"), new("clone"), new("reshape"), new("permute"), new("slice"), new("expand"), new("unfold"),
+        new("contiguous", CudaSupport.Supported), new("clone", CudaSupport.Supported), new("to", CudaSupport.Supported),
+        new("reshape", CudaSupport.Supported), new("permute", CudaSupport.Supported), new("slice", CudaSupport.Supported), new("expand"), new("unfold"),
         // joining and indexing
         new("concat"), new("pad"), new("where"), new("gather"),
         // convolution and pooling

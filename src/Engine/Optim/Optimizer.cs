@@ -116,7 +116,7 @@ public abstract class Optimizer : IDisposable
         var row = new Tensor?[_slots.Length];
         // Suspend: state lives as long as the optimizer, even when Step() runs inside a step scope.
         using (TensorScope.Suspend())
-            for (int s = 0; s < _slots.Length; s++) row[s] = Tensor.Full(InitialState(s), p.ShapeArray);
+            for (int s = 0; s < _slots.Length; s++) row[s] = Tensor.Full(p.Device, InitialState(s), p.ShapeArray); // on the parameter's device
         return row;
     }
 

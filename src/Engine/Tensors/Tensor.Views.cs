@@ -1,5 +1,4 @@
 // Views (no copy: reshape of contiguous data, permute, slice, expand, unfold, squeeze) and
-using System.Diagnostics;
 // copies (Contiguous, Clone, CopyTo). Each view records its backward rule like any op.
 using Cochlea.Autograd;
 
@@ -35,33 +34,39 @@ public sealed unsafe partial class Tensor
     internal Tensor ContiguousRaw()
     {
         if (IsContiguous) return MakeView(_shape, ContiguousStrides(_shape), Offset);
-        var y = Empty(_shape, DType);
-        StridedCopy.Copy((byte*)RawPtr, _strides, (byte*)y.RawPtr, y._strides, _shape, DType.Size());
+        var y = Empty(_shape, DType, Device);
+        CopyElements(this, y);
         return y;
     }
 
     /// <summary>A contiguous copy that owns its memory.</summary>
     public Tensor Clone()
     {
-        var y = Empty(_shape, DType);
-        StridedCopy.Copy((byte*)RawPtr, _strides, (byte*)y.RawPtr, y._strides, _shape, DType.Size());
+        var y = Empty(_shape, DType, Device);
+        CopyElements(this, y);
         return BackwardPass.Record(y, "clone", [this], g => [g]);
     }
 
-    /// <summary>Copies this tensor's values into <paramref name="dst"/> (same shape; broadcasting not applied). Not recorded.</summary>
+    /// <summary>Copies this tensor's values into <paramref name="dst"/> (same shape; broadcasting not applied; any devices). Not recorded.</summary>
     public void CopyTo(Tensor dst)
     {
         if (!SameShape(_shape, dst._shape) || dst.DType != DType)
             throw new ArgumentException($"CopyTo: source {Describe()} and destination {dst.Describe()} differ in shape or dtype.");
-        StridedCopy.Copy((byte*)RawPtr, _strides, (byte*)dst.RawPtr, dst._strides, _shape, DType.Size());
+        CopyElements(this, dst);
     }
 
-    /// <summary>Copies the tensor to <paramref name="device"/> (a no-op alias on the same device).</summary>
+    /// <summary>
+    /// Copies the tensor to <paramref name="device"/>, contiguous; on the same device, a view of the same elements
+    /// (no copy). Recorded either way, as torch's .to(): the gradient flows back with <c>g.To(sourceDevice)</c>.
+    /// </summary>
+    /// <exception cref="Cochlea.Cuda.CudaException">The target is a CUDA device and CUDA is unavailable (the message says why).</exception>
     public Tensor To(Device device)
     {
-        if (device == Device) return Alias();
-        device.RequireCpu("To");
-        throw new UnreachableException();
+        if (device == Device) return BackwardPass.Record(Alias(), "to", [this], g => [g]);
+        var y = Empty(_shape, DType, device);
+        CopyElements(this, y);
+        var from = Device;
+        return BackwardPass.Record(y, "to", [this], g => [g.To(from)]);
     }
 
     /// <summary>Same elements with a new shape (one dim may be -1). A view when contiguous, otherwise a copy.</summary>
@@ -75,8 +80,8 @@ public sealed unsafe partial class Tensor
             return BackwardPass.Record(v, "reshape", [this], g => [g.Reshape(orig)]);
         }
         // Not contiguous: copy into the new shape directly (walking the source in its own shape).
-        var y = Empty(s, DType);
-        StridedCopy.Copy((byte*)RawPtr, _strides, (byte*)y.RawPtr, ContiguousStrides(_shape), _shape, DType.Size());
+        var y = Empty(s, DType, Device);
+        using (var asShape = y.MakeView(_shape, ContiguousStrides(_shape), 0)) CopyElements(this, asShape);
         var from = _shape;
         return BackwardPass.Record(y, "reshape", [this], g => [g.Reshape(from)]);
     }
@@ -157,7 +162,7 @@ public sealed unsafe partial class Tensor
         int s0 = start, st = step;
         return BackwardPass.Record(v, "slice", [this], g =>
         {
-            var dx = Zeros(inShape);
+            var dx = Zeros(g.Device, inShape);
             using (var region = dx.Slice(d, s0, s0 + (len - 1) * st + 1, st)) g.CopyTo(region);
             return [dx];
         });

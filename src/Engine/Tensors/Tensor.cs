@@ -14,7 +14,7 @@ namespace Cochlea;
 public sealed unsafe partial class Tensor : IDisposable
 {
     readonly int[] _shape;
-    readonly long[] _strides;
+    long[] _strides;
     Storage? _storage;
     bool _requiresGrad;
 
@@ -22,7 +22,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public DType DType { get; }
 
     /// <summary>Offset of element [0,...,0] in the storage, in elements.</summary>
-    public long Offset { get; }
+    public long Offset { get; private set; }
 
     /// <summary>Sizes per dimension (a copy-free read-only view).</summary>
     public ReadOnlySpan<int> Shape => _shape;
@@ -96,8 +96,8 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Tensor filled with ones.</summary>
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
 
-    /// <summary>Zeros with the shape of <paramref name="like"/>.</summary>
-    public static Tensor ZerosLike(Tensor like) => Full(0f, like._shape);
+    /// <summary>Zeros with the shape and device of <paramref name="like"/>.</summary>
+    public static Tensor ZerosLike(Tensor like) => Zeros(like.Device, like._shape);
 
     /// <summary>Tensor filled with <paramref name="value"/>.</summary>
     public static Tensor Full(float value, params int[] shape)
@@ -196,9 +196,10 @@ public sealed unsafe partial class Tensor : IDisposable
         return new Span<float>(DataPtr, checked((int)Numel));
     }
 
-    /// <summary>Copies the elements (row-major, any layout) into a new float array.</summary>
+    /// <summary>Copies the elements (row-major, any layout, any device) into a new float array.</summary>
     public float[] ToArray()
     {
+        if (!Device.IsCpu) { using var h = HostCopy(); return h.ToArray(); }
         using var c = Contiguous();
         return c.AsSpan().ToArray();
     }
@@ -206,6 +207,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Copies an integer tensor's elements into a long array.</summary>
     public long[] ToInt64Array()
     {
+        if (!Device.IsCpu) { using var h = HostCopy(); return h.ToInt64Array(); }
         using var c = Contiguous();
         var r = new long[c.Numel];
         for (long i = 0; i < r.Length; i++)
@@ -222,6 +224,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public float Item()
     {
         if (Numel != 1) throw new InvalidOperationException($"Item(): {Describe()} has {Numel} elements, expected exactly 1.");
+        if (!Device.IsCpu) return ReadDeviceElement(0);
         return DType switch
         {
             DType.Float32 => *(float*)RawPtr,
@@ -243,6 +246,7 @@ public sealed unsafe partial class Tensor : IDisposable
                 if ((uint)index[d] >= (uint)_shape[d]) throw new IndexOutOfRangeException($"Index {index[d]} out of range for dimension {d} of {Describe()}.");
                 o += index[d] * _strides[d];
             }
+            if (!Device.IsCpu) return ReadDeviceElement(o);
             return DType == DType.Float32 ? ((float*)RawPtr)[o] : DType == DType.Int32 ? ((int*)RawPtr)[o] : ((long*)RawPtr)[o];
         }
     }

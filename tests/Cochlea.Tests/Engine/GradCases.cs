@@ -70,6 +70,13 @@ public static partial class GradCases
         ["log_softmax"] = () => { Check(t => Ops.LogSoftmax(t[0], -1), [Normal(Rng, 2, 3, 5)]); Check(t => Ops.LogSoftmax(t[0], 1), [Normal(Rng, 2, 3, 5)]); },
         ["contiguous"] = () => Check(t => t[0].Transpose(0, 2).Contiguous(), [Normal(Rng, 2, 3, 4)]),
         ["clone"] = () => Check(t => t[0].Clone() * t[0], [Normal(Rng, 2, 3)]),
+        // Same device (a recorded view) everywhere; then CPU -> CUDA -> CPU, skipped (inconclusive) without a GPU.
+        ["to"] = () =>
+        {
+            Check(t => t[0].To(Device.Cpu) * t[0], [Normal(Rng, 2, 3)]);
+            Cuda.GpuTest.Require();
+            Check(t => t[0].To(Device.Cuda(0)).To(Device.Cpu) * t[0], [Normal(Rng, 2, 3)]);
+        },
         ["reshape"] = () => { var x = Normal(Rng, 2, 3, 4); Check(t => t[0].Reshape(4, 6) * t[0].Reshape(4, 6), [x]); Check(t => t[0].Flatten(1), [x]); Check(t => t[0].Unsqueeze(1).Squeeze(1), [x]); },
         ["permute"] = () => Check(t => t[0].Permute(2, 0, 1).Reshape(-1), [Normal(Rng, 2, 3, 4)]),
         ["slice"] = () => { var x = Normal(Rng, 2, 3, 4); Check(t => t[0].Slice(2, 1, 4, 2), [x]); Check(t => t[0].Slice(1, -2, 3), [x]); },
