@@ -15,31 +15,33 @@ public sealed record OpInfo(string Name, CudaSupport Cuda = CudaSupport.NotSuppo
 /// <summary>All ops of the engine.</summary>
 public static class OpRegistry
 {
+    const CudaSupport S = CudaSupport.Supported;  // kernels in native/cuda, dispatch in src/Engine/Cuda/Ops
+
     /// <summary>Every op, by recorded name.</summary>
     public static IReadOnlyList<OpInfo> All { get; } = new OpInfo[]
     {
         // arithmetic and pointwise
-        new("add"), new("sub"), new("mul"), new("div"), new("neg"), new("scale"), new("add_scalar"),
-        new("exp"), new("log"), new("log1p"), new("sqrt"), new("pow"), new("abs"), new("clamp"),
-        new("relu"), new("relu_clip"), new("relu6"), new("sigmoid"), new("tanh"),
+        new("add", S), new("sub", S), new("mul", S), new("div", S), new("neg", S), new("scale", S), new("add_scalar", S),
+        new("exp", S), new("log", S), new("log1p", S), new("sqrt", S), new("pow", S), new("abs", S), new("clamp", S),
+        new("relu", S), new("relu_clip", S), new("relu6", S), new("sigmoid", S), new("tanh", S),
         // reductions, products, softmax
-        new("sum"), new("mean"), new("max"), new("matmul"), new("linear"), new("softmax"), new("log_softmax"),
+        new("sum", S), new("mean", S), new("max", S), new("matmul"), new("linear"), new("softmax", S), new("log_softmax", S),
         // views and copies
         new("contiguous"), new("clone"), new("reshape"), new("permute"), new("slice"), new("expand"), new("unfold"),
         // joining and indexing
-        new("concat"), new("pad"), new("where"), new("gather"),
+        new("concat", S), new("pad", S), new("where", S), new("gather", S),
         // convolution and pooling
         new("conv1d"), new("conv2d"), new("max_pool1d"), new("max_pool2d"), new("avg_pool1d"), new("avg_pool2d"), new("global_avg_pool"),
         // recurrent layers (the time loop; input projections are linear)
         new("recurrence"), new("bidirectional_recurrence"),
         // normalisation and regularisation
-        new("batch_norm"), new("dropout"),
+        new("batch_norm"), new("dropout", S),
         // tagging backbones (EfficientNet): SiLU, stochastic depth (src/Engine/Ops/Silu.cs, DropPath.cs)
-        new("silu"), new("drop_path"),
+        new("silu", S), new("drop_path", S),
         // resampling (src/Engine/Ops/Resample.cs): SE / head pooling, spectrogram resize
         new("adaptive_avg_pool2d"), new("resize_bilinear"),
         // losses (fused: one recorded op each, src/Engine/Losses/Loss.cs)
-        new("cross_entropy"), new("bce_with_logits"), new("mse"), new("kl_div_distill"),
+        new("cross_entropy", S), new("bce_with_logits", S), new("mse", S), new("kl_div_distill", S),
         // CTC (src/Engine/Losses/Ctc.cs): on log-probs as PyTorch, on logits with log_softmax fused
         new("ctc_loss"), new("ctc_loss_logits"),
         // spectral (src/Engine/Ops/Spectral.cs): STFT as (..., 2) re/im pairs, their magnitude and angle

@@ -15,6 +15,7 @@ public static class GradClip
         double sum = 0;
         foreach (var g in Grads(parameters))
         {
+            if (!g.Device.IsCpu) { sum += Cuda.CudaOptim.SumSquares(g); continue; }
             var s = g.AsSpan();
             for (int j = 0; j < s.Length; j++) sum += (double)s[j] * s[j];
         }
@@ -36,6 +37,7 @@ public static class GradClip
         float scale = (float)(maxNorm / (norm + 1e-6));
         foreach (var g in Grads(list))
         {
+            if (!g.Device.IsCpu) { Cuda.CudaElementwise.ScaleInPlace(g, scale); continue; }
             var s = g.AsSpan();
             for (int j = 0; j < s.Length; j++) s[j] *= scale;
         }

@@ -57,6 +57,15 @@ internal static unsafe class CudaLaunch
         return t;
     }
 
+    /// <summary>A float32 tensor of <paramref name="shape"/> on <paramref name="device"/> filled with <paramref name="value"/> (optimizer state: made once).</summary>
+    public static Tensor Full(float value, int[] shape, Device device)
+    {
+        if (device.IsCpu) return Tensor.Full(value, shape);
+        if (value == 0f) return Zeros(shape, device);
+        using var host = Tensor.Full(value, shape);
+        return host.To(device);
+    }
+
     /// <summary>A zeroed int on the device for kernels that report bad input (e.g. an index out of range).</summary>
     public static Tensor NewFlag(CudaDevice dev)
     {
