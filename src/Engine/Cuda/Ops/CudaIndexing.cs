@@ -15,7 +15,7 @@ internal unsafe struct CudaGatherPlan
     public long XDim;
 }
 
-/// <summary>Layout of <c>struct PadPlan</c> in native/cuda/joining.cu (520 bytes).</summary>
+/// <summary>Layout of <c>struct PadPlan</c> in native/cuda/joining.cu (264 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct CudaPadPlan
 {
