@@ -42,6 +42,25 @@ extern "C" __global__ void sum_cols_f32(const float* x, float* y, unsigned long 
     }
 }
 
+// Long columns (few outputs, long r: bias gradients summed over B*T rows): x (outer, r, inner) ->
+// partial (outer, chunks, inner), each thread summing k in [c * chunk, min(r, (c + 1) * chunk)) in
+// order; sum_cols_f32 then adds the chunks in order. The host fixes chunk from the shape, so the
+// order, and the result, is the same run to run.
+extern "C" __global__ void sum_cols_chunked_f32(const float* x, float* partial, unsigned long long outer, unsigned long long r,
+    unsigned long long inner, unsigned long long chunk, unsigned long long chunks)
+{
+    unsigned long long n = outer * chunks * inner, stride = (unsigned long long)gridDim.x * blockDim.x;
+    for (unsigned long long t = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x; t < n; t += stride)
+    {
+        unsigned long long i = t % inner, oc = t / inner, c = oc % chunks, o = oc / chunks;
+        unsigned long long k0 = c * chunk, k1 = k0 + chunk < r ? k0 + chunk : r;
+        const float* src = x + o * r * inner + i;
+        float acc = 0.f;
+        for (unsigned long long k = k0; k < k1; k++) acc += src[k * inner];
+        partial[t] = acc;
+    }
+}
+
 // Max over the middle axis: x (outer, r, inner) -> values, indices (outer, inner). The first maximal
 // element wins; NaN counts as the maximum (the CPU rule). r >= 1.
 extern "C" __global__ void max_axis_f32(const float* x, float* values, long long* indices, unsigned long long outer, unsigned long long r, unsigned long long inner)

@@ -72,6 +72,10 @@ public static class CudaOpCases
             new CudaOpCase("sum", "long row (5000)", t => Ops.Sum(t[0]), () => In(Normal(Rng, 5000))),
             new CudaOpCase("sum", "dim 0 of (257, 3) transposed", t => Ops.Sum(t[0].Transpose(0, 1), [0]), () => In(Normal(Rng, 3, 257))),
             new CudaOpCase("sum", "broadcast backward (SumTo)", t => t[0] + t[1], () => In(Normal(Rng, 33, 1, 7), Normal(Rng, 1, 5, 7))),
+            new CudaOpCase("sum", "long columns, chunked (3000, 5) dim 0", t => Ops.Sum(t[0], [0]), () => In(Normal(Rng, 3000, 5))),
+            new CudaOpCase("sum", "very long column, chunks of chunks (70000,)", t => Ops.Sum(t[0].Unsqueeze(1), [0]), () => In(Normal(Rng, 70000))),
+            new CudaOpCase("sum", "short rows (1000, 7) dim 1", t => Ops.Sum(t[0], [1]), () => In(Normal(Rng, 1000, 7))),
+            new CudaOpCase("sum", "bias gradient (B*T, C)", t => t[0] + t[1], () => In(Normal(Rng, 16, 50, 64), Normal(Rng, 64))),
         },
         ["mean"] = new[]
         {

@@ -13,20 +13,47 @@ internal static unsafe class CudaReduce
         var y = Tensor.Empty(shape, DType.Float32, x.Device);
         long n = outer * inner;
         if (n == 0) return y;
-        var dev = CudaLaunch.Dev(x);
-        ulong px = x.DevicePtr, py = y.DevicePtr, o = (ulong)outer, rr = (ulong)r, ii = (ulong)inner;
-        if (inner == 1)
+        SumInto(CudaLaunch.Dev(x), x, y, outer, r, inner);
+        return y;
+    }
+
+    // x (outer, r, inner) contiguous -> y (outer, inner), by the kernel that suits the shape.
+    static void SumInto(CudaDevice dev, Tensor x, Tensor y, long outer, long r, long inner)
+    {
+        long n = outer * inner;
+        if (inner == 1 && r > ShortRow)
         {
             // One block per row: a long row (a full sum) still uses 256 threads.
+            ulong px = x.DevicePtr, py = y.DevicePtr, o = (ulong)outer, rr = (ulong)r;
             void** args = stackalloc void*[] { &px, &py, &o, &rr };
             dev.Launch("sum_rows_f32", new Dim3((uint)Math.Min(outer, 65535)), new Dim3(CudaLaunch.Threads), 0, args);
         }
-        else
+        else if (n < FewOutputs && r > 2 * ColumnChunk)
         {
-            void** args = stackalloc void*[] { &px, &py, &o, &rr, &ii };
-            dev.Launch("sum_cols_f32", CudaLaunch.Grid(n), new Dim3(CudaLaunch.Threads), 0, args);
+            // Few, long columns: sum fixed chunks of each column in parallel, then the chunks in order.
+            long chunks = (r + ColumnChunk - 1) / ColumnChunk;
+            using var partial = Tensor.Empty([checked((int)(outer * chunks * inner))], DType.Float32, x.Device);
+            ulong px = x.DevicePtr, pp = partial.DevicePtr, o = (ulong)outer, rr = (ulong)r, ii = (ulong)inner, ch = ColumnChunk, nc = (ulong)chunks;
+            void** args = stackalloc void*[] { &px, &pp, &o, &rr, &ii, &ch, &nc };
+            dev.Launch("sum_cols_chunked_f32", CudaLaunch.Grid(outer * chunks * inner), new Dim3(CudaLaunch.Threads), 0, args);
+            SumInto(dev, partial, y, outer, chunks, inner);
         }
-        return y;
+        else SumCols(dev, x, y, outer, r, inner);
+    }
+
+    // Row length up to which a thread per row beats a block per row (the block's tree costs more than the row).
+    const long ShortRow = 64;
+    // Outputs below which one thread per output leaves most of the GPU idle.
+    const long FewOutputs = 16384;
+    // Rows of a column one thread sums in the chunked pass.
+    const long ColumnChunk = 128;
+
+    // x (outer, r, inner) -> y (outer, inner), one thread per output, k in order.
+    static void SumCols(CudaDevice dev, Tensor x, Tensor y, long outer, long r, long inner)
+    {
+        ulong px = x.DevicePtr, py = y.DevicePtr, o = (ulong)outer, rr = (ulong)r, ii = (ulong)inner;
+        void** args = stackalloc void*[] { &px, &py, &o, &rr, &ii };
+        dev.Launch("sum_cols_f32", CudaLaunch.Grid(outer * inner), new Dim3(CudaLaunch.Threads), 0, args);
     }
 
     /// <summary>Max of contiguous <paramref name="x"/> over axis d as (outer, r, inner): values (float32) and indices (int64), shape <paramref name="outShape"/>.</summary>
