@@ -9,7 +9,9 @@ namespace Cochlea.Tests.Cuda;
 [Category("Gpu")]
 public class CudaOpTests
 {
-    const double Atol = 2e-5, Rtol = 2e-4;
+    // GPU math functions differ from .NET's by a few ulp and reductions add in another order: the atol covers
+    // rounding in sums of a few hundred unit-size terms (a wrong kernel is off by O(1)).
+    const double Atol = 1e-4, Rtol = 2e-4;
 
     [TestCaseSource(typeof(CudaOpCases), nameof(CudaOpCases.All))]
     public void MatchesCpu(CudaOpCase c)
