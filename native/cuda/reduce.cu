@@ -82,6 +82,46 @@ extern "C" __global__ void max_axis_f32(const float* x, float* values, long long
     }
 }
 
+// Max over long rows (inner == 1): x (rows, r) -> values, indices (rows,). One block per row (grid-stride over
+// rows); each thread scans a strided part keeping its first maximum, then a fixed tree keeps the better pair:
+// NaN beats any number, a larger value beats a smaller one, and on equal values (or two NaNs) the smaller
+// index wins, so the result is the CPU's sequential "first maximal element". blockDim.x must be 256.
+__device__ __forceinline__ bool max_better(float v, long long i, float m, long long at)
+{
+    bool vn = v != v, mn = m != m;
+    if (vn != mn) return vn;
+    if (!vn && v != m) return v > m;
+    return i < at;
+}
+
+extern "C" __global__ void max_rows_f32(const float* x, float* values, long long* indices, unsigned long long rows, unsigned long long r)
+{
+    __shared__ float bv[SUM_ROWS_THREADS];
+    __shared__ long long bi[SUM_ROWS_THREADS];
+    for (unsigned long long row = blockIdx.x; row < rows; row += gridDim.x)
+    {
+        const float* src = x + row * r;
+        float m = src[0];
+        long long at = 0;
+        for (unsigned long long k = threadIdx.x; k < r; k += SUM_ROWS_THREADS)
+            if (max_better(src[k], (long long)k, m, at)) { m = src[k]; at = (long long)k; }
+        bv[threadIdx.x] = m;
+        bi[threadIdx.x] = at;
+        __syncthreads();
+        for (int s = SUM_ROWS_THREADS / 2; s > 0; s >>= 1)
+        {
+            if (threadIdx.x < s && max_better(bv[threadIdx.x + s], bi[threadIdx.x + s], bv[threadIdx.x], bi[threadIdx.x]))
+            {
+                bv[threadIdx.x] = bv[threadIdx.x + s];
+                bi[threadIdx.x] = bi[threadIdx.x + s];
+            }
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) { values[row] = bv[0]; indices[row] = bi[0]; }
+        __syncthreads();
+    }
+}
+
 // Backward of max: dx (outer, r, inner), zeroed by the host, gets g (outer, inner) at the saved
 // indices. Each output owns one dx element, so no two threads write the same place.
 extern "C" __global__ void max_axis_backward_f32(const float* g, const long long* indices, float* dx, unsigned long long outer, unsigned long long r, unsigned long long inner)

@@ -99,6 +99,9 @@ public static class CudaOpCases
             new CudaOpCase("max", "dim 2 keepdim", t => Ops.Max(t[0], 2, keepDim: true), () => In(Distinct(Rng, 3, 4, 5))),
             new CudaOpCase("max", "dim 0", t => Ops.Max(t[0], 0), () => In(Distinct(Rng, 3, 4, 5))),
             new CudaOpCase("max", "all of (257,)", t => Ops.Max(t[0]), () => In(Distinct(Rng, 257))),
+            // Ties everywhere: the first maximal element must win on both devices (the gradient goes there).
+            new CudaOpCase("max", "ties, long rows (4, 300)", t => Ops.Max(t[0], 1), () => In(Integers(4, 300))),
+            new CudaOpCase("max", "ties, columns (300, 4) dim 0", t => Ops.Max(t[0], 0), () => In(Integers(300, 4))),
         },
         ["softmax"] = new[]
         {

@@ -90,6 +90,18 @@ unsafe
         fixed (float* py = got) K.emu_sum_rows_f32(grid, 256, x.DataPtr, py, (ulong)rows, (ulong)r);
         Same($"sum_rows ({rows},{r}) grid {grid}", got, want.ToArray(), 0, 0);
     }
+    // max over long rows: ties (small integers) and NaNs must give the CPU's first maximal element
+    foreach (var (rows, r, grid, nan) in new[] { (4, 300, 2u, false), (3, 1000, 3u, true), (1, 70001, 1u, false) })
+    {
+        var data = Enumerable.Range(0, rows * r).Select(_ => (float)rng.Next(4)).ToArray();
+        if (nan) { data[5] = float.NaN; data[r + 700] = float.NaN; data[r + 900] = float.NaN; }
+        using var x = Tensor.FromArray(data, rows, r);
+        var (vals, idx) = Ops.MaxWithIndex(x, 1);
+        var gv = new float[rows]; var gi = new long[rows];
+        fixed (float* pv = gv) fixed (long* pi = gi) K.emu_max_rows_f32(grid, 256, x.DataPtr, pv, pi, (ulong)rows, (ulong)r);
+        Same($"max_rows ({rows},{r}) grid {grid}{(nan ? " with NaN" : "")} values", gv.Select(v => float.IsNaN(v) ? -1f : v).ToArray(), vals.ToArray().Select(v => float.IsNaN(v) ? -1f : v).ToArray(), 0, 0);
+        Same("  indices", gi.Select(v => (float)v).ToArray(), idx.ToInt64Array().Select(v => (float)v).ToArray(), 0, 0);
+    }
     // sum of squares partials with several blocks, and Adam with a grid stride
     {
         using var g = Tensor.Randn(rng, 3f, 5000);
@@ -113,6 +125,7 @@ static unsafe class K
     [DllImport(L)] public static extern void emu_cross_entropy_probs_f32(uint g, uint b, float* x, float* t, ulong rows, ulong c, double keep, double uniform, float* unit, float* logp, float* loss);
     [DllImport(L)] public static extern void emu_kl_div_distill_f32(uint g, uint b, float* s, float* t, ulong rows, ulong c, double invT, int probs, float* unit, float* loss);
     [DllImport(L)] public static extern void emu_loss_sum_f32(uint g, uint b, float* v, ulong n, double scale, float* o);
+    [DllImport(R)] public static extern void emu_max_rows_f32(uint g, uint b, float* x, float* v, long* i, ulong rows, ulong r);
     [DllImport(R)] public static extern void emu_sum_rows_f32(uint g, uint b, float* x, float* y, ulong rows, ulong r);
     [DllImport(O)] public static extern void emu_sumsq_partial_f32(uint g, uint b, float* x, ulong n, double* partials);
 }

@@ -64,8 +64,18 @@ internal static unsafe class CudaReduce
         long n = outer * inner;
         if (n == 0) return (vals, idx);
         ulong px = x.DevicePtr, pv = vals.DevicePtr, pi = idx.DevicePtr, o = (ulong)outer, rr = (ulong)r, ii = (ulong)inner;
-        void** args = stackalloc void*[] { &px, &pv, &pi, &o, &rr, &ii };
-        CudaLaunch.Dev(x).Launch("max_axis_f32", CudaLaunch.Grid(n), new Dim3(CudaLaunch.Threads), 0, args);
+        var dev = CudaLaunch.Dev(x);
+        if (inner == 1 && r > ShortRow)
+        {
+            // Long rows (a max over all elements, a peak per clip): a block per row instead of one thread.
+            void** rargs = stackalloc void*[] { &px, &pv, &pi, &o, &rr };
+            dev.Launch("max_rows_f32", new Dim3((uint)Math.Min(outer, 65535)), new Dim3(CudaLaunch.Threads), 0, rargs);
+        }
+        else
+        {
+            void** args = stackalloc void*[] { &px, &pv, &pi, &o, &rr, &ii };
+            dev.Launch("max_axis_f32", CudaLaunch.Grid(n), new Dim3(CudaLaunch.Threads), 0, args);
+        }
         return (vals, idx);
     }
 
