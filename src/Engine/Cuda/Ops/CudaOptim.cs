@@ -43,24 +43,44 @@ internal static unsafe class CudaOptim
     // Blocks of the sum-of-squares kernel: a function of n only, so the summation order is fixed for a size.
     internal static int SumSquaresBlocks(long n) => (int)Math.Clamp((n + 2047) / 2048, 1, 256);
 
-    /// <summary>sum(g^2) of contiguous g in double: per-block partials on the device, added in order on the host. Waits for the GPU.</summary>
-    public static double SumSquares(Tensor g)
+    // Per-block partial sums of g^2 (double) to partials[0 .. SumSquaresBlocks(n)).
+    static void LaunchSumSquares(CudaDevice dev, Tensor g, ulong partials)
     {
-        if (g.Numel == 0) return 0;
-        var dev = CudaLaunch.Dev(g);
-        int blocks = SumSquaresBlocks(g.Numel);
-        ulong partials = dev.Allocate(blocks * sizeof(double));
-        try
+        ulong pg = g.DevicePtr, n = N(g);
+        void** args = stackalloc void*[] { &pg, &n, &partials };
+        dev.Launch("sumsq_partial_f32", new Dim3((uint)SumSquaresBlocks(g.Numel)), new Dim3(CudaLaunch.Threads), 0, args);
+    }
+
+    /// <summary>
+    /// sum(g^2) in double of each contiguous CUDA tensor in <paramref name="grads"/>: per-block partials of every
+    /// tensor into one device buffer per GPU, one copy back (one wait) per GPU, partials added in order on the host.
+    /// </summary>
+    public static double[] SumSquares(IReadOnlyList<Tensor> grads)
+    {
+        var sums = new double[grads.Count];
+        foreach (var group in Enumerable.Range(0, grads.Count).Where(i => grads[i].Numel > 0).GroupBy(i => grads[i].Device.Index))
         {
-            ulong pg = g.DevicePtr, n = N(g);
-            void** args = stackalloc void*[] { &pg, &n, &partials };
-            dev.Launch("sumsq_partial_f32", new Dim3((uint)blocks), new Dim3(CudaLaunch.Threads), 0, args);
-            double* host = stackalloc double[blocks];
-            dev.CopyToHost(host, partials, blocks * sizeof(double));
-            double sum = 0;
-            for (int i = 0; i < blocks; i++) sum += host[i];
-            return sum;
+            var dev = CudaBackend.Get(group.Key);
+            var members = group.ToArray();
+            var first = new int[members.Length];
+            int total = 0;
+            for (int k = 0; k < members.Length; k++) { first[k] = total; total += SumSquaresBlocks(grads[members[k]].Numel); }
+            ulong partials = dev.Allocate(total * sizeof(double));
+            try
+            {
+                for (int k = 0; k < members.Length; k++) LaunchSumSquares(dev, grads[members[k]], partials + (ulong)first[k] * sizeof(double));
+                var host = new double[total];
+                fixed (double* ph = host) dev.CopyToHost(ph, partials, total * sizeof(double));
+                for (int k = 0; k < members.Length; k++)
+                {
+                    int end = k + 1 < members.Length ? first[k + 1] : total;
+                    double sum = 0;
+                    for (int j = first[k]; j < end; j++) sum += host[j];
+                    sums[members[k]] = sum;
+                }
+            }
+            finally { dev.Free(partials, total * sizeof(double)); }
         }
-        finally { dev.Free(partials, blocks * sizeof(double)); }
+        return sums;
     }
 }
