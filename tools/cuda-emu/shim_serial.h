@@ -1,18 +1,5 @@
 // Runs grid-stride CUDA kernels on the host, single-threaded (gridDim = blockDim = 1), to check their logic.
-#include <math.h>
-#include <string.h>
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __shared__ static
-struct emu_dim3 { unsigned int x, y, z; };
+#include "shim_common.h"
 static emu_dim3 gridDim = {1, 1, 1}, blockDim = {1, 1, 1}, blockIdx = {0, 0, 0}, threadIdx = {0, 0, 0};
 static inline void __syncthreads() {}
-static inline unsigned int __umulhi(unsigned int a, unsigned int b) { return (unsigned int)(((unsigned long long)a * b) >> 32); }
-static inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
-static inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }
-static inline float __fsub_rn(float a, float b) { volatile float r = a - b; return r; }
-static inline float __fdiv_rn(float a, float b) { volatile float r = a / b; return r; }
-static inline float __fsqrt_rn(float a) { return sqrtf(a); }
-static inline float __int_as_float(int v) { float f; memcpy(&f, &v, 4); return f; }
 template <class T> static inline T __shfl_xor_sync(unsigned int, T v, int) { return v; }

@@ -1,16 +1,10 @@
 // Runs CUDA kernels on the host with one std::thread per CUDA thread of a block (blocks in turn):
 // __syncthreads is a block barrier, __shfl_xor_sync exchanges through per-warp slots between two warp barriers.
-#include <math.h>
-#include <string.h>
+#include "shim_common.h"
 #include <barrier>
 #include <thread>
 #include <vector>
 #include <functional>
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __shared__ static
-struct emu_dim3 { unsigned int x, y, z; };
 static thread_local emu_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0};
 static emu_dim3 gridDim = {1, 1, 1}, blockDim = {1, 1, 1};
 static std::barrier<>* emu_block_barrier;
@@ -26,18 +20,10 @@ template <class T> static inline T __shfl_xor_sync(unsigned int, T v, int o)
     emu_warp_barrier[w]->arrive_and_wait();
     return r;
 }
-static inline unsigned int __umulhi(unsigned int a, unsigned int b) { return (unsigned int)(((unsigned long long)a * b) >> 32); }
-static inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
-static inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }
-static inline float __fsub_rn(float a, float b) { volatile float r = a - b; return r; }
-static inline float __fdiv_rn(float a, float b) { volatile float r = a / b; return r; }
-static inline float __fsqrt_rn(float a) { return sqrtf(a); }
-static inline float __int_as_float(int v) { float f; memcpy(&f, &v, 4); return f; }
 static void emu_run(unsigned grid, unsigned block, const std::function<void()>& body)
 {
     gridDim = {grid, 1, 1}; blockDim = {block, 1, 1};
     std::barrier<> bb(block);
-    std::vector<std::barrier<>*> wb;
     for (unsigned w = 0; w < (block + 31) / 32; w++) { emu_warp_barrier[w] = new std::barrier<>(block - w * 32 < 32 ? block - w * 32 : 32); }
     emu_block_barrier = &bb;
     for (unsigned b = 0; b < grid; b++)
