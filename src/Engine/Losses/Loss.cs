@@ -51,7 +51,7 @@ public static unsafe partial class Loss
         int c = logits.Shape[1];
         if (c == 0) throw new ArgumentException($"{op}: logits {logits.Describe()} have no classes (dimension 1 is 0).", nameof(logits));
         CheckSmoothing(labelSmoothing, op);
-        logits.Device.RequireCpu(op);
+        bool cuda = !Cuda.CudaLaunch.CommonDevice(op, logits, target).IsCpu;
 
         // Losses have the logits' shape without the class dimension.
         var lossShape = logits.ShapeArray.Where((_, i) => i != 1).ToArray();
@@ -60,7 +60,7 @@ public static unsafe partial class Loss
         {
             if (!Tensor.SameShape(target.Shape, lossShape))
                 throw new ArgumentException($"{op}: class labels must have shape {Tensor.FormatShape(lossShape)} (the logits' shape {Tensor.FormatShape(logits.Shape)} without the class dimension), got {target.Describe()}.", nameof(target));
-            labels = target.ToInt64Array();
+            labels = HostValues(target, t => t.ToInt64Array());
             for (int i = 0; i < labels.Length; i++)
                 if ((ulong)labels[i] >= (ulong)c)
                     throw new ArgumentOutOfRangeException(nameof(target), labels[i], $"{op}: label {labels[i]} at position {i} is out of range for {c} classes (expected 0 <= label < {c}).");
@@ -78,13 +78,30 @@ public static unsafe partial class Loss
         using var xl = Ops.MoveLast(logits, 1);
         using var tl = labels is null ? Ops.MoveLast(target, 1) : null;
         long rows = xl.Numel / c;
-        var unitX = needX ? Tensor.Empty(xl.ShapeArray) : null;   // dl/dlogits for a unit upstream gradient
-        var logp = needT ? Tensor.Empty(xl.ShapeArray) : null;    // lp, for the probability targets' gradient
-        var perRow = red == Reduction.None ? Tensor.Empty(lossShape) : null;
+        var unitX = needX ? Tensor.Empty(xl.ShapeArray, DType.Float32, xl.Device) : null;   // dl/dlogits for a unit upstream gradient
+        var logp = needT ? Tensor.Empty(xl.ShapeArray, DType.Float32, xl.Device) : null;    // lp, for the probability targets' gradient
+        double keep = 1.0 - labelSmoothing, uniform = labelSmoothing / (double)c;
+        var result = cuda
+            ? CrossEntropyCuda(xl, tl, labels, rows, c, keep, uniform, unitX, logp, lossShape, red)
+            : CrossEntropyCpu(xl, tl, labels, rows, c, keep, uniform, unitX, logp, lossShape, red);
+        Tensor[] inputs = labels is null ? [logits, target] : [logits];
+        return BackwardPass.Record(result, op, inputs, g =>
+        {
+            Tensor? dx = null, dt = null;
+            if (unitX is not null) { dx = Ops.MoveBack(ScaleRows(unitX, g, red, rows, 1.0), 1); unitX.Dispose(); }
+            if (logp is not null) { dt = Ops.MoveBack(ScaleRows(logp, g, red, rows, -keep), 1); logp.Dispose(); }
+            return labels is null ? [dx, dt] : [dx];
+        });
+    }
 
+    // The row loop of CrossEntropy: xl (rows, C) logits, tl (rows, C) probabilities or labels; fills unitX / logp when given.
+    static Tensor CrossEntropyCpu(Tensor xl, Tensor? tl, long[]? labels, long rows, int c, double keep, double uniform,
+        Tensor? unitX, Tensor? logp, int[] lossShape, Reduction red)
+    {
+        var perRow = red == Reduction.None ? Tensor.Empty(lossShape) : null;
         float* px = xl.DataPtr, pt = tl is null ? null : tl.DataPtr;
         float* pu = unitX is null ? null : unitX.DataPtr, plp = logp is null ? null : logp.DataPtr;
-        double keep = 1.0 - labelSmoothing, uniform = labelSmoothing / (double)c, total = 0;
+        double total = 0;
         double[] z = new double[c], p = new double[c];
         for (long r = 0; r < rows; r++)
         {
@@ -121,15 +138,7 @@ public static unsafe partial class Loss
             else total += loss;
         }
 
-        var result = Reduce(perRow, total, rows, red);
-        Tensor[] inputs = labels is null ? [logits, target] : [logits];
-        return BackwardPass.Record(result, op, inputs, g =>
-        {
-            Tensor? dx = null, dt = null;
-            if (unitX is not null) { dx = Ops.MoveBack(ScaleRows(unitX, g, red, rows, 1.0), 1); unitX.Dispose(); }
-            if (logp is not null) { dt = Ops.MoveBack(ScaleRows(logp, g, red, rows, -keep), 1); logp.Dispose(); }
-            return labels is null ? [dx, dt] : [dx];
-        });
+        return Reduce(perRow, total, rows, red);
     }
 
     // ------------------------------------------------------------------ binary cross-entropy
@@ -153,23 +162,45 @@ public static unsafe partial class Loss
         RequireFloat(logits, op, "logits", "of any shape");
         RequireSameShape(targets, logits, op, "targets");
         CheckSmoothing(labelSmoothing, op);
-        logits.Device.RequireCpu(op);
+        bool cuda = !Cuda.CudaLaunch.CommonDevice(op, logits, targets).IsCpu;
 
         bool needX = NoGradScope.IsGradEnabled && logits.RequiresGrad;
         bool needT = NoGradScope.IsGradEnabled && targets.RequiresGrad;
         using var tc = targets.ContiguousRaw();
         long n = tc.Numel;
-        float* pt = tc.DataPtr;
-        for (long i = 0; i < n; i++)
-            if (!(pt[i] >= 0f && pt[i] <= 1f))  // also rejects NaN; catches class indices passed as targets
-                throw new ArgumentOutOfRangeException(nameof(targets), pt[i], $"{op}: target {pt[i]} at position {i} is outside [0, 1].");
+        HostValues(tc, h =>
+        {
+            float* pt = h.DataPtr;
+            for (long i = 0; i < n; i++)
+                if (!(pt[i] >= 0f && pt[i] <= 1f))  // also rejects NaN; catches class indices passed as targets
+                    throw new ArgumentOutOfRangeException(nameof(targets), pt[i], $"{op}: target {pt[i]} at position {i} is outside [0, 1].");
+            return true;
+        });
         var xc = logits.ContiguousRaw();
-        float* px = xc.DataPtr;
+        var unitX = needX ? Tensor.Empty(xc.ShapeArray, DType.Float32, xc.Device) : null;
+        double keep = 1.0 - labelSmoothing, half = 0.5 * labelSmoothing;
+        var result = cuda ? BceCuda(xc, tc, keep, half, unitX, red) : BceCpu(xc, tc, keep, half, unitX, red);
+        // The targets' gradient is -(1 - ls) x: keep the contiguous logits only when it is needed.
+        var keptX = needT ? xc : null;
+        if (!needT) xc.Dispose();
 
-        var unitX = needX ? Tensor.Empty(xc.ShapeArray) : null;
+        return BackwardPass.Record(result, op, [logits, targets], g =>
+        {
+            Tensor? dx = null, dt = null;
+            if (unitX is not null) { dx = ScaleRows(unitX, g, red, n, 1.0); unitX.Dispose(); }
+            if (keptX is not null) { dt = ScaleRows(keptX, g, red, n, -keep); keptX.Dispose(); }
+            return [dx, dt];
+        });
+    }
+
+    // Elementwise BCE of contiguous logits xc and targets tc; fills unitX when given.
+    static Tensor BceCpu(Tensor xc, Tensor tc, double keep, double half, Tensor? unitX, Reduction red)
+    {
+        long n = xc.Numel;
         var perElem = red == Reduction.None ? Tensor.Empty(xc.ShapeArray) : null;
+        float* px = xc.DataPtr, pt = tc.DataPtr;
         float* pu = unitX is null ? null : unitX.DataPtr, pl = perElem is null ? null : perElem.DataPtr;
-        double keep = 1.0 - labelSmoothing, half = 0.5 * labelSmoothing, total = 0;
+        double total = 0;
         for (long i = 0; i < n; i++)
         {
             double x = px[i], t = keep * pt[i] + half;
@@ -178,18 +209,7 @@ public static unsafe partial class Loss
             if (pl != null) pl[i] = (float)loss; else total += loss;
             if (pu != null) pu[i] = (float)((x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - t);
         }
-        // The targets' gradient is -(1 - ls) x: keep the contiguous logits only when it is needed.
-        var keptX = needT ? xc : null;
-        if (!needT) xc.Dispose();
-
-        var result = Reduce(perElem, total, n, red);
-        return BackwardPass.Record(result, op, [logits, targets], g =>
-        {
-            Tensor? dx = null, dt = null;
-            if (unitX is not null) { dx = ScaleRows(unitX, g, red, n, 1.0); unitX.Dispose(); }
-            if (keptX is not null) { dt = ScaleRows(keptX, g, red, n, -keep); keptX.Dispose(); }
-            return [dx, dt];
-        });
+        return Reduce(perElem, total, n, red);
     }
 
     // ------------------------------------------------------------------ mean squared error
@@ -209,14 +229,28 @@ public static unsafe partial class Loss
         var red = ParseReduction(reduction, op);
         RequireFloat(prediction, op, "prediction", "of any shape");
         RequireSameShape(target, prediction, op, "target");
-        prediction.Device.RequireCpu(op);
+        bool cuda = !Cuda.CudaLaunch.CommonDevice(op, prediction, target).IsCpu;
 
         bool needP = NoGradScope.IsGradEnabled && prediction.RequiresGrad;
         bool needT = NoGradScope.IsGradEnabled && target.RequiresGrad;
         using var pc = prediction.ContiguousRaw();
         using var tc = target.ContiguousRaw();
         long n = pc.Numel;
-        var unit = needP || needT ? Tensor.Empty(pc.ShapeArray) : null;   // 2 (p - t), shared by both gradients
+        var unit = needP || needT ? Tensor.Empty(pc.ShapeArray, DType.Float32, pc.Device) : null;   // 2 (p - t), shared by both gradients
+        var result = cuda ? MseCuda(pc, tc, unit, red) : MseCpu(pc, tc, unit, red);
+        return BackwardPass.Record(result, op, [prediction, target], g =>
+        {
+            var dp = needP ? ScaleRows(unit!, g, red, n, 1.0) : null;
+            var dt = needT ? ScaleRows(unit!, g, red, n, -1.0) : null;
+            unit?.Dispose();
+            return [dp, dt];
+        });
+    }
+
+    // Elementwise squared error of contiguous pc and tc; fills unit = 2 (p - t) when given.
+    static Tensor MseCpu(Tensor pc, Tensor tc, Tensor? unit, Reduction red)
+    {
+        long n = pc.Numel;
         var perElem = red == Reduction.None ? Tensor.Empty(pc.ShapeArray) : null;
         float* pp = pc.DataPtr, pt = tc.DataPtr, pu = unit is null ? null : unit.DataPtr, pl = perElem is null ? null : perElem.DataPtr;
         double total = 0;
@@ -226,15 +260,7 @@ public static unsafe partial class Loss
             if (pl != null) pl[i] = (float)(d * d); else total += d * d;
             if (pu != null) pu[i] = (float)(2 * d);
         }
-
-        var result = Reduce(perElem, total, n, red);
-        return BackwardPass.Record(result, op, [prediction, target], g =>
-        {
-            var dp = needP ? ScaleRows(unit!, g, red, n, 1.0) : null;
-            var dt = needT ? ScaleRows(unit!, g, red, n, -1.0) : null;
-            unit?.Dispose();
-            return [dp, dt];
-        });
+        return Reduce(perElem, total, n, red);
     }
 
     // ------------------------------------------------------------------ distillation
@@ -277,30 +303,50 @@ public static unsafe partial class Loss
         RequireSameShape(teacher, student, op, "teacher");
         if (!(temperature > 0f) || !float.IsFinite(temperature))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, $"{op}: the temperature must be positive and finite.");
-        student.Device.RequireCpu(op);
+        bool cuda = !Cuda.CudaLaunch.CommonDevice(op, student, teacher).IsCpu;
         int b = student.Shape[0], c = student.Shape[1];
 
         bool needS = NoGradScope.IsGradEnabled && student.RequiresGrad;
         using var sc = student.ContiguousRaw();
         using var tc = teacher.ContiguousRaw();
-        float* ps = sc.DataPtr, pt = tc.DataPtr;
         if (teacherIsProbabilities)
-            for (int r = 0; r < b; r++)
+            HostValues(tc, h =>
             {
-                double sum = 0;
-                for (int i = 0; i < c; i++)
+                float* pt = h.DataPtr;
+                for (int r = 0; r < b; r++)
                 {
-                    float v = pt[(long)r * c + i];
-                    if (!(v >= 0f) || !float.IsFinite(v))
-                        throw new ArgumentOutOfRangeException(nameof(teacher), v, $"{op}: teacher probability {v} at ({r}, {i}) is negative or not finite.");
-                    sum += v;
+                    double sum = 0;
+                    for (int i = 0; i < c; i++)
+                    {
+                        float v = pt[(long)r * c + i];
+                        if (!(v >= 0f) || !float.IsFinite(v))
+                            throw new ArgumentOutOfRangeException(nameof(teacher), v, $"{op}: teacher probability {v} at ({r}, {i}) is negative or not finite.");
+                        sum += v;
+                    }
+                    if (!(sum > 0)) throw new ArgumentException($"{op}: teacher probabilities of row {r} sum to 0.", nameof(teacher));
                 }
-                if (!(sum > 0)) throw new ArgumentException($"{op}: teacher probabilities of row {r} sum to 0.", nameof(teacher));
-            }
+                return true;
+            });
 
-        var unit = needS ? Tensor.Empty(b, c) : null;   // p - q
+        var unit = needS ? Tensor.Empty([b, c], DType.Float32, sc.Device) : null;   // p - q
+        double invT = 1.0 / temperature, t2 = (double)temperature * temperature;
+        var result = cuda ? KlDivDistillCuda(sc, tc, invT, teacherIsProbabilities, unit, t2) : KlDivDistillCpu(sc, tc, invT, teacherIsProbabilities, unit, t2);
+        // Only the student is an input of the recorded op: the teacher is a constant by design.
+        return BackwardPass.Record(result, op, [student], g =>
+        {
+            var ds = ScaleRows(unit!, g, Reduction.Sum, b, temperature / (double)b);
+            unit!.Dispose();
+            return [ds];
+        });
+    }
+
+    // T^2 / B * sum_b KL(q_b || p_b) of contiguous (B, C) student sc and teacher tc; fills unit = p - q when given.
+    static Tensor KlDivDistillCpu(Tensor sc, Tensor tc, double invT, bool teacherIsProbabilities, Tensor? unit, double t2)
+    {
+        int b = sc.Shape[0], c = sc.Shape[1];
+        float* ps = sc.DataPtr, pt = tc.DataPtr;
         float* pu = unit is null ? null : unit.DataPtr;
-        double invT = 1.0 / temperature, total = 0;
+        double total = 0;
         double[] zs = new double[c], zt = new double[c], p = new double[c], q = new double[c];
         for (int r = 0; r < b; r++)
         {
@@ -319,18 +365,19 @@ public static unsafe partial class Loss
             }
         }
 
-        double t2 = (double)temperature * temperature;
-        var result = Tensor.Scalar((float)(t2 * total / b));
-        // Only the student is an input of the recorded op: the teacher is a constant by design.
-        return BackwardPass.Record(result, op, [student], g =>
-        {
-            var ds = ScaleRows(unit!, g, Reduction.Sum, b, temperature / (double)b);
-            unit!.Dispose();
-            return [ds];
-        });
+        return Tensor.Scalar((float)(t2 * total / b));
     }
 
     // ------------------------------------------------------------------ shared helpers
+
+    // f applied to t, or to a host copy of t when it lives on a GPU (input validation reads the values on the CPU).
+    static T HostValues<T>(Tensor t, Func<Tensor, T> f)
+    {
+        if (t.Device.IsCpu) return f(t);
+        using var h = t.To(Device.Cpu);
+        using var hc = h.ContiguousRaw();
+        return f(hc);
+    }
 
     static Reduction ParseReduction(string reduction, string op) => reduction switch
     {
@@ -393,6 +440,7 @@ public static unsafe partial class Loss
     // gradient (g for "sum", g / rows for "mean", g[r] for "none") times a constant factor.
     static Tensor ScaleRows(Tensor unit, Tensor g, Reduction red, long rows, double factor)
     {
+        if (!unit.Device.IsCpu) return ScaleRowsCuda(unit, g, red, rows, factor);
         var d = Tensor.Empty(unit.ShapeArray);
         using var gc = g.ContiguousRaw();
         float* pu = unit.DataPtr, pd = d.DataPtr, pg = gc.DataPtr;

@@ -41,7 +41,7 @@ public static unsafe partial class Ops
     internal static Tensor BinaryRaw<TOp>(TOp op, Tensor a, Tensor b, string name) where TOp : struct, IBinaryOp
     {
         RequireFloat(a, name); RequireFloat(b, name);
-        a.Device.RequireCpu(name);
+        if (!Cuda.CudaLaunch.CommonDevice(name, a, b).IsCpu) return Cuda.CudaElementwise.Binary(op, a, b, name);
         var shape = BroadcastShape(a.Shape, b.Shape, name);
         var y = Tensor.Empty(shape);
         var plan = new StridedPlan(shape, BroadcastStrides(a, shape), BroadcastStrides(b, shape), y.StrideArray);
@@ -65,7 +65,7 @@ public static unsafe partial class Ops
     internal static Tensor UnaryRaw<TOp>(TOp op, Tensor x, string name) where TOp : struct, IUnaryOp
     {
         RequireFloat(x, name);
-        x.Device.RequireCpu(name);
+        if (!x.Device.IsCpu) return Cuda.CudaElementwise.Unary(op, x, name);
         var y = Tensor.Empty(x.Shape);
         if (x.IsContiguous) ElementwiseLoops.Unary(op, x.DataPtr, y.DataPtr, x.Numel);
         else
@@ -79,6 +79,8 @@ public static unsafe partial class Ops
     /// <summary>y = op(a, b, c) for same-shape tensors (made contiguous); not recorded.</summary>
     internal static Tensor TernaryRaw<TOp>(TOp op, Tensor a, Tensor b, Tensor c, string name) where TOp : struct, ITernaryOp
     {
+        RequireFloat(a, name); RequireFloat(b, name); RequireFloat(c, name);
+        if (!Cuda.CudaLaunch.CommonDevice(name, a, b, c).IsCpu) return Cuda.CudaElementwise.Ternary(op, a, b, c, name);
         if (!Tensor.SameShape(a.Shape, b.Shape) || !Tensor.SameShape(a.Shape, c.Shape))
         {
             var s = BroadcastShape(BroadcastShape(a.Shape, b.Shape, name), c.Shape, name);

@@ -30,7 +30,6 @@ public static partial class Ops
         RequireFloat(x, "drop_path");
         if (!(p >= 0 && p < 1)) throw new ArgumentOutOfRangeException(nameof(p), p, "drop_path: p must be in [0, 1).");
         if (x.Rank < 1 || keep.Length != x.Size(0)) throw new ArgumentException($"drop_path: expected (N, ...) with N = {keep.Length} keep flags, got {x.Describe()}.");
-        x.Device.RequireCpu("drop_path");
         var shape = new int[x.Rank];
         Array.Fill(shape, 1);
         shape[0] = keep.Length;
@@ -38,6 +37,7 @@ public static partial class Ops
         var m = mask.AsSpan();
         float scale = 1f / (1f - p);
         for (int n = 0; n < keep.Length; n++) m[n] = keep[n] ? scale : 0f;
+        if (!x.Device.IsCpu) { var onDevice = mask.To(x.Device); mask.Dispose(); mask = onDevice; }  // N floats: one small upload
         var y = BinaryRaw(new MulOp(), x, mask, "drop_path");
         return BackwardPass.Record(y, "drop_path", [x], g => [BinaryRaw(new MulOp(), g, mask, "drop_path")]);
     }

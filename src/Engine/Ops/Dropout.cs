@@ -24,19 +24,34 @@ public static unsafe partial class Ops
         // Identity, but still recorded: a bare Alias() is Detach() and would silently cut every gradient upstream
         // of a dropout in eval mode or with p = 0 (found by the WaveKws golden test: train-mode BN with dropout off).
         if (!training || p == 0) return BackwardPass.Record(x.Alias(), "dropout", [x], g => [g]);
-        x.Device.RequireCpu("dropout");
-        var mask = Tensor.Empty(x.ShapeArray);
         float scale = 1f / (1f - p);
+        var mask = x.Device.IsCpu ? CpuDropoutMask(x, p, scale, rng, slice) : Cuda.CudaDropout.Mask(x, p, scale, rng, slice);
+        var y = BinaryRaw(new Kernels.Elementwise.MulOp(), x, mask, "dropout");
+        return BackwardPass.Record(y, "dropout", [x], g => [BinaryRaw(new Kernels.Elementwise.MulOp(), g, mask, "dropout")]);
+    }
+
+    // The (outer, n, inner) view of a batch slice's axis: mask element (o, b, j) takes the stream value at
+    // rng.Offset + (o * total + start + b) * inner + j; the whole tensor is outer = n = total = 1, start = 0.
+    internal static (long Outer, long N, long Total, long Start, long Inner) DropoutLayout(Tensor x, BatchSlice? slice)
+    {
+        if (slice is not { } sl) return (1, 1, 1, 0, x.Numel);
+        int axis = x.NormDim(sl.Axis), n = x.Size(axis);
+        if (sl.Start < 0 || sl.Start + n > sl.Total)
+            throw new ArgumentException($"dropout: batch slice [{sl.Start}, {sl.Start + n}) of {x.Describe()} on axis {axis} lies outside a batch of {sl.Total}.");
+        long inner = 1, outer = 1;
+        for (int d = axis + 1; d < x.Rank; d++) inner *= x.Size(d);
+        for (int d = 0; d < axis; d++) outer *= x.Size(d);
+        return (outer, n, sl.Total, sl.Start, inner);
+    }
+
+    static Tensor CpuDropoutMask(Tensor x, float p, float scale, Philox rng, BatchSlice? slice)
+    {
+        var mask = Tensor.Empty(x.ShapeArray);
         var m = mask.AsSpan();
         if (slice is not { } sl) rng.Fill(m);
         else
         {
-            int axis = x.NormDim(sl.Axis), n = x.Size(axis);
-            if (sl.Start < 0 || sl.Start + n > sl.Total)
-                throw new ArgumentException($"dropout: batch slice [{sl.Start}, {sl.Start + n}) of {x.Describe()} on axis {axis} lies outside a batch of {sl.Total}.");
-            long inner = 1, outer = 1;
-            for (int d = axis + 1; d < x.Rank; d++) inner *= x.Size(d);
-            for (int d = 0; d < axis; d++) outer *= x.Size(d);
+            var (outer, n, _, _, inner) = DropoutLayout(x, sl);
             ulong start = rng.Offset;
             for (long o = 0; o < outer; o++)
                 for (int b = 0; b < n; b++)
@@ -47,8 +62,7 @@ public static unsafe partial class Ops
             rng.Offset = start + (ulong)(outer * sl.Total * inner);
         }
         for (int i = 0; i < m.Length; i++) m[i] = m[i] >= p ? scale : 0f;
-        var y = BinaryRaw(new Kernels.Elementwise.MulOp(), x, mask, "dropout");
-        return BackwardPass.Record(y, "dropout", [x], g => [BinaryRaw(new Kernels.Elementwise.MulOp(), g, mask, "dropout")]);
+        return mask;
     }
 }
 

@@ -16,7 +16,7 @@ public static unsafe partial class Ops
         return BackwardPass.Record(y, "where", [cond, a, b], g =>
         {
             Tensor? da = null, db = null;
-            using var zero = Tensor.Zeros(1);
+            using var zero = Tensor.Zeros(g.Device, 1);
             if (a.RequiresGrad) { using var t = TernaryRaw(new SelectOp(), g, zero, cond, "where"); da = SumTo(t, sa); }
             if (b.RequiresGrad) { using var t = TernaryRaw(new SelectOp(), zero, g, cond, "where"); db = SumTo(t, sb); }
             return [null, da, db];
@@ -32,6 +32,12 @@ public static unsafe partial class Ops
         int d = x.NormDim(dim);
         for (int i = 0; i < x.Rank; i++)
             if (i != d && index.Shape[i] > x.Shape[i]) throw new ArgumentException($"gather: index {index.Describe()} is larger than {x.Describe()} in dimension {i}.");
+        if (!Cuda.CudaLaunch.CommonDevice("gather", x, index).IsCpu)
+        {
+            var (yc, ic) = Cuda.CudaIndexing.Gather(x, d, index);
+            var xShape = x.ShapeArray;
+            return BackwardPass.Record(yc, "gather", [x], g => [Cuda.CudaIndexing.GatherBackward(g, ic, d, xShape)]);
+        }
         var idx = index.ToInt64Array();
         var y = Tensor.Empty(index.ShapeArray);
         var ishape = index.ShapeArray;

@@ -23,18 +23,8 @@ public static unsafe partial class Ops
             total += t.Shape[d];
         }
         shape[d] = total;
-        var y = Tensor.Empty(shape);
         var sizes = xs.Select(t => t.Shape[d]).ToArray();
-        using (new NoGradScope())
-        {
-            int at = 0;
-            foreach (var t in xs)
-            {
-                using var region = y.Slice(d, at, at + t.Shape[d]);
-                t.CopyTo(region);
-                at += t.Shape[d];
-            }
-        }
+        var y = Cuda.CudaLaunch.CommonDevice("concat", xs).IsCpu ? ConcatCpu(xs, d, shape) : Cuda.CudaIndexing.Concat(xs, d, shape);
         return BackwardPass.Record(y, "concat", xs.ToArray(), g =>
         {
             var r = new Tensor?[sizes.Length];
@@ -46,6 +36,23 @@ public static unsafe partial class Ops
             }
             return r;
         });
+    }
+
+    // Copies each input into its region (a slice view) of a new CPU tensor.
+    static Tensor ConcatCpu(IReadOnlyList<Tensor> xs, int d, int[] shape)
+    {
+        var y = Tensor.Empty(shape);
+        using (new NoGradScope())
+        {
+            int at = 0;
+            foreach (var t in xs)
+            {
+                using var region = y.Slice(d, at, at + t.Shape[d]);
+                t.CopyTo(region);
+                at += t.Shape[d];
+            }
+        }
+        return y;
     }
 
     /// <summary>Stacks same-shape tensors along a new dimension <paramref name="dim"/>.</summary>
@@ -89,6 +96,19 @@ public static unsafe partial class Ops
             shape[d] += pads[2 * i] + pads[2 * i + 1];
             if (shape[d] < 0) throw new ArgumentException($"pad: cropping more than dimension {d} of {x.Describe()} holds.");
         }
+        var y = x.Device.IsCpu ? PadCpu(x, shape, before, value) : Cuda.CudaIndexing.Pad(x, shape, before, value);
+        var inShape = x.ShapeArray;
+        return BackwardPass.Record(y, "pad", [x], g =>
+        {
+            var neg = pads.Select(p => -p).ToArray();
+            using var ng = new NoGradScope();
+            return [Pad(g, neg, 0f)];
+        });
+    }
+
+    // Fills a new CPU tensor with value and copies the overlap of x (cropped where a pad is negative) into it.
+    static Tensor PadCpu(Tensor x, int[] shape, int[] before, float value)
+    {
         var y = Tensor.Full(value, shape);
         using (new NoGradScope())
         {
@@ -104,12 +124,6 @@ public static unsafe partial class Ops
             src.CopyTo(dst);
             src.Dispose(); dst.Dispose();
         }
-        var inShape = x.ShapeArray;
-        return BackwardPass.Record(y, "pad", [x], g =>
-        {
-            var neg = pads.Select(p => -p).ToArray();
-            using var ng = new NoGradScope();
-            return [Pad(g, neg, 0f)];
-        });
+        return y;
     }
 }

@@ -15,37 +15,39 @@ public sealed record OpInfo(string Name, CudaSupport Cuda = CudaSupport.NotSuppo
 /// <summary>All ops of the engine.</summary>
 public static class OpRegistry
 {
+    const CudaSupport S = CudaSupport.Supported;  // kernels in native/cuda, dispatch in src/Engine/Cuda/Ops
+
     /// <summary>Every op, by recorded name.</summary>
     public static IReadOnlyList<OpInfo> All { get; } = new OpInfo[]
     {
         // arithmetic and pointwise
-        new("add"), new("sub"), new("mul"), new("div"), new("neg"), new("scale"), new("add_scalar"),
-        new("exp"), new("log"), new("log1p"), new("sqrt"), new("pow"), new("abs"), new("clamp"),
-        new("relu"), new("relu_clip"), new("relu6"), new("sigmoid"), new("tanh"),
+        new("add", S), new("sub", S), new("mul", S), new("div", S), new("neg", S), new("scale", S), new("add_scalar", S),
+        new("exp", S), new("log", S), new("log1p", S), new("sqrt", S), new("pow", S), new("abs", S), new("clamp", S),
+        new("relu", S), new("relu_clip", S), new("relu6", S), new("sigmoid", S), new("tanh", S),
         // reductions, products, softmax
-        new("sum"), new("mean"), new("max"), new("matmul", CudaSupport.Supported), new("linear", CudaSupport.Supported), new("softmax"), new("log_softmax"),
+        new("sum", S), new("mean", S), new("max", S), new("matmul", S), new("linear", S), new("softmax", S), new("log_softmax", S),
         // views and copies
-        new("contiguous", CudaSupport.Supported), new("clone", CudaSupport.Supported), new("to", CudaSupport.Supported),
-        new("reshape", CudaSupport.Supported), new("permute", CudaSupport.Supported), new("slice", CudaSupport.Supported), new("expand"), new("unfold"),
+        new("contiguous", S), new("clone", S), new("to", S),
+        new("reshape", S), new("permute", S), new("slice", S), new("expand"), new("unfold"),
         // joining and indexing
-        new("concat"), new("pad"), new("where"), new("gather"),
+        new("concat", S), new("pad", S), new("where", S), new("gather", S),
         // convolution and pooling
-        new("conv1d", CudaSupport.Supported), new("conv2d", CudaSupport.Supported), new("max_pool1d", CudaSupport.Supported), new("max_pool2d", CudaSupport.Supported),
-        new("avg_pool1d", CudaSupport.Supported), new("avg_pool2d", CudaSupport.Supported), new("global_avg_pool", CudaSupport.Supported),
+        new("conv1d", S), new("conv2d", S), new("max_pool1d", S), new("max_pool2d", S),
+        new("avg_pool1d", S), new("avg_pool2d", S), new("global_avg_pool", S),
         // recurrent layers (the time loop; input projections are linear)
-        new("recurrence", CudaSupport.Supported), new("bidirectional_recurrence", CudaSupport.Supported),   // CUDA: RNN (ReLU/tanh) and LSTM cells; GRU is CPU-only
+        new("recurrence", S), new("bidirectional_recurrence", S),   // CUDA: RNN (ReLU/tanh) and LSTM cells; GRU is CPU-only
         // normalisation and regularisation
-        new("batch_norm", CudaSupport.Supported), new("dropout"),
+        new("batch_norm", S), new("dropout", S),
         // tagging backbones (EfficientNet): SiLU, stochastic depth (src/Engine/Ops/Silu.cs, DropPath.cs)
-        new("silu"), new("drop_path"),
+        new("silu", S), new("drop_path", S),
         // resampling (src/Engine/Ops/Resample.cs): SE / head pooling, spectrogram resize
         new("adaptive_avg_pool2d"), new("resize_bilinear"),
         // losses (fused: one recorded op each, src/Engine/Losses/Loss.cs)
-        new("cross_entropy"), new("bce_with_logits"), new("mse"), new("kl_div_distill"),
+        new("cross_entropy", S), new("bce_with_logits", S), new("mse", S), new("kl_div_distill", S),
         // CTC (src/Engine/Losses/Ctc.cs): on log-probs as PyTorch, on logits with log_softmax fused
         new("ctc_loss"), new("ctc_loss_logits"),
         // spectral (src/Engine/Ops/Spectral.cs): STFT as (..., 2) re/im pairs, their magnitude and angle
-        new("stft", CudaSupport.Supported), new("complex_abs", CudaSupport.Supported), new("angle", CudaSupport.Supported),
+        new("stft", S), new("complex_abs", S), new("angle", S),
     };
 
     /// <summary>Looks an op up by name.</summary>

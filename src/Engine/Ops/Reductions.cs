@@ -57,36 +57,21 @@ public static unsafe partial class Ops
     public static (Tensor Values, Tensor Indices) MaxWithIndex(Tensor x, int dim, bool keepDim = false)
     {
         RequireFloat(x, "max");
-        x.Device.RequireCpu("max");
         int d = x.NormDim(dim);
         if (x.Shape[d] == 0) throw new ArgumentException($"max: dimension {d} of {x.Describe()} is empty.");
         var (outer, r, inner) = Split3(x.Shape, d);
         var outShape = ReducedShape(x.Shape, [d], keepDim: true);
-        var vals = Tensor.Empty(outShape);
-        var idx = Tensor.Empty(outShape, DType.Int64);
+        bool cuda = !x.Device.IsCpu;
+        Tensor vals, idx;
         using (var c = x.ContiguousRaw())
-        {
-            float* px = c.DataPtr, pv = vals.DataPtr;
-            long* pi = (long*)idx.RawPtr;
-            for (long o = 0; o < outer; o++)
-                for (long i = 0; i < inner; i++)
-                {
-                    float* src = px + o * r * inner + i;
-                    float m = src[0]; long at = 0;
-                    for (long k = 1; k < r; k++)
-                    {
-                        float v = src[k * inner];
-                        if (v > m || (float.IsNaN(v) && !float.IsNaN(m))) { m = v; at = k; }
-                    }
-                    pv[o * inner + i] = m; pi[o * inner + i] = at;
-                }
-        }
+            (vals, idx) = cuda ? Cuda.CudaReduce.MaxAxis(c, outer, r, inner, outShape) : MaxAxisCpu(c, outer, r, inner, outShape);
         var inShape = x.ShapeArray;
         var kept = keepDim ? idx : Squeezed(idx, d);  // idx itself stays alive for backward
         var y = vals;
         if (!keepDim) { y = Squeezed(vals, d); vals.Dispose(); }
         BackwardPass.Record(y, "max", [x], g =>
         {
+            if (cuda) return [Cuda.CudaReduce.MaxAxisBackward(g, idx, inShape, outer, r, inner)];
             var dx = Tensor.Zeros(inShape);
             using var gc = g.ContiguousRaw();
             float* pg = gc.DataPtr, pd = dx.DataPtr;
@@ -97,6 +82,28 @@ public static unsafe partial class Ops
             return [dx];
         });
         return (y, kept);
+    }
+
+    // Max over the middle axis of contiguous c viewed as (outer, r, inner): the first maximal element, NaN counting as maximal.
+    static (Tensor Values, Tensor Indices) MaxAxisCpu(Tensor c, long outer, long r, long inner, int[] outShape)
+    {
+        var vals = Tensor.Empty(outShape);
+        var idx = Tensor.Empty(outShape, DType.Int64);
+        float* px = c.DataPtr, pv = vals.DataPtr;
+        long* pi = (long*)idx.RawPtr;
+        for (long o = 0; o < outer; o++)
+            for (long i = 0; i < inner; i++)
+            {
+                float* src = px + o * r * inner + i;
+                float m = src[0]; long at = 0;
+                for (long k = 1; k < r; k++)
+                {
+                    float v = src[k * inner];
+                    if (v > m || (float.IsNaN(v) && !float.IsNaN(m))) { m = v; at = k; }
+                }
+                pv[o * inner + i] = m; pi[o * inner + i] = at;
+            }
+        return (vals, idx);
     }
 
     static Tensor Squeezed(Tensor t, int d)
@@ -110,7 +117,6 @@ public static unsafe partial class Ops
     /// <summary>Unnormalised sum without recording (used by other ops' backward rules).</summary>
     internal static Tensor SumRaw(Tensor x, int[] axes, bool keepDim)
     {
-        x.Device.RequireCpu("sum");
         Tensor cur = x.ContiguousRaw();
         // Reduce the highest axis first so lower axis numbers stay valid (keepdim until the end).
         foreach (var a in axes.OrderByDescending(a => a))
@@ -127,6 +133,7 @@ public static unsafe partial class Ops
     // Sums contiguous x over axis d, keeping it as size 1.
     static Tensor SumAxis(Tensor x, int d)
     {
+        if (!x.Device.IsCpu) return Cuda.CudaReduce.SumAxis(x, d);
         var (outer, r, inner) = Split3(x.Shape, d);
         var shape = x.ShapeArray.ToArray(); shape[d] = 1;
         var y = Tensor.Empty(shape);

@@ -17,8 +17,12 @@ public static unsafe partial class Ops
     {
         string name = log ? "log_softmax" : "softmax";
         RequireFloat(x, name);
-        x.Device.RequireCpu(name);
         int d = x.NormDim(dim);
+        if (!x.Device.IsCpu)
+        {
+            var yc = Cuda.CudaReduce.Softmax(x, d, log);
+            return BackwardPass.Record(yc, name, [x], g => [Cuda.CudaReduce.SoftmaxBackward(yc, g, d, log)]);
+        }
         var y = RowsAlong(x, d, (src, dst, rows, n) => SoftmaxRows(src, dst, rows, n, log));
         return BackwardPass.Record(y, name, [x], g =>
         {

@@ -59,7 +59,7 @@ public class Adam : Optimizer
     {
         // Scalars in double, then rounded once to float, as PyTorch computes them in Python floats.
         double lr = LearningRate;
-        ForEachElement(new Op
+        var op = new Op
         {
             StepSize = new((float)(lr / (1 - Math.Pow(Beta1, step)))),
             Bc2Sqrt = new((float)Math.Sqrt(1 - Math.Pow(Beta2, step))),
@@ -67,7 +67,10 @@ public class Adam : Optimizer
             L2 = new(_decoupled ? 0f : WeightDecay),
             Shrink = new(_decoupled ? (float)(1 - lr * WeightDecay) : 1f),
             Amsgrad = Amsgrad,
-        }, param);
+        };
+        if (param.OnCpu) ForEachElement(op, param);
+        else Cuda.CudaOptim.Adam(param.ParamTensor, param.GradTensor, param.SlotTensor(0)!, param.SlotTensor(1)!, param.SlotTensor(2),
+            op.StepSize[0], op.Bc2Sqrt[0], op.B1[0], op.B2[0], op.Ob1[0], op.Ob2[0], op.Eps[0], op.L2[0], op.Shrink[0], Amsgrad);
     }
 
     struct Op : IElementUpdate

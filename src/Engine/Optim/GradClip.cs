@@ -13,8 +13,14 @@ public static class GradClip
     {
         ArgumentNullException.ThrowIfNull(parameters);
         double sum = 0;
-        foreach (var g in Grads(parameters))
+        var grads = Grads(parameters).ToList();
+        // GPU gradients: all their sums of squares in one round trip per device, added below in list order.
+        var onGpu = grads.Where(g => !g.Device.IsCpu).ToList();
+        var gpuSums = onGpu.Count == 0 ? [] : Cuda.CudaOptim.SumSquares(onGpu);
+        int next = 0;
+        foreach (var g in grads)
         {
+            if (!g.Device.IsCpu) { sum += gpuSums[next++]; continue; }
             var s = g.AsSpan();
             for (int j = 0; j < s.Length; j++) sum += (double)s[j] * s[j];
         }
@@ -36,6 +42,7 @@ public static class GradClip
         float scale = (float)(maxNorm / (norm + 1e-6));
         foreach (var g in Grads(list))
         {
+            if (!g.Device.IsCpu) { Cuda.CudaElementwise.ScaleInPlace(g, scale); continue; }
             var s = g.AsSpan();
             for (int j = 0; j < s.Length; j++) s[j] *= scale;
         }

@@ -19,7 +19,8 @@ internal static class GradUtil
             }
             else
             {
-                if (g.IsContiguous && g.DType == DType.Float32) g.AsSpan().Clear();
+                if (!g.Device.IsCpu && g.IsContiguous) Cuda.CudaBackend.Get(g.Device.Index).Zero(g.DevicePtr, g.Numel * g.DType.Size());
+                else if (g.IsContiguous && g.DType == DType.Float32) g.AsSpan().Clear();
                 else { using var zero = Tensor.ZerosLike(g); zero.CopyTo(g); }
             }
         }

@@ -96,6 +96,8 @@ public abstract class Optimizer : IDisposable
             if (g.IsDisposed) throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} ({p.Describe()}) was disposed but not cleared; use ZeroGrad().");
             if (!Tensor.SameShape(g.Shape, p.Shape) || g.DType != DType.Float32 || !g.IsContiguous)
                 throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} must be a contiguous float32 tensor of shape {Tensor.FormatShape(p.Shape)}, got {g.Describe()}.");
+            if (g.Device != p.Device)
+                throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} ({p.Describe()}) is on {g.Device}, the parameter on {p.Device}; they must be on one device.");
         }
         if (Schedule is not null) LearningRate = Schedule.At(StepCount);
         for (int i = 0; i < _params.Length; i++)
@@ -146,6 +148,11 @@ public abstract class Optimizer : IDisposable
         public ReadOnlySpan<float> Grad => _g.AsSpan();
         /// <summary>The elements of state slot <paramref name="slot"/> (the order of <see cref="StateSlots"/>).</summary>
         public Span<float> this[int slot] => _row[slot]!.AsSpan();
+        /// <summary>False when the parameter lives on a GPU: the update then runs as a CUDA kernel.</summary>
+        internal bool OnCpu => _p.Device.IsCpu;
+        internal Tensor ParamTensor => _p;
+        internal Tensor GradTensor => _g;
+        internal Tensor? SlotTensor(int s) => s < _row.Length ? _row[s] : null;
         internal float* P => _p.DataPtr;
         internal float* G => _g.DataPtr;
         // Tensor memory is native and never moves, so raw pointers are safe while the tensors live.

@@ -79,7 +79,13 @@ public sealed class RmsProp : Optimizer
             Lr = new(lr), NegLr = new(-lr), Alpha = new(Alpha), OneMinusAlpha = new((float)(1.0 - Alpha)), Eps = new(Eps),
             Wd = new(WeightDecay), Mu = new(Momentum), HasMomentum = Momentum > 0, Centered = Centered, TfStyle = TfStyle,
         };
-        ForEachElement(op, param);
+        if (param.OnCpu) { ForEachElement(op, param); return; }
+        // Slot order: s, then b when present, then a when centered (as Op.Invoke reads them).
+        bool hasB = op.HasMomentum || TfStyle;
+        var b = hasB ? param.SlotTensor(1) : null;
+        var a = Centered ? param.SlotTensor(hasB ? 2 : 1) : null;
+        Cuda.CudaOptim.RmsProp(param.ParamTensor, param.GradTensor, param.SlotTensor(0)!, b, a, op.Lr[0], op.NegLr[0], op.Alpha[0],
+            op.OneMinusAlpha[0], op.Eps[0], op.Wd[0], op.Mu[0], op.HasMomentum, Centered, TfStyle);
     }
 
     struct Op : IElementUpdate

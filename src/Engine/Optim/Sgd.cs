@@ -48,11 +48,16 @@ public sealed class Sgd : Optimizer
     };
 
     /// <inheritdoc/>
-    protected override void Update(ParamView param, long step, bool fresh) => ForEachElement(new Op
+    protected override void Update(ParamView param, long step, bool fresh)
     {
-        NegLr = new(-LearningRate), Wd = new(WeightDecay), Mu = new(Momentum), Keep = new((float)(1.0 - Dampening)),
-        HasMomentum = Momentum != 0, Nesterov = Nesterov, Fresh = fresh,
-    }, param);
+        var op = new Op
+        {
+            NegLr = new(-LearningRate), Wd = new(WeightDecay), Mu = new(Momentum), Keep = new((float)(1.0 - Dampening)),
+            HasMomentum = Momentum != 0, Nesterov = Nesterov, Fresh = fresh,
+        };
+        if (param.OnCpu) ForEachElement(op, param);
+        else Cuda.CudaOptim.Sgd(param.ParamTensor, param.GradTensor, param.SlotTensor(0), op.NegLr[0], op.Wd[0], op.Mu[0], op.Keep[0], op.HasMomentum, op.Nesterov, fresh);
+    }
 
     struct Op : IElementUpdate
     {

@@ -44,17 +44,28 @@ public class KernelCacheTests
     }
 
     [Test]
-    public void CandidateFilesPutTheDefiningFileFirst()
+    public void CandidateFilesPutTheDeclaringFilesFirst()
     {
         var files = new[]
         {
             ("a.cu", "extern \"C\" __global__ void other(float* x) {}"),
-            ("b.cu", "#define K(n) extern \"C\" __global__ void n##_f32() {}\n// makes relu_f32\nK(relu)"),
+            ("b.cu", "#define K(n, e) extern \"C\" __global__ void n##_f32() { e; } \\\n  extern \"C\" __global__ void n##_grad_f32() {}\nK(relu, (1 + 2))"),
             ("c.cu", "extern \"C\"  __global__\n void relu_f32 (float* x) {}"),
+            ("d.cu", "// relu_f32 is launched from elsewhere"),
         };
-        Assert.That(KernelSources.CandidateFiles("relu_f32", files), Is.EqualTo(new[] { "c.cu", "b.cu", "a.cu" }));
+        Assert.That(KernelSources.DeclaredKernels(files[1].Item2), Is.EquivalentTo(new[] { "relu_f32", "relu_grad_f32" }), "macro family expanded, its parameter not taken for a kernel");
+        Assert.That(KernelSources.CandidateFiles("relu_f32", files), Is.EqualTo(new[] { "b.cu", "c.cu", "d.cu", "a.cu" }));
+        Assert.That(KernelSources.CandidateFiles("relu_grad_f32", files)[0], Is.EqualTo("b.cu"));
         Assert.That(KernelSources.CandidateFiles("other", files)[0], Is.EqualTo("a.cu"));
         Assert.Throws<ArgumentException>(() => KernelSources.CandidateFiles("bad name", files));
+    }
+
+    [Test]
+    public void MacroFamiliesOfTheShippedKernelsAreFoundWithoutCompiling()
+    {
+        Assert.That(KernelSources.CandidateFiles("sigmoid_f32")[0], Is.EqualTo("unary.cu"));
+        Assert.That(KernelSources.CandidateFiles("add_f32")[0], Is.EqualTo("binary.cu"));
+        Assert.That(KernelSources.CandidateFiles("add_strided_f32")[0], Is.EqualTo("binary.cu"));
     }
 
     [Test]

@@ -33,9 +33,8 @@ public static class KernelSources
         : throw new CudaException($"No embedded CUDA source '{file}'; embedded: {string.Join(", ", All.Value.Keys.Order(StringComparer.Ordinal))}.");
 
     /// <summary>
-    /// The files to search for kernel <paramref name="kernel"/>, best first: those with a literal
-    /// <c>extern "C" __global__ void kernel(</c>, then those naming the identifier elsewhere (a macro
-    /// that defines it), then the rest (a name made by token pasting).
+    /// The files to search for kernel <paramref name="kernel"/>, best first: those that declare it (see
+    /// <see cref="DeclaredKernels"/>), then those naming the identifier elsewhere, then the rest.
     /// </summary>
     public static IReadOnlyList<string> CandidateFiles(string kernel) => CandidateFiles(kernel, Files.Select(f => (f, Read(f))));
 
@@ -43,12 +42,49 @@ public static class KernelSources
     public static IReadOnlyList<string> CandidateFiles(string kernel, IEnumerable<(string File, string Source)> files)
     {
         if (!Regex.IsMatch(kernel, "^[A-Za-z_][A-Za-z0-9_]*$")) throw new ArgumentException($"'{kernel}' is not a C identifier, so it cannot name an extern \"C\" kernel.", nameof(kernel));
-        var definition = new Regex(@"extern\s+""C""\s+__global__\s+(__launch_bounds__\s*\([^)]*\)\s+)?void\s+(__launch_bounds__\s*\([^)]*\)\s+)?" + kernel + @"\s*\(");
         var word = new Regex(@"\b" + kernel + @"\b");
-        var list = files.ToList();
-        return list.Where(f => definition.IsMatch(f.Source))
-            .Concat(list.Where(f => !definition.IsMatch(f.Source) && word.IsMatch(f.Source)))
-            .Concat(list.Where(f => !definition.IsMatch(f.Source) && !word.IsMatch(f.Source)))
+        var list = files.Select(f => (f.File, f.Source, Declares: DeclaredKernels(f.Source).Contains(kernel))).ToList();
+        return list.Where(f => f.Declares)
+            .Concat(list.Where(f => !f.Declares && word.IsMatch(f.Source)))
+            .Concat(list.Where(f => !f.Declares && !word.IsMatch(f.Source)))
             .Select(f => f.File).ToList();
+    }
+
+    const string Id = "[A-Za-z_][A-Za-z0-9_]*";
+    static readonly Regex Literal = new(@"extern\s+""C""\s+__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s+)?void\s+(?:__launch_bounds__\s*\([^)]*\)\s+)?(" + Id + @"(?:\s*##\s*" + Id + @")*)\s*\(");
+    static readonly Regex Define = new(@"^[ \t]*#[ \t]*define[ \t]+(" + Id + @")\(([^)]*)\)((?:[^\n]*\\\r?\n)*[^\n]*)", RegexOptions.Multiline);
+
+    /// <summary>
+    /// The kernels a source declares: literal <c>extern "C" __global__ void NAME(</c>, and those made by a
+    /// one-level macro family (<c>#define UNARY_OP(NAME, EXPR) extern "C" __global__ void NAME##_f32(...</c>,
+    /// invoked as <c>UNARY_OP(relu, ...)</c>), expanded here so a kernel is found without compiling every file.
+    /// </summary>
+    public static IReadOnlySet<string> DeclaredKernels(string source)
+    {
+        var kernels = new HashSet<string>(StringComparer.Ordinal);
+        var macros = new List<(string Name, string[] Params, string[] Templates)>();
+        foreach (Match d in Define.Matches(source))
+        {
+            var ps = d.Groups[2].Value.Split(',', StringSplitOptions.TrimEntries);
+            var templates = Literal.Matches(d.Groups[3].Value).Select(m => m.Groups[1].Value).ToArray();
+            if (templates.Length > 0) macros.Add((d.Groups[1].Value, ps, templates));
+        }
+        string withoutDefines = Define.Replace(source, "");
+        foreach (Match m in Literal.Matches(withoutDefines))
+            if (!m.Groups[1].Value.Contains("##")) kernels.Add(m.Groups[1].Value);
+        foreach (var (name, ps, templates) in macros)
+            foreach (Match call in new Regex(@"\b" + name + @"\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)").Matches(withoutDefines))
+            {
+                var args = call.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries);
+                foreach (var t in templates)
+                {
+                    // Substitute parameters token by token, then paste (## joins its neighbours).
+                    var tokens = t.Split("##", StringSplitOptions.TrimEntries)
+                        .Select(tok => Array.IndexOf(ps, tok) is int i && i >= 0 && i < args.Length ? args[i] : tok);
+                    string k = string.Concat(tokens);
+                    if (Regex.IsMatch(k, "^" + Id + "$")) kernels.Add(k);
+                }
+            }
+        return kernels;
     }
 }

@@ -6,6 +6,10 @@ namespace Cochlea.Kernels.Elementwise;
 /// <summary>y = min(max(x, lo), hi)</summary>
 public readonly struct ClampOp(float lo, float hi) : IUnaryOp
 {
+    /// <summary>The bounds (for the CUDA kernel's parameters).</summary>
+    public float Lo => lo;
+    /// <summary>Upper bound.</summary>
+    public float Hi => hi;
     public static bool Vectorizable => true;
     public float Invoke(float x) => Math.Min(Math.Max(x, lo), hi);
     public Vector128<float> Invoke(Vector128<float> x) => Vector128.Min(Vector128.Max(x, Vector128.Create(lo)), Vector128.Create(hi));
@@ -16,6 +20,10 @@ public readonly struct ClampOp(float lo, float hi) : IUnaryOp
 /// <summary>dx = dy where lo &lt; x &lt; hi (strict, like relu's x &gt; 0), else 0</summary>
 public readonly struct ClampGradOp(float lo, float hi) : IBinaryOp
 {
+    /// <summary>The bounds (for the CUDA kernel's parameters).</summary>
+    public float Lo => lo;
+    /// <summary>Upper bound.</summary>
+    public float Hi => hi;
     public static bool Vectorizable => true;
     public float Invoke(float dy, float x) => x > lo && x < hi ? dy : 0f;
     public Vector128<float> Invoke(Vector128<float> dy, Vector128<float> x) => Vector128.ConditionalSelect(Vector128.GreaterThan(x, Vector128.Create(lo)) & Vector128.LessThan(x, Vector128.Create(hi)), dy, Vector128<float>.Zero);

@@ -6,6 +6,8 @@ namespace Cochlea.Kernels.Elementwise;
 /// <summary>y = x^p</summary>
 public readonly struct PowOp(float p) : IUnaryOp
 {
+    /// <summary>The exponent p (for the CUDA kernel's parameter).</summary>
+    public float P => p;
     public static bool Vectorizable => false;
     public float Invoke(float x) => PowOp.Pow(x, p);
     public Vector128<float> Invoke(Vector128<float> x) => throw new NotSupportedException();
@@ -18,6 +20,8 @@ public readonly struct PowOp(float p) : IUnaryOp
 /// <summary>dx = dy * p * x^(p-1)</summary>
 public readonly struct PowGradOp(float p) : IBinaryOp
 {
+    /// <summary>The exponent p (for the CUDA kernel's parameter).</summary>
+    public float P => p;
     public static bool Vectorizable => false;
     public float Invoke(float dy, float x) => dy * p * PowOp.Pow(x, p - 1f);
     public Vector128<float> Invoke(Vector128<float> dy, Vector128<float> x) => throw new NotSupportedException();

@@ -6,6 +6,8 @@ namespace Cochlea.Kernels.Elementwise;
 /// <summary>y = s * x</summary>
 public readonly struct ScaleOp(float s) : IUnaryOp
 {
+    /// <summary>The factor s (for the CUDA kernel's parameter).</summary>
+    public float S => s;
     public static bool Vectorizable => true;
     public float Invoke(float x) => s * x;
     public Vector128<float> Invoke(Vector128<float> x) => x * s;

@@ -1,0 +1,69 @@
+// Shared plumbing of the CUDA op dispatch: the device of an op's operands (with a clear error for
+// mixed devices), launch configurations for the grid-stride kernels of native/cuda, zero-filled
+// device tensors, and the 4-byte error flag some kernels raise for bad input.
+namespace Cochlea.Cuda;
+
+/// <summary>Launch helpers used by the CUDA paths of the ops (src/Engine/Cuda/Ops).</summary>
+internal static unsafe class CudaLaunch
+{
+    /// <summary>Threads per block of the elementwise kernels.</summary>
+    public const uint Threads = 256;
+
+    // Grid-stride loops cover any n; more blocks than this only queue (H100: 132 SMs x 8 blocks of 256 = 1056 resident).
+    const long MaxBlocks = 4096;
+
+    /// <summary>The device of <paramref name="a"/> and <paramref name="b"/> (and <paramref name="c"/>); throws naming both devices when they differ.</summary>
+    public static Device CommonDevice(string op, Tensor a, Tensor b, Tensor? c = null)
+    {
+        Same(op, a, b);
+        if (c is not null) Same(op, a, c);
+        return a.Device;
+    }
+
+    /// <summary>The device of all <paramref name="ts"/> (nulls skipped; CPU when none); throws naming both devices when two differ.</summary>
+    public static Device CommonDevice(string op, IEnumerable<Tensor?> ts)
+    {
+        Tensor? first = null;
+        foreach (var t in ts)
+        {
+            if (t is null) continue;
+            if (first is null) first = t;
+            else Same(op, first, t);
+        }
+        return first?.Device ?? Device.Cpu;
+    }
+
+    static void Same(string op, Tensor a, Tensor b)
+    {
+        if (a.Device != b.Device)
+            throw new ArgumentException($"{op}: operands are on different devices: {a.Describe()} on {a.Device} and {b.Describe()} on {b.Device}; move them to one device with .To(device).");
+    }
+
+    /// <summary>The CUDA device object of a CUDA tensor.</summary>
+    public static CudaDevice Dev(Tensor t) => CudaBackend.Get(t.Device.Index);
+
+    /// <summary>Blocks for a grid-stride kernel over <paramref name="n"/> items with <paramref name="threads"/> per block (at least 1).</summary>
+    public static Dim3 Grid(long n, uint threads = Threads) => new((uint)Math.Clamp((n + threads - 1) / threads, 1, MaxBlocks));
+
+    /// <summary>Blocks for a one-warp-per-row kernel (blockDim = <see cref="Threads"/>, 8 rows per block).</summary>
+    public static Dim3 WarpRowsGrid(long rows) => Grid(rows * 32);
+
+    /// <summary>A zeroed int on the device for kernels that report bad input (e.g. an index out of range).</summary>
+    public static Tensor NewFlag(CudaDevice dev)
+    {
+        var f = Tensor.Empty([1], DType.Int32, dev.Device);
+        dev.Zero(f.DevicePtr, sizeof(int));
+        return f;
+    }
+
+    /// <summary>Reads a flag from <see cref="NewFlag"/> (waits for the kernels before it).</summary>
+    public static bool FlagSet(CudaDevice dev, Tensor flag)
+    {
+        int v = 0;
+        dev.CopyToHost(&v, flag.DevicePtr, sizeof(int));
+        return v != 0;
+    }
+
+    /// <summary>Device pointer of an optional tensor (0 = null in the kernel).</summary>
+    public static ulong PtrOrNull(Tensor? t) => t is null ? 0 : t.DevicePtr;
+}

@@ -1,0 +1,86 @@
+// CUDA paths of the optimizers and gradient clipping (src/Engine/Optim): one fused kernel per
+// parameter per step (native/cuda/optim.cu) with the constants the CPU computes, and the per-tensor
+// sum of squares for the global gradient norm, reduced in a fixed order.
+namespace Cochlea.Cuda;
+
+/// <summary>Fused optimizer updates and gradient-norm helpers on CUDA tensors.</summary>
+internal static unsafe class CudaOptim
+{
+    static ulong N(Tensor p) => (ulong)p.Numel;
+
+    /// <summary>SGD step in place on p (and the momentum buffer b when <paramref name="hasMomentum"/>).</summary>
+    public static void Sgd(Tensor p, Tensor g, Tensor? b, float negLr, float wd, float mu, float keep, bool hasMomentum, bool nesterov, bool fresh)
+    {
+        if (p.Numel == 0) return;
+        ulong pp = p.DevicePtr, pg = g.DevicePtr, pb = CudaLaunch.PtrOrNull(b), n = N(p);
+        int hm = hasMomentum ? 1 : 0, ne = nesterov ? 1 : 0, fr = fresh ? 1 : 0;
+        void** args = stackalloc void*[] { &pp, &pg, &pb, &n, &negLr, &wd, &mu, &keep, &hm, &ne, &fr };
+        CudaLaunch.Dev(p).Launch("sgd_f32", CudaLaunch.Grid(p.Numel), new Dim3(CudaLaunch.Threads), 0, args);
+    }
+
+    /// <summary>Adam / AdamW step in place on p, m, v (and vmax with amsgrad).</summary>
+    public static void Adam(Tensor p, Tensor g, Tensor m, Tensor v, Tensor? vmax, float stepSize, float bc2Sqrt, float b1, float b2,
+        float ob1, float ob2, float eps, float l2, float shrink, bool amsgrad)
+    {
+        if (p.Numel == 0) return;
+        ulong pp = p.DevicePtr, pg = g.DevicePtr, pm = m.DevicePtr, pv = v.DevicePtr, px = CudaLaunch.PtrOrNull(vmax), n = N(p);
+        int ams = amsgrad ? 1 : 0;
+        void** args = stackalloc void*[] { &pp, &pg, &pm, &pv, &px, &n, &stepSize, &bc2Sqrt, &b1, &b2, &ob1, &ob2, &eps, &l2, &shrink, &ams };
+        CudaLaunch.Dev(p).Launch("adam_f32", CudaLaunch.Grid(p.Numel), new Dim3(CudaLaunch.Threads), 0, args);
+    }
+
+    /// <summary>RMSprop step in place on p, s, and the momentum buffer b / gradient average a when present.</summary>
+    public static void RmsProp(Tensor p, Tensor g, Tensor s, Tensor? b, Tensor? a, float lr, float negLr, float alpha, float oneMinusAlpha,
+        float eps, float wd, float mu, bool hasMomentum, bool centered, bool tfStyle)
+    {
+        if (p.Numel == 0) return;
+        ulong pp = p.DevicePtr, pg = g.DevicePtr, ps = s.DevicePtr, pb = CudaLaunch.PtrOrNull(b), pa = CudaLaunch.PtrOrNull(a), n = N(p);
+        int hm = hasMomentum ? 1 : 0, ce = centered ? 1 : 0, tf = tfStyle ? 1 : 0;
+        void** args = stackalloc void*[] { &pp, &pg, &ps, &pb, &pa, &n, &lr, &negLr, &alpha, &oneMinusAlpha, &eps, &wd, &mu, &hm, &ce, &tf };
+        CudaLaunch.Dev(p).Launch("rmsprop_f32", CudaLaunch.Grid(p.Numel), new Dim3(CudaLaunch.Threads), 0, args);
+    }
+
+    // Blocks of the sum-of-squares kernel: a function of n only, so the summation order is fixed for a size.
+    internal static int SumSquaresBlocks(long n) => (int)Math.Clamp((n + 2047) / 2048, 1, 256);
+
+    // Per-block partial sums of g^2 (double) to partials[0 .. SumSquaresBlocks(n)).
+    static void LaunchSumSquares(CudaDevice dev, Tensor g, ulong partials)
+    {
+        ulong pg = g.DevicePtr, n = N(g);
+        void** args = stackalloc void*[] { &pg, &n, &partials };
+        dev.Launch("sumsq_partial_f32", new Dim3((uint)SumSquaresBlocks(g.Numel)), new Dim3(CudaLaunch.Threads), 0, args);
+    }
+
+    /// <summary>
+    /// sum(g^2) in double of each contiguous CUDA tensor in <paramref name="grads"/>: per-block partials of every
+    /// tensor into one device buffer per GPU, one copy back (one wait) per GPU, partials added in order on the host.
+    /// </summary>
+    public static double[] SumSquares(IReadOnlyList<Tensor> grads)
+    {
+        var sums = new double[grads.Count];
+        foreach (var group in Enumerable.Range(0, grads.Count).Where(i => grads[i].Numel > 0).GroupBy(i => grads[i].Device.Index))
+        {
+            var dev = CudaBackend.Get(group.Key);
+            var members = group.ToArray();
+            var first = new int[members.Length];
+            int total = 0;
+            for (int k = 0; k < members.Length; k++) { first[k] = total; total += SumSquaresBlocks(grads[members[k]].Numel); }
+            ulong partials = dev.Allocate(total * sizeof(double));
+            try
+            {
+                for (int k = 0; k < members.Length; k++) LaunchSumSquares(dev, grads[members[k]], partials + (ulong)first[k] * sizeof(double));
+                var host = new double[total];
+                fixed (double* ph = host) dev.CopyToHost(ph, partials, total * sizeof(double));
+                for (int k = 0; k < members.Length; k++)
+                {
+                    int end = k + 1 < members.Length ? first[k + 1] : total;
+                    double sum = 0;
+                    for (int j = first[k]; j < end; j++) sum += host[j];
+                    sums[members[k]] = sum;
+                }
+            }
+            finally { dev.Free(partials, total * sizeof(double)); }
+        }
+        return sums;
+    }
+}
