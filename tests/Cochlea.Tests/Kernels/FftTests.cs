@@ -109,6 +109,9 @@ public class FftTests
                 // |X|^2 error ~ 2 |X| * error(X), |X| up to ~n/2 for these inputs.
                 AssertClose(got, want, 2 * Tol(n) * (1 + Math.Sqrt(want.Max())), $"{w} n={n} lane {l} power");
             }
+            // Only raw pointers into work's pinned array are used after Carve: without this the JIT may let the GC
+            // collect it mid-iteration (an AccessViolation seen once in a full-suite run).
+            GC.KeepAlive(work);
         }
     }
 
