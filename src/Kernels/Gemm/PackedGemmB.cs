@@ -84,10 +84,16 @@ public sealed unsafe class PackedGemmB : IDisposable
             return;
         }
         int mr = TRows.Count, mPad = (g.M + mr - 1) / mr * mr;
-        // A is small (a few rows): packed whole by the calling thread, slab s at pa + k0 * mPad, and shared read-only.
-        float* pa = PackBuffers.A((nint)mPad * g.K);
-        for (int k0 = 0; k0 < g.K; k0 += _kc)
-            GemmPack.Block(pa + (nint)k0 * mPad, g.A + k0, g.M, Math.Min(_kc, g.K - k0), g.Lda, 1, mr);
+        // One or two rows (a batch-1 or -2 RNN step): the thin kernel reads A unpacked and computes no padded rows.
+        bool thin = g.M <= 2 && g.M < mr;
+        // Otherwise A is small (a few rows): packed whole by the calling thread, slab s at pa + k0 * mPad, and shared read-only.
+        float* pa = null;
+        if (!thin)
+        {
+            pa = PackBuffers.A((nint)mPad * g.K);
+            for (int k0 = 0; k0 < g.K; k0 += _kc)
+                GemmPack.Block(pa + (nint)k0 * mPad, g.A + k0, g.M, Math.Min(_kc, g.K - k0), g.Lda, 1, mr);
+        }
         int panels = _nPad / _nr;
         // Why at least 16 panels (512 columns on AVX-512) per part: below that the fan-out costs more than it saves.
         double flops = 2.0 * g.M * g.N * g.K;
@@ -108,8 +114,15 @@ public sealed unsafe class PackedGemmB : IDisposable
         for (int k0 = 0; k0 < g.K; k0 += kcMax)
         {
             int kc = Math.Min(kcMax, g.K - k0);
-            GemmDriver<TOps, TV, TRows>.Macro(g, pa + (nint)k0 * mPad, data + (nint)k0 * nPad + (nint)jc * kc, 0, jc, g.M, nc, kc,
-                k0 == 0 ? g.Beta : 1f, edge);
+            float* slab = data + (nint)k0 * nPad + (nint)jc * kc;
+            float beta = k0 == 0 ? g.Beta : 1f;
+            if (pa == null)
+            {
+                if (g.M == 1) GemmThinKernel.Slab<TOps, TV, Rows1>(kc, g.A + k0, g.Lda, slab, nc, g.C + jc, g.Ldc, g.Alpha, beta);
+                else GemmThinKernel.Slab<TOps, TV, Rows2>(kc, g.A + k0, g.Lda, slab, nc, g.C + jc, g.Ldc, g.Alpha, beta);
+                continue;
+            }
+            GemmDriver<TOps, TV, TRows>.Macro(g, pa + (nint)k0 * mPad, slab, 0, jc, g.M, nc, kc, beta, edge);
         }
     }
 

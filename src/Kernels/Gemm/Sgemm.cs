@@ -98,6 +98,8 @@ public static unsafe class Sgemm
     {
         int maxParts = (int)Math.Clamp(2.0 * g.M * g.N * g.K / MinFlopsPerThread, 1, threads);
         if (g.M == 1 || g.N == 1) { ExecuteGemv<TOps, TV>(g, maxParts); return; }
+        // Fewer columns than one micro-panel, A row-major: dot products straight from A (GemmNarrow's header).
+        if (g.N < GemmDriver<TOps, TV, TRows>.Nr && !g.TransA) { GemmNarrow<TOps, TV>.Run(g, maxParts); return; }
 
         GemmDriver<TOps, TV, TRows>.Run(g, maxParts, blk);
     }
