@@ -34,7 +34,10 @@ public static unsafe class FeaturesLab
         var melPacked = new MelSpectrogramKernel(packedSpec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f));
         var mfccPacked = new MfccKernel(packedSpec, bank, 40, LogCompression.AmplitudeToDb(true, 80f));
         int frames = spec.FrameCount(n);
-        var y = new float[batch * frames * mels];
+        var y = new float[batch * frames * Math.Max(mels, 40)];
+        // MfccKernel's former two passes (row-major mel rows, clip pass, then the DCT's own transposes), for the A/B.
+        var dct = new DctLanes(mels, MfccKernel.DctScale(40, mels, ortho: true));
+        var melRows = new PinnedFloats((long)batch * frames * mels);
         if (args.Contains("loop"))
         {
             double secs = At(3, 20);
@@ -81,6 +84,7 @@ public static unsafe class FeaturesLab
             variants.Add(($"log-mel dB packed {wd}", () => melPacked.Run(x, batch, y, wd, 1)));
             variants.Add(($"mfcc {wd}", () => mfcc.Run(x, batch, y, wd, 1)));
             variants.Add(($"mfcc packed {wd}", () => mfccPacked.Run(x, batch, y, wd, 1)));
+            variants.Add(($"mfcc row-major mel {wd}", () => MfccRowMajor(mel, dct, x, batch, melRows, y, wd)));
             var plan = RealFft.Get(nfft).Plan;
             int w = LaneDispatch.Lanes(width);
             var ws = new PinnedFloats(plan.WorkFloats(w) + 4096L * w);
@@ -96,6 +100,13 @@ public static unsafe class FeaturesLab
         }
         Report(variants, batch);
         return 0;
+    }
+
+    static void MfccRowMajor(MelSpectrogramKernel mel, DctLanes dct, float[] x, int batch, PinnedFloats rows, float[] y, SimdWidth width)
+    {
+        long count = rows.Length;
+        mel.Run(x, batch, new Span<float>(rows.Ptr, (int)count), width, 1);
+        fixed (float* o = y) dct.Run(rows.Ptr, count / mel.Mels, mel.Mels, o, width, 1);
     }
 
     static void Fft(RealPlan plan, SimdWidth width, float* work)

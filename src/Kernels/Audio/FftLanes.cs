@@ -102,8 +102,9 @@ internal static unsafe class FftLanes
     static void Put<TO, TV>(TV v, int pos, float* win, int j, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
         => TO.Store(Row(pos, split, re, im, TO.Count), win is null ? v : TO.Mul(v, TO.Splat(win[j])));
 
+    /// <summary>Lane row of packed position pos (see <see cref="Pack{TO,TV}"/>'s split layout).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float* Row(int pos, bool split, float* re, float* im, int w)
+    internal static float* Row(int pos, bool split, float* re, float* im, int w)
         => !split ? re + (nint)pos * w : ((pos & 1) == 0 ? re : im) + (nint)(pos >> 1) * w;
 
     /// <summary>Lane rows (rows, W) to row-major memory: dst[l][r] = rows[r*W + l] for r &lt; count.</summary>
