@@ -78,8 +78,8 @@ internal static unsafe class StftEngine
             float** src = stackalloc float*[w];
             float** dst = stackalloc float*[w];
             // Strided groups skip the packed input when the plan and framing allow (see StridedFrames); at 8 lanes only, where it
-            // measured faster (AVX2: the 400- and 512-point log-mel 4 % and 15 %; at 16 and 4 lanes the table lookups in the
-            // first stage cost what the saved stores give: within +-3 %, either way, on the Zen 4 box of `lab features`).
+            // measured faster (`lab features`, Zen 4, AVX2 path: the 400-point log-mel 4-5 %, the 512-point within noise; at 16
+            // and 4 lanes the table lookups in the first stage cost what the saved stores give, within +-3 % either way).
             var table = w == 8 && hop >= w && Plan.CanFuseInput ? Spec.Strided : null;
             bool fuse = table is { Fusable: true };
             fixed (float* win = Spec.Window)
