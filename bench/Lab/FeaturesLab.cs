@@ -3,7 +3,9 @@
 // real FFT with the power fused in, at each SIMD width, one thread, the variants interleaved round by round so
 // they see the same machine load; best and quartiles (meaningful on a busy shared machine). `cold` writes 1 MiB
 // between samples (as torchaudio's turn in `compare` does to the caches); `loop [seconds] [mfcc]` instead spins one
-// kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0).
+// kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0). A/B variants: "packed" (the STFT
+// without the fused first FFT stage), "mfcc row-major mel" (MFCC's former two passes), and the packing alone
+// (PackStrided, TransposeHops); `coldcost` times 10-call samples after 8 MiB of writes, as `compare` samples batch 1.
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
