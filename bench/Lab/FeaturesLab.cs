@@ -3,7 +3,9 @@
 // real FFT with the power fused in, at each SIMD width, one thread, the variants interleaved round by round so
 // they see the same machine load; best and quartiles (meaningful on a busy shared machine). `cold` writes 1 MiB
 // between samples (as torchaudio's turn in `compare` does to the caches); `loop [seconds] [mfcc]` instead spins one
-// kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0).
+// kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0). A/B variants: "packed" (the STFT
+// without the fused first FFT stage), "mfcc row-major mel" (MFCC's former two passes), and the packing alone
+// (PackStrided, TransposeHops); `coldcost` times 10-call samples after 8 MiB of writes, as `compare` samples batch 1.
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -28,8 +30,16 @@ public static unsafe class FeaturesLab
         var bank = MelFilterbank.Create(nfft / 2 + 1, sr, mels);
         var mel = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f));
         var mfcc = new MfccKernel(spec, bank, 40, LogCompression.AmplitudeToDb(true, 80f));
+        // The same kernels on the packed input path (no fused first FFT stage), for the side-by-side A/B.
+        var packedSpec = StftSpec.Torch(nfft, 160);
+        packedSpec.KeepPackedInput();
+        var melPacked = new MelSpectrogramKernel(packedSpec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f));
+        var mfccPacked = new MfccKernel(packedSpec, bank, 40, LogCompression.AmplitudeToDb(true, 80f));
         int frames = spec.FrameCount(n);
-        var y = new float[batch * frames * mels];
+        var y = new float[batch * frames * Math.Max(mels, 40)];
+        // MfccKernel's former two passes (row-major mel rows, clip pass, then the DCT's own transposes), for the A/B.
+        var dct = new DctLanes(mels, MfccKernel.DctScale(40, mels, ortho: true));
+        var melRows = new PinnedFloats((long)batch * frames * mels);
         if (args.Contains("loop"))
         {
             double secs = At(3, 20);
@@ -45,6 +55,27 @@ public static unsafe class FeaturesLab
             Console.WriteLine(FormattableString.Invariant($"{calls} calls, {sw.Elapsed.TotalSeconds / calls * 1e6:F1} us/call"));
             return 0;
         }
+        if (args.Contains("coldcost"))
+        {
+            // As `compare` times batch 1: 10 calls per sample, each sample after the anchor's turn has run through the caches
+            // (here: 8 MiB written). Warm samples (no write) interleaved, so both see the same load.
+            var junk = new float[1 << 21];
+            var cold = new List<double>(); var warm = new List<double>();
+            for (int i = 0; i < 50; i++) mel.Run(x, batch, y, threads: 1);
+            for (int r = 0; r < 200; r++)
+            {
+                for (int i = 0; i < junk.Length; i += 16) junk[i] += 1f;
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < 10; i++) mel.Run(x, batch, y, threads: 1);
+                cold.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / 10);
+                t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < 10; i++) mel.Run(x, batch, y, threads: 1);
+                warm.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / 10);
+            }
+            cold.Sort(); warm.Sort();
+            Console.WriteLine(FormattableString.Invariant($"log-mel, 10 calls per sample: after 8 MiB written best {cold[0] * 1e6:F2} median {cold[100] * 1e6:F2} us/call; warm best {warm[0] * 1e6:F2} median {warm[100] * 1e6:F2}"));
+            return 0;
+        }
         Console.WriteLine(FormattableString.Invariant($"n_fft {nfft}, {mels} mels, batch {batch}, {frames} frames/clip; us per call, variants interleaved round by round"));
         var variants = new List<(string Name, Action Run)>();
         foreach (var width in new[] { SimdWidth.V512, SimdWidth.V256, SimdWidth.V128 })
@@ -52,21 +83,58 @@ public static unsafe class FeaturesLab
             if (!Simd.Supports(width)) continue;
             var wd = width;
             variants.Add(($"log-mel dB {wd}", () => mel.Run(x, batch, y, wd, 1)));
+            variants.Add(($"log-mel dB packed {wd}", () => melPacked.Run(x, batch, y, wd, 1)));
             variants.Add(($"mfcc {wd}", () => mfcc.Run(x, batch, y, wd, 1)));
+            variants.Add(($"mfcc packed {wd}", () => mfccPacked.Run(x, batch, y, wd, 1)));
+            variants.Add(($"mfcc row-major mel {wd}", () => MfccRowMajor(mel, dct, x, batch, melRows, y, wd)));
             var plan = RealFft.Get(nfft).Plan;
             int w = LaneDispatch.Lanes(width);
             var ws = new PinnedFloats(plan.WorkFloats(w) + 4096L * w);
             long groups = ((long)batch * frames + w - 1) / w;
             variants.Add(($"{groups} x ForwardPower W{w}", () => { for (long g = 0; g < groups; g++) Fft(plan, wd, ws.Ptr); }));
+            if (w > 1)
+            {
+                var sig = new PinnedFloats(n);
+                var win = new PinnedFloats(nfft);
+                variants.Add(($"{groups} x PackStrided W{w}", () => { for (long g = 0; g < groups; g++) Pack(plan, wd, ws.Ptr, sig.Ptr, win.Ptr, nfft, false); }));
+                variants.Add(($"{groups} x TransposeHops W{w}", () => { for (long g = 0; g < groups; g++) Pack(plan, wd, ws.Ptr, sig.Ptr, win.Ptr, nfft, true); }));
+            }
         }
         Report(variants, batch);
         return 0;
+    }
+
+    static void MfccRowMajor(MelSpectrogramKernel mel, DctLanes dct, float[] x, int batch, PinnedFloats rows, float[] y, SimdWidth width)
+    {
+        long count = rows.Length;
+        mel.Run(x, batch, new Span<float>(rows.Ptr, (int)count), width, 1);
+        fixed (float* o = y) dct.Run(rows.Ptr, count / mel.Mels, mel.Mels, o, width, 1);
     }
 
     static void Fft(RealPlan plan, SimdWidth width, float* work)
     {
         var job = new FftJob { Plan = plan, Work = work };
         LaneDispatch.Run(width, ref job);
+    }
+
+    static void Pack(RealPlan plan, SimdWidth width, float* work, float* sig, float* win, int len, bool transposeOnly)
+    {
+        var job = new PackJob { Plan = plan, Work = work, Sig = sig, Win = win, Len = len, TransposeOnly = transposeOnly };
+        LaneDispatch.Run(width, ref job);
+    }
+
+    struct PackJob : ILaneJob
+    {
+        public RealPlan Plan;
+        public float* Work, Sig, Win;
+        public int Len;
+        public bool TransposeOnly;
+        public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            Plan.Carve(Work, TO.Count, out float* zr, out float* zi, out _, out _, out float* scratch);
+            if (TransposeOnly) FftLanes.TransposeHops<TO, TV>(Sig, 160, Len, scratch);
+            else FftLanes.PackStrided<TO, TV>(Sig, 160, Len, Win, 0, true, zr, zi, scratch);
+        }
     }
 
     struct FftJob : ILaneJob
@@ -87,9 +155,12 @@ public static unsafe class FeaturesLab
         var times = variants.Select(_ => new List<double>()).ToArray();
         // `cold`: 1 MiB written between samples, as the other side of `compare` does to the caches between our samples.
         var junk = Environment.GetCommandLineArgs().Contains("cold") ? new float[1 << 18] : null;
+        // The starting variant rotates round by round, so no variant always runs right after the same neighbour (measured: a
+        // fixed order gave two runs of identical code 0.3-0.6 us apart).
         for (int r = 0; r < 100; r++)
-            for (int k = 0; k < variants.Count; k++)
+            for (int kk = 0; kk < variants.Count; kk++)
             {
+                int k = (kk + r) % variants.Count;
                 if (junk is not null) for (int i = 0; i < junk.Length; i += 16) junk[i] += 1f;
                 long t0 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < 20; i++) variants[k].Run();

@@ -8,6 +8,7 @@
 // the W rows in named locals the JIT keeps the whole block in vector registers; a loop over a stack
 // array spilled every round (measured: packing was a quarter of a log-mel's time).
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Cochlea.Kernels.Numerics;
@@ -76,6 +77,13 @@ internal static unsafe class FftLanes
         }
     }
 
+    /// <summary>
+    /// The input of a fused first FFT stage for <see cref="PackStrided{TO,TV}"/>'s case: s as there, xt filled by
+    /// <see cref="TransposeHops{TO,TV}"/>; the rows are computed where the stage loads them, never stored.
+    /// </summary>
+    public static StridedFrames Strided(float* s, int hop, float* xt, StridedTable table, int w)
+        => new() { Xt = xt, Next = s + (nint)w * hop, Hop = hop, Code = table.CodePtr, Win = table.WindowPtr };
+
     /// <summary>The first step of <see cref="PackStrided{TO,TV}"/>: xt row r = (M[0][r], ..., M[W-1][r]) for r &lt; min(hop, len), rows W floats apart.</summary>
     public static void TransposeHops<TO, TV>(float* s, int hop, int len, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
     {
@@ -94,8 +102,9 @@ internal static unsafe class FftLanes
     static void Put<TO, TV>(TV v, int pos, float* win, int j, bool split, float* re, float* im) where TO : struct, IVec<TV> where TV : unmanaged
         => TO.Store(Row(pos, split, re, im, TO.Count), win is null ? v : TO.Mul(v, TO.Splat(win[j])));
 
+    /// <summary>Lane row of packed position pos (see <see cref="Pack{TO,TV}"/>'s split layout).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float* Row(int pos, bool split, float* re, float* im, int w)
+    internal static float* Row(int pos, bool split, float* re, float* im, int w)
         => !split ? re + (nint)pos * w : ((pos & 1) == 0 ? re : im) + (nint)(pos >> 1) * w;
 
     /// <summary>Lane rows (rows, W) to row-major memory: dst[l][r] = rows[r*W + l] for r &lt; count.</summary>
@@ -398,4 +407,82 @@ internal static unsafe class FftLanes
         io.Store(2, z1_2);
         io.Store(3, z1_3);
     }
+}
+
+/// <summary>
+/// PackStrided's rows computed where a fused first FFT stage loads them (RealPlan.ForwardFrom), saving the store and reload of
+/// the packed frames. Real position pos is window sample j = pos - first: with r = j % hop and q = j / hop its lane row is xt
+/// row r moved down q lanes, M[W][r], ..., M[W+q-1][r] entering the top lane (as PackStrided's chain), times the window.
+/// Complex row t of the half-length transform is (position 2t, position 2t + 1).
+/// </summary>
+internal unsafe struct StridedFrames : IStageInput
+{
+    /// <summary>xt (TransposeHops), the signal from frame W on (s + W*hop), the window at its FFT positions (zero outside).</summary>
+    public float* Xt, Next, Win;
+    /// <summary>Per FFT position r*4 + q, or -1 outside the window (<see cref="StridedTable"/>).</summary>
+    public int* Code;
+    public nint Hop;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Load<TO, TV>(nint offset, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        nint pos = (nint)((nuint)offset / (nuint)TO.Count) * 2;
+        re = Value<TO, TV>(pos);
+        im = Value<TO, TV>(pos + 1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    readonly TV Value<TO, TV>(nint pos) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        int c = Code[pos];
+        if (c < 0) return TO.Splat(0f);
+        int q = c & 3;
+        float* next = Next + (c >> 2);
+        TV v = TO.Load(Xt + (nint)(c >> 2) * TO.Count);
+        if (q != 0)
+        {
+            v = LaneMath.ShiftIn<TO, TV>(v, next[0]);
+            if (q > 1)
+            {
+                v = LaneMath.ShiftIn<TO, TV>(v, next[Hop]);
+                if (q > 2) v = LaneMath.ShiftIn<TO, TV>(v, next[2 * Hop]);
+            }
+        }
+        return TO.Mul(v, TO.Splat(Win[pos]));
+    }
+}
+
+/// <summary>
+/// The per-spec tables of <see cref="StridedFrames"/> (built once per StftSpec): Code[pos] = (j % hop) * 4 + j / hop for the window
+/// sample j = pos - WindowOffset, -1 outside the window; the window placed at its n_fft positions. <see cref="Fusable"/>: at most
+/// three lane shifts per row (frame length &lt;= 4 hops; longer frames shift too often and keep the packed path).
+/// </summary>
+internal sealed unsafe class StridedTable
+{
+    readonly int[] _code;
+    readonly float[] _window;
+    public readonly bool Fusable;
+
+    /// <param name="spec">The framing.</param>
+    /// <param name="allowFusion">False keeps the packed path whatever the framing (the kernel lab's A/B).</param>
+    public StridedTable(StftSpec spec, bool allowFusion = true)
+    {
+        int n = spec.FftSize, off = spec.WindowOffset, len = spec.FrameLength, hop = spec.Hop;
+        Fusable = allowFusion && (len - 1) / hop <= 3;
+        _code = GC.AllocateArray<int>(n, pinned: true);
+        _window = GC.AllocateArray<float>(n, pinned: true);
+        for (int pos = 0; pos < n; pos++)
+        {
+            int j = pos - off;
+            bool inside = j >= 0 && j < len;
+            _code[pos] = inside && Fusable ? j % hop * 4 + j / hop : -1;
+            _window[pos] = inside ? spec.Window[j] : 0f;
+        }
+    }
+
+    /// <summary>Code of FFT position pos (tests).</summary>
+    public int CodeAt(int pos) => _code[pos];
+
+    public int* CodePtr => (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_code));
+    public float* WindowPtr => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_window));
 }

@@ -12,6 +12,26 @@ using Cochlea.Kernels.Numerics;
 
 namespace Cochlea.Kernels.Audio;
 
+/// <summary>Where a Stockham stage reads its input: the (re, im) lane row at float offset <c>offset</c> (row * W).</summary>
+internal interface IStageInput
+{
+    void Load<TO, TV>(nint offset, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged;
+}
+
+/// <summary>Input rows in split lane buffers (every stage but a fused first one).</summary>
+internal readonly unsafe struct LaneRows : IStageInput
+{
+    readonly float* _re, _im;
+    public LaneRows(float* re, float* im) { _re = re; _im = im; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Load<TO, TV>(nint offset, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        re = TO.Load(_re + offset);
+        im = TO.Load(_im + offset);
+    }
+}
+
 internal sealed unsafe class ComplexPlan
 {
     /// <summary>Largest prime handled by the generic butterfly; larger factors switch the whole length to Bluestein.</summary>
@@ -133,19 +153,37 @@ internal sealed unsafe class ComplexPlan
     /// <summary>The first <paramref name="count"/> Stockham stages only (not for Bluestein plans); the result lies where the last one wrote it.</summary>
     public void ForwardStages<TO, TV>(float* re, float* im, float* scratch, int count, out float* outRe, out float* outIm)
         where TO : struct, IVec<TV> where TV : unmanaged
+        => ForwardStages<TO, TV, LaneRows>(new LaneRows(re, im), false, re, im, scratch, count, out outRe, out outIm);
+
+    /// <summary>Radix of the first Stockham stage (0 for Bluestein and N = 1): a radix-8 first stage can read its rows from an <see cref="IStageInput"/>.</summary>
+    public int FirstRadix => _radix.Length == 0 ? 0 : _radix[0];
+
+    /// <summary>
+    /// As <see cref="ForwardStages{TO,TV}(float*,float*,float*,int,out float*,out float*)"/>; when <paramref name="fused"/> the first
+    /// stage (radix 8, see <see cref="FirstRadix"/>) reads its rows from <paramref name="first"/> instead of re/im and writes to
+    /// re/im, so the caller never stores the input rows (StftEngine: frames straight from the signal).
+    /// </summary>
+    public void ForwardStages<TO, TV, TIn>(TIn first, bool fused, float* re, float* im, float* scratch, int count, out float* outRe, out float* outIm)
+        where TO : struct, IVec<TV> where TV : unmanaged where TIn : struct, IStageInput
     {
         int w = TO.Count;
         float* ar = re, ai = im, br = scratch, bi = scratch + (nint)Slot((long)N * w), tmp = bi + (nint)Slot((long)N * w);
-        int s = 1, cur = N;
+        int s = 1, cur = N, st = 0;
         fixed (float* tw0 = _tw) fixed (float* cs0 = _cosSin)
         {
-            for (int st = 0; st < count; st++)
+            if (fused)
+            {
+                if (count < 1 || _radix[0] != 8) throw new InvalidOperationException("A fused first stage needs a radix-8 first stage.");
+                Radix8<TO, TV, TIn>(first, re, im, cur / 8, 1, tw0 + _twOffset[0]);
+                s = 8; cur /= 8; st = 1;
+            }
+            for (; st < count; st++)
             {
                 int r = _radix[st], m = cur / r;
                 float* tw = tw0 + _twOffset[st];
                 switch (r)
                 {
-                    case 8: Radix8<TO, TV>(ar, ai, br, bi, m, s, tw); break;
+                    case 8: Radix8<TO, TV, LaneRows>(new LaneRows(ar, ai), br, bi, m, s, tw); break;
                     case 4: Radix4<TO, TV>(ar, ai, br, bi, m, s, tw); break;
                     case 2: Radix2<TO, TV>(ar, ai, br, bi, m, s, tw); break;
                     case 3: Radix3<TO, TV>(ar, ai, br, bi, m, s, tw); break;
@@ -234,8 +272,8 @@ internal sealed unsafe class ComplexPlan
     /// Radix 8 = a radix-2 step over (a_j, a_{j+4}), the odd half times w8^j (w8 = e^{-i pi/4}), then two radix-4 DFTs giving
     /// the even and odd outputs. The same flops as a radix-4 stage plus a radix-2 stage, one pass over memory fewer.
     /// </summary>
-    static void Radix8<TO, TV>(float* xr, float* xi, float* yr, float* yi, int m, int s, float* tw)
-        where TO : struct, IVec<TV> where TV : unmanaged
+    static void Radix8<TO, TV, TIn>(TIn x, float* yr, float* yi, int m, int s, float* tw)
+        where TO : struct, IVec<TV> where TV : unmanaged where TIn : struct, IStageInput
     {
         int w = TO.Count;
         nint ss = (nint)s * w, ms = (nint)m * ss;
@@ -243,13 +281,15 @@ internal sealed unsafe class ComplexPlan
         for (int p = 0; p < m; p++)
         {
             float* t = tw + 14 * p;
-            float* ir = xr + p * ss, ii = xi + p * ss, or = yr + 8 * p * ss, oi = yi + 8 * p * ss;
+            nint i0 = p * ss;
+            float* or = yr + 8 * p * ss, oi = yi + 8 * p * ss;
             for (nint q = 0; q < ss; q += w)
             {
-                TV a0r = TO.Load(ir + q), a0i = TO.Load(ii + q), a4r = TO.Load(ir + q + 4 * ms), a4i = TO.Load(ii + q + 4 * ms);
-                TV a1r = TO.Load(ir + q + ms), a1i = TO.Load(ii + q + ms), a5r = TO.Load(ir + q + 5 * ms), a5i = TO.Load(ii + q + 5 * ms);
-                TV a2r = TO.Load(ir + q + 2 * ms), a2i = TO.Load(ii + q + 2 * ms), a6r = TO.Load(ir + q + 6 * ms), a6i = TO.Load(ii + q + 6 * ms);
-                TV a3r = TO.Load(ir + q + 3 * ms), a3i = TO.Load(ii + q + 3 * ms), a7r = TO.Load(ir + q + 7 * ms), a7i = TO.Load(ii + q + 7 * ms);
+                nint iq = i0 + q;
+                x.Load<TO, TV>(iq, out TV a0r, out TV a0i); x.Load<TO, TV>(iq + 4 * ms, out TV a4r, out TV a4i);
+                x.Load<TO, TV>(iq + ms, out TV a1r, out TV a1i); x.Load<TO, TV>(iq + 5 * ms, out TV a5r, out TV a5i);
+                x.Load<TO, TV>(iq + 2 * ms, out TV a2r, out TV a2i); x.Load<TO, TV>(iq + 6 * ms, out TV a6r, out TV a6i);
+                x.Load<TO, TV>(iq + 3 * ms, out TV a3r, out TV a3i); x.Load<TO, TV>(iq + 7 * ms, out TV a7r, out TV a7i);
                 TV u0r = TO.Add(a0r, a4r), u0i = TO.Add(a0i, a4i), u4r = TO.Sub(a0r, a4r), u4i = TO.Sub(a0i, a4i);
                 TV u1r = TO.Add(a1r, a5r), u1i = TO.Add(a1i, a5i), d5r = TO.Sub(a1r, a5r), d5i = TO.Sub(a1i, a5i);
                 TV u2r = TO.Add(a2r, a6r), u2i = TO.Add(a2i, a6i), d6r = TO.Sub(a2r, a6r), d6i = TO.Sub(a2i, a6i);

@@ -111,7 +111,32 @@ internal sealed unsafe class RealPlan
     public void Forward<TO, TV>(float* zr, float* zi, float* xr, float* xi, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
     {
         var put = new ComplexOut { Re = xr, Im = xi };
-        Run<TO, TV, ComplexOut>(zr, zi, scratch, ref put);
+        Run<TO, TV, ComplexOut, LaneRows>(new LaneRows(zr, zi), false, zr, zi, scratch, ref put);
+    }
+
+    /// <summary>
+    /// True when the packed input can come through an <see cref="IStageInput"/> read by the first complex stage
+    /// (<see cref="ForwardFrom{TO,TV,TIn}"/>): even n whose half-length transform starts with a radix-8 stage and has another after it.
+    /// </summary>
+    public bool CanFuseInput => Split && _c.FirstRadix == 8 && _c.StageCount >= 2;
+
+    /// <summary>
+    /// <see cref="Forward{TO,TV}"/> with the packed input rows (z = even + i*odd positions, (ComplexLength, W)) read from
+    /// <paramref name="input"/> by the first stage instead of zr/zi, which serve as that stage's output. Needs <see cref="CanFuseInput"/>.
+    /// </summary>
+    public void ForwardFrom<TO, TV, TIn>(TIn input, float* zr, float* zi, float* xr, float* xi, float* scratch)
+        where TO : struct, IVec<TV> where TV : unmanaged where TIn : struct, IStageInput
+    {
+        var put = new ComplexOut { Re = xr, Im = xi };
+        Run<TO, TV, ComplexOut, TIn>(input, true, zr, zi, scratch, ref put);
+    }
+
+    /// <summary><see cref="ForwardPower{TO,TV}"/> with the input read from <paramref name="input"/>, as <see cref="ForwardFrom{TO,TV,TIn}"/>.</summary>
+    public void ForwardPowerFrom<TO, TV, TIn>(TIn input, float* zr, float* zi, float* power, float* scratch)
+        where TO : struct, IVec<TV> where TV : unmanaged where TIn : struct, IStageInput
+    {
+        var put = new PowerOut { P = power };
+        Run<TO, TV, PowerOut, TIn>(input, true, zr, zi, scratch, ref put);
     }
 
     /// <summary>
@@ -121,7 +146,7 @@ internal sealed unsafe class RealPlan
     public void ForwardPower<TO, TV>(float* zr, float* zi, float* power, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
     {
         var put = new PowerOut { P = power };
-        Run<TO, TV, PowerOut>(zr, zi, scratch, ref put);
+        Run<TO, TV, PowerOut, LaneRows>(new LaneRows(zr, zi), false, zr, zi, scratch, ref put);
     }
 
     /// <summary>Where the untangled bins go: Put(row offset, re, im) for one lane row.</summary>
@@ -149,9 +174,12 @@ internal sealed unsafe class RealPlan
             => TO.Store(P + offset, TO.MulAdd(re, re, TO.Mul(im, im)));
     }
 
-    void Run<TO, TV, TOut>(float* zr, float* zi, float* scratch, ref TOut put) where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
+    /// <summary>The transform: the first stage reads <paramref name="first"/> when <paramref name="fused"/> (else zr/zi), the bins go to put.</summary>
+    void Run<TO, TV, TOut, TIn>(TIn first, bool fused, float* zr, float* zi, float* scratch, ref TOut put)
+        where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut where TIn : struct, IStageInput
     {
         int w = TO.Count;
+        if (fused && !CanFuseInput) throw new InvalidOperationException($"The {N}-point plan cannot read its input through a fused first stage.");
         if (!Split)
         {
             _c.ForwardAnywhere<TO, TV>(zr, zi, scratch, out float* cr, out float* ci);
@@ -164,12 +192,14 @@ internal sealed unsafe class RealPlan
             if (r is 4 or 5)
             {
                 // The last stage's butterflies (no twiddles) untangled as they come out: see FusedLast.
-                _c.ForwardStages<TO, TV>(zr, zi, scratch, _c.StageCount - 1, out float* ar, out float* ai);
+                _c.ForwardStages<TO, TV, TIn>(first, fused, zr, zi, scratch, _c.StageCount - 1, out float* ar, out float* ai);
                 if (r == 5) FusedLast<TO, TV, TOut, Last5>(ar, ai, post, ref put);
                 else FusedLast<TO, TV, TOut, Last4>(ar, ai, post, ref put);
                 return;
             }
-            _c.ForwardAnywhere<TO, TV>(zr, zi, scratch, out float* cr, out float* ci);
+            float* cr, ci;
+            if (fused) _c.ForwardStages<TO, TV, TIn>(first, true, zr, zi, scratch, _c.StageCount, out cr, out ci);
+            else _c.ForwardAnywhere<TO, TV>(zr, zi, scratch, out cr, out ci);
             Ends<TO, TV, TOut>(TO.Load(cr), TO.Load(ci), ref put);
             for (int k = 1; 2 * k <= h; k++)
             {

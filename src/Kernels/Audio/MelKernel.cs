@@ -71,7 +71,22 @@ public sealed unsafe class MelSpectrogramKernel
         int frames = Spec.FrameCount(n), row = RowFloats;
         long need = (long)batch * frames * row;
         if (output.Length < need) throw new ArgumentException($"output has {output.Length} floats, expected at least batch*frames*{row} = {need} (frames = {frames} for N = {n}).", nameof(output));
-        fixed (float* px = x) fixed (float* po = output)
+        fixed (float* px = x) fixed (float* po = output) Execute(px, batch, n, po, null, width, threads);
+        if (Log.NeedsClipPass)
+            for (int b = 0; b < batch; b++) Decibel.FinishClip(output.Slice(b * frames * row, frames * row), Log);
+    }
+
+    /// <summary>
+    /// For MfccKernel: x (batch, n), validated by the caller. As <see cref="Run"/>, but each lane group keeps its compressed
+    /// mel rows in the lane layout: frames [g, g+W) write their (RowFloats, W) block at output + g*RowFloats (so output needs
+    /// (W-1)*RowFloats floats of slack past the last frame), and frameMax[f] receives the largest value of frame f's row. The
+    /// clip pass (top_db, ref = max) is left to the caller, which applies it on the way into the DCT.
+    /// </summary>
+    internal void RunLanes(float* x, int batch, int n, float* output, float* frameMax, SimdWidth width, int threads)
+        => Execute(x, batch, n, output, frameMax, width, threads);
+
+    void Execute(float* x, int batch, int n, float* output, float* frameMax, SimdWidth? width, int threads)
+    {
         fixed (int* st = Bank.Start) fixed (int* of = Bank.Offset) fixed (int* ln = Bank.Length) fixed (float* vals = Bank.Values)
         {
             var sink = new MelSink
@@ -80,11 +95,10 @@ public sealed unsafe class MelSpectrogramKernel
                 Magnitude = Power == 1f, Scale = PowerScale, Energy = _energy,
                 Kind = Log.Kind, Offset0 = Log.Offset, DbScale = (float)(Log.Multiplier / Math.Log(10)), DbRef = Log.ReferenceDb, Amin = Log.Amin,
                 FastDb = Log.Amin >= 1.17549435e-38f, // smallest normal float
+                Base = output, FrameMax = frameMax, Total = (long)batch * Spec.FrameCount(n),
             };
-            StftEngine.Run(Spec, _plan, _pool, px, batch, n, po, sink, StftKernel.Resolve(width), StftKernel.Threads(threads));
+            StftEngine.Run(Spec, _plan, _pool, x, batch, n, output, sink, StftKernel.Resolve(width), StftKernel.Threads(threads));
         }
-        if (Log.NeedsClipPass)
-            for (int b = 0; b < batch; b++) Decibel.FinishClip(output.Slice(b * frames * row, frames * row), Log);
     }
 
     struct MelSink : IFrameSink
@@ -97,6 +111,9 @@ public sealed unsafe class MelSpectrogramKernel
         public LogKind Kind;
         public float Offset0, DbScale, DbRef, Amin;
         public bool FastDb;
+        /// <summary>Lane-layout output (RunLanes) when FrameMax is set: the output base and frame count, to place each block.</summary>
+        public float* Base, FrameMax;
+        public long Total;
 
         public readonly int RowFloats => Mels + (Energy ? 1 : 0);
         public readonly long WorkFloats(int w) => (long)(Bins + RowFloats) * w;
@@ -105,7 +122,8 @@ public sealed unsafe class MelSpectrogramKernel
         public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
         {
             int w = TO.Count;
-            float* p = work, mel = work + (nint)Bins * w;
+            // RunLanes: the mel rows are computed straight into the group's block of the output.
+            float* p = work, mel = FrameMax != null ? dst[0] : work + (nint)Bins * w;
             TV scale = TO.Splat(Scale), energy = TO.Splat(0f);
             // xr holds |X|^2 (PowerOnly). Scaling, energy and sqrt only when asked for: the common power-2,
             // scale-1 case reads the power rows in place.
@@ -129,7 +147,20 @@ public sealed unsafe class MelSpectrogramKernel
                 TO.Store(mel + (nint)m * w, Compress<TO, TV>(acc));
             }
             if (Energy) TO.Store(mel + (nint)Mels * w, Compress<TO, TV>(energy));
-            FftLanes.Store<TO, TV>(mel, RowFloats, dst);
+            if (FrameMax != null) LaneMax<TO, TV>(mel);
+            else FftLanes.Store<TO, TV>(mel, RowFloats, dst);
+        }
+
+        /// <summary>RunLanes: frameMax[g + l] = max over the block's rows of lane l, for the live lanes of the group at mel (= Base + g*row).</summary>
+        readonly void LaneMax<TO, TV>(float* mel) where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            int w = TO.Count, row = RowFloats;
+            TV mx = TO.Load(mel);
+            for (int r = 1; r < row; r++) mx = TO.Max(mx, TO.Load(mel + (nint)r * w));
+            float* lanes = stackalloc float[w];
+            TO.Store(lanes, mx);
+            long g = (mel - Base) / row;
+            for (int l = 0; l < w && g + l < Total; l++) FrameMax[g + l] = lanes[l];
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

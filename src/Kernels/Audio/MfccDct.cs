@@ -47,10 +47,23 @@ internal sealed unsafe class DctLanes
         LaneParallel.Run(ref job, rows, _pool, width, threads);
     }
 
+    /// <summary>
+    /// As <see cref="Run"/> on rows in the lane layout of MelSpectrogramKernel.RunLanes (same rows, width and threads, so the
+    /// same lane groups: group g's (lda, W) block at input + g*lda), each value first taken through the clip pass
+    /// max(v - sub[f], floor[f]) of its frame f (sub and floor: rows + 16 floats). No transposes on the way in.
+    /// </summary>
+    public void RunLanes(float* input, long rows, int lda, float* sub, float* floor, float* output, SimdWidth width, int threads)
+    {
+        var job = new Job { Owner = this, In = input, Lda = lda, Out = output, Sub = sub, Floor = floor };
+        LaneParallel.Run(ref job, rows, _pool, width, threads);
+    }
+
     struct Job : IRangeJob
     {
         public DctLanes Owner;
         public float* In, Out;
+        /// <summary>Set for RunLanes: the per-frame clip pass (In is then in the lane layout).</summary>
+        public float* Sub, Floor;
         public int Lda;
         public long Start { get; set; }
         public long End { get; set; }
@@ -81,7 +94,15 @@ internal sealed unsafe class DctLanes
                         dst[l] = live ? Out + (g + l) * coef : dummy;
                     }
                     if (!plan.Split) FftLanes.Zero<TO, TV>(zi, 0, n);
-                    FftLanes.Pack<TO, TV>(src, n, null, 0, plan.Split, zr, zi, map);
+                    if (Floor != null)
+                    {
+                        // Lane layout: row j of the group's block, through the clip pass, to its reordered position map[j].
+                        float* blk = In + g * Lda;
+                        TV s = TO.Load(Sub + g), f = TO.Load(Floor + g);
+                        for (int j = 0; j < n; j++)
+                            TO.Store(FftLanes.Row(map[j], plan.Split, zr, zi, w), TO.Max(TO.Sub(TO.Load(blk + (nint)j * w), s), f));
+                    }
+                    else FftLanes.Pack<TO, TV>(src, n, null, 0, plan.Split, zr, zi, map);
                     plan.Forward<TO, TV>(zr, zi, xr, xi, scratch);
                     for (int k = 0; k < coef; k++)
                     {

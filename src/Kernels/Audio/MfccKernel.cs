@@ -1,8 +1,9 @@
 // MFCC on spans, as torchaudio.transforms.MFCC computes it: a mel spectrogram (power 2), compressed to
 // decibels (AmplitudeToDB("power", top_db=80) per clip, torchaudio's default) or ln(mel + 1e-6)
 // (log_mels=True), then the DCT-II along the mel axis (ortho-normalised by default). The compressed mel
-// rows of the whole batch are kept in one reused buffer (the per-clip top_db clamp needs the whole clip
-// before any DCT), then the DCT runs over all frames with a real FFT per row (DctLanes).
+// rows of the whole batch are kept in one reused buffer in the lane layout (the per-clip top_db clamp needs
+// the whole clip before any DCT), then the DCT runs over the same lane groups with a real FFT per row
+// (DctLanes), the clamp applied as the rows are read.
 
 namespace Cochlea.Kernels.Audio;
 
@@ -67,17 +68,42 @@ public sealed unsafe class MfccKernel
     public void Run(ReadOnlySpan<float> x, int batch, Span<float> output, SimdWidth? width = null, int threads = 0)
     {
         int n = StftKernel.CheckInput(x, batch);
-        long rows = (long)batch * _mel.FrameCount(n);
+        int frames = _mel.FrameCount(n), row = _mel.RowFloats;
+        long rows = (long)batch * frames;
         if (output.Length < rows * Coefficients)
             throw new ArgumentException($"output has {output.Length} floats, expected at least batch*frames*n_mfcc = {rows * Coefficients}.", nameof(output));
-        var buf = _scratch.Take(rows * _mel.RowFloats);
+        if (rows == 0) return;
+        var w = StftKernel.Resolve(width);
+        int t = StftKernel.Threads(threads);
+        // The mel rows stay in the lane layout between the two stages (no transposes out of the mel stage and back into the
+        // DCT's): mel blocks (rows + 16 slack, row), then per frame its max, the clip pass's subtrahend and floor.
+        long slack = rows + 16;
+        var buf = _scratch.Take(slack * row + 3 * slack);
         try
         {
-            var mel = new Span<float>(buf.Ptr, checked((int)(rows * _mel.RowFloats)));
-            _mel.Run(x, batch, mel, width, threads);
-            fixed (float* o = output)
-                _dct.Run(buf.Ptr, rows, _mel.RowFloats, o, StftKernel.Resolve(width), StftKernel.Threads(threads));
+            float* mel = buf.Ptr, frameMax = mel + slack * row, sub = frameMax + slack, floor = sub + slack;
+            new Span<float>(frameMax, checked((int)(3 * slack))).Clear();
+            fixed (float* px = x) _mel.RunLanes(px, batch, n, mel, frameMax, w, t);
+            ClipPass(frameMax, batch, frames, sub, floor);
+            fixed (float* o = output) _dct.RunLanes(mel, rows, row, sub, floor, o, w, t);
         }
         finally { _scratch.Give(buf); }
+    }
+
+    /// <summary>
+    /// Per frame, Decibel.FinishClip as max(v - sub, floor): sub = the clip max when the reference is the max (else 0), floor =
+    /// (clip max - sub) - top_db when top_db is set (else -inf). Without a clip pass: sub 0, floor -inf.
+    /// </summary>
+    void ClipPass(float* frameMax, int batch, int frames, float* sub, float* floor)
+    {
+        var log = _mel.Log;
+        for (int b = 0; b < batch; b++)
+        {
+            float max = float.NegativeInfinity;
+            for (int f = 0; f < frames; f++) max = Math.Max(max, frameMax[(long)b * frames + f]);
+            float s = log.NeedsClipPass && log.ReferenceIsMax ? max : 0f;
+            float lo = log.NeedsClipPass && log.TopDb is float top ? (log.ReferenceIsMax ? 0f : max) - top : float.NegativeInfinity;
+            for (int f = 0; f < frames; f++) { sub[(long)b * frames + f] = s; floor[(long)b * frames + f] = lo; }
+        }
     }
 }

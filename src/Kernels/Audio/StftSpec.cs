@@ -57,6 +57,13 @@ public sealed class StftSpec
 
     /// <summary>The frame length the frame-count rule uses (psf counts frames of its full frame length even when truncated to nfft).</summary>
     readonly int _ruleFrameLength;
+    StridedTable? _strided;
+
+    /// <summary>The fused first-stage tables of the strided frame path (StftEngine), built on first use (idempotent).</summary>
+    internal StridedTable Strided => _strided ??= new StridedTable(this);
+
+    /// <summary>Makes this spec's kernels keep the packed input path (the kernel lab times both paths side by side).</summary>
+    internal void KeepPackedInput() => _strided = new StridedTable(this, allowFusion: false);
 
     /// <summary>FFT length n_fft.</summary>
     public int FftSize { get; }

@@ -125,6 +125,53 @@ public class FeatureStftTests
         }
     }
 
+    /// <summary>
+    /// The fused first FFT stage (StridedFrames: frames read straight from the signal) computes the packed path's very input
+    /// values, so every output is bitwise that of the packed path (StftSpec.KeepPackedInput), on every width and spec.
+    /// </summary>
+    [TestCaseSource(nameof(Cases))]
+    public void FusedFirstStageMatchesPackedPathBitwise(SimdWidth w, string name, StftSpec spec)
+    {
+        var packedSpec = Specs().First(s => s.Name == name).Spec;
+        packedSpec.KeepPackedInput();
+        Assert.That(packedSpec.Strided.Fusable, Is.False);
+        var fused = new StftKernel(spec);
+        var packed = new StftKernel(packedSpec);
+        var rng = new Random(name.Length);
+        foreach (int n in new[] { spec.FftSize, 3 * spec.FftSize + 17, 1000, 4000 })
+        {
+            if (spec.Center && n <= spec.Pad) continue;
+            const int batch = 2;
+            var x = Check.Rand(batch * n, rng);
+            int count = batch * spec.FrameCount(n) * spec.Bins;
+            var a = new float[2 * count]; var b = new float[2 * count];
+            fused.Complex(x, batch, a, w, 1);
+            packed.Complex(x, batch, b, w, 1);
+            Assert.That(a, Is.EqualTo(b), $"{name} {w} N={n} complex");
+            var pa = new float[count]; var pb = new float[count];
+            fused.Spectrum(x, batch, SpectrumKind.Power, pa, width: w, threads: 1);
+            packed.Spectrum(x, batch, SpectrumKind.Power, pb, width: w, threads: 1);
+            Assert.That(pa, Is.EqualTo(pb), $"{name} {w} N={n} power");
+        }
+    }
+
+    [Test]
+    public void StridedTableCodesAndFusableFraming()
+    {
+        // n_fft 400, hop 160, win 300 centred: window sample j = pos - 50, code (j % 160) * 4 + j / 160, -1 outside.
+        var t = StftSpec.Torch(400, 160, 300).Strided;
+        Assert.That(t.Fusable, Is.True);
+        int Code(int pos) => t.CodeAt(pos);
+        Assert.That(Code(49), Is.EqualTo(-1));
+        Assert.That(Code(50), Is.EqualTo(0));
+        Assert.That(Code(50 + 170), Is.EqualTo(10 * 4 + 1));
+        Assert.That(Code(50 + 299), Is.EqualTo(139 * 4 + 1));
+        Assert.That(Code(350), Is.EqualTo(-1));
+        // Frames longer than four hops shift lanes too often: packed path.
+        Assert.That(StftSpec.Torch(400, 64).Strided.Fusable, Is.False);
+        Assert.That(StftSpec.Torch(400, 100).Strided.Fusable, Is.True);
+    }
+
     [Test]
     public void FrameCounts()
     {

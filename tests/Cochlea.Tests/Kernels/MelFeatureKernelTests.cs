@@ -100,6 +100,49 @@ public class MelFeatureKernelTests
         }
     }
 
+    /// <summary>
+    /// MfccKernel keeps the mel rows in the lane layout and applies the clip pass as the DCT reads them; that must give bitwise
+    /// the former two passes (row-major mel rows, Decibel.FinishClip per clip, DctLanes.Run), for every clip-pass kind (top_db
+    /// low enough to clamp), batches whose clips share lane groups, 1 and 2 threads, every width.
+    /// </summary>
+    [Test]
+    public void MfccLaneLayoutMatchesRowMajorTwoPassesBitwise()
+    {
+        var spec = StftSpec.Torch(400, 160);
+        var bank = MelFilterbank.Create(201, 16000, 40);
+        foreach (var (name, log) in new (string, LogCompression)[]
+        {
+            ("amplitude_to_db top 20", LogCompression.AmplitudeToDb(true, 20f)),
+            ("power_to_db ref max top 30", LogCompression.PowerToDb(topDb: 30f, referenceIsMax: true)),
+            ("power_to_db ref max", LogCompression.PowerToDb(topDb: null, referenceIsMax: true)),
+            ("ln", LogCompression.Log(1e-6f)),
+        })
+        {
+            var mfcc = new MfccKernel(spec, bank, 13, log);
+            var dct = new DctLanes(40, MfccKernel.DctScale(13, 40, ortho: true));
+            foreach (var (batch, n) in new[] { (1, 16000), (3, 3001), (5, 401) })
+            {
+                var x = Signal(batch * n, batch);
+                int rows = batch * mfcc.FrameCount(n);
+                foreach (var w in Simd.Available.Append(SimdWidth.Scalar).Distinct())
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        var mel = new float[rows * 40];
+                        mfcc.Mel.Run(x, batch, mel, w, threads);
+                        var want = new float[rows * 13];
+                        unsafe
+                        {
+                            fixed (float* pm = mel) fixed (float* pw = want) dct.Run(pm, rows, 40, pw, w, threads);
+                        }
+                        var got = new GuardedBuffer(rows * 13);
+                        mfcc.Run(x, batch, got.Span, w, threads);
+                        got.AssertGuard($"{name} B={batch}");
+                        Assert.That(got.Span.ToArray(), Is.EqualTo(want), $"{name} {w} B={batch} N={n} threads={threads}");
+                    }
+            }
+        }
+    }
+
     [Test]
     public void DctMatchesDenseMatrix([ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth w)
     {
