@@ -37,6 +37,8 @@ public sealed unsafe class FrozenModel : IDisposable
     public long ArenaBytes { get; }
     /// <inheritdoc cref="FileBytes"/>
     public long DequantizedBytes { get; private set; }
+    /// <summary>Bytes of the weight arena a version-2 file's compressed float32 weights are decoded into at load (0 when all weights are mapped).</summary>
+    public long DecodedBytes => _file.DecodedBytes;
     /// <summary>Threads the steps may use.</summary>
     public int Threads { get; }
     /// <summary>SIMD path the kernels run.</summary>

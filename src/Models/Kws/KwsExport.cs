@@ -6,6 +6,8 @@
 // input-major (K, N), so the runtime multiplies straight from the mapped file. With int8, the conv and dense
 // weights are stored per output channel as q = round(w / s), s = max|w| / 127 (symmetric), plus "<name>.scale".
 // The graph includes the front end: raw 16 kHz audio in, class probabilities (and logits) out.
+// Float32 weights are stored losslessly compressed by default (KwsExportEncoding, format version 2); a file
+// without encoded tensors (int8, or compress: false) is written as version 1, which older runtimes read.
 using System.Globalization;
 using System.Text.Json;
 using Cochlea.IO;
@@ -18,12 +20,16 @@ public static class KwsExport
     /// <summary>Metadata keys and values of the runtime format (kept equal to Cochlea.Runtime.RuntimeModelFile's).</summary>
     public const string FormatKey = "cochlea.format", FormatName = "cochlea-runtime", VersionKey = "cochlea.format_version", GraphKey = "cochlea.graph";
 
-    /// <summary>The format version written.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>The newest format version written (2: encoded float32 tensors; files without them are version 1).</summary>
+    public const int FormatVersion = 2;
 
-    /// <summary>The model file of <paramref name="kws"/> as a safetensors writer (call Save to write it).</summary>
+    /// <summary>
+    /// The model file of <paramref name="kws"/> as a safetensors writer (call Save to write it). <paramref name="compress"/>
+    /// stores float32 weights of at least <see cref="KwsExportEncoding.MinElements"/> values as compressed byte planes
+    /// (bit-exact; decoded at load); int8 weights and small tensors stay raw and memory-mapped.
+    /// </summary>
     /// <exception cref="NotSupportedException">The classifier is not a WaveKws model.</exception>
-    public static SafeTensorsWriter Build(KwsClassifier kws, bool int8 = false)
+    public static SafeTensorsWriter Build(KwsClassifier kws, bool int8 = false, bool compress = true)
     {
         ArgumentNullException.ThrowIfNull(kws);
         if (kws.Kind != KwsModelKind.Wave)
@@ -70,18 +76,29 @@ public static class KwsExport
         };
         var w = new SafeTensorsWriter();
         w.AddMetadata(FormatKey, FormatName);
-        w.AddMetadata(VersionKey, FormatVersion.ToString(CultureInfo.InvariantCulture));
         w.AddMetadata(GraphKey, JsonSerializer.Serialize(graph, GraphJson.Default.DictionaryStringObject));
         w.AddMetadata("cochlea.weights", int8 ? "int8-per-channel" : "float32");
-        foreach (var (name, data, shape) in g.Tensors) w.AddFloat32(name, data, shape);
+        var encoding = new Dictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (name, data, shape) in g.Tensors)
+        {
+            if (compress && data.Length >= KwsExportEncoding.MinElements)
+            {
+                var (blob, entry) = KwsExportEncoding.Encode(data, shape.Select(d => (int)d).ToArray());
+                w.AddBytes(name, SafeTensorDType.U8, blob, blob.Length);
+                encoding[name] = entry;
+            }
+            else w.AddFloat32(name, data, shape);
+        }
         foreach (var (name, data, shape) in g.Quantized) w.AddBytes(name, SafeTensorDType.I8, data, shape);
+        if (encoding.Count > 0) w.AddMetadata(KwsExportEncoding.Key, JsonSerializer.Serialize(encoding, GraphJson.Default.DictionaryStringObject));
+        w.AddMetadata(VersionKey, (encoding.Count > 0 ? 2 : 1).ToString(CultureInfo.InvariantCulture));
         return w;
     }
 
     /// <summary>Exports <paramref name="kws"/> to <paramref name="path"/> (atomic write); returns the file size in bytes.</summary>
-    public static long Save(KwsClassifier kws, string path, bool int8 = false)
+    public static long Save(KwsClassifier kws, string path, bool int8 = false, bool compress = true)
     {
-        Build(kws, int8).Save(path);
+        Build(kws, int8, compress).Save(path);
         return new FileInfo(path).Length;
     }
 
@@ -208,6 +225,7 @@ public static class KwsExport
 [System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, int[]>))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(string[]))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(int[]))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(long[]))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(float))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(int))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(string))]
