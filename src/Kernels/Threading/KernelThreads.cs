@@ -59,11 +59,7 @@ public static class KernelThreads
         if (parts == 1) { body(0, n); return; }
         if (Monitor.IsEntered(s_gate) || !Monitor.TryEnter(s_gate))
         {
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, i =>
-            {
-                var (s, e) = Chunk(n, parts, i);
-                if (s < e) body(s, e);
-            });
+            ForOnPool(n, parts, body);
             return;
         }
         try
@@ -86,6 +82,15 @@ public static class KernelThreads
             Monitor.Exit(s_gate);
         }
     }
+
+    // The fallback lives in its own method: its lambda's closure would otherwise be allocated on every call
+    // of For (C# allocates a closure at the start of the scope of the variables it captures).
+    static void ForOnPool(int n, int parts, Action<int, int> body) =>
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, i =>
+        {
+            var (s, e) = Chunk(n, parts, i);
+            if (s < e) body(s, e);
+        });
 
     // The one job the workers run at a time; written under s_gate before the counter opens it.
     static readonly object s_gate = new();
