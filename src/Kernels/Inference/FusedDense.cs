@@ -242,3 +242,21 @@ public static unsafe class FusedDense
             }
     }
 }
+
+/// <summary>A weight matrix (k, n) for <see cref="FusedDense"/>: float32, or int8 with per-column scales (exactly one of F32 / I8 set).</summary>
+public readonly unsafe struct DenseWeights(float* f32, sbyte* i8, float* scale)
+{
+    /// <summary>Float32 weights, or null.</summary>
+    public readonly float* F32 = f32;
+    /// <summary>Int8 weights, or null.</summary>
+    public readonly sbyte* I8 = i8;
+    /// <summary>Per-column scales of <see cref="I8"/>.</summary>
+    public readonly float* Scale = scale;
+
+    /// <summary>y = act(x . w + bias) over output columns [j0, j1): FusedDense.Run or RunInt8, whichever these weights are.</summary>
+    public void Run(float* x, int rows, int k, int n, float* bias, float* y, FusedActivation act, int j0, int j1, SimdWidth width)
+    {
+        if (F32 != null) FusedDense.Run(x, rows, k, F32, n, bias, y, act, j0, j1, width);
+        else FusedDense.RunInt8(x, rows, k, I8, Scale, n, bias, y, act, j0, j1, width);
+    }
+}
