@@ -72,19 +72,25 @@ public sealed record TensorEncoding(int[] Shape, string[] Codecs, long[] PlaneBy
         if (PlaneBytes.Any(b => b < 0) || PlaneBytes.Sum() != srcBytes)
             throw RuntimeModelFile.Bad(path, $"tensor '{name}' stores {srcBytes} bytes but its planes list {PlaneBytes.Sum()}: the file is damaged.");
         byte* p = src, d = (byte*)dst;
-        for (int b = 0; b < 4; b++)
-        {
-            long stored = PlaneBytes[b];
-            if (Codecs[b] == Raw)
+        fixed (byte* scratch = plane)
+            for (int b = 0; b < 4; b++)
             {
-                if (stored != n) throw RuntimeModelFile.Bad(path, $"tensor '{name}' plane {b} is raw with {stored} bytes; expected {n}: the file is damaged.");
-                new ReadOnlySpan<byte>(p, (int)n).CopyTo(plane);
+                long stored = PlaneBytes[b];
+                byte* bytes = p;   // a raw plane is read straight from the mapping
+                if (Codecs[b] == Raw)
+                {
+                    if (stored != n) throw RuntimeModelFile.Bad(path, $"tensor '{name}' plane {b} is raw with {stored} bytes; expected {n}: the file is damaged.");
+                }
+                else
+                {
+                    Inflate(path, name, b, p, stored, plane.AsSpan(0, (int)n));
+                    bytes = scratch;
+                }
+                // Interleave plane b back into byte b of every float (little endian).
+                byte* o = d + b;
+                for (long i = 0; i < n; i++) o[i * 4] = bytes[i];
+                p += stored;
             }
-            else Inflate(path, name, b, p, stored, plane.AsSpan(0, (int)n));
-            // Interleave plane b back into byte b of every float (little endian).
-            for (long i = 0; i < n; i++) d[i * 4 + b] = plane[i];
-            p += stored;
-        }
     }
 
     static unsafe void Inflate(string path, string name, int b, byte* src, long stored, Span<byte> dst)
