@@ -63,8 +63,38 @@ public sealed class RuntimeCompare : ICompareSuite
                 yield return new CompareResult($"wavekws peak working memory, {what}", 1, m.ArenaBytes + m.DequantizedBytes + m.DecodedBytes, null, "bytes",
                     $"arena {m.ArenaBytes} + dequantised weights {m.DequantizedBytes} + decompressed weights {m.DecodedBytes} (mapped file not counted); no torch figure", false);
             }
+            foreach (var r in SpectralModels(dir, clip)) yield return r;
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>The frozen DeepSpeechKws and TutorialConv (full size, statistics fitted on one clip): b1 latency on one thread, file size, arena. No anchor.</summary>
+    static IEnumerable<CompareResult> SpectralModels(string dir, float[] clip)
+    {
+        foreach (var kind in new[] { KwsModelKind.DeepSpeech, KwsModelKind.Conv })
+        {
+            using var kws = KwsClassifier.Create(kind, Labels, seed: 1);
+            using (var batch = Cochlea.Tensor.FromArray(clip, 1, clip.Length)) kws.FrontEnd.FitStatistics([batch]);
+            foreach (bool int8 in new[] { false, true })
+            {
+                string file = Path.Combine(dir, $"{kind}-{(int8 ? "int8" : "float32")}.cochlea");
+                KwsExport.Save(kws, file, int8);
+                using var m = FrozenModel.Load(file, threads: 1);
+                var probs = new float[m.OutputLength];
+                for (int i = 0; i < 20; i++) m.Run(clip, probs);
+                var ours = new List<double>();
+                var total = Stopwatch.StartNew();
+                while (ours.Count < 21 || (ours.Count < 501 && total.Elapsed.TotalSeconds < 3.0))
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    m.Run(clip, probs);
+                    ours.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                }
+                string name = kind.Name(), what = int8 ? "int8" : "float32";
+                yield return new CompareResult($"{name} b1 latency, runtime {what}, {m.Width}", 1, Timing.Median(ours), null, "ms",
+                    $"no anchor (the engine's and PyTorch's eval latency of this model: compare kws); file {m.FileBytes} bytes, arena {m.ArenaBytes} bytes", false);
+            }
+        }
     }
 
     /// <summary>Median time of FrozenModel.Load + Dispose for the compressed float32 file vs the raw one (alternating, after warm-up), ms.</summary>

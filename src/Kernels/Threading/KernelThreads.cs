@@ -67,7 +67,6 @@ public static class KernelThreads
             while (s_workers.Count < parts - 1) s_workers.Add(new Worker());
             s_body = body; s_n = n; s_parts = parts; s_error = null;
             s_pending = parts;
-            s_done.Reset();
             // Publishing the counter last makes the job claimable only once its fields are written.
             Volatile.Write(ref s_next, 0);
             for (int i = 0; i < parts - 1; i++) s_workers[i].Go.Set();
@@ -95,7 +94,10 @@ public static class KernelThreads
     // The one job the workers run at a time; written under s_gate before the counter opens it.
     static readonly object s_gate = new();
     static readonly List<Worker> s_workers = [];
-    static readonly ManualResetEventSlim s_done = new(false);
+    // Released once per job, by whoever finishes its last chunk. A SemaphoreSlim, not a ManualResetEventSlim: the
+    // latter creates its lock object the first time a Wait has to block, an allocation on the caller's thread
+    // in the middle of some later inference; the semaphore's lock exists from construction.
+    static readonly SemaphoreSlim s_done = new(0);
     static Action<int, int>? s_body;
     static int s_n, s_parts, s_pending;
     static int s_next = int.MaxValue / 2;
@@ -119,7 +121,7 @@ public static class KernelThreads
             }
             finally
             {
-                if (Interlocked.Decrement(ref s_pending) == 0) s_done.Set();
+                if (Interlocked.Decrement(ref s_pending) == 0) s_done.Release();
             }
         }
     }

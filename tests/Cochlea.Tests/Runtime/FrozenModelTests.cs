@@ -17,7 +17,7 @@ namespace Cochlea.Tests.Runtime;
 [NonParallelizable]
 public class FrozenModelTests
 {
-    static readonly string[] Labels = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];
+    static readonly string[] Labels = RuntimeTestKit.Labels;
     string _dir = null!;
     KwsClassifier _kws = null!;
     string _file = null!;
@@ -25,8 +25,7 @@ public class FrozenModelTests
     [OneTimeSetUp]
     public void Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "cochlea-runtime-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(_dir);
+        _dir = RuntimeTestKit.TempDir("wave");
         _kws = RandomClassifier(3);
         _file = Path.Combine(_dir, "wave.cochlea");
         KwsExport.Save(_kws, _file);
@@ -149,11 +148,7 @@ public class FrozenModelTests
         Assert.That(bytes, Is.LessThanOrEqualTo(1_500_000));
         // Liveness-based reuse: the arena is the peak of what is alive at once (first conv: its input, 191 KB of im2row rows and its output).
         Assert.That(f.ArenaBytes, Is.LessThan(400_000));
-        var clip = Clips(1, 13);
-        var a = new float[f.OutputLength];
-        var b = new float[f.OutputLength];
-        f.Run(clip, a);
-        i8.Run(clip, b);
+        var (a, b) = RuntimeTestKit.RunBoth(f, i8, Clips(1, 13));
         for (int j = 0; j < a.Length; j++) Assert.That(b[j], Is.EqualTo(a[j]).Within(0.05), $"int8 class {j}");
     }
 
@@ -206,11 +201,7 @@ public class FrozenModelTests
         Assert.That(r.DecodedBytes, Is.Zero, "a raw file is used from the mapping");
         Assert.That(c.DecodedBytes, Is.GreaterThan(4_000_000));
         // Bit-exact decoding: the same weights through the same kernels give identical outputs.
-        var clip = Clips(1, 17);
-        var a = new float[c.OutputLength];
-        var b = new float[r.OutputLength];
-        c.Run(clip, a);
-        r.Run(clip, b);
+        var (a, b) = RuntimeTestKit.RunBoth(c, r, Clips(1, 17));
         Assert.That(a, Is.EqualTo(b));
         Assert.That(c.Output(1).ToArray(), Is.EqualTo(r.Output(1).ToArray()), "logits");
     }

@@ -17,7 +17,6 @@ namespace Cochlea.Tests.Runtime;
 [TestFixture(KwsModelKind.Conv)]
 public class FrozenSpectralModelTests(KwsModelKind kind)
 {
-    static readonly string[] Labels = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];
     string _dir = null!;
     KwsClassifier _kws = null!;
     string _file = null!;
@@ -25,9 +24,8 @@ public class FrozenSpectralModelTests(KwsModelKind kind)
     [OneTimeSetUp]
     public void Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), $"cochlea-runtime-{kind}-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(_dir);
-        _kws = KwsClassifier.Create(kind, Labels, seed: 5);
+        _dir = RuntimeTestKit.TempDir(kind.Name());
+        _kws = KwsClassifier.Create(kind, RuntimeTestKit.Labels, seed: 5);
         using (var batch = Tensor.FromArray(Clips(8, 21), 8, KwsClassifier.ClipSamples)) _kws.FrontEnd.FitStatistics([batch]);
         _kws.Model.Eval();
         _file = Path.Combine(_dir, "model.cochlea");
@@ -114,11 +112,7 @@ public class FrozenSpectralModelTests(KwsModelKind kind)
         TestContext.Out.WriteLine($"{kind}: float32 raw {rawBytes} bytes, compressed {f.FileBytes}, int8 {bytes}; arena {f.ArenaBytes} bytes");
         Assert.That(bytes, Is.LessThan(rawBytes / 3));
         Assert.That(f.FileBytes, Is.LessThan(rawBytes));
-        var clip = Clips(1, 13);
-        var a = new float[f.OutputLength];
-        var b = new float[f.OutputLength];
-        f.Run(clip, a);
-        i8.Run(clip, b);
+        var (a, b) = RuntimeTestKit.RunBoth(f, i8, Clips(1, 13));
         for (int j = 0; j < a.Length; j++) Assert.That(b[j], Is.EqualTo(a[j]).Within(0.05), $"int8 class {j}");
     }
 }
