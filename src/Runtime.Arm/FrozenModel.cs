@@ -33,7 +33,7 @@ public sealed unsafe class FrozenModel : IDisposable
     public int InputLength { get; }
     /// <summary>Length of the first output (the class probabilities).</summary>
     public int OutputLength => _outputs[0].Length;
-    /// <summary>Bytes of the model file; of the activation arena (all intermediate values, scratch included); of weights dequantised at load (an int8 file's depthwise weights).</summary>
+    /// <summary>Bytes of the model file; of the activation arena (all intermediate values, scratch included); of weights copied at load (an int8 file's depthwise weights dequantised, float32 matrices with rows of a multiple of 4 KB re-strided).</summary>
     public long FileBytes => _file.FileBytes;
     /// <inheritdoc cref="FileBytes"/>
     public long ArenaBytes { get; }
@@ -340,7 +340,20 @@ public sealed unsafe class FrozenModel : IDisposable
     DenseWeights Matrix(string name, int k, int n)
     {
         if (!_file.Tensors.TryGetValue(name, out var t)) throw RuntimeModelFile.Bad(_file.Path, $"the graph uses tensor '{name}', which the file lacks.");
-        if (t.DType == "F32") return new((float*)_file.Data(_file.Get(name, "F32", k, n)), null, null);
+        if (t.DType == "F32")
+        {
+            var w = (float*)_file.Data(_file.Get(name, "F32", k, n));
+            if (n % 1024 != 0 || (long)k * n < 1 << 20) return new(w, null, null);
+            // Rows of a multiple of 4 KB put a column panel's cache lines in few L2 sets (FusedDense rereads the
+            // panel per row tile): large such matrices get a copy with a padded row stride, made once here.
+            int ldw = n + 16;
+            long bytes = (long)k * ldw * sizeof(float);
+            float* padded = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            _owned.Add((nint)padded);
+            DequantizedBytes += bytes;
+            for (int p = 0; p < k; p++) new ReadOnlySpan<float>(w + (long)p * n, n).CopyTo(new Span<float>(padded + (long)p * ldw, n));
+            return new(padded, null, null, ldw);
+        }
         var q = _file.Get(name, "I8", k, n);
         var s = _file.Get(name + ".scale", "F32", n);
         return new(null, (sbyte*)_file.Data(q), (float*)_file.Data(s));
