@@ -1,5 +1,5 @@
 // `cochlea export --model CKPT --out model.cochlea [--int8] [--raw] [--data DIR] [--no-eval]`: freezes a KWS
-// checkpoint (WaveKws) into the runtime format (Models' KwsExport writes it, Cochlea.Runtime reads it),
+// checkpoint (WaveKws, DeepSpeechKws or TutorialConv) into the runtime format (Models' KwsExport writes it, Cochlea.Runtime reads it),
 // then, unless --no-eval or the data folder is missing, runs the exported file with the runtime on the
 // test split and prints its accuracy next to the checkpoint's (engine, eval mode) and the change in points.
 using System.Globalization;
