@@ -2,7 +2,8 @@
 // 1 s clip, our one thread (float32 and int8 files) vs PyTorch's eval-mode latency (torch.no_grad, 2
 // threads) of the reference WaveKws (../shared/reference/models.py), in ms; then the model file sizes
 // (ours float32 and int8 vs torch.save(state_dict)) and our peak working memory (activation arena plus
-// weights dequantised at load; weights are otherwise mapped from the file). PyTorch runs in a python3
+// weights dequantised or decompressed at load; weights are otherwise mapped from the file), and the load
+// time of the compressed float32 file against the raw (memory-mapped) one. PyTorch runs in a python3
 // subprocess that times itself on request; both sides are warmed up well and timed alternating.
 using System.Diagnostics;
 using System.Globalization;
@@ -27,8 +28,11 @@ public sealed class RuntimeCompare : ICompareSuite
         {
             using var kws = KwsClassifier.Create(KwsModelKind.Wave, Labels, seed: 1);
             string f32 = Path.Combine(dir, "wavekws.cochlea"), i8 = Path.Combine(dir, "wavekws-int8.cochlea");
+            string raw = Path.Combine(dir, "wavekws-raw.cochlea");
             KwsExport.Save(kws, f32);
             KwsExport.Save(kws, i8, int8: true);
+            KwsExport.Save(kws, raw, compress: false);
+            yield return LoadTime(f32, raw);
             using var torch = TorchWaveKws.Start(TorchThreads);
             var clip = new float[KwsClassifier.ClipSamples];
             var rng = new Random(3);
@@ -56,11 +60,53 @@ public sealed class RuntimeCompare : ICompareSuite
                     "ms", anchorName, false);
                 yield return new CompareResult($"wavekws model file, {what}", 1, m.FileBytes, torch?.StateDictBytes, "bytes",
                     torch is null ? TorchWaveKws.MissingName : "torch.save(state_dict) of the reference WaveKws", false);
-                yield return new CompareResult($"wavekws peak working memory, {what}", 1, m.ArenaBytes + m.DequantizedBytes, null, "bytes",
-                    $"arena {m.ArenaBytes} + dequantised weights {m.DequantizedBytes} (mapped file {m.FileBytes} not counted); no torch figure", false);
+                yield return new CompareResult($"wavekws peak working memory, {what}", 1, m.ArenaBytes + m.DequantizedBytes + m.DecodedBytes, null, "bytes",
+                    $"arena {m.ArenaBytes} + dequantised weights {m.DequantizedBytes} + decompressed weights {m.DecodedBytes} (mapped file not counted); no torch figure", false);
             }
+            foreach (var r in SpectralModels(dir, clip)) yield return r;
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    /// <summary>The frozen DeepSpeechKws and TutorialConv (full size, statistics fitted on one clip): b1 latency on one thread, file size, arena. No anchor.</summary>
+    static IEnumerable<CompareResult> SpectralModels(string dir, float[] clip)
+    {
+        foreach (var kind in new[] { KwsModelKind.DeepSpeech, KwsModelKind.Conv })
+        {
+            using var kws = KwsClassifier.Create(kind, Labels, seed: 1);
+            using (var batch = Cochlea.Tensor.FromArray(clip, 1, clip.Length)) kws.FrontEnd.FitStatistics([batch]);
+            foreach (bool int8 in new[] { false, true })
+            {
+                string file = Path.Combine(dir, $"{kind}-{(int8 ? "int8" : "float32")}.cochlea");
+                KwsExport.Save(kws, file, int8);
+                using var m = FrozenModel.Load(file, threads: 1);
+                var probs = new float[m.OutputLength];
+                for (int i = 0; i < 20; i++) m.Run(clip, probs);
+                var ours = new List<double>();
+                var total = Stopwatch.StartNew();
+                while (ours.Count < 21 || (ours.Count < 501 && total.Elapsed.TotalSeconds < 3.0))
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    m.Run(clip, probs);
+                    ours.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                }
+                string name = kind.Name(), what = int8 ? "int8" : "float32";
+                yield return new CompareResult($"{name} b1 latency, runtime {what}, {m.Width}", 1, Timing.Median(ours), null, "ms",
+                    $"no anchor (the engine's and PyTorch's eval latency of this model: compare kws); file {m.FileBytes} bytes, arena {m.ArenaBytes} bytes", false);
+            }
+        }
+    }
+
+    /// <summary>Median time of FrozenModel.Load + Dispose for the compressed float32 file vs the raw one (alternating, after warm-up), ms.</summary>
+    static CompareResult LoadTime(string compressed, string raw)
+    {
+        double Load(string f) { long t0 = Stopwatch.GetTimestamp(); FrozenModel.Load(f).Dispose(); return Stopwatch.GetElapsedTime(t0).TotalMilliseconds; }
+        for (int i = 0; i < 5; i++) { Load(compressed); Load(raw); }
+        var ours = new List<double>();
+        var anchor = new List<double>();
+        for (int i = 0; i < 21; i++) { ours.Add(Load(compressed)); anchor.Add(Load(raw)); }
+        return new CompareResult($"wavekws load, float32 compressed ({new FileInfo(compressed).Length} bytes)", 1, Timing.Median(ours), Timing.Median(anchor), "ms",
+            $"load of the raw float32 file ({new FileInfo(raw).Length} bytes, memory-mapped, no decoding)", false);
     }
 
     /// <summary>A python3 + torch process with the reference WaveKws in eval mode answering "run" with its own timing (seconds).</summary>

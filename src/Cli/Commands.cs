@@ -29,7 +29,7 @@ static class Commands
                 "species" => SpeciesCommands.Predict(args[1..], ui),
                 _ => PredictCommand.Run(args, ui),
             }),
-        ("export", "--model CKPT --out FILE [--int8]", "freeze a KWS checkpoint into the runtime format (BN folded; prints the test accuracy change)", ExportCommand.Run),
+        ("export", "--model CKPT --out FILE [--int8] [--raw]", "freeze a KWS checkpoint into the runtime format (BN folded; prints the test accuracy change)", ExportCommand.Run),
         ("listen", "--model M [--input FILE|-]", "streaming keyword spotting over a long recording or 16 kHz s16le PCM on stdin", ListenCommand.Run),
         ("demo", "", "train WaveKws on the shipped keyword data set and report its test accuracy", DemoCommand.Run),
         // The features command handles its own errors (one line, exit code 2) and writes to the process's console.

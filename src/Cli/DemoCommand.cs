@@ -62,6 +62,7 @@ static class DemoCommand
         ui.Line($"checkpoint: {Path.GetFullPath(trained.BestCheckpoint)} (epoch {trained.BestEpoch}, validation accuracy {trained.BestValAccuracy * 100:F1}%)");
         ui.Line($"metrics: {Path.GetFullPath(trained.MetricsCsv)}");
         ui.Line($"time: {trainSeconds:F0} s training, {clock.Elapsed.TotalSeconds:F0} s in all");
+        ui.Line(DemoRuntime.ExportAndTime(classifier, output));   // the frozen model for the Pi: file size and latency
         ui.Line($"demo: test accuracy {test.Accuracy * 100:F1}% on {test.Clips} clips");
         return 0;
     }

@@ -1,5 +1,5 @@
-// `cochlea export --model CKPT --out model.cochlea [--int8] [--data DIR] [--no-eval]`: freezes a KWS
-// checkpoint (WaveKws) into the runtime format (Models' KwsExport writes it, Cochlea.Runtime reads it),
+// `cochlea export --model CKPT --out model.cochlea [--int8] [--raw] [--data DIR] [--no-eval]`: freezes a KWS
+// checkpoint (WaveKws, DeepSpeechKws or TutorialConv) into the runtime format (Models' KwsExport writes it, Cochlea.Runtime reads it),
 // then, unless --no-eval or the data folder is missing, runs the exported file with the runtime on the
 // test split and prints its accuracy next to the checkpoint's (engine, eval mode) and the change in points.
 using System.Globalization;
@@ -13,14 +13,15 @@ static class ExportCommand
     public static int Run(string[] args, CliConsole ui)
     {
         var o = CliArgs.Parse(args, new() { ["model"] = "", ["out"] = "", ["data"] = "data/speech_commands_mini", ["split"] = "test" },
-            flags: ["int8", "no-eval"]);
+            flags: ["int8", "raw", "no-eval"]);
         string model = o.OptionalExistingFile("model") ?? throw new UsageException("--model is required (a checkpoint written by `cochlea train kws`).");
         string output = o.Required("out");
-        bool int8 = o.Flag("int8");
+        bool int8 = o.Flag("int8"), raw = o.Flag("raw");
         using var classifier = KwsClassifier.Load(model);
-        long bytes = KwsExport.Save(classifier, output, int8);
+        long bytes = KwsExport.Save(classifier, output, int8, compress: !raw);
+        string weights = int8 ? "int8 per-channel weights" : raw ? "float32 weights, raw" : "float32 weights, byte planes zlib-compressed (lossless)";
         ui.Line($"export: {classifier.Kind.Name()} model {model} -> {output} ({bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes, " +
-            $"{(int8 ? "int8 per-channel weights" : "float32 weights")}, batch norm folded, ReLU fused)");
+            $"{weights}, batch norm folded, ReLU fused)");
         string data = o.Str("data");
         if (o.Flag("no-eval") || !Directory.Exists(data)) return 0;
 

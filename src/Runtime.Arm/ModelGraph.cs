@@ -12,6 +12,17 @@
 //   mean_time                                      (T, C) -> (C)
 //   dense {weight, bias?, activation}              (K) -> (N), weight (K, N)
 //   softmax                                        (N) -> (N)
+//   log_spectrogram {length, hop, fft, sample_rate, eps}   (N) -> (frames, fft/2+1): ln(density-scaled |STFT|^2 + eps),
+//                                                  periodic-Hann frames as tf.signal.stft (scipy.signal.spectrogram's scaling)
+//   mfcc {length, hop, fft, sample_rate, mels, fmin, fmax, coefficients, log_offset, power}   (N) -> (frames, coefficients):
+//                                                  HTK mel (no norm) of |STFT|^power, ln(mel + log_offset), orthonormal DCT-II
+//   feature_norm {mean, inv_std}                   (T, F) -> (T, F): (x - mean[f]) * inv_std[f], tensors (F)
+//   reshape {shape}                                any -> shape (same element count; a view, no copy)
+//   conv2d {weight, bias?, kernel_hw, stride_hw, pad_hw: [top, bottom, left, right], activation}
+//                                                  (H, W, Cin) -> (Ho, Wo, Cout), weight (kh*kw*Cin, Cout), row (qh*kw + qw)*Cin + c
+//   max_pool2d {kernel_hw, stride_hw}              (H, W, C) -> ((H - kh) / sh + 1, (W - kw) / sw + 1, C)
+//   rnn_relu_bidirectional_last {fwd, bwd}         (T, H) -> (H): sum of the final states of h_t = relu(x[t] + h_{t-1} U)
+//                                                  run forwards (U = fwd) and backwards (U = bwd), weights (H, H)
 // Parsed with JsonDocument (no reflection, so the runtime trims).
 using System.Text.Json;
 
@@ -46,6 +57,31 @@ public sealed class OpSpec
     public float Floor { get; init; }
     /// <summary>"none" or "relu".</summary>
     public string Activation { get; init; } = "none";
+    /// <summary>Every numeric or numeric-array attribute, by name (the ops added with format version 2 read theirs here).</summary>
+    public Dictionary<string, double[]> Numbers { get; init; } = new(StringComparer.Ordinal);
+    /// <summary>Every string attribute, by name.</summary>
+    public Dictionary<string, string> Strings { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>Numeric attribute <paramref name="key"/> with exactly <paramref name="count"/> values, as integers.</summary>
+    /// <exception cref="RuntimeModelException">Missing, another count, or not integers.</exception>
+    public int[] Ints(string path, string key, int count)
+    {
+        var v = Numbers.TryGetValue(key, out var d) ? d : throw RuntimeModelFile.Bad(path, $"op '{Op}' needs attribute '{key}'.");
+        if (v.Length != count || v.Any(x => x != Math.Floor(x) || Math.Abs(x) > int.MaxValue))
+            throw RuntimeModelFile.Bad(path, $"op '{Op}' attribute '{key}' is [{string.Join(", ", v)}]; expected {count} integer(s).");
+        return v.Select(x => (int)x).ToArray();
+    }
+
+    /// <summary>One integer attribute.</summary>
+    public int Int(string path, string key) => Ints(path, key, 1)[0];
+
+    /// <summary>One numeric attribute.</summary>
+    public double Number(string path, string key) =>
+        Numbers.TryGetValue(key, out var d) && d.Length == 1 ? d[0] : throw RuntimeModelFile.Bad(path, $"op '{Op}' needs one number '{key}'.");
+
+    /// <summary>A string attribute (a tensor name, ...).</summary>
+    public string Text(string path, string key) =>
+        Strings.TryGetValue(key, out var t) ? t : throw RuntimeModelFile.Bad(path, $"op '{Op}' needs attribute '{key}'.");
 }
 
 /// <summary>A graph input or output: name and shape.</summary>
@@ -113,6 +149,15 @@ public sealed class ModelGraph
     {
         string? Str(string k) => o.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
         int Int(string k, int d) => o.TryGetProperty(k, out var v) ? v.GetInt32() : d;
+        var numbers = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var a in o.EnumerateObject())
+        {
+            if (a.Value.ValueKind == JsonValueKind.Number) numbers[a.Name] = [a.Value.GetDouble()];
+            else if (a.Value.ValueKind == JsonValueKind.String) strings[a.Name] = a.Value.GetString() ?? "";
+            else if (a.Value.ValueKind == JsonValueKind.Array && a.Value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number))
+                numbers[a.Name] = a.Value.EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        }
         var pad = o.TryGetProperty("pad", out var p) ? Ints(p) : [0, 0];
         if (pad.Length != 2) throw RuntimeModelFile.Bad(path, $"op '{Str("op")}' has pad of {pad.Length} values; expected [before, after].");
         return new OpSpec
@@ -130,6 +175,8 @@ public sealed class ModelGraph
             Hop = Int("hop", 0),
             Floor = o.TryGetProperty("floor", out var fl) ? fl.GetSingle() : 0f,
             Activation = Str("activation") ?? "none",
+            Numbers = numbers,
+            Strings = strings,
         };
     }
 }

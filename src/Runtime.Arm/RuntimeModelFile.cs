@@ -2,6 +2,8 @@
 // whose "__metadata__" holds the format name, its version and the graph (ModelGraph). This reader is the
 // runtime's own (the runtime references only src/Kernels): it validates the header completely, refuses
 // truncated files and newer format versions, then memory-maps the file so weights are used in place.
+// Version 2 adds encoded tensors (WeightEncoding: float32 byte planes, some zlib-compressed), decoded once
+// at open into one 64-byte-aligned weight arena; raw and int8 tensors are still used in place from the map.
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using System.Text.Json;
@@ -11,9 +13,14 @@ namespace Cochlea.Runtime;
 /// <summary>A model file the runtime cannot use; the message says which file and why.</summary>
 public sealed class RuntimeModelException(string message, Exception? inner = null) : IOException(message, inner);
 
-/// <summary>One tensor of a model file: dtype ("F32" or "I8"), shape and byte range in the data buffer.</summary>
+/// <summary>One tensor of a model file: dtype ("F32", "I8", or "U8" for an encoded blob), shape and byte range in the data buffer.</summary>
 public sealed record RuntimeTensor(string Name, string DType, int[] Shape, long Begin, long End)
 {
+    /// <summary>For a decoded tensor (dtype F32, logical shape): its encoding, and its offset in the weight arena (bytes).</summary>
+    public TensorEncoding? Encoding { get; init; }
+    /// <inheritdoc cref="Encoding"/>
+    public long DecodedOffset { get; init; }
+
     /// <summary>Elements (product of the shape).</summary>
     public long Elements => Shape.Aggregate(1L, (a, d) => a * d);
 
@@ -28,13 +35,14 @@ public sealed unsafe class RuntimeModelFile : IDisposable
     public const string FormatKey = "cochlea.format", FormatName = "cochlea-runtime", VersionKey = "cochlea.format_version", GraphKey = "cochlea.graph";
 
     /// <summary>The newest format version this runtime reads (and the one the exporter writes).</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     readonly MemoryMappedFile? _map;
     readonly MemoryMappedViewAccessor? _view;
     readonly byte* _base;
     readonly long _dataStart;
     readonly Dictionary<string, RuntimeTensor> _tensors;
+    byte* _decoded;
 
     RuntimeModelFile(string path, long length, long dataStart, Dictionary<string, string> metadata, Dictionary<string, RuntimeTensor> tensors)
     {
@@ -44,6 +52,32 @@ public sealed unsafe class RuntimeModelFile : IDisposable
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _base = p + _view.PointerOffset;
+        try { DecodeAll(); }
+        catch { Dispose(); throw; }
+    }
+
+    /// <summary>Bytes of the weight arena that encoded tensors are decoded into (0 when the file has none).</summary>
+    public long DecodedBytes { get; private set; }
+
+    // Decoded tensors get 64-byte-aligned slots of one arena, so the kernels see the same alignment as a fresh buffer.
+    void DecodeAll()
+    {
+        var encoded = _tensors.Values.Where(t => t.Encoding is not null).OrderBy(t => t.Begin).ToArray();
+        if (encoded.Length == 0) return;
+        long total = 0;
+        foreach (var t in encoded)
+        {
+            _tensors[t.Name] = t with { DecodedOffset = total };
+            total += (t.Elements * sizeof(float) + 63) & ~63L;
+        }
+        DecodedBytes = total;
+        _decoded = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)Math.Max(total, 64), 64);
+        var plane = new byte[encoded.Max(t => t.Elements)];
+        foreach (var t in encoded)
+        {
+            var d = _tensors[t.Name];
+            d.Encoding!.Decode(Path, t.Name, _base + _dataStart + t.Begin, t.End - t.Begin, (float*)(_decoded + d.DecodedOffset), plane);
+        }
     }
 
     /// <summary>The file's path.</summary>
@@ -118,6 +152,14 @@ public sealed unsafe class RuntimeModelFile : IDisposable
         if (expected != bufferBytes)
             throw Bad(path, expected < bufferBytes ? $"{bufferBytes - expected} bytes follow the last tensor; the file is damaged."
                 : $"the tensors need {expected} bytes of data but the file holds {bufferBytes}: the file is truncated.");
+        // Encoded tensors: the stored U8 blob becomes an F32 tensor of the logical shape (decoded once the file is mapped).
+        foreach (var (name, enc) in TensorEncoding.Parse(path, metadata))
+        {
+            if (!tensors.TryGetValue(name, out var blob) || blob.DType != "U8" || blob.Shape.Length != 1)
+                throw Bad(path, $"metadata '{TensorEncoding.Key}' encodes tensor '{name}', but the file has no U8 blob of that name.");
+            if (enc.Elements > int.MaxValue / 4) throw Bad(path, $"encoded tensor '{name}' has {enc.Elements} elements; at most {int.MaxValue / 4} are supported.");
+            tensors[name] = blob with { DType = "F32", Shape = enc.Shape, Encoding = enc };
+        }
         return new RuntimeModelFile(path, length, dataStart, metadata, tensors);
     }
 
@@ -128,7 +170,7 @@ public sealed unsafe class RuntimeModelFile : IDisposable
             || !v.TryGetProperty("data_offsets", out var off) || off.GetArrayLength() != 2)
             throw Bad(path, $"tensor '{prop.Name}' needs dtype, shape and data_offsets.");
         string dtype = dt.GetString() ?? "";
-        int size = dtype switch { "F32" => 4, "I8" => 1, _ => throw Bad(path, $"tensor '{prop.Name}' has dtype {dtype}; the runtime reads F32 and I8.") };
+        int size = dtype switch { "F32" => 4, "I8" or "U8" => 1, _ => throw Bad(path, $"tensor '{prop.Name}' has dtype {dtype}; the runtime reads F32, I8 and U8 (encoded blobs).") };
         var shape = sh.EnumerateArray().Select(e => e.GetInt32()).ToArray();
         if (shape.Any(d => d < 0)) throw Bad(path, $"tensor '{prop.Name}' has a negative dimension.");
         long begin = off[0].GetInt64(), end = off[1].GetInt64();
@@ -149,8 +191,8 @@ public sealed unsafe class RuntimeModelFile : IDisposable
         return t;
     }
 
-    /// <summary>The first byte of tensor <paramref name="t"/> in the mapping (valid until Dispose).</summary>
-    public byte* Data(RuntimeTensor t) => _base + _dataStart + t.Begin;
+    /// <summary>The first byte of tensor <paramref name="t"/>: in the mapping, or in the weight arena for a decoded tensor (valid until Dispose).</summary>
+    public byte* Data(RuntimeTensor t) => t.Encoding is null ? _base + _dataStart + t.Begin : _decoded + _tensors[t.Name].DecodedOffset;
 
     internal static RuntimeModelException Bad(string path, string why, Exception? inner = null) =>
         new($"cannot use model file '{path}': {why}", inner);
@@ -158,6 +200,7 @@ public sealed unsafe class RuntimeModelFile : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        if (_decoded != null) { System.Runtime.InteropServices.NativeMemory.AlignedFree(_decoded); _decoded = null; }
         if (_view is not null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();

@@ -140,6 +140,24 @@ public sealed class StftSpec
             FrameRule.SpeechFeatures, frameLength);
     }
 
+    /// <summary>
+    /// scipy.signal.spectrogram's density scaling per bin (one-sided): c_k = 1 / (fs * sum w^2), doubled for every bin but DC
+    /// (and Nyquist when n_fft is even); the binScale of <see cref="StftKernel.Spectrum"/> for a log spectrogram.
+    /// </summary>
+    public float[] DensityScale(double sampleRate)
+    {
+        if (!(sampleRate > 0)) throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "Sample rate must be > 0.");
+        double s2 = 0;
+        foreach (float v in Window) s2 += (double)v * v;
+        var scale = new float[Bins];
+        for (int k = 0; k < Bins; k++)
+        {
+            bool single = k == 0 || (FftSize % 2 == 0 && k == Bins - 1);
+            scale[k] = (float)((single ? 1 : 2) / (sampleRate * s2));
+        }
+        return scale;
+    }
+
     /// <summary>Frames for a signal of <paramref name="length"/> samples (see <see cref="FrameRule"/>).</summary>
     public int FrameCount(int length)
     {

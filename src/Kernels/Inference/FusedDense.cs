@@ -38,22 +38,26 @@ public static unsafe class FusedDense
     /// Output columns [<paramref name="j0"/>, <paramref name="j1"/>) only (a thread's share) on path <paramref name="width"/>:
     /// y[i, j] = act(sum_p x[i, p] w[p, j] + bias[j]) for i &lt; rows, j0 &lt;= j &lt; j1. Sums run over p in order (FMA where available).
     /// </summary>
-    public static void Run(float* x, int rows, int k, float* w, int n, float* bias, float* y, FusedActivation act, int j0, int j1, SimdWidth width)
-        => Dispatch<F32Weights>(x, rows, k, (byte*)w, null, n, bias, y, act, j0, j1, width);
+    /// <remarks><paramref name="ldw"/>: the row stride of w in elements (0: n). Why a stride: w rows of 2048 floats (8 KB) put a
+    /// column panel's cache lines in few L2 sets, so each row tile rereads it; a padded stride (n + 16) keeps it resident.</remarks>
+    public static void Run(float* x, int rows, int k, float* w, int n, float* bias, float* y, FusedActivation act, int j0, int j1, SimdWidth width, int ldw = 0)
+        => Dispatch<F32Weights>(x, rows, k, (byte*)w, null, n, bias, y, act, j0, j1, width, ldw);
 
     /// <summary>
-    /// As <see cref="Run(float*, int, int, float*, int, float*, float*, FusedActivation, int, int, SimdWidth)"/> with int8 weights
+    /// As <see cref="Run(float*, int, int, float*, int, float*, float*, FusedActivation, int, int, SimdWidth, int)"/> with int8 weights
     /// q (k, n) and per-column scales: y[i, j] = act(scale[j] * sum_p x[i, p] q[p, j] + bias[j]).
     /// </summary>
-    public static void RunInt8(float* x, int rows, int k, sbyte* q, float* scale, int n, float* bias, float* y, FusedActivation act, int j0, int j1, SimdWidth width)
+    public static void RunInt8(float* x, int rows, int k, sbyte* q, float* scale, int n, float* bias, float* y, FusedActivation act, int j0, int j1, SimdWidth width, int ldw = 0)
     {
         ArgumentNullException.ThrowIfNull(scale);
-        Dispatch<I8Weights>(x, rows, k, (byte*)q, scale, n, bias, y, act, j0, j1, width);
+        Dispatch<I8Weights>(x, rows, k, (byte*)q, scale, n, bias, y, act, j0, j1, width, ldw);
     }
 
-    static void Dispatch<TW>(float* x, int rows, int k, byte* w, float* scale, int n, float* bias, float* y, FusedActivation act, int j0, int j1, SimdWidth width)
+    static void Dispatch<TW>(float* x, int rows, int k, byte* w, float* scale, int n, float* bias, float* y, FusedActivation act, int j0, int j1, SimdWidth width, int ldw)
         where TW : struct, IWeights
     {
+        if (ldw == 0) ldw = n;
+        if (ldw < n) throw new ArgumentOutOfRangeException(nameof(ldw), ldw, $"expected the weight row stride ldw >= n = {n} (or 0).");
         if (rows < 0 || k < 0 || n < 0) throw new ArgumentOutOfRangeException(nameof(rows), $"expected rows, k, n >= 0, got {rows}, {k}, {n}.");
         if (j0 < 0 || j1 > n || j0 > j1) throw new ArgumentOutOfRangeException(nameof(j0), $"expected 0 <= j0 <= j1 <= n={n}, got [{j0}, {j1}).");
         if (!Simd.Supports(width)) throw new NotSupportedException($"SIMD path {width} is not available in this process (best: {Simd.Best}).");
@@ -61,10 +65,10 @@ public static unsafe class FusedDense
         var e = new Epilogue(bias, scale, act == FusedActivation.Relu);
         switch (width)
         {
-            case SimdWidth.V512: Impl<TW, V512Ops, Vector512<float>>(x, rows, k, w, n, e, y, j0, j1); break;
-            case SimdWidth.V256: Impl<TW, V256Ops, Vector256<float>>(x, rows, k, w, n, e, y, j0, j1); break;
-            case SimdWidth.V128: Impl<TW, V128Ops, Vector128<float>>(x, rows, k, w, n, e, y, j0, j1); break;
-            default: Scalar<TW>(x, rows, k, w, n, e, y, j0, j1); break;
+            case SimdWidth.V512: Impl<TW, V512Ops, Vector512<float>>(x, rows, k, w, n, ldw, e, y, j0, j1); break;
+            case SimdWidth.V256: Impl<TW, V256Ops, Vector256<float>>(x, rows, k, w, n, ldw, e, y, j0, j1); break;
+            case SimdWidth.V128: Impl<TW, V128Ops, Vector128<float>>(x, rows, k, w, n, ldw, e, y, j0, j1); break;
+            default: Scalar<TW>(x, rows, k, w, n, ldw, e, y, j0, j1); break;
         }
     }
 
@@ -143,27 +147,27 @@ public static unsafe class FusedDense
         public static float Scalar(byte* p) => *(sbyte*)p;
     }
 
-    static void Impl<TW, TO, TV>(float* x, int rows, int k, byte* w, int n, Epilogue e, float* y, int j0, int j1)
+    static void Impl<TW, TO, TV>(float* x, int rows, int k, byte* w, int n, int ldw, Epilogue e, float* y, int j0, int j1)
         where TW : struct, IWeights where TO : struct, IVec<TV> where TV : struct
     {
         int vl = TO.Count, nr = 2 * vl;
         int j = j0;
         for (; j + nr <= j1; j += nr)
         {
-            if (rows == 1) { Tile1x2<TW, TO, TV>(x, k, w + (nint)j * TW.Size, n, e, y, j); continue; }
+            if (rows == 1) { Tile1x2<TW, TO, TV>(x, k, w + (nint)j * TW.Size, ldw, e, y, j); continue; }
             for (int i = 0; i < rows; i += Mr)
-                Tile6x2<TW, TO, TV>(x, i, rows, k, w + (nint)j * TW.Size, n, e, y, j);
+                Tile6x2<TW, TO, TV>(x, i, rows, k, w + (nint)j * TW.Size, n, ldw, e, y, j);
         }
         for (; j + vl <= j1; j += vl)
             for (int i = 0; i < rows; i++)
-                Tile1x1<TW, TO, TV>(x + (nint)i * k, k, w + (nint)j * TW.Size, n, e, y + (nint)i * n, j);
-        if (j < j1) Scalar<TW>(x, rows, k, w, n, e, y, j, j1);
+                Tile1x1<TW, TO, TV>(x + (nint)i * k, k, w + (nint)j * TW.Size, ldw, e, y + (nint)i * n, j);
+        if (j < j1) Scalar<TW>(x, rows, k, w, n, ldw, e, y, j, j1);
     }
 
     // Six rows of x by two vectors of columns. Rows past the end alias the last row (computed, never stored),
     // so one tile shape serves every row count without a remainder kernel.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Tile6x2<TW, TO, TV>(float* x, int i, int rows, int k, byte* w, int n, Epilogue e, float* y, int j)
+    static void Tile6x2<TW, TO, TV>(float* x, int i, int rows, int k, byte* w, int n, int ldw, Epilogue e, float* y, int j)
         where TW : struct, IWeights where TO : struct, IVec<TV> where TV : struct
     {
         int last = rows - 1;
@@ -172,7 +176,7 @@ public static unsafe class FusedDense
         TV z = TO.Splat(0);
         TV c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
         int vl = TO.Count;
-        nint step = (nint)n * TW.Size, second = (nint)vl * TW.Size;
+        nint step = (nint)ldw * TW.Size, second = (nint)vl * TW.Size;
         byte* wp = w;
         for (int p = 0; p < k; p++, wp += step)
         {
@@ -196,13 +200,13 @@ public static unsafe class FusedDense
 
     // One row (a dense layer): four partial sums per column vector hide the FMA latency of the single chain.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Tile1x2<TW, TO, TV>(float* x, int k, byte* w, int n, Epilogue e, float* y, int j)
+    static void Tile1x2<TW, TO, TV>(float* x, int k, byte* w, int ldw, Epilogue e, float* y, int j)
         where TW : struct, IWeights where TO : struct, IVec<TV> where TV : struct
     {
         int vl = TO.Count;
         TV z = TO.Splat(0);
         TV c0 = z, c1 = z, d0 = z, d1 = z;
-        nint step = (nint)n * TW.Size, second = (nint)vl * TW.Size;
+        nint step = (nint)ldw * TW.Size, second = (nint)vl * TW.Size;
         byte* wp = w;
         int p = 0;
         for (; p + 2 <= k; p += 2, wp += 2 * step)
@@ -221,24 +225,44 @@ public static unsafe class FusedDense
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Tile1x1<TW, TO, TV>(float* x, int k, byte* w, int n, Epilogue e, float* y, int j)
+    static void Tile1x1<TW, TO, TV>(float* x, int k, byte* w, int ldw, Epilogue e, float* y, int j)
         where TW : struct, IWeights where TO : struct, IVec<TV> where TV : struct
     {
         TV c = TO.Splat(0);
-        nint step = (nint)n * TW.Size;
+        nint step = (nint)ldw * TW.Size;
         byte* wp = w;
         for (int p = 0; p < k; p++, wp += step) c = TO.MulAdd(TO.Splat(x[p]), TW.Load<TO, TV>(wp), c);
         e.Store<TO, TV>(y + j, j, c);
     }
 
-    static void Scalar<TW>(float* x, int rows, int k, byte* w, int n, Epilogue e, float* y, int j0, int j1) where TW : struct, IWeights
+    static void Scalar<TW>(float* x, int rows, int k, byte* w, int n, int ldw, Epilogue e, float* y, int j0, int j1) where TW : struct, IWeights
     {
         for (int i = 0; i < rows; i++)
             for (int j = j0; j < j1; j++)
             {
                 float s = 0;
-                for (int p = 0; p < k; p++) s += x[(nint)i * k + p] * TW.Scalar(w + ((nint)p * n + j) * TW.Size);
+                for (int p = 0; p < k; p++) s += x[(nint)i * k + p] * TW.Scalar(w + ((nint)p * ldw + j) * TW.Size);
                 y[(nint)i * n + j] = e.Apply(s, j);
             }
+    }
+}
+
+/// <summary>A weight matrix (k, n) for <see cref="FusedDense"/>: float32, or int8 with per-column scales (exactly one of F32 / I8 set).</summary>
+public readonly unsafe struct DenseWeights(float* f32, sbyte* i8, float* scale, int ldw = 0)
+{
+    /// <summary>Row stride of the weights in elements (0: n, dense).</summary>
+    public readonly int Ldw = ldw;
+    /// <summary>Float32 weights, or null.</summary>
+    public readonly float* F32 = f32;
+    /// <summary>Int8 weights, or null.</summary>
+    public readonly sbyte* I8 = i8;
+    /// <summary>Per-column scales of <see cref="I8"/>.</summary>
+    public readonly float* Scale = scale;
+
+    /// <summary>y = act(x . w + bias) over output columns [j0, j1): FusedDense.Run or RunInt8, whichever these weights are.</summary>
+    public void Run(float* x, int rows, int k, int n, float* bias, float* y, FusedActivation act, int j0, int j1, SimdWidth width)
+    {
+        if (F32 != null) FusedDense.Run(x, rows, k, F32, n, bias, y, act, j0, j1, width, Ldw);
+        else FusedDense.RunInt8(x, rows, k, I8, Scale, n, bias, y, act, j0, j1, width, Ldw);
     }
 }

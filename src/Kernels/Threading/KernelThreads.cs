@@ -59,11 +59,7 @@ public static class KernelThreads
         if (parts == 1) { body(0, n); return; }
         if (Monitor.IsEntered(s_gate) || !Monitor.TryEnter(s_gate))
         {
-            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, i =>
-            {
-                var (s, e) = Chunk(n, parts, i);
-                if (s < e) body(s, e);
-            });
+            ForOnPool(n, parts, body);
             return;
         }
         try
@@ -71,7 +67,6 @@ public static class KernelThreads
             while (s_workers.Count < parts - 1) s_workers.Add(new Worker());
             s_body = body; s_n = n; s_parts = parts; s_error = null;
             s_pending = parts;
-            s_done.Reset();
             // Publishing the counter last makes the job claimable only once its fields are written.
             Volatile.Write(ref s_next, 0);
             for (int i = 0; i < parts - 1; i++) s_workers[i].Go.Set();
@@ -87,10 +82,22 @@ public static class KernelThreads
         }
     }
 
+    // The fallback lives in its own method: its lambda's closure would otherwise be allocated on every call
+    // of For (C# allocates a closure at the start of the scope of the variables it captures).
+    static void ForOnPool(int n, int parts, Action<int, int> body) =>
+        Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, i =>
+        {
+            var (s, e) = Chunk(n, parts, i);
+            if (s < e) body(s, e);
+        });
+
     // The one job the workers run at a time; written under s_gate before the counter opens it.
     static readonly object s_gate = new();
     static readonly List<Worker> s_workers = [];
-    static readonly ManualResetEventSlim s_done = new(false);
+    // Released once per job, by whoever finishes its last chunk. A SemaphoreSlim, not a ManualResetEventSlim: the
+    // latter creates its lock object the first time a Wait has to block, an allocation on the caller's thread
+    // in the middle of some later inference; the semaphore's lock exists from construction.
+    static readonly SemaphoreSlim s_done = new(0);
     static Action<int, int>? s_body;
     static int s_n, s_parts, s_pending;
     static int s_next = int.MaxValue / 2;
@@ -114,7 +121,7 @@ public static class KernelThreads
             }
             finally
             {
-                if (Interlocked.Decrement(ref s_pending) == 0) s_done.Set();
+                if (Interlocked.Decrement(ref s_pending) == 0) s_done.Release();
             }
         }
     }

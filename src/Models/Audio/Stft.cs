@@ -64,15 +64,7 @@ public sealed class Stft
     /// </summary>
     public Tensor LogDensity(Tensor x, double sampleRate, float eps = 1e-10f)
     {
-        if (!(sampleRate > 0)) throw new ArgumentOutOfRangeException(nameof(sampleRate), sampleRate, "Sample rate must be > 0.");
-        double s2 = 0;
-        foreach (float v in Spec.Window) s2 += (double)v * v;
-        var scale = new float[Bins];
-        for (int k = 0; k < Bins; k++)
-        {
-            bool single = k == 0 || (Spec.FftSize % 2 == 0 && k == Bins - 1);
-            scale[k] = (float)((single ? 1 : 2) / (sampleRate * s2));
-        }
+        var scale = Spec.DensityScale(sampleRate);
         return Run(x, "Stft.LogDensity", [Bins], (s, b, o) => _kernel.Spectrum(s, b, SpectrumKind.LogPower, o, scale, eps));
     }
 

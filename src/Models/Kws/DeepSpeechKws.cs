@@ -73,6 +73,7 @@ public sealed class DeepSpeechKws : Module
         hidden ??= [1024, 2048, 2048, 1024, 2048];
         if (hidden.Length < 4) throw new ArgumentException($"DeepSpeechKws: hidden needs at least 4 sizes (3 dense + rnn), got {hidden.Length}.");
         var rng = new Random(seed);
+        (NumFrames, FrameStep) = (numFrames, frameStep);
         _stack = RegisterModule("stack", new FrameStack(numFrames, frameStep));
         int[] dims = [numFrames * freqBins, hidden[0], hidden[1], hidden[2]];
         _dense = RegisterModule("dense", new ModuleList(Enumerable.Range(0, 3).Select(i => (Module)new Linear(dims[i], dims[i + 1], rng: rng))));
@@ -82,6 +83,11 @@ public sealed class DeepSpeechKws : Module
         _out = RegisterModule("out", new Linear(post[^1], numClasses, rng: rng));
         _drop = RegisterModule("drop", new Dropout(dropout, new Philox((ulong)seed)));
     }
+
+    /// <summary>Frames stacked per step, and the step (FrameStack's parameters).</summary>
+    public int NumFrames { get; }
+    /// <inheritdoc cref="NumFrames"/>
+    public int FrameStep { get; }
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor spec)

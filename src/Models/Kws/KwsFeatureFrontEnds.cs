@@ -37,6 +37,9 @@ public abstract class NormalizedFeatureFrontEnd : KwsFrontEnd
     /// <summary>Per-bin standard deviation (null before <see cref="FitStatistics"/>).</summary>
     public IReadOnlyList<float>? Std => _std;
 
+    /// <summary>The factors the features are multiplied by, 1 / max(std, 1e-5) (null before <see cref="FitStatistics"/>).</summary>
+    public IReadOnlyList<float>? InvStd => _invStd;
+
     /// <inheritdoc/>
     public override bool NeedsStatistics => _mean is null;
 
@@ -93,7 +96,12 @@ public abstract class NormalizedFeatureFrontEnd : KwsFrontEnd
 /// <summary>The DeepSpeechKws input: normalised log spectrogram, (B, 16000) -> (B, 99, 161).</summary>
 public sealed class LogSpectrogramFrontEnd : NormalizedFeatureFrontEnd
 {
-    readonly Stft _stft = Stft.TensorFlow(frameLength: 320, frameStep: 160, fftLength: 320);
+    /// <summary>Framing (samples) and the epsilon inside the log; the runtime export reads these too.</summary>
+    public const int FrameLength = 320, FrameStep = 160, FftLength = 320;
+    /// <inheritdoc cref="FrameLength"/>
+    public const float LogEpsilon = 1e-10f;
+
+    readonly Stft _stft = Stft.TensorFlow(FrameLength, FrameStep, FftLength);
 
     /// <inheritdoc/>
     public override string Name => "logspec";
@@ -102,16 +110,21 @@ public sealed class LogSpectrogramFrontEnd : NormalizedFeatureFrontEnd
     public override int Bins => _stft.Bins;
 
     /// <inheritdoc/>
-    public override Tensor Features(Tensor wav) => _stft.LogDensity(wav, KwsClassifier.SampleRate);
+    public override Tensor Features(Tensor wav) => _stft.LogDensity(wav, KwsClassifier.SampleRate, LogEpsilon);
 }
 
 /// <summary>The TutorialConv input: normalised MFCC as the TF tutorial computes them, (B, 16000) -> (B, 98, 40).</summary>
 public sealed class MfccFrontEnd : NormalizedFeatureFrontEnd
 {
+    /// <summary>Framing (samples), mel bands and range (Hz), coefficients, log offset and spectrum power; the runtime export reads these too.</summary>
+    public const int FrameLength = 480, FrameStep = 160, FftLength = 512, Mels = 40, Coefficients = 40;
+    /// <inheritdoc cref="FrameLength"/>
+    public const float MinHz = 20, MaxHz = 4000, LogOffset = 1e-6f, Power = 1f;
+
     // TF frames by the window (480) and pads each frame to the FFT size (512): tf.signal-style framing, not torch.stft's.
-    readonly MfccKernel _mfcc = new(StftSpec.TensorFlow(frameLength: 480, frameStep: 160, fftLength: 512),
-        MelFilterbank.Create(bins: 257, KwsClassifier.SampleRate, nMels: 40, fMin: 20, fMax: 4000, MelScale.Htk, MelNorm.None),
-        nMfcc: 40, LogCompression.Log(1e-6f), power: 1f, ortho: true);
+    readonly MfccKernel _mfcc = new(StftSpec.TensorFlow(FrameLength, FrameStep, FftLength),
+        MelFilterbank.Create(bins: FftLength / 2 + 1, KwsClassifier.SampleRate, Mels, MinHz, MaxHz, MelScale.Htk, MelNorm.None),
+        Coefficients, LogCompression.Log(LogOffset), Power, ortho: true);
 
     /// <inheritdoc/>
     public override string Name => "mfcc";

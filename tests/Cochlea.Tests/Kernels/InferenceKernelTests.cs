@@ -104,6 +104,37 @@ public unsafe class InferenceKernelTests
     }
 
     [Test]
+    public void FusedDenseWithAPaddedWeightStrideMatchesReference()
+    {
+        // w (k, n) stored with row stride ldw > n (garbage in the padding must not leak into y), float32 and int8.
+        var rng = new Random(27);
+        foreach (var width in Check.Paths)
+            foreach (var (rows, k, n, pad) in new[] { (1, 5, 17, 3), (7, 33, 64, 16), (13, 64, 70, 64), (6, 1, 32, 1) })
+            {
+                int ldw = n + pad;
+                var x = Check.Rand(rows * k, rng);
+                var wide = Check.Rand(k * ldw, rng).Select(v => v * 100).ToArray();
+                var q = new sbyte[k * ldw + 64];
+                for (int i = 0; i < k * ldw; i++) q[i] = (sbyte)rng.Next(-127, 128);
+                var s = Enumerable.Repeat(0.01f, n).ToArray();
+                var w = new float[k * n];
+                var wq = new float[k * n];
+                for (int p = 0; p < k; p++) for (int j = 0; j < n; j++) { w[p * n + j] = wide[p * ldw + j]; wq[p * n + j] = q[p * ldw + j] * 0.01f; }
+                var b = Check.Rand(n, rng);
+                var y = new GuardedBuffer(rows * n);
+                var yq = new GuardedBuffer(rows * n);
+                fixed (float* px = x, pw = wide, pb = b, ps = s, py = y.Data, pyq = yq.Data)
+                fixed (sbyte* pq = q)
+                {
+                    FusedDense.Run(px, rows, k, pw, n, pb, py, FusedActivation.None, 0, n, width, ldw);
+                    FusedDense.RunInt8(px, rows, k, pq, ps, n, pb, pyq, FusedActivation.None, 0, n, width, ldw);
+                }
+                Verify(y, DenseRef(x, rows, k, w, n, b, false), 1e-4, 1e-5, $"{width} rows {rows} k {k} n {n} ldw {ldw}");
+                Verify(yq, DenseRef(x, rows, k, wq, n, b, false), 1e-5, 1e-5, $"int8 {width} rows {rows} k {k} n {n} ldw {ldw}");
+            }
+    }
+
+    [Test]
     public void DepthwiseMatchesReference()
     {
         var rng = new Random(9);

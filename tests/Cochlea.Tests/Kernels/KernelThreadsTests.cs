@@ -1,4 +1,5 @@
-// The persistent worker pool behind KernelThreads.For: coverage, exceptions, nesting and concurrent callers.
+// The persistent worker pool behind KernelThreads.For: coverage, exceptions, nesting, concurrent callers,
+// and no allocation per call with a cached body (what the frozen-model runtime's threaded steps rely on).
 using Cochlea.Kernels.Threading;
 using NUnit.Framework;
 
@@ -24,6 +25,20 @@ public class KernelThreadsTests
         int sum = 0;
         KernelThreads.For(100, 1, 4, (s, e) => Interlocked.Add(ref sum, e - s));
         Assert.That(sum, Is.EqualTo(100));
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void CallWithACachedBodyAllocatesNothing([Values(1, 2, 3)] int parts)
+    {
+        var sums = new long[64];
+        Action<int, int> body = (s, e) => { for (int i = s; i < e; i++) sums[i] += i; };
+        for (int i = 0; i < 20; i++) KernelThreads.For(64, 1, parts, body);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) KernelThreads.For(64, 1, parts, body);
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.That(sums[63], Is.EqualTo(120 * 63L));
+        Assert.That(bytes, Is.Zero, $"bytes allocated by 100 calls in {parts} parts");
     }
 
     [Test]

@@ -1,8 +1,10 @@
 // The frozen-model runtime end to end: a WaveKws classifier (random weights with non-trivial batch-norm
 // statistics, and the demo's trained checkpoint when runs/demo has one) exported by KwsExport and run by
 // FrozenModel must give the engine's eval-mode probabilities (<= 1e-5) on every SIMD path and thread
-// count; an inference allocates nothing once warm; int8 files are small and close; truncated files,
-// newer format versions and inconsistent shapes are refused with clear messages.
+// count; an inference allocates nothing once warm; int8 files are small and close; compressed float32
+// files fit 5,000,000 bytes and decode bit-exactly; truncated files, corrupt or truncated compressed
+// planes, newer format versions and inconsistent shapes are refused with clear messages.
+using System.Text.Json.Nodes;
 using Cochlea.IO;
 using Cochlea.Kernels;
 using Cochlea.Models.Kws;
@@ -15,7 +17,7 @@ namespace Cochlea.Tests.Runtime;
 [NonParallelizable]
 public class FrozenModelTests
 {
-    static readonly string[] Labels = ["_silence_", "_unknown_", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"];
+    static readonly string[] Labels = RuntimeTestKit.Labels;
     string _dir = null!;
     KwsClassifier _kws = null!;
     string _file = null!;
@@ -23,8 +25,7 @@ public class FrozenModelTests
     [OneTimeSetUp]
     public void Setup()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "cochlea-runtime-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(_dir);
+        _dir = RuntimeTestKit.TempDir("wave");
         _kws = RandomClassifier(3);
         _file = Path.Combine(_dir, "wave.cochlea");
         KwsExport.Save(_kws, _file);
@@ -122,9 +123,9 @@ public class FrozenModelTests
     [Test]
     public void InferenceAllocatesNothingOnceWarm()
     {
-        // The default, one thread. (With threads > 1 the hand-off to the kernel workers allocates a few hundred bytes.)
+        // One thread (the default) and threads handed to the kernel workers: both allocate nothing.
         var clip = Clips(1, 11);
-        foreach (int threads in new[] { 1 })
+        foreach (int threads in new[] { 1, 2, 3 })
         {
             using var m = FrozenModel.Load(_file, threads);
             var p = new float[m.OutputLength];
@@ -147,11 +148,7 @@ public class FrozenModelTests
         Assert.That(bytes, Is.LessThanOrEqualTo(1_500_000));
         // Liveness-based reuse: the arena is the peak of what is alive at once (first conv: its input, 191 KB of im2row rows and its output).
         Assert.That(f.ArenaBytes, Is.LessThan(400_000));
-        var clip = Clips(1, 13);
-        var a = new float[f.OutputLength];
-        var b = new float[f.OutputLength];
-        f.Run(clip, a);
-        i8.Run(clip, b);
+        var (a, b) = RuntimeTestKit.RunBoth(f, i8, Clips(1, 13));
         for (int j = 0; j < a.Length; j++) Assert.That(b[j], Is.EqualTo(a[j]).Within(0.05), $"int8 class {j}");
     }
 
@@ -180,9 +177,101 @@ public class FrozenModelTests
     [Test]
     public void NewerFormatVersionIsRefused()
     {
-        string p = Rewrite(_dir, "v2.cochlea", w => w.AddMetadata(KwsExport.VersionKey, "2"), _kws);
+        int newer = RuntimeModelFile.FormatVersion + 1;
+        string p = Rewrite(_dir, "newer.cochlea", w => w.AddMetadata(KwsExport.VersionKey, newer.ToString()), _kws);
         var e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p).Dispose())!;
-        Assert.That(e.Message, Does.Contain("format version 2, newer than this runtime reads (1)"), e.Message);
+        Assert.That(e.Message, Does.Contain($"format version {newer}, newer than this runtime reads ({RuntimeModelFile.FormatVersion})"), e.Message);
+    }
+
+    [Test]
+    public void CompressedFloat32FitsTheBudgetAndDecodesBitExactly()
+    {
+        string raw = Path.Combine(_dir, "wave-raw.cochlea");
+        long rawBytes = KwsExport.Save(_kws, raw, compress: false);
+        long bytes = new FileInfo(_file).Length;
+        var t0 = System.Diagnostics.Stopwatch.StartNew();
+        using var c = FrozenModel.Load(_file);
+        double loadMs = t0.Elapsed.TotalMilliseconds;
+        using var r = FrozenModel.Load(raw);
+        TestContext.Out.WriteLine($"float32 raw {rawBytes} bytes, compressed {bytes} bytes (decoded arena {c.DecodedBytes} bytes, load {loadMs:F1} ms)");
+        Assert.That(bytes, Is.LessThanOrEqualTo(5_000_000));
+        Assert.That(rawBytes, Is.GreaterThan(5_000_000), "the raw file cannot fit: the reason for the encoding");
+        using (var f = SafeTensorsFile.Open(_file)) Assert.That(f.Metadata[KwsExport.VersionKey], Is.EqualTo("2"));
+        using (var f = SafeTensorsFile.Open(raw)) Assert.That(f.Metadata[KwsExport.VersionKey], Is.EqualTo("1"), "no encoded tensors: readable by version-1 runtimes");
+        Assert.That(r.DecodedBytes, Is.Zero, "a raw file is used from the mapping");
+        Assert.That(c.DecodedBytes, Is.GreaterThan(4_000_000));
+        // Bit-exact decoding: the same weights through the same kernels give identical outputs.
+        var (a, b) = RuntimeTestKit.RunBoth(c, r, Clips(1, 17));
+        Assert.That(a, Is.EqualTo(b));
+        Assert.That(c.Output(1).ToArray(), Is.EqualTo(r.Output(1).ToArray()), "logits");
+    }
+
+    /// <summary>The largest encoded tensor of <paramref name="file"/> and its planes' codecs and sizes.</summary>
+    static (string Name, JsonArray Planes) LargestEncoded(string file)
+    {
+        using var f = SafeTensorsFile.Open(file);
+        var enc = JsonNode.Parse(f.Metadata[KwsExportEncoding.Key])!.AsObject();
+        var name = enc.OrderByDescending(kv => kv.Value!["shape"]!.AsArray().Aggregate(1L, (a, d) => a * (long)d!)).First().Key;
+        return (name, enc[name]!["planes"]!.AsArray());
+    }
+
+    /// <summary>Copies model file <paramref name="src"/> with tensor <paramref name="name"/>'s stored bytes and the metadata changed.</summary>
+    static string CopyWith(string src, string dst, string name, Func<byte[], byte[]> bytes, Func<string, string, string> metadata)
+    {
+        using var f = SafeTensorsFile.Open(src);
+        var w = new SafeTensorsWriter();
+        foreach (var (k, v) in f.Metadata) w.AddMetadata(k, metadata(k, v));
+        foreach (var t in f.Tensors)
+        {
+            var b = f.ReadBytes(t.Name);
+            if (t.Name == name) { b = bytes(b); w.AddBytes(t.Name, t.DType, b, b.Length); }
+            else w.AddBytes(t.Name, t.DType, b, t.Shape);
+        }
+        w.Save(dst);
+        return dst;
+    }
+
+    [Test]
+    public void CorruptOrTruncatedCompressedWeightsAreRefused()
+    {
+        var (name, planes) = LargestEncoded(_file);
+        int zlib = planes.Select((p, i) => (p, i)).First(x => (string)x.p!["codec"]! == "zlib").i;
+        long before = planes.Take(zlib).Sum(p => (long)p!["bytes"]!), size = (long)planes[zlib]!["bytes"]!;
+        TestContext.Out.WriteLine($"'{name}' plane {zlib}: zlib, {size} bytes at {before}");
+
+        // Bytes flipped inside a compressed plane: the inflater or the plane's Adler-32 notices.
+        string corrupt = CopyWith(_file, Path.Combine(_dir, "corrupt.cochlea"), name, b =>
+        {
+            for (long i = before + size / 2; i < before + size / 2 + 8; i++) b[i] ^= 0x5A;
+            return b;
+        }, (k, v) => v);
+        var e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(corrupt).Dispose())!;
+        Assert.That(e.Message, Does.Contain($"'{name}' plane {zlib}").And.Contain("corrupt"), e.Message);
+
+        // A compressed plane cut short, with the sizes in the metadata made consistent: the stream ends early.
+        long keep = size / 2;
+        string cut = CopyWith(_file, Path.Combine(_dir, "cutplane.cochlea"), name,
+            b => [.. b.AsSpan(0, (int)(before + keep)), .. b.AsSpan((int)(before + size))],
+            (k, v) =>
+            {
+                if (k != KwsExportEncoding.Key) return v;
+                var enc = JsonNode.Parse(v)!;
+                enc[name]!["planes"]![zlib]!["bytes"] = keep;
+                return enc.ToJsonString();
+            });
+        e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(cut).Dispose())!;
+        Assert.That(e.Message, Does.Contain($"'{name}' plane {zlib}").And.Contain("truncated"), e.Message);
+
+        // Plane sizes that do not add up to the stored blob.
+        string sizes = CopyWith(_file, Path.Combine(_dir, "sizes.cochlea"), name, b => b, (k, v) =>
+        {
+            if (k != KwsExportEncoding.Key) return v;
+            var enc = JsonNode.Parse(v)!;
+            enc[name]!["planes"]![zlib]!["bytes"] = size - 1;
+            return enc.ToJsonString();
+        });
+        e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(sizes).Dispose())!;
+        Assert.That(e.Message, Does.Contain($"'{name}'").And.Contain("damaged"), e.Message);
     }
 
     [Test]
