@@ -6,7 +6,6 @@
 // Both sides: fp32 with TF32 off (torch: matmul and cuDNN allow_tf32 = False), wall clock from a synchronize to a
 // synchronize, alternating step by step. Then our model keeps training to step 1000, and device memory in use
 // after step 10 and after step 1000 is reported as one more row (flat: the ratio is 1).
-using BindingFlags = System.Reflection.BindingFlags;
 using Module = Cochlea.Nn.Module;
 using Cochlea.Cuda;
 using Cochlea.Models.Kws;
@@ -125,22 +124,13 @@ public sealed class GpuTrainCompare : ICompareSuite
                 "tutorialconv" => (new TutorialConv(numClasses: 12), 12, new[] { batch, 98, 40 }),
                 _ => (new FreesoundCnn(numClasses: 41), 41, new[] { batch, 8000 }),
             };
-            MoveModule(_net, dev.Device);
+            _net.To(dev.Device);
             _x = Tensor.Randn(rng, 1f, shape).To(dev.Device).Keep();
             var labels = new long[batch];
             for (int i = 0; i < batch; i++) labels[i] = rng.Next(classes);
             _y = Tensor.FromArray(labels, batch).To(dev.Device).Keep();
             _opt = new Adam(_net.Parameters(), lr: 1e-4f);
             _net.Train();
-        }
-
-        // Module.To(Device) belongs to the CUDA runtime part of the backend; looked up at run time so this suite
-        // compiles on its own and says what is missing instead of failing to build.
-        static void MoveModule(Module m, Device d)
-        {
-            var to = typeof(Module).GetMethod("To", BindingFlags.Public | BindingFlags.Instance, [typeof(Device)])
-                ?? throw new InvalidOperationException("compare gpu-train: Module.To(Device) is missing from this build (the CUDA runtime part of the backend).");
-            to.Invoke(m, [d]);
         }
 
         public void Step()
@@ -160,7 +150,7 @@ public sealed class GpuTrainCompare : ICompareSuite
         public double TrainUntil(int step)
         {
             while (_steps < step) Step();
-            return GpuBench.UsedMiB();
+            return GpuBench.UsedMiB(_dev);
         }
 
         public void Dispose()

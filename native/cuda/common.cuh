@@ -7,3 +7,46 @@ typedef long long i64;
 // Grid-stride loop over n elements: any grid size covers any n (grids are capped on the host).
 #define KERNEL_LOOP(i, n) \
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (i64)(n); i += (i64)blockDim.x * gridDim.x)
+
+// One warp per row: `row` runs over [0, rows) with a warp's 32 lanes on the same row (`lane` = 0..31).
+// blockDim.x must be a multiple of 32.
+#define WARP_ROWS(row, rows, lane)                                                              \
+    unsigned int lane = threadIdx.x & 31u;                                                      \
+    unsigned long long _warps = ((unsigned long long)gridDim.x * blockDim.x) >> 5;              \
+    for (unsigned long long row = ((unsigned long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; row < rows; row += _warps)
+
+__device__ __forceinline__ float max_of(float a, float b) { return fmaxf(a, b); }
+__device__ __forceinline__ double max_of(double a, double b) { return fmax(a, b); }
+
+// Butterfly sum / max over a full warp (float or double): every lane gets the same, order-fixed result.
+template <class T>
+__device__ __forceinline__ T warp_sum(T v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+template <class T>
+__device__ __forceinline__ T warp_max(T v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = max_of(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum of one value per thread of a block of THREADS threads (blockDim.x == THREADS, a power of two) by a fixed
+// tree in sh (THREADS elements of shared memory): deterministic; every thread gets the result, and sh may be
+// reused as soon as it returns.
+template <int THREADS, class T>
+__device__ __forceinline__ T block_sum(T v, T* sh)
+{
+    sh[threadIdx.x] = v;
+    __syncthreads();
+    for (int s = THREADS / 2; s > 0; s >>= 1)
+    {
+        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
+        __syncthreads();
+    }
+    T r = sh[0];
+    __syncthreads();
+    return r;
+}

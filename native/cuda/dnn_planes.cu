@@ -2,22 +2,9 @@
 // eval-mode batch norm backward (cuDNN has none). One block per plane/channel; the block reduces in a fixed
 // order (per-thread strided partial sums, then a shared-memory tree), so results are deterministic.
 // Launch with 256 threads per block.
-#define POOL_THREADS 256
+#include "common.cuh"
 
-// Sum of a block's values v (one per thread) into sh[0]; all threads see the result.
-__device__ float pool_block_sum(float v, float* sh)
-{
-    sh[threadIdx.x] = v;
-    __syncthreads();
-    for (int s = POOL_THREADS / 2; s > 0; s >>= 1)
-    {
-        if (threadIdx.x < s) sh[threadIdx.x] += sh[threadIdx.x + s];
-        __syncthreads();
-    }
-    float r = sh[0];
-    __syncthreads();
-    return r;
-}
+#define POOL_THREADS 256
 
 // x (planes, size) -> y (planes): y[p] = mean of x[p, :]. grid = planes.
 extern "C" __global__ void global_avg_pool_forward_f32(const float* __restrict__ x, float* __restrict__ y, int size)
@@ -26,7 +13,7 @@ extern "C" __global__ void global_avg_pool_forward_f32(const float* __restrict__
     const float* row = x + (long long)blockIdx.x * size;
     float acc = 0.0f;
     for (int i = threadIdx.x; i < size; i += POOL_THREADS) acc += row[i];
-    float s = pool_block_sum(acc, sh);
+    float s = block_sum<POOL_THREADS>(acc, sh);
     if (threadIdx.x == 0) y[blockIdx.x] = s / (float)size;
 }
 
@@ -59,7 +46,7 @@ extern "C" __global__ void batch_norm_eval_backward_f32(const float* __restrict_
         sg += d * (x[o] - m) * invstd;
         dx[o] = d * k;
     }
-    float tg = pool_block_sum(sg, sh);
-    float tb = pool_block_sum(sb, sh);
+    float tg = block_sum<POOL_THREADS>(sg, sh);
+    float tb = block_sum<POOL_THREADS>(sb, sh);
     if (threadIdx.x == 0) { dgamma[ch] = tg; dbeta[ch] = tb; }
 }

@@ -3,34 +3,18 @@
 // classes (lanes stride the row, butterfly shuffles: order-fixed, every lane gets the result);
 // blockDim.x is a multiple of 32. Totals are reduced by loss_sum_f32 (one block, fixed order), and
 // backward scales the unit gradient by the upstream gradient with loss_scale_rows_f32.
-
-__device__ __forceinline__ double warp_sum_d(double v)
-{
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ double warp_max_d(double v)
-{
-    for (int o = 16; o > 0; o >>= 1) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
+#include "common.cuh"
 
 // log-sum-exp of z (n values, z_j = src[j] * mul, or log(src[j]) * mul when take_log) by one warp.
 __device__ __forceinline__ double warp_lse(const float* src, unsigned long long n, double mul, bool take_log, unsigned int lane, double& m)
 {
     m = -1.0 / 0.0;
     for (unsigned long long j = lane; j < n; j += 32) m = fmax(m, (take_log ? log((double)src[j]) : (double)src[j]) * mul);
-    m = warp_max_d(m);
+    m = warp_max(m);
     double s = 0;
     for (unsigned long long j = lane; j < n; j += 32) s += exp((take_log ? log((double)src[j]) : (double)src[j]) * mul - m);
-    return m + log(warp_sum_d(s));
+    return m + log(warp_sum(s));
 }
-
-#define WARP_ROWS(row, rows, lane)                                                              \
-    unsigned int lane = threadIdx.x & 31u;                                                      \
-    unsigned long long _warps = ((unsigned long long)gridDim.x * blockDim.x) >> 5;              \
-    for (unsigned long long row = ((unsigned long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; row < rows; row += _warps)
 
 // Class labels: x (rows, C), labels (rows,) int64 (int32 when labels_i32), already range-checked by the host.
 // q_c = keep [c == y] + uniform; loss_rows[r] = -keep lp_y - uniform sum_c lp_c; unit (nullable) = p - q.
@@ -44,7 +28,7 @@ extern "C" __global__ void cross_entropy_labels_f32(const float* x, const void* 
         double m, lse = warp_lse(z, C, 1.0, false, lane, m);
         double sumLp = 0;
         for (unsigned long long j = lane; j < C; j += 32) sumLp += (double)z[j] - lse;
-        sumLp = warp_sum_d(sumLp);
+        sumLp = warp_sum(sumLp);
         if (lane == 0) loss_rows[r] = (float)(-keep * ((double)z[y] - lse) - uniform * sumLp);
         if (unit)
             for (unsigned long long j = lane; j < C; j += 32)
@@ -69,8 +53,8 @@ extern "C" __global__ void cross_entropy_probs_f32(const float* x, const float* 
             qSum += q;
             loss -= q * ((double)z[j] - lse);
         }
-        qSum = warp_sum_d(qSum);
-        loss = warp_sum_d(loss);
+        qSum = warp_sum(qSum);
+        loss = warp_sum(loss);
         if (lane == 0) loss_rows[r] = (float)loss;
         for (unsigned long long j = lane; j < C; j += 32)
         {
@@ -127,7 +111,7 @@ extern "C" __global__ void kl_div_distill_f32(const float* s, const float* t, un
             if (q > 0) total += q * ((zt - lseT) - (zs - lseS));
             if (unit) unit[r * C + j] = (float)(p - q);
         }
-        total = warp_sum_d(total);
+        total = warp_sum(total);
         if (lane == 0) loss_rows[r] = (float)total;
     }
 }
@@ -141,14 +125,8 @@ extern "C" __global__ void loss_sum_f32(const float* v, unsigned long long n, do
     __shared__ double buf[LOSS_SUM_THREADS];
     double acc = 0;
     for (unsigned long long i = threadIdx.x; i < n; i += LOSS_SUM_THREADS) acc += v[i];
-    buf[threadIdx.x] = acc;
-    __syncthreads();
-    for (int s = LOSS_SUM_THREADS / 2; s > 0; s >>= 1)
-    {
-        if (threadIdx.x < s) buf[threadIdx.x] += buf[threadIdx.x + s];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) out[0] = (float)(buf[0] * scale);
+    double total = block_sum<LOSS_SUM_THREADS>(acc, buf);
+    if (threadIdx.x == 0) out[0] = (float)(total * scale);
 }
 
 // Backward: out (rows, k) = unit * s_r with s_r = (float)(g[0] factor / div) for a reduced loss

@@ -3,6 +3,7 @@
 // The CPU update uses only lane-wise IEEE operations without fused multiply-add; the explicit
 // __f*_rn intrinsics stop the compiler contracting a*b+c into an FMA, so each step gives the CPU's
 // bits exactly. Constants are computed by the host exactly as the CPU computes them.
+#include "common.cuh"
 
 #define MUL(a, b) __fmul_rn(a, b)
 #define ADD(a, b) __fadd_rn(a, b)
@@ -106,12 +107,6 @@ extern "C" __global__ void sumsq_partial_f32(const float* g, unsigned long long 
     __shared__ double buf[SUMSQ_THREADS];
     double acc = 0;
     FOR_EACH(i, n) { double v = g[i]; acc += v * v; }
-    buf[threadIdx.x] = acc;
-    __syncthreads();
-    for (int s = SUMSQ_THREADS / 2; s > 0; s >>= 1)
-    {
-        if (threadIdx.x < s) buf[threadIdx.x] += buf[threadIdx.x + s];
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) partials[blockIdx.x] = buf[0];
+    double total = block_sum<SUMSQ_THREADS>(acc, buf);
+    if (threadIdx.x == 0) partials[blockIdx.x] = total;
 }

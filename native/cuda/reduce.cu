@@ -2,6 +2,7 @@
 // Ops.SumAxis / MaxWithIndex (src/Engine/Ops/Reductions.cs); several axes are reduced one at a
 // time by the host. Deterministic: every output has one fixed summation order (no float atomics).
 // Sum and SumTo (broadcast backward) both come here.
+#include "common.cuh"
 
 #define SUM_ROWS_THREADS 256
 
@@ -15,15 +16,8 @@ extern "C" __global__ void sum_rows_f32(const float* x, float* y, unsigned long 
         const float* src = x + row * r;
         float acc = 0.f;
         for (unsigned long long k = threadIdx.x; k < r; k += SUM_ROWS_THREADS) acc += src[k];
-        buf[threadIdx.x] = acc;
-        __syncthreads();
-        for (int s = SUM_ROWS_THREADS / 2; s > 0; s >>= 1)
-        {
-            if (threadIdx.x < s) buf[threadIdx.x] += buf[threadIdx.x + s];
-            __syncthreads();
-        }
-        if (threadIdx.x == 0) y[row] = buf[0];
-        __syncthreads();
+        float total = block_sum<SUM_ROWS_THREADS>(acc, buf);
+        if (threadIdx.x == 0) y[row] = total;
     }
 }
 

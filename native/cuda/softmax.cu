@@ -5,25 +5,12 @@
 //             (every lane gets the same, order-fixed result). blockDim.x a multiple of 32.
 //   *_cols_*  inner > 1: one thread per (o, i) column, j in order; neighbours read neighbours.
 // Backward: softmax dx = y (g - sum_j g_j y_j); log-softmax dx = g - exp(y) sum_j g_j (y = forward output).
-
-__device__ __forceinline__ float warp_sum(float v)
-{
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ float warp_max(float v)
-{
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
+#include "common.cuh"
 
 template <bool LOG>
 __device__ void softmax_rows(const float* x, float* y, unsigned long long rows, unsigned long long n)
 {
-    unsigned int lane = threadIdx.x & 31u;
-    unsigned long long warps = ((unsigned long long)gridDim.x * blockDim.x) >> 5;
-    for (unsigned long long row = ((unsigned long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; row < rows; row += warps)
+    WARP_ROWS(row, rows, lane)
     {
         const float* src = x + row * n;
         float* dst = y + row * n;
@@ -59,9 +46,7 @@ __device__ void softmax_cols(const float* x, float* y, unsigned long long outer,
 template <bool LOG>
 __device__ void softmax_backward_rows(const float* y, const float* g, float* dx, unsigned long long rows, unsigned long long n)
 {
-    unsigned int lane = threadIdx.x & 31u;
-    unsigned long long warps = ((unsigned long long)gridDim.x * blockDim.x) >> 5;
-    for (unsigned long long row = ((unsigned long long)blockIdx.x * blockDim.x + threadIdx.x) >> 5; row < rows; row += warps)
+    WARP_ROWS(row, rows, lane)
     {
         const float* yr = y + row * n;
         const float* gr = g + row * n;

@@ -4,6 +4,8 @@
 # thread with barriers for __syncthreads and warp shuffles) and compares them with the engine's
 # CPU ops (dropout masks and optimizer steps bit for bit). Host libm stands in for CUDA's math
 # functions, so this checks indexing, layouts and algorithms, not device rounding. Needs g++ >= 10.
+# Then golden/: dnn_planes.cu on real threads against float64 (planes.cpp), and recurrence, spectral
+# and conv_pad against PyTorch float64 autograd (check.py; only where python3 has numpy and torch).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); out=/tmp/cuda-emu; mkdir -p "$out"
 for f in unary binary reduce softmax dropout indexing joining loss optim; do
@@ -13,3 +15,10 @@ for f in softmax loss reduce optim; do
   (cd "$here" && g++ -std=c++20 -O1 -shared -fPIC -pthread -include "$here/shim_threads.h" "launch_$f.cpp" -o "$out/libemu_$f.so")
 done
 for h in serial threads; do dotnet run -c Release --project "$here/$h" ; done
+g++ -O1 -std=c++20 -w -pthread "$here/golden/planes.cpp" -o "$out/planes" && "$out/planes"
+g++ -O1 -std=c++17 -w "$here/golden/host.cpp" -o "$out/host"
+if python3 -c "import numpy, torch" 2>/dev/null; then
+  (mkdir -p "$out/golden" && cd "$out/golden" && python3 "$here/golden/check.py" "$out/host")
+else
+  echo "golden/check.py skipped: python3 lacks numpy or torch (host.cpp built as $out/host)"
+fi

@@ -46,6 +46,19 @@ public static unsafe class CudaTensorKernels
         dev.Launch("fill_f32", grid, block, 0, args);
     }
 
+    /// <summary>Adds <paramref name="value"/> to every element of contiguous int64 CUDA tensor <paramref name="t"/> (add_scalar_i64), in place.</summary>
+    public static void AddInPlace(Tensor t, long value)
+    {
+        if (t.DType != DType.Int64 || !t.IsContiguous) throw new ArgumentException($"AddInPlace: expected a contiguous int64 tensor, got {t.Describe()}.", nameof(t));
+        long n = t.Numel;
+        if (n == 0) return;
+        var dev = CudaBackend.Get(t.Device.Index);
+        ulong y = t.DevicePtr;
+        var (grid, block) = Linear(n);
+        void** args = stackalloc void*[] { &y, &value, &n };
+        dev.Launch("add_scalar_i64", grid, block, 0, args);
+    }
+
     /// <summary>The coalesced layout for copying <paramref name="shape"/> from <paramref name="srcStrides"/> to <paramref name="dstStrides"/>.</summary>
     internal static StridedLayout Layout(ReadOnlySpan<int> shape, long[] srcStrides, long[] dstStrides)
     {

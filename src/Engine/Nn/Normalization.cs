@@ -42,7 +42,11 @@ public class BatchNorm : Module
     {
         if (Array.IndexOf(_ranks, x.Rank) < 0)
             throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)}, got {x.Describe()}.");
-        if (IsTraining) ((long*)NumBatchesTracked.RawPtr)[0]++;
+        if (IsTraining)
+        {
+            if (NumBatchesTracked.Device.IsCpu) ((long*)NumBatchesTracked.RawPtr)[0]++;
+            else Cuda.CudaTensorKernels.AddInPlace(NumBatchesTracked, 1);   // stays on the GPU: no sync per step
+        }
         return Ops.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
     }
 

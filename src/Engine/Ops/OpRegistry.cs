@@ -28,7 +28,7 @@ public static class OpRegistry
         new("sum", S), new("mean", S), new("max", S), new("matmul", S), new("linear", S), new("softmax", S), new("log_softmax", S),
         // views and copies
         new("contiguous", S), new("clone", S), new("to", S),
-        new("reshape", S), new("permute", S), new("slice", S), new("expand"), new("unfold"),
+        new("reshape", S), new("permute", S), new("slice", S), new("expand", S), new("unfold", S),
         // joining and indexing
         new("concat", S), new("pad", S), new("where", S), new("gather", S),
         // convolution and pooling

@@ -202,9 +202,23 @@ public sealed unsafe partial class Tensor
         var inShape = _shape;
         return BackwardPass.Record(v, "unfold", [this], g =>
         {
-            var dx = Zeros(inShape);
+            var dx = Zeros(g.Device, inShape);
             using var windows = dx.Unfold(d, size, step);
-            StridedCopy.Copy((byte*)g.RawPtr, g._strides, (byte*)windows.RawPtr, windows._strides, g._shape, 4, accumulate: true);
+            if (g.Device.IsCpu)
+            {
+                StridedCopy.Copy((byte*)g.RawPtr, g._strides, (byte*)windows.RawPtr, windows._strides, g._shape, 4, accumulate: true);
+                return [dx];
+            }
+            // CUDA: overlapping windows must not add into one element at once. Windows r, r + m, r + 2m, ...
+            // (m = ceil(size / step)) are disjoint, so each such group is one elementwise add and a strided copy.
+            int m = (size + step - 1) / step;
+            for (int r = 0; r < Math.Min(m, count); r++)
+            {
+                using var region = windows.Slice(d, r, count, m);
+                using var part = g.Slice(d, r, count, m);
+                using var sum = Ops.Add(region, part);
+                sum.CopyTo(region);
+            }
             return [dx];
         });
     }

@@ -128,6 +128,18 @@ public static class CudaOpCases
             new CudaOpCase("pad", "two dims, value 3", t => Ops.Pad(t[0], [0, 1, 2, 0], 3f), () => In(Normal(Rng, 2, 3, 4))),
             new CudaOpCase("pad", "crop", t => Ops.Pad(t[0], [-1, 1]), () => In(Normal(Rng, 2, 3, 4))),
         },
+        // Views whose consumers copy through the strided kernel; unfold's backward adds overlapping windows on the GPU.
+        ["expand"] = new[]
+        {
+            new CudaOpCase("expand", "size-1 dims and a new leading dim", t => t[0].Expand(3, 4, 5), () => In(Normal(Rng, 4, 1))),
+            new CudaOpCase("expand", "then multiplied", t => t[0].Expand(2, 3, 7) * t[1], () => In(Normal(Rng, 1, 3, 1), Normal(Rng, 2, 3, 7))),
+        },
+        ["unfold"] = new[]
+        {
+            new CudaOpCase("unfold", "WaveKws slicing (40 every 20), transposed", t => t[0].Unfold(1, 40, 20).Transpose(1, 2), () => In(Normal(Rng, 3, 200))),
+            new CudaOpCase("unfold", "dim 0, size 7 step 3", t => t[0].Unfold(0, 7, 3), () => In(Normal(Rng, 31, 2))),
+            new CudaOpCase("unfold", "gaps (size 3 step 5)", t => t[0].Unfold(1, 3, 5), () => In(Normal(Rng, 2, 23))),
+        },
         ["where"] = One("where", "broadcast b", t => Ops.Where(t[2], t[0], t[1]),
             () => In(Normal(Rng, 2, 3), Normal(Rng, 3), Const(Tensor.FromArray([1f, 0f, 0f, 1f, 1f, 0f], 2, 3)))),
         ["gather"] = new[]

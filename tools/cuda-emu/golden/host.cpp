@@ -1,7 +1,7 @@
 // Host emulation of the grid-stride kernels of native/cuda/{recurrence,spectral,conv_pad}.cu (one thread, so each
 // loop covers everything) driven in the same order as CudaRecurrence and the CUDA stft op, with a scalar row-major
 // GEMM standing in for cuBLAS. check.py compares the results with PyTorch float64 autograd. No GPU needed:
-//   cd tools/cuda-host-check && g++ -O1 -std=c++17 -w host.cpp -o /tmp/host && python3 check.py /tmp/host
+//   cd tools/cuda-emu/golden && g++ -O1 -std=c++17 -w host.cpp -o /tmp/host && python3 check.py /tmp/host
 // dnn_planes.cu (block reductions, __syncthreads) is checked by planes.cpp with real threads.
 #include <cmath>
 #include <cstdio>
@@ -16,9 +16,9 @@ static D3 blockIdx{0,0,0}, blockDim{1,1,1}, threadIdx{0,0,0}, gridDim{1,1,1};
 #define __device__
 #define __forceinline__ inline
 #define __restrict__
-#include "../../native/cuda/recurrence.cu"
-#include "../../native/cuda/spectral.cu"
-#include "../../native/cuda/conv_pad.cu"
+#include "../../../native/cuda/recurrence.cu"
+#include "../../../native/cuda/spectral.cu"
+#include "../../../native/cuda/conv_pad.cu"
 
 // row-major C(m,n) = alpha op(A) op(B) + beta C
 static void gemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B, int ldb, float beta, float* C, int ldc) {

@@ -19,7 +19,7 @@ static std::barrier<>* bar;
 #define __restrict__
 #define __shared__ static
 #define __syncthreads() bar->arrive_and_wait()
-#include "../../native/cuda/dnn_planes.cu"
+#include "../../../native/cuda/dnn_planes.cu"
 
 static void launch(unsigned grid, const std::function<void()>& k)
 {
