@@ -611,7 +611,7 @@ def write_kws_readme(root, args, speakers, clips, lengths):
         "```bash",
         "apt-get install -y espeak-ng sox" + (" flite festival festvox-kallpc16k festvox-kdlpc16k festvox-rablpc16k festvox-don festvox-us-slt-hts" if others else "") + "   # once",
         f"tools/make_kws_dataset.sh --seed {args.seed}" + (" --noise-floor" if args.noise_floor else "")
-        + (f" --other-speakers {args.other_speakers}" if args.other_speakers != 20 else ""),
+        + (f" --other-speakers {args.other_speakers}" if args.other_speakers != 12 else ""),
         "python3 tools/check_datasets.py kws data/speech_commands_mini",
         "```",
         "",
@@ -864,11 +864,11 @@ def main():
     k.add_argument("--jobs", type=int, default=2)
     k.add_argument("--speakers", type=int, default=64)
     k.add_argument("--clips-per-keyword", type=int, default=100)
-    k.add_argument("--unknown-clips", type=int, default=88, help="espeak-ng clips of the other words, in all")
+    k.add_argument("--unknown-clips", type=int, default=112, help="espeak-ng clips of the other words, in all")
     k.add_argument("--validation-percent", type=float, default=10)
     k.add_argument("--testing-percent", type=float, default=10)
     k.add_argument("--noise-floor", action="store_true", help="give ~75%% of the speakers a noise floor under their clips (off: digital silence, the committed set)")
-    k.add_argument("--other-speakers", type=int, default=20, help="training-only flite/festival speakers (0: espeak-ng only)")
+    k.add_argument("--other-speakers", type=int, default=12, help="training-only flite/festival speakers (0: espeak-ng only)")
     k.add_argument("--other-unknown", type=int, default=3, help="other words (unknown class) per flite/festival speaker")
     h = sub.add_parser("heldout", help="an evaluation set of another synthesiser's stock voices")
     h.add_argument("--out", required=True)

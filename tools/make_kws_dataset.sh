@@ -10,7 +10,7 @@
 # This script installs nothing: it says what is missing.
 # --noise-floor puts a white/pink/brown noise floor (-72..-48 dBFS RMS) under ~75 % of the
 # speakers' clips; without it (the committed data) everything outside the speech is digital silence.
-# --other-speakers N (default 20, the committed data; 0: espeak-ng only): N training-only speakers
+# --other-speakers N (default 12, the committed data; 0: espeak-ng only): N training-only speakers
 # made from flite's and festival's stock voices with sox (pitch shift, formant warp, rate,
 # microphone), each saying the keywords and 3 other words, in the room of the espeak-ng training
 # speakers' second takes. Validation and testing stay espeak-ng voices unheard in training.
@@ -21,7 +21,7 @@ repo="$(dirname "$here")"
 seed=1
 out="$repo/data/speech_commands_mini"
 jobs=2
-other_speakers=20
+other_speakers=12
 extra=()
 
 while [[ $# -gt 0 ]]; do
