@@ -31,7 +31,7 @@ while [[ $# -gt 0 ]]; do
         --jobs) jobs="$2"; shift 2 ;;
         --noise-floor) extra+=(--noise-floor); shift ;;
         --other-speakers) other_speakers="$2"; shift 2 ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "make_kws_dataset.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
 done
