@@ -89,7 +89,7 @@ class Speaker:
     lowpass: int        # Hz, 0 = none
     reverb: tuple = ()  # sox reverb (reverberance, HF damping, room scale, pre-delay ms, wet gain dB); () = dry
     floor: tuple = ()   # (kind, RMS dBFS): the room/microphone noise under the whole clip; () = digital silence
-    engine: str = "espeak-ng"   # espeak-ng | flite | festival
+    engine: str = "espeak-ng"   # espeak-ng | flite | festival (training); pico | rhvoice | mbrola (held out)
     shift: int = 0      # sox `pitch` shift in cents (pitch alone, formants kept); 0 = none
 
     @property
@@ -204,6 +204,16 @@ def synthesise_raw(clip, raw, workdir):
             f.write(f"(voice_{sp.variant})\n(Parameter.set 'Duration_Stretch {stretch_of(clip.speed)})\n"
                     f"(utt.save.wave (SynthText \"{clip.text}\") \"{raw}\" 'riff)\n")
         run(["festival", "-b", script])
+    elif sp.engine == "mbrola":
+        # espeak-ng's front end driving an MBROLA diphone voice (-v mb-us1): held out, never trained on.
+        run(["espeak-ng", "-v", sp.variant, "-s", str(clip.speed), "-w", raw, clip.text])
+    elif sp.engine == "pico":
+        run(["pico2wave", "-l", sp.variant, "-w", raw, clip.text])
+    elif sp.engine == "rhvoice":
+        r = subprocess.run(["RHVoice-test", "-p", sp.variant, "-o", raw], input=clip.text,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"RHVoice-test failed ({r.returncode}) for {clip.text!r} with voice {sp.variant}\n{r.stderr}")
     else:
         raise ValueError(f"unknown engine {sp.engine!r}")
 
@@ -421,50 +431,71 @@ def plan_kws(args):
             rep = counts.get((word, sp.sid), 0)
             counts[(word, sp.sid)] = rep + 1
             clips.append(kws_clip(rng, sp, word, rep))
-    if args.flite_speakers:
-        speakers, clips = add_flite_speakers(args, speakers, clips, used)
+    if args.other_speakers:
+        speakers, clips = add_other_speakers(args, speakers, clips, used)
     return speakers, clips
 
 
-# flite 2.2 (Debian 12) voices: two diphone voices of one speaker (8 and 16 kHz) and three
-# clustergen voices of CMU ARCTIC speakers. awb_time is a talking clock and left out.
+# Training-only voices of two more synthesisers, so that a model hears more than espeak-ng's voice.
+# flite 2.2 (Debian 12): two diphone voices of one speaker (8 and 16 kHz) and three clustergen
+# voices of CMU ARCTIC speakers (awb_time is a talking clock and left out). festival 2.5: four
+# diphone voices and one HTS voice (its mbrola voices us1..us3/en1 are left out: MBROLA is held out).
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
+FESTIVAL_VOICES = ["kal_diphone", "ked_diphone", "rab_diphone", "don_diphone", "cmu_us_slt_arctic_hts"]
+OTHER_VOICES = [("flite", v) for v in FLITE_VOICES] + [("festival", v) for v in FESTIVAL_VOICES]
 
 
-def add_flite_speakers(args, speakers, clips, used):
-    """Training-only speakers made with flite, each a flite voice changed by sox (pitch shift, formant
-    warp, rate, microphone), drawn from their own random stream so the espeak-ng clips keep their
-    bytes. Room for them in the 40 MB: the training espeak-ng speakers' second takes of keywords go
-    (validation and testing keep theirs)."""
+def rate_by_tempo(engine, voice):
+    """Engines/voices whose speaking rate is set with sox tempo (HTS voices ignore festival's
+    Duration_Stretch; pico2wave and RHVoice-test take no rate)."""
+    return voice.endswith("_hts") or engine in ("pico", "rhvoice")
+
+
+def add_other_speakers(args, speakers, clips, used):
+    """Training-only speakers made with flite and festival, each a stock voice changed by sox (pitch
+    shift, formant warp, rate, microphone), drawn from their own random stream so the espeak-ng clips
+    keep their bytes. Each says every keyword once and `other_unknown` other words, so that no voice
+    means "keyword" (speakers who said keywords only made the model call unknown words keywords).
+    Room for them in the 40 MB: most of the training espeak-ng speakers' second takes of keywords go
+    (validation and testing keep theirs, so the test split stays what it was)."""
     rng = random.Random(args.seed * 1000003 + 7)
-    clips = [c for c in clips if not (c.speaker.split == "training" and c.extra["word"] in KEYWORDS
-                                      and not c.path.endswith("_nohash_0.wav"))]
+    # Of those second takes, keep just enough (the first by path) for clips_per_keyword per keyword.
+    second = lambda c: (c.speaker.split == "training" and c.extra["word"] in KEYWORDS
+                        and not c.path.endswith("_nohash_0.wav"))
+    keep = set()
+    for word in KEYWORDS:
+        others = sum(1 for c in clips if c.extra["word"] == word and not second(c))
+        takes = sorted(c.path for c in clips if c.extra["word"] == word and second(c))
+        keep.update(takes[:max(0, args.clips_per_keyword - others - args.other_speakers)])
+    clips = [c for c in clips if not second(c) or c.path in keep]
     new = []
-    for i in range(args.flite_speakers):
-        voice = FLITE_VOICES[i % len(FLITE_VOICES)]
+    for i in range(args.other_speakers):
+        engine, voice = OTHER_VOICES[i % len(OTHER_VOICES)]
         sp = make_speaker(rng, new_sid(rng, used, "training"), "training", "", voice, (120, 220), (-20.0, -1.0))
-        sp.engine = "flite"
-        sp.warp = round(rng.uniform(0.85, 1.18), 3)
-        sp.shift = rng.randint(-450, 450)
+        sp.engine = engine
+        sp.warp = round(rng.uniform(0.9, 1.12), 3)
+        sp.shift = rng.randint(-300, 300)
         new.append(sp)
     deck = []
     for sp in new:
-        for word in KEYWORDS:
-            clips.append(flite_clip(rng, sp, word, 0))
-        said = {}
-        for _ in range(args.flite_unknown):
+        words = KEYWORDS[:]
+        for _ in range(args.other_unknown):
             if not deck:
                 deck = OTHER_WORDS[:]
                 rng.shuffle(deck)
-            word = deck.pop()
+            words.append(deck.pop())
+        said = {}
+        for word in words:
             said[word] = said.get(word, -1) + 1
-            clips.append(flite_clip(rng, sp, word, said[word]))
+            clips.append(other_clip(rng, sp, word, said[word]))
     return speakers + new, clips
 
 
-def flite_clip(rng, sp, word, rep):
+def other_clip(rng, sp, word, rep):
     c = kws_clip(rng, sp, word, rep)
     c.extra["cents"] = max(-1200, min(1200, sp.shift + rng.randint(-80, 80)))
+    if rate_by_tempo(sp.engine, sp.variant):
+        c.extra["tempo"] = round(c.speed / 170.0, 3)
     return c
 
 
@@ -479,13 +510,20 @@ def kws_clip(rng, sp, word, rep):
 
 # ------------------------------------------------------------------------------------- heldout
 
-# Voices for evaluation sets of other synthesisers (never written into the shipped data).
+# Voices for evaluation sets (never written into the shipped data). pico (SVOX Pico, Debian
+# non-free libttspico-utils), rhvoice (RHVoice, rhvoice-english: HTS voices) and mbrola (MBROLA
+# diphones driven by espeak-ng's front end; mbrola-us1..3, mbrola-en1) are never used in training;
+# flite and festival are training engines of the shipped data (their stock voices, unaltered here).
 HELDOUT_VOICES = {
+    "pico": ["en-US", "en-GB"],
+    "rhvoice": ["alan", "bdl", "clb", "slt"],
+    "mbrola": ["mb-us1", "mb-us2", "mb-us3", "mb-en1"],
     "flite": FLITE_VOICES,
     "festival": ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"],
 }
-# Speaking rates (relative to the voice's own): 15 voice/rate settings, 150 keyword clips, per engine.
-HELDOUT_RATES = {"flite": "0.8,1.0,1.25", "festival": "0.8,0.9,1.0,1.12,1.25"}
+# Speaking rates (relative to the voice's own): 100-150 keyword clips per engine.
+HELDOUT_RATES = {"pico": "0.8,0.9,1.0,1.12,1.25", "rhvoice": "0.8,1.0,1.25", "mbrola": "0.8,1.0,1.25",
+                 "flite": "0.8,1.0,1.25", "festival": "0.8,0.9,1.0,1.12,1.25"}
 
 
 def cmd_heldout(args):
@@ -499,9 +537,9 @@ def cmd_heldout(args):
         for rate in rates:
             sp = Speaker(sid=new_sid(rng, used), split="all", accent="", variant=voice, speed=170, pitch=50,
                          amplitude=100, peak_db=-3.0, warp=1.0, highpass=20, lowpass=0, engine=args.engine)
-            hts = voice.endswith("_hts")
+            hts = rate_by_tempo(args.engine, voice)
             for word in KEYWORDS + (OTHER_WORDS if args.unknown else []):
-                # rate: speaking rate relative to the voice's own (engine duration stretch 1/rate; sox tempo for HTS)
+                # rate: speaking rate relative to the voice's own (engine duration stretch 1/rate, or sox tempo)
                 speed = 170 if hts else round(170 * rate)
                 clips.append(Clip(text=word, speaker=sp, path=f"{word}/{sp.sid}_nohash_0.wav", speed=speed, pitch=50,
                                   peak_db=round(rng.uniform(-12.0, -1.0), 1), lead=rng.random(),
@@ -559,21 +597,21 @@ def write_kws_readme(root, args, speakers, clips, lengths):
     spk = {s: sum(1 for sp in speakers if sp.split == s) for s in ("training", "validation", "testing")}
     noises = sorted(f for f in os.listdir(os.path.join(root, "_background_noise_")) if f.endswith(".wav"))
     speech_ms = sorted(v * 1000 // SAMPLE_RATE for v in lengths.values())
-    flite = any(sp.engine == "flite" for sp in speakers)
+    others = [sp for sp in speakers if sp.engine != "espeak-ng"]
     lines = [
         "# speech_commands_mini",
         "",
         "A small keyword-spotting data set in the exact layout of Google's Speech Commands, made",
-        "entirely by `tools/make_kws_dataset.sh` with Debian's `espeak-ng` (1.51)" + (", `flite` (2.2)" if flite else "") + " and `sox` - no",
+        "entirely by `tools/make_kws_dataset.sh` with Debian's `espeak-ng` (1.51)" + (", `flite` (2.2), `festival` (2.5)" if others else "") + " and `sox` - no",
         "recordings of people. It exists so that Cochlea's KWS training, evaluation and demo run on a",
         "machine without internet; the real Speech Commands v1/v2 folders work with the same commands.",
         "",
         "Regenerate (byte-identical with the same seed and the same Debian packages):",
         "",
         "```bash",
-        "apt-get install -y espeak-ng " + ("flite " if flite else "") + "sox       # once",
+        "apt-get install -y espeak-ng sox" + (" flite festival festvox-kallpc16k festvox-kdlpc16k festvox-rablpc16k festvox-don festvox-us-slt-hts" if others else "") + "   # once",
         f"tools/make_kws_dataset.sh --seed {args.seed}" + (" --noise-floor" if args.noise_floor else "")
-        + (f" --flite-speakers {args.flite_speakers}" if args.flite_speakers else ""),
+        + (f" --other-speakers {args.other_speakers}" if args.other_speakers != 12 else ""),
         "python3 tools/check_datasets.py kws data/speech_commands_mini",
         "```",
         "",
@@ -602,17 +640,19 @@ def write_kws_readme(root, args, speakers, clips, lengths):
         f"(speech length: median {speech_ms[len(speech_ms) // 2]} ms, {speech_ms[0]}..{speech_ms[-1]} ms).",
     ] + ([
         "",
-        f"{sum(1 for sp in speakers if sp.engine == 'flite')} more training-only speakers come from another synthesiser, flite, so that a model",
-        "hears more than one engine's voice: each is one of flite's voices (" + ", ".join(FLITE_VOICES) + "; kal and kal16 are",
-        "one man's diphones at 8 and 16 kHz, the others clustergen voices of three CMU ARCTIC speakers)",
-        "changed by sox: a pitch shift (`pitch`, -450..+450 cents, +-80 per clip), a formant warp (`speed`",
-        "0.85..1.18), a speaking rate (flite `duration_stretch`, 0.77..1.42 with +-12 % per clip) and the",
-        "same kind of \"microphone\". They say each keyword once; their room in the 40 MB comes from the",
-        "espeak-ng training speakers, who say each keyword once too (the validation and testing speakers",
-        "keep their second takes, so the test split is what it was). No flite voice is in validation or",
-        "testing: those stay espeak-ng voices unheard in training.",
+        f"{len(others)} more training-only speakers come from two other synthesisers, so that a model hears",
+        "more than one engine: each is one stock voice of flite (" + ", ".join(FLITE_VOICES) + ") or",
+        "festival (" + ", ".join(FESTIVAL_VOICES) + ")",
+        "changed by sox: a pitch shift (`pitch`, -300..+300 cents,",
+        "+-80 per clip), a formant warp (`speed` 0.9..1.12), a speaking rate (0.77..1.42 with +-12 % per",
+        "clip; flite `duration_stretch`, festival `Duration_Stretch`, sox `tempo` for the HTS voice) and the",
+        f"same kind of \"microphone\". Each says every keyword once and {args.other_unknown} other words, so that no voice",
+        "means \"keyword\". Their room in the 40 MB comes from the espeak-ng training speakers, most of whom",
+        "say each keyword once (validation and testing speakers keep their second takes). Validation and",
+        "testing are espeak-ng voices unheard in training. No pico, RHVoice or MBROLA voice is used at all:",
+        "`tools/make_kws_heldout.sh` makes held-out sets from those engines.",
         "",
-    ] if flite else []) + ([
+    ] if others else []) + ([
         "Made with `--noise-floor`: about 75 % of the speakers have a noise floor (white, pink or brown",
         "noise at -72..-48 dBFS RMS, fresh for every clip) under the whole clip; the others keep digital",
         "silence, as synthesiser output has, so a model meets both.",
@@ -648,7 +688,8 @@ def write_kws_readme(root, args, speakers, clips, lengths):
         "## License",
         "",
         "The audio is synthetic: output of espeak-ng (GPL-3.0-or-later program; its output audio is not",
-        "covered by the GPL) and of sox's noise generators. The word list follows Speech Commands, but no",
+        "covered by the GPL), flite and festival with their voices (permissive licences; festvox-rablpc16k",
+        "and festvox-don come from Debian contrib) and sox's noise generators. The word list follows Speech Commands, but no",
         "audio of that data set is included. Use it freely, like the rest of Cochlea.",
         "",
         "Synthetic voices are far more regular than people: accuracy on this set says that the pipeline",
@@ -823,18 +864,18 @@ def main():
     k.add_argument("--jobs", type=int, default=2)
     k.add_argument("--speakers", type=int, default=64)
     k.add_argument("--clips-per-keyword", type=int, default=100)
-    k.add_argument("--unknown-clips", type=int, default=100, help="clips of the other words, in all")
+    k.add_argument("--unknown-clips", type=int, default=112, help="espeak-ng clips of the other words, in all")
     k.add_argument("--validation-percent", type=float, default=10)
     k.add_argument("--testing-percent", type=float, default=10)
     k.add_argument("--noise-floor", action="store_true", help="give ~75%% of the speakers a noise floor under their clips (off: digital silence, the committed set)")
-    k.add_argument("--flite-speakers", type=int, default=0, help="training-only flite speakers (0: espeak-ng only)")
-    k.add_argument("--flite-unknown", type=int, default=0, help="other words per flite speaker")
+    k.add_argument("--other-speakers", type=int, default=12, help="training-only flite/festival speakers (0: espeak-ng only)")
+    k.add_argument("--other-unknown", type=int, default=3, help="other words (unknown class) per flite/festival speaker")
     h = sub.add_parser("heldout", help="an evaluation set of another synthesiser's stock voices")
     h.add_argument("--out", required=True)
     h.add_argument("--engine", required=True, choices=sorted(HELDOUT_VOICES))
     h.add_argument("--seed", type=int, default=1)
     h.add_argument("--jobs", type=int, default=2)
-    h.add_argument("--rates", help="comma-separated speaking rates (default: 0.8,1.0,1.25 for flite, 0.8,0.9,1.0,1.12,1.25 for festival)")
+    h.add_argument("--rates", help="comma-separated speaking rates (default: HELDOUT_RATES of the engine)")
     h.add_argument("--unknown", action="store_true", help="also the other words (the unknown class)")
     c = sub.add_parser("corpus", help="the tiny DeepSpeech corpus")
     c.add_argument("--out", required=True)

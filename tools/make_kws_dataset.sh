@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Makes data/speech_commands_mini: a small Speech Commands-style keyword data set synthesised with
-# espeak-ng, flite and sox (see data/speech_commands_mini/README.md for what is in it).
+# espeak-ng, flite, festival and sox (see data/speech_commands_mini/README.md for what is in it).
 #
-#   tools/make_kws_dataset.sh [--seed N] [--out DIR] [--jobs N] [--noise-floor] [--flite-speakers N]
+#   tools/make_kws_dataset.sh [--seed N] [--out DIR] [--jobs N] [--noise-floor] [--other-speakers N]
 #
 # The noises of _background_noise_ are made here with `sox synth`; the spoken clips, the split
 # lists, speakers.csv and the README by tools/espeak_datasets.py (Python 3 stdlib only); then
@@ -10,10 +10,10 @@
 # This script installs nothing: it says what is missing.
 # --noise-floor puts a white/pink/brown noise floor (-72..-48 dBFS RMS) under ~75 % of the
 # speakers' clips; without it (the committed data) everything outside the speech is digital silence.
-# --flite-speakers N (default 0, the committed data): N training-only speakers made from flite's
-# voices with sox (pitch shift, formant warp, rate, microphone), in the room of the espeak-ng
-# training speakers' second takes (32 fit the 40 MB; see README: better on other synthesisers,
-# worse on the espeak-ng test split after the demo's 50 epochs).
+# --other-speakers N (default 12, the committed data; 0: espeak-ng only): N training-only speakers
+# made from flite's and festival's stock voices with sox (pitch shift, formant warp, rate,
+# microphone), each saying the keywords and 3 other words, in the room of the espeak-ng training
+# speakers' second takes. Validation and testing stay espeak-ng voices unheard in training.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +21,7 @@ repo="$(dirname "$here")"
 seed=1
 out="$repo/data/speech_commands_mini"
 jobs=2
-flite_speakers=0
+other_speakers=12
 extra=()
 
 while [[ $# -gt 0 ]]; do
@@ -30,7 +30,7 @@ while [[ $# -gt 0 ]]; do
         --out) out="$2"; shift 2 ;;
         --jobs) jobs="$2"; shift 2 ;;
         --noise-floor) extra+=(--noise-floor); shift ;;
-        --flite-speakers) flite_speakers="$2"; shift 2 ;;
+        --other-speakers) other_speakers="$2"; shift 2 ;;
         -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "make_kws_dataset.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -38,13 +38,19 @@ done
 
 missing=()
 needed=(espeak-ng sox python3)
-[[ "$flite_speakers" != 0 ]] && needed+=(flite)
+[[ "$other_speakers" != 0 ]] && needed+=(flite festival)
 for tool in "${needed[@]}"; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
+if [[ "$other_speakers" != 0 ]]; then
+    for v in english/kal_diphone english/ked_diphone english/rab_diphone english/don_diphone us/cmu_us_slt_arctic_hts; do
+        [[ -d "/usr/share/festival/voices/$v" ]] || missing+=("festival voice $v")
+    done
+fi
 if [[ ${#missing[@]} -gt 0 ]]; then
     echo "make_kws_dataset.sh: missing ${missing[*]}." >&2
-    echo "  On Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y espeak-ng flite sox python3" >&2
+    echo "  On Debian/Ubuntu: sudo apt-get update && sudo apt-get install -y espeak-ng flite festival \\" >&2
+    echo "    festvox-kallpc16k festvox-kdlpc16k festvox-rablpc16k festvox-don festvox-us-slt-hts sox python3" >&2
     exit 1
 fi
 
@@ -76,6 +82,6 @@ noise_file running_tap -v 1 "$(part whitenoise highpass 700 lowpass 6500 tremolo
 noise_file exercise_bike -v 1 "$(part pinknoise bandpass 700 1.2q tremolo 1.3 85)" \
     -v 0.3 "$(part square 2.6 highpass 2000)"
 
-python3 "$here/espeak_datasets.py" kws --out "$out" --seed "$seed" --jobs "$jobs" --flite-speakers "$flite_speakers" "${extra[@]}"
+python3 "$here/espeak_datasets.py" kws --out "$out" --seed "$seed" --jobs "$jobs" --other-speakers "$other_speakers" "${extra[@]}"
 python3 "$here/check_datasets.py" kws "$out"
 du -sh "$out"
