@@ -1,6 +1,6 @@
 // `--device cpu|cuda|cuda:N` of train kws / train freesound / eval / predict: parsing, the one-line
 // usage error (exit code 2) when CUDA is unusable, and - on a machine with a GPU ([Category("Gpu")],
-// skipped elsewhere with the reason) - one short `train kws --device cuda` epoch against the CPU run,
+// skipped elsewhere with the reason) - one short `train kws|freesound --device cuda` epoch against the CPU run,
 // batch-norm calibration on the GPU against the CPU, and DataParallel's refusal of GPU replicas.
 using System.Globalization;
 using Cochlea.Cuda;
@@ -105,7 +105,7 @@ public class DeviceOptionTests
 public class DeviceTrainingGpuTests
 {
     static double[] Row(string run) =>
-        File.ReadAllLines(Path.Combine(run, KwsTrainer.MetricsFile))[1].Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+        File.ReadAllLines(Path.Combine(run, "metrics.csv"))[1].Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 
     [Test]
     public void OneTrainKwsEpochOnCudaMatchesTheCpu()
@@ -127,6 +127,32 @@ public class DeviceTrainingGpuTests
         Assert.That(e.Code, Is.EqualTo(0), e.Err);
         var eg = KwsCliTests.Cli(["eval", "--model", Path.Combine(gpu, KwsTrainer.BestFile), "--data", data.Path, "--split", "validation", "--device", "cuda"]);
         Assert.That(eg.Code, Is.EqualTo(0), eg.Err);
+    }
+
+    [Test]
+    public void OneTrainFreesoundEpochOnCudaMatchesTheCpu()
+    {
+        GpuTest.Require();
+        string dir = Path.Combine(Path.GetTempPath(), "cochlea-freesound-cuda-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var (test, _) = Models.Tagging.FreesoundCliTests.WriteTinySet(dir);
+            string cpu = Path.Combine(dir, "cpu"), gpu = Path.Combine(dir, "cuda");
+            string[] common = ["train", "freesound", "--data", dir, "--epochs", "1", "--batch", "4", "--bn-calibration", "8"];
+            var rc = KwsCliTests.Cli([.. common, "--out", cpu]);
+            Assert.That(rc.Code, Is.EqualTo(0), rc.Err + rc.Out);
+            var rg = KwsCliTests.Cli([.. common, "--out", gpu, "--device", "cuda"]);
+            Assert.That(rg.Code, Is.EqualTo(0), rg.Err + rg.Out);
+            double[] c = Row(cpu), g = Row(gpu);   // epoch, train_loss, train_acc, val_loss, ...
+            Assert.That(g[1], Is.EqualTo(c[1]).Within(0.02 * c[1] + 1e-3), "training loss");
+            Assert.That(g[3], Is.EqualTo(c[3]).Within(0.05 * c[3] + 1e-2), "validation loss (after BN calibration on the GPU)");
+            var p = KwsCliTests.Cli(["predict", "freesound", "--model", Path.Combine(gpu, "best.safetensors"), test, "--out", Path.Combine(dir, "s.csv"), "--device", "cuda"]);
+            Assert.That(p.Code, Is.EqualTo(0), p.Err);
+        }
+        finally
+        {
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+        }
     }
 
     [Test]
