@@ -133,6 +133,20 @@ sealed class CliArgs
     public double Fraction(string name) => double.TryParse(_values[name], NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && x >= 0 && x <= 1
         ? x : throw new UsageException($"--{name} must be a number in [0, 1], got '{_values[name]}'.");
 
+    /// <summary>
+    /// A compute device, cpu, cuda or cuda:N; a CUDA device must be usable here, else the usage error is
+    /// "--NAME VALUE: why" (<see cref="Cochlea.Cuda.CudaBackend.UnavailableReason"/>, or the devices there are).
+    /// </summary>
+    public Device Device(string name = "device")
+    {
+        var d = Parsed(name, Cochlea.Device.Parse);
+        if (d.IsCpu) return d;
+        if (!Cochlea.Cuda.CudaBackend.IsAvailable) throw new UsageException($"--{name} {_values[name]}: {Cochlea.Cuda.CudaBackend.UnavailableReason}");
+        int n = Cochlea.Cuda.CudaBackend.DeviceCount;
+        if (d.Index >= n) throw new UsageException($"--{name} {_values[name]}: this machine has {n} CUDA device(s), cuda:0 to cuda:{n - 1}.");
+        return d;
+    }
+
     /// <summary>A comma-separated list of positive integers, or null when the option is empty.</summary>
     public int[]? IntList(string name)
     {

@@ -9,13 +9,15 @@ static class EvalCommand
 {
     public static int Run(string[] args, CliConsole ui)
     {
-        var o = CliArgs.Parse(args, new() { ["model"] = "", ["data"] = "", ["split"] = "test", ["batch"] = "64", ["workers"] = "1", ["seed"] = "1" }, flags: ["tta"]);
+        var o = CliArgs.Parse(args, new() { ["model"] = "", ["data"] = "", ["split"] = "test", ["batch"] = "64", ["workers"] = "1", ["seed"] = "1", ["device"] = "cpu" }, flags: ["tta"]);
         string model = o.OptionalExistingFile("model") ?? throw new UsageException("--model is required (a checkpoint written by `cochlea train kws`).");
         string data = o.ExistingFolder("data");
         string split = o.Required("split");
         if (split is not ("test" or "validation" or "all")) throw new UsageException($"--split must be test, validation or all, got '{split}'.");
         bool tta = o.Flag("tta");
+        var device = o.Device();
         using var classifier = KwsClassifier.Load(model);
+        classifier.To(device);
         var result = Evaluate(ui, classifier, data, split, tta, o.Int("batch"), o.NonNegativeInt("workers"), (ulong)o.Int("seed"), model);
         Report(ui, result);
         return 0;

@@ -9,14 +9,14 @@ namespace Cochlea.Cli;
 static class FreesoundCommands
 {
     const string TrainUsage = "usage: cochlea train freesound --data DIR [--csv train.csv] [--audio DIR] [--epochs 40] [--batch 32] [--lr 3e-4] [--seed 1] "
-        + "[--out RUNDIR] [--val-fraction 0.33] [--bn-calibration 64]";
+        + "[--out RUNDIR] [--val-fraction 0.33] [--bn-calibration 64] [--device cpu|cuda|cuda:N]";
 
     public static int Train(string[] args, CliConsole ui)
     {
         var o = CliArgs.Parse(args, new()
         {
             ["data"] = "", ["csv"] = "train.csv", ["audio"] = "", ["epochs"] = "40", ["batch"] = "32", ["lr"] = "3e-4", ["seed"] = "1", ["out"] = "",
-            ["val-fraction"] = "0.33", ["bn-calibration"] = "64",
+            ["val-fraction"] = "0.33", ["bn-calibration"] = "64", ["device"] = "cpu",
         });
         var data = o.ExistingFolder("data");
         string csv = o.Required("csv");
@@ -35,6 +35,7 @@ static class FreesoundCommands
             Seed = o.NonNegativeInt("seed"),
             ValidationFraction = o.Fraction("val-fraction"),
             BatchNormCalibrationClips = o.NonNegativeInt("bn-calibration"),
+            Device = o.Device(),
         };
         try { options.Validate(); }
         catch (ArgumentException e) { throw new UsageException(e.Message); }
@@ -48,15 +49,17 @@ static class FreesoundCommands
 
     public static int Predict(string[] args, CliConsole ui)
     {
-        var o = CliArgs.Parse(args, new() { ["model"] = "", ["out"] = "submission.csv" }, positional: true);
+        var o = CliArgs.Parse(args, new() { ["model"] = "", ["out"] = "submission.csv", ["device"] = "cpu" }, positional: true);
         string model = o.OptionalExistingFile("model") ?? throw new UsageException("--model is required (a checkpoint written by `cochlea train freesound`).");
         if (o.Positional.Count == 0) throw new UsageException("give the audio files or folders to tag, e.g. `cochlea predict freesound --model best.safetensors data/freesound_mini/audio_test --out submission.csv`.");
         foreach (var p in o.Positional)
             if (!File.Exists(p) && !Directory.Exists(p)) throw new UsageException($"no such file or folder: {Path.GetFullPath(p)}");
         string output = o.Required("out");
+        var device = o.Device();
         var (net, labels, rate) = FreesoundPredictor.Load(model);
         using (net)
         {
+            net.To(device);
             var files = KwsData.CollectAudioFiles(o.Positional);
             ui.Line($"predict freesound: {model}, {labels.Count} classes, {files.Count} files");
             var predictions = ui.WithProgress(p =>

@@ -9,7 +9,7 @@ static class PredictCommand
 {
     public static int Run(string[] args, CliConsole ui)
     {
-        var o = CliArgs.Parse(args, new() { ["model"] = "", ["out"] = "submission.csv", ["batch"] = "64", ["workers"] = "1" }, flags: ["tta"], positional: true);
+        var o = CliArgs.Parse(args, new() { ["model"] = "", ["out"] = "submission.csv", ["batch"] = "64", ["workers"] = "1", ["device"] = "cpu" }, flags: ["tta"], positional: true);
         string model = o.OptionalExistingFile("model") ?? throw new UsageException("--model is required (a checkpoint written by `cochlea train kws`).");
         if (o.Positional.Count == 0) throw new UsageException("give the audio files or folders to classify, e.g. `cochlea predict --model best.safetensors test/audio --out submission.csv`.");
         foreach (var p in o.Positional)
@@ -17,7 +17,9 @@ static class PredictCommand
         string output = o.Required("out");
         bool tta = o.Flag("tta");
 
+        var device = o.Device();
         using var classifier = KwsClassifier.Load(model);
+        classifier.To(device);
         var files = KwsData.CollectAudioFiles(o.Positional);
         ui.Line($"predict: {classifier.Kind.Name()} model {model}, {files.Count} files{(tta ? $", tta over {string.Join(", ", KwsTta.Views.Select(v => v.Name))}" : "")}");
         var predictions = ui.WithProgress(p =>

@@ -12,7 +12,7 @@ static class TrainCommand
     const string Usage = "usage: cochlea train kws --data DIR [--model wave|deepspeech|conv] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam|rmsprop] [--label-smoothing LS] "
         + "[--schedule constant|cosine] [--warmup EPOCHS] [--classes 12|all|w1,w2,...] [--seed N] [--out RUNDIR] [--resume CKPT] [--workers N] "
         + "[--teacher CKPT] [--temperature T] [--distill-weight A] [--pseudo DIR] [--pseudo-threshold P] [--background-volume V] "
-        + "[--background-frequency F] [--silence-percentage P] [--unknown-percentage P] [--time-shift-ms MS] [--speed-perturb S] [--tempo-perturb S] [--random-eq DB] [--bn-calibration CLIPS] [--normalize none|peak] [--widths W1,W2,...]";
+        + "[--background-frequency F] [--silence-percentage P] [--unknown-percentage P] [--time-shift-ms MS] [--speed-perturb S] [--tempo-perturb S] [--random-eq DB] [--bn-calibration CLIPS] [--normalize none|peak] [--widths W1,W2,...] [--device cpu|cuda|cuda:N]";
 
     public static int Run(string[] args, CliConsole ui)
     {
@@ -23,7 +23,7 @@ static class TrainCommand
             ["data"] = "", ["model"] = "wave", ["epochs"] = "20", ["batch"] = "64", ["lr"] = "", ["optimizer"] = "adam", ["label-smoothing"] = "0", ["schedule"] = "constant",
             ["warmup"] = "0", ["classes"] = "12", ["seed"] = "1", ["out"] = "", ["resume"] = "", ["workers"] = "1", ["teacher"] = "",
             ["temperature"] = "2", ["distill-weight"] = "0.5", ["pseudo"] = "", ["pseudo-threshold"] = "0.6", ["background-volume"] = "0.1",
-            ["background-frequency"] = "0.8", ["silence-percentage"] = "10", ["unknown-percentage"] = "10", ["time-shift-ms"] = "100", ["speed-perturb"] = "0", ["tempo-perturb"] = "0", ["random-eq"] = "0", ["bn-calibration"] = "512", ["normalize"] = "none", ["widths"] = "",
+            ["background-frequency"] = "0.8", ["silence-percentage"] = "10", ["unknown-percentage"] = "10", ["time-shift-ms"] = "100", ["speed-perturb"] = "0", ["tempo-perturb"] = "0", ["random-eq"] = "0", ["bn-calibration"] = "512", ["normalize"] = "none", ["widths"] = "", ["device"] = "cpu",
         });
         var data = o.ExistingFolder("data");
         var resume = o.OptionalExistingFile("resume");
@@ -69,6 +69,7 @@ static class TrainCommand
             BatchNormCalibrationClips = o.NonNegativeInt("bn-calibration"),
             InputNormalization = o.Parsed("normalize", KwsFrontEnd.ParseNormalization),
             Widths = o.IntList("widths"),
+            Device = o.Device(),
         };
         if (options.Widths is not null && (model ?? KwsModelKind.Wave) != KwsModelKind.Wave)
             throw new UsageException("--widths applies to --model wave only.");
@@ -109,7 +110,7 @@ static class TrainCommand
             var ui = progress.Console;
             ui.Markup($"[bold]train kws[/]: {info.Model.Name()} model, {info.Parameters:N0} parameters, {info.Labels.Count} classes ({Spectre.Console.Markup.Escape(string.Join(" ", info.Labels))})");
             ui.Line($"data: {info.TrainClips} training clips{(info.PseudoClips > 0 ? $" ({info.PseudoClips} pseudo-labelled)" : "")}, {info.ValidationClips} validation clips; "
-                + $"{info.Optimizer}; epochs {info.FirstEpoch}..{info.Epochs}, {info.BatchesPerEpoch} steps each; SIMD {Kernels.Simd.Best}, {Kernels.Threading.KernelThreads.Count} threads");
+                + $"{info.Optimizer}; device {info.Device}; epochs {info.FirstEpoch}..{info.Epochs}, {info.BatchesPerEpoch} steps each; SIMD {Kernels.Simd.Best}, {Kernels.Threading.KernelThreads.Count} threads");
         }
 
         public override void BatchDone(KwsBatchProgress p)

@@ -17,6 +17,19 @@ public readonly record struct Device(DeviceType Type, int Index = 0)
     /// <summary>True for the CPU.</summary>
     public bool IsCpu => Type == DeviceType.Cpu;
 
+    /// <summary>Parses "cpu", "cuda" (cuda:0) or "cuda:N" (case-insensitive), as <see cref="ToString"/> writes them. Does not check that the device exists.</summary>
+    /// <exception cref="ArgumentException">Anything else.</exception>
+    public static Device Parse(string text)
+    {
+        var s = text?.Trim().ToLowerInvariant();
+        if (s == "cpu") return Cpu;
+        if (s == "cuda") return Cuda(0);
+        if (s is not null && s.StartsWith("cuda:", StringComparison.Ordinal)
+            && int.TryParse(s.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i))
+            return Cuda(i);
+        throw new ArgumentException($"expected cpu, cuda or cuda:N (N >= 0), got '{text}'.");
+    }
+
     /// <inheritdoc/>
     public override string ToString() => Type == DeviceType.Cpu ? "cpu" : $"cuda:{Index}";
 

@@ -46,6 +46,21 @@ public sealed class KwsClassifier : IDisposable
     /// <summary>The input transform.</summary>
     public KwsFrontEnd FrontEnd { get; }
 
+    /// <summary>Where the network's parameters live (the front end always runs on the host); see <see cref="To"/>.</summary>
+    public Device Device { get; private set; } = Device.Cpu;
+
+    /// <summary>
+    /// Moves the network to <paramref name="device"/> (Module.To: in place, so optimizers built before keep working). From then on
+    /// <see cref="Logits"/> runs the front end on the host and the network on the device; results stay on the device.
+    /// </summary>
+    /// <exception cref="Cochlea.Cuda.CudaException">A CUDA device and CUDA is unavailable (the message says why).</exception>
+    public KwsClassifier To(Device device)
+    {
+        Model.To(device);
+        Device = device;
+        return this;
+    }
+
     /// <summary>
     /// A freshly initialised model of <paramref name="kind"/> for <paramref name="labels"/> (at least 2). <paramref name="widths"/>
     /// shortens WaveKws for quick experiments (default: the document's 128..512); other kinds must not get one.
@@ -80,7 +95,13 @@ public sealed class KwsClassifier : IDisposable
     }
 
     /// <summary>Logits (B, classes) of a (B, 16000) waveform batch, in the model's current mode (recorded for autograd in training).</summary>
-    public Tensor Logits(Tensor wav) => Model.Forward(FrontEnd.Forward(wav));
+    /// <remarks>The waveforms may be on any device: the front end reads them on the host, its features move to <see cref="Device"/>.</remarks>
+    public Tensor Logits(Tensor wav)
+    {
+        ArgumentNullException.ThrowIfNull(wav);
+        var features = FrontEnd.Forward(wav.Device.IsCpu ? wav : wav.To(Device.Cpu));
+        return Model.Forward(features.Device == Device ? features : features.To(Device));
+    }
 
     /// <summary>
     /// Class probabilities softmax(logits) of <paramref name="count"/> clips stacked in <paramref name="clips"/> (count x 16000),

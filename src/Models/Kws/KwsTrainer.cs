@@ -120,6 +120,12 @@ public sealed record KwsTrainOptions
     /// <summary>Per-clip level normalisation in the model's front end (saved with the checkpoint; ignored on resume).</summary>
     public KwsInputNormalization InputNormalization { get; init; } = KwsInputNormalization.None;
 
+    /// <summary>
+    /// Where the network (and the teacher) trains: Device.Cpu or a CUDA device. Clips are decoded, augmented and put through the
+    /// front end on the host; each batch's features and labels are copied to the device, metrics read back to the host.
+    /// </summary>
+    public Device Device { get; init; } = Device.Cpu;
+
     /// <summary>WaveKws block widths (null: the document's); for quick experiments and tests.</summary>
     public int[]? Widths { get; init; }
 
@@ -157,8 +163,9 @@ public sealed record KwsTrainOptions
 /// <param name="Epochs">Last epoch to run.</param>
 /// <param name="BatchesPerEpoch">Training steps per epoch.</param>
 /// <param name="Optimizer">Optimizer, learning rate and schedule in words.</param>
+/// <param name="Device">Where the network trains.</param>
 public sealed record KwsTrainingInfo(KwsModelKind Model, long Parameters, IReadOnlyList<string> Labels, int TrainClips, int PseudoClips,
-    int ValidationClips, int FirstEpoch, int Epochs, int BatchesPerEpoch, string Optimizer);
+    int ValidationClips, int FirstEpoch, int Epochs, int BatchesPerEpoch, string Optimizer, Device Device);
 
 /// <summary>Running figures of the current epoch after a training step.</summary>
 /// <param name="Epoch">Epoch (1-based).</param>
@@ -249,6 +256,8 @@ public static class KwsTrainer
                 throw new ArgumentException($"--model {m.Name()} but the checkpoint {options.Resume} holds a {classifier.Kind.Name()} model.");
             KwsEvaluation.RequireSameLabels(classifier.Labels, dataset.Labels, $"the data in {dataset.Root} (--classes {options.Classes})");
         }
+        // Before the optimizer and the checkpoint: its state and the loaded weights then land on the device directly.
+        classifier.To(options.Device);
         float lr0 = options.LearningRate ?? KwsTrainOptions.DefaultLearningRate(classifier.Kind, options.Optimizer);
         using var optimizer = CreateOptimizer(options.Optimizer, classifier, lr0);
 
@@ -267,6 +276,7 @@ public static class KwsTrainer
         }
 
         using var teacher = options.Teacher is null ? null : KwsClassifier.Load(options.Teacher);
+        teacher?.To(options.Device);
         if (teacher is not null) KwsEvaluation.RequireSameLabels(teacher.Labels, classifier.Labels, $"the teacher {options.Teacher}");
 
         var clips = new KwsClips(dataset, options.Augment);
@@ -305,7 +315,7 @@ public static class KwsTrainer
         StartMetrics(metricsPath, keepThrough: startEpoch);
         string recipe = Recipe(options, classifier.Kind, lr0);
         observer.Started(new KwsTrainingInfo(classifier.Kind, classifier.Model.ParameterCount, classifier.Labels, train.Count, pseudo, val.Count,
-            startEpoch + 1, options.Epochs, batches, $"{options.Optimizer} lr {lr0:G3}{(options.Schedule == KwsSchedule.Cosine ? ", cosine" : "")}, batch {options.BatchSize}"));
+            startEpoch + 1, options.Epochs, batches, $"{options.Optimizer} lr {lr0:G3}{(options.Schedule == KwsSchedule.Cosine ? ", cosine" : "")}, batch {options.BatchSize}", options.Device));
 
         var rows = new List<KwsEpochMetrics>();
         teacher?.Model.Eval();
@@ -361,7 +371,8 @@ public static class KwsTrainer
             {
                 using var scope = Tensor.Scope();
                 var logits = model.Logits(batch.AudioTensor());
-                var loss = Loss.CrossEntropy(logits, batch.LabelTensor(), o.LabelSmoothing);
+                var labels = batch.LabelTensor();
+                var loss = Loss.CrossEntropy(logits, labels.Device == model.Device ? labels : labels.To(model.Device), o.LabelSmoothing);
                 if (teacher is not null && o.DistillWeight > 0)
                 {
                     Tensor teacherLogits;

@@ -22,11 +22,13 @@ public static class FreesoundPredictor
     public static float[] ReadClip(string path, int sampleRate) =>
         AudioFile.Read(path, new AudioReadOptions { Mono = true, SampleRate = sampleRate }).Samples;
 
-    /// <summary>Logits (1, classes) of one whole clip; clips shorter than <see cref="FreesoundCnn.MinSamples"/> are zero-padded.</summary>
+    /// <summary>Logits (1, classes) of one whole clip; clips shorter than <see cref="FreesoundCnn.MinSamples"/> are zero-padded. On the model's device.</summary>
     public static Tensor Logits(FreesoundCnn model, float[] wave)
     {
         var w = FreesoundCnn.PadToMinimum(wave);
-        return model.Forward(Tensor.FromArray(w, 1, w.Length));
+        var x = Tensor.FromArray(w, 1, w.Length);
+        var device = model.Parameters().First().Device;   // the model's device: the clip is copied there
+        return model.Forward(device.IsCpu ? x : x.To(device));
     }
 
     /// <summary>A checkpoint written by <c>cochlea train freesound</c>: the model in eval mode, its labels and sample rate.</summary>

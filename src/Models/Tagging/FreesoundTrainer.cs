@@ -49,6 +49,9 @@ public sealed record FreesoundTrainOptions
     /// <summary>Training crops used to re-estimate batch-norm statistics each epoch (0: off).</summary>
     public int BatchNormCalibrationClips { get; init; } = 64;
 
+    /// <summary>Where the model trains: Device.Cpu or a CUDA device (batches are cropped on the host and copied over; metrics read back).</summary>
+    public Device Device { get; init; } = Device.Cpu;
+
     /// <summary>Throws ArgumentException for settings that cannot run.</summary>
     public void Validate()
     {
@@ -114,6 +117,7 @@ public static class FreesoundTrainer
         var train = order[nVal..];
 
         using var model = new FreesoundCnn(labels.Count, seed: o.Seed);
+        model.To(o.Device);   // before the optimizer: its state is made on the parameters' device
         using var opt = new Adam(model.Parameters(), o.LearningRate) { Schedule = new ExponentialDecay(o.LearningRate, o.DecayRate, o.DecaySteps) };
         Directory.CreateDirectory(o.OutDir);
         string best = Path.Combine(o.OutDir, BestFile), last = Path.Combine(o.OutDir, LastFile), metrics = Path.Combine(o.OutDir, MetricsFile);
@@ -137,8 +141,8 @@ public static class FreesoundTrainer
             {
                 var idx = perm[(s * o.BatchSize)..Math.Min(perm.Length, (s + 1) * o.BatchSize)];
                 using var scope = Tensor.Scope();
-                var x = CropBatch(waves, idx, o.CropSamples, rng);
-                var y = Tensor.FromArray(idx.Select(i => (long)set.Clips[i].Label).ToArray(), idx.Length);
+                var x = OnDevice(CropBatch(waves, idx, o.CropSamples, rng), o.Device);
+                var y = OnDevice(Tensor.FromArray(idx.Select(i => (long)set.Clips[i].Label).ToArray(), idx.Length), o.Device);
                 var logits = model.Forward(x);
                 var loss = Loss.CrossEntropy(logits, y);
                 opt.ZeroGrad();
@@ -156,7 +160,7 @@ public static class FreesoundTrainer
             double trainSeconds = clock.Elapsed.TotalSeconds;
             if (o.BatchNormCalibrationClips > 0) Recalibrate(model, waves, train, o, epoch);
 
-            var (valLoss, map1, map3) = Evaluate(model, waves, val, set, labels.Count);
+            var (valLoss, map1, map3) = Evaluate(model, waves, val, set, labels.Count, o.Device);
             bool isBest = map3 > bestMap3;
             var meta = Metadata(labels, o, epoch);
             Checkpoint.Save(model, opt, last, meta);
@@ -168,6 +172,15 @@ public static class FreesoundTrainer
             observer.EpochDone(row);
         }
         return new FreesoundTrainResult(best, last, metrics, bestEpoch, bestMap3, rows);
+    }
+
+    /// <summary><paramref name="t"/> itself on the CPU, else its copy on <paramref name="device"/> (the host tensor is left to the scope, or disposed).</summary>
+    static Tensor OnDevice(Tensor t, Device device, bool disposeHost = false)
+    {
+        if (t.Device == device) return t;
+        var d = t.To(device);
+        if (disposeHost) t.Dispose();
+        return d;
     }
 
     /// <summary>Random crops of <paramref name="crop"/> samples: a random window of longer clips, shorter clips zero-padded at a random offset.</summary>
@@ -190,7 +203,7 @@ public static class FreesoundTrainer
         for (int seen = 0; seen < o.BatchNormCalibrationClips;)
         {
             var idx = Enumerable.Range(0, Math.Min(o.BatchSize, o.BatchNormCalibrationClips - seen)).Select(_ => train[rng.Next(train.Length)]).ToArray();
-            using (TensorScope.Suspend()) batches.Add(CropBatch(waves, idx, o.CropSamples, rng));
+            using (TensorScope.Suspend()) batches.Add(OnDevice(CropBatch(waves, idx, o.CropSamples, rng), o.Device, disposeHost: true));
             seen += idx.Length;
         }
         try { BatchNormCalibration.Recalibrate(model, batches, model.Forward); }
@@ -198,7 +211,7 @@ public static class FreesoundTrainer
     }
 
     // Validation on whole clips (each its own length; short ones padded to the model's minimum): loss, MAP@1, MAP@3.
-    static (double Loss, double Map1, double Map3) Evaluate(FreesoundCnn model, float[][] waves, int[] val, LabelledClipSet set, int classes)
+    static (double Loss, double Map1, double Map3) Evaluate(FreesoundCnn model, float[][] waves, int[] val, LabelledClipSet set, int classes, Device device)
     {
         model.Eval();
         var scores = new float[val.Length * classes];
@@ -210,7 +223,7 @@ public static class FreesoundTrainer
             using var scope = Tensor.Scope();
             var logits = FreesoundPredictor.Logits(model, waves[val[i]]);
             y[i] = set.Clips[val[i]].Label;
-            loss += Loss.CrossEntropy(logits, Tensor.FromArray(new long[] { y[i] }, 1)).Item();
+            loss += Loss.CrossEntropy(logits, OnDevice(Tensor.FromArray(new long[] { y[i] }, 1), device)).Item();
             logits.ToArray().CopyTo(scores, i * classes);
         }
         model.Train();

@@ -28,6 +28,7 @@ public sealed class DataParallel<TModel> : IDisposable where TModel : Module
         if (replicas < 1) throw new ArgumentOutOfRangeException(nameof(replicas), replicas, "DataParallel: at least one replica is needed.");
         _replicas = new TModel[replicas];
         for (int i = 0; i < replicas; i++) _replicas[i] = factory();
+        RequireCpu();
         Broadcast();
     }
 
@@ -39,6 +40,7 @@ public sealed class DataParallel<TModel> : IDisposable where TModel : Module
     public float ComputeGradients(Func<TModel, int, Tensor> lossOfSlice)
     {
         ArgumentNullException.ThrowIfNull(lossOfSlice);
+        RequireCpu();
         var losses = new float[Count];
         var errors = new Exception?[Count];
         foreach (var m in _replicas) m.ZeroGrad();
@@ -97,6 +99,16 @@ public sealed class DataParallel<TModel> : IDisposable where TModel : Module
             }
             for (int k = 0; k < dst.Length; k++) dst[k] *= scale;
         }
+    }
+
+    // The gradient average reads and writes host memory, and the replicas share one GPU's stream badly: CPU replicas only.
+    void RequireCpu()
+    {
+        for (int r = 0; r < Count; r++)
+            foreach (var (name, t) in _replicas[r].StateDict())
+                if (!t.Device.IsCpu)
+                    throw new NotSupportedException($"DataParallel: replica {r}'s '{name}' is on {t.Device}; replicas run on the CPU only "
+                        + "(for a GPU, train one model with a larger batch on it instead).");
     }
 
     /// <inheritdoc/>

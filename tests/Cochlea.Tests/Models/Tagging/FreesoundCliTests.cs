@@ -10,33 +10,45 @@ namespace Cochlea.Tests.Models.Tagging;
 [Category("Models")]
 public class FreesoundCliTests
 {
+    static readonly string[] Labels = ["low", "high", "noise"];
+
+    /// <summary>
+    /// Writes dir/train.csv and dir/audio_train (9 clips of 3 classes, 3000-7500 samples) and dir/audio_test (an empty clip, a
+    /// 160-sample one and a copy of a training clip); returns the test folder and the labels.
+    /// </summary>
+    internal static (string TestDir, string[] Labels) WriteTinySet(string dir)
+    {
+        string audio = Path.Combine(dir, "audio_train"), test = Path.Combine(dir, "audio_test");
+        Directory.CreateDirectory(audio);
+        Directory.CreateDirectory(test);
+        var rng = new Random(3);
+        var lines = new List<string> { "fname,label,manually_verified" };
+        for (int i = 0; i < 9; i++)
+        {
+            string label = Labels[i % 3];
+            int n = 3000 + 1500 * (i % 4);
+            var x = new float[n];
+            for (int t = 0; t < n; t++)
+                x[t] = label == "noise" ? (float)(rng.NextDouble() - 0.5) : 0.5f * MathF.Sin(2 * MathF.PI * (label == "low" ? 300 : 3000) * t / 16000f);
+            string name = $"{i:x8}.wav";
+            AudioFile.WriteWav(Path.Combine(audio, name), x, 16000);
+            lines.Add($"{name},{label},{i % 2}");
+        }
+        File.WriteAllLines(Path.Combine(dir, "train.csv"), lines);
+        AudioFile.WriteWav(Path.Combine(test, "empty.wav"), ReadOnlySpan<float>.Empty, 16000);
+        AudioFile.WriteWav(Path.Combine(test, "short.wav"), new float[160], 16000);
+        File.Copy(Path.Combine(audio, "00000004.wav"), Path.Combine(test, "long.wav"));
+        return (test, Labels);
+    }
+
     [Test]
     public void TrainOneEpochThenPredictWholeAndEmptyClips()
     {
         string dir = Path.Combine(Path.GetTempPath(), "cochlea-freesound-cli-" + Guid.NewGuid().ToString("N"));
         try
         {
-            string audio = Path.Combine(dir, "audio_train"), test = Path.Combine(dir, "audio_test"), run = Path.Combine(dir, "run");
-            Directory.CreateDirectory(audio);
-            Directory.CreateDirectory(test);
-            var rng = new Random(3);
-            var lines = new List<string> { "fname,label,manually_verified" };
-            string[] labels = ["low", "high", "noise"];
-            for (int i = 0; i < 9; i++)
-            {
-                string label = labels[i % 3];
-                int n = 3000 + 1500 * (i % 4);
-                var x = new float[n];
-                for (int t = 0; t < n; t++)
-                    x[t] = label == "noise" ? (float)(rng.NextDouble() - 0.5) : 0.5f * MathF.Sin(2 * MathF.PI * (label == "low" ? 300 : 3000) * t / 16000f);
-                string name = $"{i:x8}.wav";
-                AudioFile.WriteWav(Path.Combine(audio, name), x, 16000);
-                lines.Add($"{name},{label},{i % 2}");
-            }
-            File.WriteAllLines(Path.Combine(dir, "train.csv"), lines);
-            AudioFile.WriteWav(Path.Combine(test, "empty.wav"), ReadOnlySpan<float>.Empty, 16000);
-            AudioFile.WriteWav(Path.Combine(test, "short.wav"), new float[160], 16000);
-            File.Copy(Path.Combine(audio, "00000004.wav"), Path.Combine(test, "long.wav"));
+            var (test, labels) = WriteTinySet(dir);
+            string run = Path.Combine(dir, "run");
 
             var output = new StringWriter();
             var error = new StringWriter();
