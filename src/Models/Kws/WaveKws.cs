@@ -26,8 +26,8 @@ public sealed class SepConv1d : Module
     public override Tensor Forward(Tensor x)
     {
         var h = _dw.Forward(x);
-        h = _pw.Forward(h);
-        return Ops.Relu(_bn.Forward(h));
+        // pw -> bn -> relu; fused in training (one pass over the 1x1 conv's channel-major output, forward and backward).
+        return _pw.Bias is null && _pw.Stride == 1 && _pw.Groups == 1 ? _bn.PointwiseConvRelu(h, _pw.Weight) : Ops.Relu(_bn.Forward(_pw.Forward(h)));
     }
 }
 
