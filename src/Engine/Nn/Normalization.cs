@@ -58,6 +58,17 @@ public class BatchNorm : Module
         return Ops.PointwiseConvBatchNormRelu(x, pointwiseWeight, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
     }
 
+    /// <summary>
+    /// relu(this(conv1d(conv1d(x, dwWeight, stride, padding, groups: C), pwWeight))) for bias-free depthwise (C, 1, K) and
+    /// 1x1 (Cout, C, 1) weights: the same as the four modules in a row, fused in training (<see cref="Ops.SeparableConv1dBatchNormRelu"/>).
+    /// </summary>
+    public unsafe Tensor SeparableConvRelu(Tensor x, Tensor dwWeight, int stride, ConvPadding padding, Tensor pwWeight)
+    {
+        if (Array.IndexOf(_ranks, 3) < 0) throw new InvalidOperationException($"{GetType().Name}: a separable conv1d block needs a 1-d batch norm.");
+        if (IsTraining) ((long*)NumBatchesTracked.RawPtr)[0]++;
+        return Ops.SeparableConv1dBatchNormRelu(x, dwWeight, stride, padding, pwWeight, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
+    }
+
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"{Weight.Size(0)}, eps={Eps}, momentum={Momentum}";
 }

@@ -151,6 +151,95 @@ public static unsafe partial class Ops
         });
     }
 
+    /// <summary>
+    /// relu(batch_norm(conv1d(conv1d(x, dwWeight, stride, padding, groups: C), pwWeight))): a whole separable block
+    /// (depthwise (C, 1, K) bias-free, then a bias-free 1x1 (Cout, C, 1), then BN and ReLU). In training on the CPU over a
+    /// batch it runs fused: the depthwise conv writes channel-major (C, N*OL), the GEMM's own layout, so no activation
+    /// or gradient is moved between the two convs (see <see cref="PointwiseConvBatchNormRelu"/> for the rest).
+    /// Same maths as the four ops; otherwise it is them.
+    /// </summary>
+    public static Tensor SeparableConv1dBatchNormRelu(Tensor x, Tensor dwWeight, int stride, ConvPadding padding, Tensor pwWeight,
+        Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar, bool training, float momentum = 0.1f, float eps = 1e-5f)
+    {
+        bool fused = training && x.Rank == 3 && dwWeight.Rank == 3 && pwWeight.Rank == 3 && x.Size(0) > 1
+                     && dwWeight.Size(0) == x.Size(1) && dwWeight.Size(1) == 1 && x.Size(1) > 1
+                     && pwWeight.Size(1) == x.Size(1) && pwWeight.Size(2) == 1
+                     && x.Device.IsCpu && dwWeight.Device.IsCpu && pwWeight.Device.IsCpu
+                     && x.DType == DType.Float32 && dwWeight.DType == DType.Float32 && pwWeight.DType == DType.Float32;
+        foreach (var t in new[] { gamma, beta, runningMean, runningVar })
+            fused &= t is null || (t.Device.IsCpu && t.DType == DType.Float32 && t.Rank == 1 && t.Size(0) == pwWeight.Size(0) && t.IsContiguous);
+        ConvAxis ax = default;
+        if (fused)
+        {
+            ax = padding.Axis(0, 1, x.Size(2), dwWeight.Size(2), stride, 1, "conv1d");
+            fused = ax.Out > 0 && (long)x.Size(0) * ax.Out > 1
+                    && (long)x.Size(0) * ax.Out * Math.Max(x.Size(1), pwWeight.Size(0)) * sizeof(float) <= BatchedColumnsMaxBytes;
+        }
+        if (!fused)
+            return Relu(BatchNorm(Conv1d(Conv1d(x, dwWeight, null, stride, padding, groups: x.Size(1)), pwWeight), gamma, beta, runningMean, runningVar, training, momentum, eps));
+
+        int n = x.Size(0), cin = x.Size(1), p = ax.Out, cout = pwWeight.Size(0), cols = n * p;
+        bool wantGrad = NoGradScope.IsGradEnabled && (x.RequiresGrad || dwWeight.RequiresGrad || pwWeight.RequiresGrad
+                                                      || (gamma?.RequiresGrad ?? false) || (beta?.RequiresGrad ?? false));
+        var y = Tensor.Empty(n, cout, p);
+        var mean = Tensor.Empty(cout);
+        var invstd = Tensor.Empty(cout);
+        var cm = Tensor.Empty(cin, cols);   // the depthwise output, channel-major
+        var z = Tensor.Empty(cout, cols);
+        using (var xc = x.ContiguousRaw())
+        using (var dwc = dwWeight.ContiguousRaw())
+        using (var pwc = pwWeight.ContiguousRaw())
+        {
+            Depthwise.Forward1dChannelMajor(xc.DataPtr, dwc.DataPtr, cm.DataPtr, n, cin, 1, ax, Kernels.Simd.Best);
+            Sgemm.Run(false, false, cout, cols, cin, 1f, pwc.DataPtr, cin, cm.DataPtr, cols, 0f, z.DataPtr, cols);
+        }
+        BatchNormKernel.ForwardTrainChannelMajorRelu(z.DataPtr, y.DataPtr, n, cout, p, gamma is null ? null : gamma.DataPtr, beta is null ? null : beta.DataPtr,
+            eps, momentum, runningMean is null ? null : runningMean.DataPtr, runningVar is null ? null : runningVar.DataPtr, mean.DataPtr, invstd.DataPtr);
+        if (!wantGrad) { cm.Dispose(); z.Dispose(); return y; }
+
+        var inputs = new List<Tensor> { x, dwWeight, pwWeight };
+        if (gamma is not null) inputs.Add(gamma);
+        if (beta is not null) inputs.Add(beta);
+        return BackwardPass.Record(y, "separable_conv1d_batch_norm_relu", inputs.ToArray(), g =>
+        {
+            using var gc = g.ContiguousRaw();
+            using var dz = Tensor.Empty(cout, cols);
+            var dgamma = Tensor.Empty(cout);
+            var dbeta = Tensor.Empty(cout);
+            BatchNormKernel.BackwardChannelMajorRelu(z.DataPtr, y.DataPtr, gc.DataPtr, dz.DataPtr, n, cout, p, gamma is null ? null : gamma.DataPtr,
+                mean.DataPtr, invstd.DataPtr, dgamma.DataPtr, dbeta.DataPtr);
+            Tensor? dx = null, ddw = null, dpw = null;
+            if (pwWeight.RequiresGrad)
+            {
+                dpw = Tensor.Empty(pwWeight.ShapeArray);
+                Sgemm.Run(false, true, cout, cin, cols, 1f, dz.DataPtr, cols, cm.DataPtr, cols, 0f, dpw.DataPtr, cin);
+            }
+            if (x.RequiresGrad || dwWeight.RequiresGrad)
+            {
+                // d(depthwise output), channel-major (C, N*OL) = W_pw^T dz: the depthwise backward reads it in place.
+                using var dcm = Tensor.Empty(cin, cols);
+                using (var pws = pwWeight.ContiguousRaw())
+                    Sgemm.Run(true, false, cin, cols, cout, 1f, pws.DataPtr, cin, dz.DataPtr, cols, 0f, dcm.DataPtr, cols);
+                if (x.RequiresGrad)
+                {
+                    dx = Tensor.Empty(x.ShapeArray);
+                    using var dws = dwWeight.ContiguousRaw();
+                    Depthwise.BackwardInput1dChannelMajor(dcm.DataPtr, dws.DataPtr, dx.DataPtr, n, cin, 1, ax, Kernels.Simd.Best);
+                }
+                if (dwWeight.RequiresGrad)
+                {
+                    ddw = Tensor.Empty(dwWeight.ShapeArray);
+                    using var xs = x.ContiguousRaw();
+                    Depthwise.BackwardWeight1dChannelMajor(xs.DataPtr, dcm.DataPtr, ddw.DataPtr, n, cin, 1, ax, Kernels.Simd.Best);
+                }
+            }
+            var r = new List<Tensor?> { dx, ddw, dpw };
+            if (gamma is not null) r.Add(dgamma); else dgamma.Dispose();
+            if (beta is not null) r.Add(dbeta); else dbeta.Dispose();
+            return r.ToArray();
+        });
+    }
+
     // Eval mode: y is affine in x with constant statistics, so dx = dy * gamma * invstd.
     static void EvalBackward(float* x, float* dy, float* dx, int n, int c, int spatial, float* gamma, float* mean, float* invstd, float* dgamma, float* dbeta)
     {
