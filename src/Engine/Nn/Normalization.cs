@@ -50,6 +50,29 @@ public class BatchNorm : Module
         return Ops.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
     }
 
+    /// <summary>
+    /// relu(this(conv1d(x, pointwiseWeight))) for a bias-free 1x1 conv weight (Cout, Cin, 1): the same as the three
+    /// modules in a row (running statistics and num_batches_tracked included), fused in training (<see cref="Ops.PointwiseConvBatchNormRelu"/>).
+    /// </summary>
+    public unsafe Tensor PointwiseConvRelu(Tensor x, Tensor pointwiseWeight)
+    {
+        if (Array.IndexOf(_ranks, x.Rank) < 0)
+            throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)}, got {x.Describe()}.");
+        if (IsTraining) ((long*)NumBatchesTracked.RawPtr)[0]++;
+        return Ops.PointwiseConvBatchNormRelu(x, pointwiseWeight, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
+    }
+
+    /// <summary>
+    /// relu(this(conv1d(conv1d(x, dwWeight, stride, padding, groups: C), pwWeight))) for bias-free depthwise (C, 1, K) and
+    /// 1x1 (Cout, C, 1) weights: the same as the four modules in a row, fused in training (<see cref="Ops.SeparableConv1dBatchNormRelu"/>).
+    /// </summary>
+    public unsafe Tensor SeparableConvRelu(Tensor x, Tensor dwWeight, int stride, ConvPadding padding, Tensor pwWeight)
+    {
+        if (Array.IndexOf(_ranks, 3) < 0) throw new InvalidOperationException($"{GetType().Name}: a separable conv1d block needs a 1-d batch norm.");
+        if (IsTraining) ((long*)NumBatchesTracked.RawPtr)[0]++;
+        return Ops.SeparableConv1dBatchNormRelu(x, dwWeight, stride, padding, pwWeight, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
+    }
+
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"{Weight.Size(0)}, eps={Eps}, momentum={Momentum}";
 }

@@ -126,9 +126,61 @@ public static unsafe class Depthwise
     public static void BackwardWeight1d(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis l)
         => BackwardWeight2d(x, dy, dweight, n, channels, multiplier, new ConvAxis(1, 1), l, Simd.Best);
 
+    /// <summary>
+    /// Depthwise conv1d with a channel-major output: x (N, C, L), weight (C*M, K) -> y (C*M, N, OL) (y[oc, n, :] is
+    /// what <see cref="Forward1d(float*, float*, float*, int, int, int, ConvAxis, SimdWidth)"/> writes to y[n, oc, :]).
+    /// Why: a separable block's 1x1 conv runs as one GEMM on exactly this (C, N*OL) layout.
+    /// </summary>
+    public static void Forward1dChannelMajor(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
+    {
+        var h = new ConvAxis(1, 1);
+        Validate(n, channels, multiplier, h, l, width);
+        long inLen = (long)n * channels * l.In, outLen = (long)n * channels * multiplier * l.Out, wLen = (long)channels * multiplier * l.Kernel;
+        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(weight, outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(y, outLen, nameof(y));
+        switch (width)
+        {
+            case SimdWidth.V512: ForwardImpl<V512Ops, Vector512<float>>(x, weight, l.Kernel, y, n, channels, multiplier, h, l, true); break;
+            case SimdWidth.V256: ForwardImpl<V256Ops, Vector256<float>>(x, weight, l.Kernel, y, n, channels, multiplier, h, l, true); break;
+            case SimdWidth.V128: ForwardImpl<V128Ops, Vector128<float>>(x, weight, l.Kernel, y, n, channels, multiplier, h, l, true); break;
+            default: ForwardImpl<ScalarOps, float>(x, weight, l.Kernel, y, n, channels, multiplier, h, l, true); break;
+        }
+    }
+
+    /// <summary>Input gradient of <see cref="Forward1dChannelMajor"/>: dy (C*M, N, OL), weight (C*M, K) -> dx (N, C, L), overwritten.</summary>
+    public static void BackwardInput1dChannelMajor(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
+    {
+        var h = new ConvAxis(1, 1);
+        Validate(n, channels, multiplier, h, l, width);
+        long inLen = (long)n * channels * l.In, outLen = (long)n * channels * multiplier * l.Out, wLen = (long)channels * multiplier * l.Kernel;
+        KernelArgs.NotNull(dy, inLen > 0 ? outLen : 0, nameof(dy)); KernelArgs.NotNull(weight, inLen > 0 && outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(dx, inLen, nameof(dx));
+        switch (width)
+        {
+            case SimdWidth.V512: BackwardInputImpl<V512Ops, Vector512<float>>(dy, weight, l.Kernel, dx, n, channels, multiplier, h, l, true); break;
+            case SimdWidth.V256: BackwardInputImpl<V256Ops, Vector256<float>>(dy, weight, l.Kernel, dx, n, channels, multiplier, h, l, true); break;
+            case SimdWidth.V128: BackwardInputImpl<V128Ops, Vector128<float>>(dy, weight, l.Kernel, dx, n, channels, multiplier, h, l, true); break;
+            default: BackwardInputImpl<ScalarOps, float>(dy, weight, l.Kernel, dx, n, channels, multiplier, h, l, true); break;
+        }
+    }
+
+    /// <summary>Weight gradient of <see cref="Forward1dChannelMajor"/>: x (N, C, L), dy (C*M, N, OL) -> dweight (C*M, K), overwritten.</summary>
+    public static void BackwardWeight1dChannelMajor(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
+    {
+        var h = new ConvAxis(1, 1);
+        Validate(n, channels, multiplier, h, l, width);
+        long inLen = (long)n * channels * l.In, outLen = (long)n * channels * multiplier * l.Out, wLen = (long)channels * multiplier * l.Kernel;
+        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(dy, outLen, nameof(dy)); KernelArgs.NotNull(dweight, wLen, nameof(dweight));
+        switch (width)
+        {
+            case SimdWidth.V512: BackwardWeightImpl<V512Ops, Vector512<float>>(x, dy, dweight, n, channels, multiplier, h, l, true); break;
+            case SimdWidth.V256: BackwardWeightImpl<V256Ops, Vector256<float>>(x, dy, dweight, n, channels, multiplier, h, l, true); break;
+            case SimdWidth.V128: BackwardWeightImpl<V128Ops, Vector128<float>>(x, dy, dweight, n, channels, multiplier, h, l, true); break;
+            default: BackwardWeightImpl<ScalarOps, float>(x, dy, dweight, n, channels, multiplier, h, l, true); break;
+        }
+    }
+
     // ---- implementations -------------------------------------------------------------------
 
-    static void ForwardImpl<TO, TV>(float* x, float* weight, long wcs, float* y, int n, int channels, int mult, ConvAxis h, ConvAxis w)
+    static void ForwardImpl<TO, TV>(float* x, float* weight, long wcs, float* y, int n, int channels, int mult, ConvAxis h, ConvAxis w, bool cmY = false)
         where TO : struct, IVec<TV> where TV : struct
     {
         int oh = h.Out, ow = w.Out, cout = channels * mult, kk = h.Kernel * w.Kernel;
@@ -144,7 +196,7 @@ public static unsafe class Depthwise
                 int b = p / cout, oc = p % cout;
                 float* xp = (float*)px + ((long)b * channels + oc / mult) * inPlane;
                 float* wk = (float*)pw + oc * wcs;
-                float* yp = (float*)py + (long)p * outPlane;
+                float* yp = (float*)py + (cmY ? ((long)oc * n + b) * outPlane : (long)p * outPlane);
                 for (int oy = 0; oy < oh; oy++)
                 {
                     float* yr = yp + (long)oy * ow;
@@ -163,7 +215,7 @@ public static unsafe class Depthwise
         });
     }
 
-    static void BackwardInputImpl<TO, TV>(float* dy, float* weight, long wcs, float* dx, int n, int channels, int mult, ConvAxis h, ConvAxis w)
+    static void BackwardInputImpl<TO, TV>(float* dy, float* weight, long wcs, float* dx, int n, int channels, int mult, ConvAxis h, ConvAxis w, bool cmY = false)
         where TO : struct, IVec<TV> where TV : struct
     {
         int oh = h.Out, ow = w.Out, cout = channels * mult, kk = h.Kernel * w.Kernel;
@@ -182,7 +234,7 @@ public static unsafe class Depthwise
                 for (int m = 0; m < mult; m++)
                 {
                     int oc = c * mult + m;
-                    float* dyp = (float*)pdy + ((long)b * cout + oc) * outPlane;
+                    float* dyp = (float*)pdy + (cmY ? ((long)oc * n + b) * outPlane : ((long)b * cout + oc) * outPlane);
                     float* wk = (float*)pw + oc * wcs;
                     for (int oy = 0; oy < oh; oy++)
                         for (int ki = 0; ki < h.Kernel; ki++)
@@ -216,7 +268,7 @@ public static unsafe class Depthwise
         });
     }
 
-    static void BackwardWeightImpl<TO, TV>(float* x, float* dy, float* dweight, int n, int channels, int mult, ConvAxis h, ConvAxis w)
+    static void BackwardWeightImpl<TO, TV>(float* x, float* dy, float* dweight, int n, int channels, int mult, ConvAxis h, ConvAxis w, bool cmY = false)
         where TO : struct, IVec<TV> where TV : struct
     {
         int oh = h.Out, ow = w.Out, cout = channels * mult, kk = h.Kernel * w.Kernel;
@@ -241,7 +293,7 @@ public static unsafe class Depthwise
                 for (int b = 0; b < n; b++)
                 {
                     float* xp = (float*)px + ((long)b * channels + oc / mult) * inPlane;
-                    float* dyp = (float*)pdy + ((long)b * cout + oc) * outPlane;
+                    float* dyp = (float*)pdy + (cmY ? ((long)oc * n + b) * outPlane : ((long)b * cout + oc) * outPlane);
                     for (int oy = 0; oy < oh; oy++)
                         for (int ki = 0; ki < h.Kernel; ki++)
                         {

@@ -154,11 +154,7 @@ public static unsafe class BatchNorm
                 float mean = ((float*)psm)[c];
                 double invstd = ((float*)psi)[c];
                 double sdy = 0, sdyx = 0;
-                for (int b = 0; b < n; b++)
-                {
-                    sdy += SumProd<TO, TV>(Row(pdy, b, c), 0f, null, 0f, spatial);
-                    sdyx += SumProd<TO, TV>(Row(pdy, b, c), 0f, Row(px, b, c), mean, spatial);
-                }
+                for (int b = 0; b < n; b++) SumAndDot<TO, TV>(Row(pdy, b, c), Row(px, b, c), mean, spatial, ref sdy, ref sdyx);
                 if (pdb != 0) ((float*)pdb)[c] = (float)sdy;
                 if (pdg != 0) ((float*)pdg)[c] = (float)(sdyx * invstd);
                 if (count == 0) continue;
@@ -173,6 +169,121 @@ public static unsafe class BatchNorm
         }
 
         float* Row(nint p, int b, int c) => (float*)p + ((long)b * channels + c) * spatial;
+    }
+
+    /// <summary>
+    /// Train forward of batch norm followed by ReLU on a channel-major input, the output of a 1x1 conv run as
+    /// one GEMM over the batch: z (C, N*P) -> y (N, C, P) = max(0, (z - mean_c) * invstd_c * gamma_c + beta_c).
+    /// Statistics, running update and saveMean / saveInvstd as <see cref="ForwardTrain(float*, float*, int, int, int, float*, float*, float, float, float*, float*, float*, float*)"/>
+    /// with M = N*P values per channel. Why: the channel's M values are one contiguous row here, and the
+    /// move back to (N, C, P) happens in the same pass as the affine and the ReLU.
+    /// </summary>
+    public static void ForwardTrainChannelMajorRelu(float* z, float* y, int n, int channels, int p, float* gamma, float* beta,
+        float eps, float momentum, float* runningMean, float* runningVar, float* saveMean, float* saveInvstd)
+        => ForwardTrainChannelMajorRelu(z, y, n, channels, p, gamma, beta, eps, momentum, runningMean, runningVar, saveMean, saveInvstd, Simd.Best);
+
+    /// <inheritdoc cref="ForwardTrainChannelMajorRelu(float*, float*, int, int, int, float*, float*, float, float, float*, float*, float*, float*)"/>
+    public static void ForwardTrainChannelMajorRelu(float* z, float* y, int n, int channels, int p, float* gamma, float* beta,
+        float eps, float momentum, float* runningMean, float* runningVar, float* saveMean, float* saveInvstd, SimdWidth width)
+    {
+        Validate(n, channels, p, width);
+        long count = (long)n * p;
+        if (channels == 0) return;
+        if (count <= 1) throw new ArgumentException($"Expected more than 1 value per channel when training, got N*P = {count}.", nameof(n));
+        if (count > int.MaxValue) throw new ArgumentException($"N*P = {count} is too large for a channel-major row.", nameof(n));
+        if (saveMean == null || saveInvstd == null) throw new ArgumentNullException(nameof(saveMean), "saveMean and saveInvstd are required.");
+        if (z == null || y == null) throw new ArgumentNullException(nameof(z), "z and y are required.");
+        nint pz = (nint)z, py = (nint)y, pg = (nint)gamma, pb = (nint)beta, prm = (nint)runningMean, prv = (nint)runningVar, psm = (nint)saveMean, psi = (nint)saveInvstd;
+        int m = (int)count;
+        KernelThreads.For(channels, MinChunk(count), (c0, c1) =>
+        {
+            switch (width)
+            {
+                case SimdWidth.V512: TrainChannels<V512Ops, Vector512<float>>(c0, c1); break;
+                case SimdWidth.V256: TrainChannels<V256Ops, Vector256<float>>(c0, c1); break;
+                case SimdWidth.V128: TrainChannels<V128Ops, Vector128<float>>(c0, c1); break;
+                default: TrainChannels<ScalarOps, float>(c0, c1); break;
+            }
+        });
+
+        void TrainChannels<TO, TV>(int c0, int c1) where TO : struct, IVec<TV> where TV : struct
+        {
+            for (int c = c0; c < c1; c++)
+            {
+                float* zr = (float*)pz + (long)c * m;
+                float x0 = zr[0];   // shifted sums, as in ForwardTrain
+                double mean = x0 + SumProd<TO, TV>(zr, x0, null, 0f, m) / count;
+                double var = SumProd<TO, TV>(zr, (float)mean, zr, (float)mean, m) / count;
+                double invstd = 1.0 / Math.Sqrt(var + eps);
+                ((float*)psm)[c] = (float)mean;
+                ((float*)psi)[c] = (float)invstd;
+                if (prm != 0) ((float*)prm)[c] = (float)((1.0 - momentum) * ((float*)prm)[c] + momentum * mean);
+                if (prv != 0) ((float*)prv)[c] = (float)((1.0 - momentum) * ((float*)prv)[c] + momentum * var * count / (count - 1));
+                float scale = (float)(invstd * (pg == 0 ? 1.0 : ((float*)pg)[c]));
+                float shift = pb == 0 ? 0f : ((float*)pb)[c];
+                float mhi = (float)mean, mlo = (float)(mean - mhi);
+                for (int b = 0; b < n; b++) AffineRelu<TO, TV>(zr + (long)b * p, mhi, mlo, scale, shift, (float*)py + ((long)b * channels + c) * p, p);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Backward of <see cref="ForwardTrainChannelMajorRelu(float*, float*, int, int, int, float*, float*, float, float, float*, float*, float*, float*)"/>:
+    /// dy (N, C, P) is the gradient of its output y (N, C, P); the ReLU passes it where y &gt; 0, and the batch-norm
+    /// backward (as <see cref="Backward(float*, float*, float*, int, int, int, float*, float*, float*, float*, float*)"/>) gives
+    /// dz (C, N*P), channel-major like z, ready for the 1x1 conv's GEMMs. dgamma / dbeta may be null. dz must not overlap dy or y.
+    /// </summary>
+    public static void BackwardChannelMajorRelu(float* z, float* y, float* dy, float* dz, int n, int channels, int p, float* gamma,
+        float* saveMean, float* saveInvstd, float* dgamma, float* dbeta)
+        => BackwardChannelMajorRelu(z, y, dy, dz, n, channels, p, gamma, saveMean, saveInvstd, dgamma, dbeta, Simd.Best);
+
+    /// <inheritdoc cref="BackwardChannelMajorRelu(float*, float*, float*, float*, int, int, int, float*, float*, float*, float*, float*)"/>
+    public static void BackwardChannelMajorRelu(float* z, float* y, float* dy, float* dz, int n, int channels, int p, float* gamma,
+        float* saveMean, float* saveInvstd, float* dgamma, float* dbeta, SimdWidth width)
+    {
+        Validate(n, channels, p, width);
+        long count = (long)n * p;
+        if (channels == 0) return;
+        if (count > int.MaxValue) throw new ArgumentException($"N*P = {count} is too large for a channel-major row.", nameof(n));
+        if (saveMean == null || saveInvstd == null) throw new ArgumentNullException(nameof(saveMean), "saveMean and saveInvstd are required.");
+        if (count > 0 && (z == null || y == null || dy == null || dz == null)) throw new ArgumentNullException(nameof(z), "z, y, dy and dz are required.");
+        nint pz = (nint)z, py = (nint)y, pdy = (nint)dy, pdz = (nint)dz, pg = (nint)gamma, psm = (nint)saveMean, psi = (nint)saveInvstd, pdg = (nint)dgamma, pdb = (nint)dbeta;
+        int m = (int)count;
+        KernelThreads.For(channels, MinChunk(3 * count), (c0, c1) =>
+        {
+            switch (width)
+            {
+                case SimdWidth.V512: BackChannels<V512Ops, Vector512<float>>(c0, c1); break;
+                case SimdWidth.V256: BackChannels<V256Ops, Vector256<float>>(c0, c1); break;
+                case SimdWidth.V128: BackChannels<V128Ops, Vector128<float>>(c0, c1); break;
+                default: BackChannels<ScalarOps, float>(c0, c1); break;
+            }
+        });
+
+        void BackChannels<TO, TV>(int c0, int c1) where TO : struct, IVec<TV> where TV : struct
+        {
+            for (int c = c0; c < c1; c++)
+            {
+                float* zr = (float*)pz + (long)c * m, dr = (float*)pdz + (long)c * m;
+                for (int b = 0; b < n; b++)
+                {
+                    long at = ((long)b * channels + c) * p;
+                    ReluMaskGather<TO, TV>((float*)pdy + at, (float*)py + at, dr + (long)b * p, p);
+                }
+                float mean = ((float*)psm)[c];
+                double invstd = ((float*)psi)[c];
+                double sdy = 0, sdyx = 0;
+                SumAndDot<TO, TV>(dr, zr, mean, m, ref sdy, ref sdyx);
+                if (pdb != 0) ((float*)pdb)[c] = (float)sdy;
+                if (pdg != 0) ((float*)pdg)[c] = (float)(sdyx * invstd);
+                if (count == 0) continue;
+                double g = pg == 0 ? 1.0 : ((float*)pg)[c];
+                double k1 = g * invstd;
+                double k2 = -k1 * invstd * invstd * sdyx / count;
+                double k3 = -k1 * sdy / count;
+                Combine<TO, TV>(dr, (float)k1, zr, mean, (float)k2, (float)k3, dr, m);
+            }
+        }
     }
 
     // ---- row helpers --------------------------------------------------------------------------
@@ -200,6 +311,47 @@ public static unsafe class BatchNorm
             total += (double)TO.SumAcross(acc) + tail;
         }
         return total;
+    }
+
+    /// <summary>sumA += sum_i a[i], sumAB += sum_i a[i] * (b[i] - sb), in one pass; blocks as <see cref="SumProd"/>.</summary>
+    internal static void SumAndDot<TO, TV>(float* a, float* b, float sb, int len, ref double sumA, ref double sumAB) where TO : struct, IVec<TV> where TV : struct
+    {
+        TV vb = TO.Splat(sb);
+        for (int start = 0; start < len; start += BlockFloats)
+        {
+            int end = Math.Min(len, start + BlockFloats), i = start;
+            TV acc = TO.Splat(0f), accp = TO.Splat(0f);
+            float tail = 0f, tailp = 0f;
+            for (; i <= end - TO.Count; i += TO.Count)
+            {
+                TV va = TO.Load(a + i);
+                acc = TO.Add(acc, va);
+                accp = TO.MulAdd(va, TO.Sub(TO.Load(b + i), vb), accp);
+            }
+            for (; i < end; i++) { tail += a[i]; tailp += a[i] * (b[i] - sb); }
+            sumA += (double)TO.SumAcross(acc) + tail;
+            sumAB += (double)TO.SumAcross(accp) + tailp;
+        }
+    }
+
+    /// <summary>o[i] = y[i] &gt; 0 ? dy[i] : 0 (ReLU's gradient, strict like relu's x &gt; 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ReluMaskGather<TO, TV>(float* dy, float* y, float* o, int len) where TO : struct, IVec<TV> where TV : struct
+    {
+        int i = 0;
+        TV zero = TO.Splat(0f);
+        for (; i <= len - TO.Count; i += TO.Count) TO.Store(o + i, TO.Select(TO.Gt(TO.Load(y + i), zero), TO.Load(dy + i), zero));
+        for (; i < len; i++) o[i] = y[i] > 0f ? dy[i] : 0f;
+    }
+
+    /// <summary>y[i] = max(0, ((x[i] - meanHi) - meanLo) * scale + shift).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AffineRelu<TO, TV>(float* x, float meanHi, float meanLo, float scale, float shift, float* y, int len) where TO : struct, IVec<TV> where TV : struct
+    {
+        int i = 0;
+        TV vm = TO.Splat(meanHi), vl = TO.Splat(meanLo), vs = TO.Splat(scale), vh = TO.Splat(shift), zero = TO.Splat(0f);
+        for (; i <= len - TO.Count; i += TO.Count) TO.Store(y + i, TO.Max(TO.MulAdd(TO.Sub(TO.Sub(TO.Load(x + i), vm), vl), vs, vh), zero));
+        for (; i < len; i++) { float v = (x[i] - meanHi - meanLo) * scale + shift; y[i] = v > 0f ? v : 0f; }
     }
 
     // Both helpers subtract the mean before scaling: x*scale - mean*scale would cancel badly when

@@ -25,9 +25,9 @@ public sealed class SepConv1d : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)
     {
-        var h = _dw.Forward(x);
-        h = _pw.Forward(h);
-        return Ops.Relu(_bn.Forward(h));
+        // dw -> pw -> bn -> relu, fused in training: the depthwise conv writes the 1x1 conv's channel-major GEMM layout,
+        // and batch norm + ReLU run on the GEMM's output rows (Ops.SeparableConv1dBatchNormRelu).
+        return _bn.SeparableConvRelu(x, _dw.Weight, _dw.Stride, _dw.Padding, _pw.Weight);
     }
 }
 

@@ -64,6 +64,66 @@ public unsafe class BatchNormTests
     }
 
     [Test]
+    public void ChannelMajorReluMatchesReference()
+    {
+        // z (C, N*P) -> y (N, C, P) = relu(bn(z)) and back to dz (C, N*P); the reference is the double batch norm on
+        // z as (1, C, N*P), then ReLU and the layout move done by hand.
+        var rng = new Random(34);
+        foreach (var wd in Check.Paths)
+            foreach (var (n, c, p) in new[] { (2, 3, 1), (1, 2, 5), (5, 3, 3), (4, 2, 17), (3, 5, 33), (2, 2, 400), (64, 3, 9) })
+            {
+                int m = n * p, len = c * m;
+                var z = Check.Rand(len, rng).Select(v => v * 3 + 1.5f).ToArray();
+                var dy = Check.Rand(len, rng);
+                var gamma = Check.Rand(c, rng); var beta = Check.Rand(c, rng);
+                var rm = Check.Rand(c, rng); var rv = Check.Rand(c, rng).Select(Math.Abs).ToArray();
+                var rm2 = rm.ToArray(); var rv2 = rv.ToArray();
+                var y = new GuardedBuffer(len); var dz = new GuardedBuffer(len);
+                var sm = new GuardedBuffer(c); var si = new GuardedBuffer(c); var dg = new GuardedBuffer(c); var db = new GuardedBuffer(c);
+                var bnr = new float[len]; var smr = new float[c]; var sir = new float[c];
+                var dzr = new float[len]; var dgr = new float[c]; var dbr = new float[c];
+                fixed (float* pz = z, pdy = dy, pg = gamma, pb = beta, prm = rm, prv = rv, prm2 = rm2, prv2 = rv2,
+                       py = y.Data, pdz = dz.Data, psm = sm.Data, psi = si.Data, pdg = dg.Data, pdb = db.Data, pbnr = bnr, psmr = smr, psir = sir)
+                {
+                    BatchNorm.ForwardTrainChannelMajorRelu(pz, py, n, c, p, pg, pb, 1e-3f, 0.1f, prm, prv, psm, psi, wd);
+                    BatchNormReference.ForwardTrain(pz, pbnr, 1, c, m, pg, pb, 1e-3f, 0.1f, prm2, prv2, psmr, psir);
+                }
+                // Reference y in (N, C, P) and the masked dy moved to (C, N*P).
+                var yr = new float[len]; var dyCm = new float[len];
+                for (int ch = 0; ch < c; ch++)
+                    for (int b = 0; b < n; b++)
+                        for (int q = 0; q < p; q++)
+                        {
+                            int cm = ch * m + b * p + q, bm = (b * c + ch) * p + q;
+                            yr[bm] = Math.Max(0f, bnr[cm]);
+                            dyCm[cm] = bnr[cm] > 0 ? dy[bm] : 0f;
+                        }
+                string what = $"{wd} ({n},{c},{p})";
+                Check.Close(y.Span, yr, 1e-5, 1e-5, "y " + what);
+                Check.Close(sm.Span, smr, 1e-6, 1e-6, "mean " + what);
+                Check.Close(si.Span, sir, 1e-6, 1e-6, "invstd " + what);
+                Check.Close(rm, rm2, 1e-6, 1e-6, "running mean " + what);
+                Check.Close(rv, rv2, 1e-6, 1e-6, "running var " + what);
+                // The backward's mask comes from y itself (y > 0), so feed the kernel's y; near-zero outputs could
+                // otherwise flip between the kernel and the reference.
+                var yk = y.Span.ToArray();
+                for (int ch = 0; ch < c; ch++)
+                    for (int b = 0; b < n; b++)
+                        for (int q = 0; q < p; q++) { int cm = ch * m + b * p + q, bm = (b * c + ch) * p + q; dyCm[cm] = yk[bm] > 0 ? dy[bm] : 0f; }
+                fixed (float* pz = z, pdy = dy, pg = gamma, py = yk, pdz = dz.Data, psm = sm.Data, psi = si.Data, pdg = dg.Data, pdb = db.Data,
+                       pdyc = dyCm, pdzr = dzr, pdgr = dgr, pdbr = dbr)
+                {
+                    BatchNorm.BackwardChannelMajorRelu(pz, py, pdy, pdz, n, c, p, pg, psm, psi, pdg, pdb, wd);
+                    BatchNormReference.Backward(pz, pdyc, pdzr, 1, c, m, pg, psm, psi, pdgr, pdbr);
+                }
+                Check.Close(dz.Span, dzr, 1e-5, 1e-4, "dz " + what);
+                Check.Close(dg.Span, dgr, 1e-4, 1e-5, "dgamma " + what);
+                Check.Close(db.Span, dbr, 1e-4, 1e-5, "dbeta " + what);
+                foreach (var g in new[] { y, dz, sm, si, dg, db }) g.AssertGuard(what);
+            }
+    }
+
+    [Test]
     public void EvalMatchesFormula()
     {
         var rng = new Random(31);

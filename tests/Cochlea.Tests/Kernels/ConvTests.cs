@@ -289,3 +289,43 @@ public unsafe class ChannelMajorTests
         Assert.That(back.Copy(), Is.EqualTo(src.Copy()));
     }
 }
+
+[Category("Kernels")]
+public unsafe class DepthwiseChannelMajorTests
+{
+    // The channel-major entry points (y / dy laid out (C, N, OL)) against the batch-major kernel on the same path,
+    // whose results are moved by hand: same arithmetic per row, so equal to the last bit.
+    [Test]
+    public void ChannelMajorMatchesBatchMajor()
+    {
+        var rng = new Random(41);
+        foreach (var wd in Check.Paths)
+            foreach (var (n, c, len, k, stride, pb, pa) in new[] { (3, 4, 17, 3, 1, 0, 0), (2, 5, 20, 3, 2, 0, 1), (4, 3, 9, 3, 2, 1, 1), (64, 2, 11, 3, 1, 0, 0), (2, 3, 400, 5, 2, 2, 2) })
+            {
+                var ax = new ConvAxis(len, k, stride, pb, pa);
+                int ol = ax.Out;
+                var x = Check.Rand(n * c * len, rng); var w = Check.Rand(c * k, rng); var dyCm = Check.Rand(c * n * ol, rng);
+                var dyBm = new float[dyCm.Length];
+                for (int ch = 0; ch < c; ch++) for (int b = 0; b < n; b++) for (int q = 0; q < ol; q++) dyBm[(b * c + ch) * ol + q] = dyCm[(ch * n + b) * ol + q];
+                var yCm = new GuardedBuffer(c * n * ol); var yBm = new float[c * n * ol];
+                var dxCm = new GuardedBuffer(n * c * len); var dxBm = new float[n * c * len];
+                var dwCm = new GuardedBuffer(c * k); var dwBm = new float[c * k];
+                fixed (float* px = x, pw = w, pdyc = dyCm, pdyb = dyBm, pyc = yCm.Data, pyb = yBm, pdxc = dxCm.Data, pdxb = dxBm, pdwc = dwCm.Data, pdwb = dwBm)
+                {
+                    Depthwise.Forward1dChannelMajor(px, pw, pyc, n, c, 1, ax, wd);
+                    Depthwise.Forward1d(px, pw, pyb, n, c, 1, ax, wd);
+                    Depthwise.BackwardInput1dChannelMajor(pdyc, pw, pdxc, n, c, 1, ax, wd);
+                    Depthwise.BackwardInput1d(pdyb, pw, pdxb, n, c, 1, ax, wd);
+                    Depthwise.BackwardWeight1dChannelMajor(px, pdyc, pdwc, n, c, 1, ax, wd);
+                    Depthwise.BackwardWeight1d(px, pdyb, pdwb, n, c, 1, ax, wd);
+                }
+                var yMoved = new float[yBm.Length];
+                for (int ch = 0; ch < c; ch++) for (int b = 0; b < n; b++) for (int q = 0; q < ol; q++) yMoved[(ch * n + b) * ol + q] = yBm[(b * c + ch) * ol + q];
+                string what = $"{wd} n{n} c{c} l{len} k{k} s{stride}";
+                Assert.That(yCm.Span.ToArray(), Is.EqualTo(yMoved), "y " + what);
+                Assert.That(dxCm.Span.ToArray(), Is.EqualTo(dxBm), "dx " + what);
+                Assert.That(dwCm.Span.ToArray(), Is.EqualTo(dwBm), "dw " + what);
+                foreach (var g in new[] { yCm, dxCm, dwCm }) g.AssertGuard(what);
+            }
+    }
+}
