@@ -64,22 +64,32 @@ public static unsafe class BatchNorm
                 double mean = x0 + sum / count;
                 double sq = 0;
                 for (int b = 0; b < n; b++) { float* r = Row(px, b, c); sq += SumProd<TO, TV>(r, (float)mean, r, (float)mean, spatial); }
-                double var = sq / count;
-                double invstd = 1.0 / Math.Sqrt(var + eps);
-                ((float*)psm)[c] = (float)mean;
-                ((float*)psi)[c] = (float)invstd;
-                if (prm != 0) ((float*)prm)[c] = (float)((1.0 - momentum) * ((float*)prm)[c] + momentum * mean);
-                if (prv != 0) ((float*)prv)[c] = (float)((1.0 - momentum) * ((float*)prv)[c] + momentum * var * count / (count - 1));
-                float scale = (float)(invstd * (pg == 0 ? 1.0 : ((float*)pg)[c]));
-                float shift = pb == 0 ? 0f : ((float*)pb)[c];
-                // The mean goes in as two floats (hi + lo): with |mean| >> std a single float mean would be
-                // off by half an ulp of |mean|, which invstd then magnifies.
-                float mhi = (float)mean, mlo = (float)(mean - mhi);
+                var (scale, shift, mhi, mlo) = FinishChannel(c, mean, sq / count, count, eps, momentum, pg, pb, prm, prv, psm, psi);
                 for (int b = 0; b < n; b++) Affine<TO, TV>(Row(px, b, c), mhi, mlo, scale, shift, Row(py, b, c), spatial);
             }
         }
 
         float* Row(nint p, int b, int c) => (float*)p + ((long)b * channels + c) * spatial;
+    }
+
+    /// <summary>
+    /// The rest of one channel's training forward once its batch mean and (biased) variance are known: saveMean /
+    /// saveInvstd, the running update (unbiased variance, PyTorch's momentum), and the affine constants. The mean
+    /// comes back as two floats (hi + lo): with |mean| >> std a single float mean would be off by half an ulp of
+    /// |mean|, which invstd then magnifies.
+    /// </summary>
+    static (float Scale, float Shift, float MeanHi, float MeanLo) FinishChannel(int c, double mean, double var, long count, float eps, float momentum,
+        nint pg, nint pb, nint prm, nint prv, nint psm, nint psi)
+    {
+        double invstd = 1.0 / Math.Sqrt(var + eps);
+        ((float*)psm)[c] = (float)mean;
+        ((float*)psi)[c] = (float)invstd;
+        if (prm != 0) ((float*)prm)[c] = (float)((1.0 - momentum) * ((float*)prm)[c] + momentum * mean);
+        if (prv != 0) ((float*)prv)[c] = (float)((1.0 - momentum) * ((float*)prv)[c] + momentum * var * count / (count - 1));
+        float scale = (float)(invstd * (pg == 0 ? 1.0 : ((float*)pg)[c]));
+        float shift = pb == 0 ? 0f : ((float*)pb)[c];
+        float mhi = (float)mean;
+        return (scale, shift, mhi, (float)(mean - mhi));
     }
 
     /// <summary>Eval forward: y = (x - runningMean[c]) / sqrt(runningVar[c] + eps) * gamma[c] + beta[c]. gamma / beta may be null; y may alias x.</summary>
@@ -214,14 +224,7 @@ public static unsafe class BatchNorm
                 float x0 = zr[0];   // shifted sums, as in ForwardTrain
                 double mean = x0 + SumProd<TO, TV>(zr, x0, null, 0f, m) / count;
                 double var = SumProd<TO, TV>(zr, (float)mean, zr, (float)mean, m) / count;
-                double invstd = 1.0 / Math.Sqrt(var + eps);
-                ((float*)psm)[c] = (float)mean;
-                ((float*)psi)[c] = (float)invstd;
-                if (prm != 0) ((float*)prm)[c] = (float)((1.0 - momentum) * ((float*)prm)[c] + momentum * mean);
-                if (prv != 0) ((float*)prv)[c] = (float)((1.0 - momentum) * ((float*)prv)[c] + momentum * var * count / (count - 1));
-                float scale = (float)(invstd * (pg == 0 ? 1.0 : ((float*)pg)[c]));
-                float shift = pb == 0 ? 0f : ((float*)pb)[c];
-                float mhi = (float)mean, mlo = (float)(mean - mhi);
+                var (scale, shift, mhi, mlo) = FinishChannel(c, mean, var, count, eps, momentum, pg, pb, prm, prv, psm, psi);
                 for (int b = 0; b < n; b++) AffineRelu<TO, TV>(zr + (long)b * p, mhi, mlo, scale, shift, (float*)py + ((long)b * channels + c) * p, p);
             }
         }
