@@ -38,27 +38,31 @@ public class BatchNorm : Module
     }
 
     /// <inheritdoc/>
-    public override unsafe Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x)
     {
         if (Array.IndexOf(_ranks, x.Rank) < 0)
             throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)}, got {x.Describe()}.");
-        if (IsTraining)
-        {
-            if (NumBatchesTracked.Device.IsCpu) ((long*)NumBatchesTracked.RawPtr)[0]++;
-            else Cuda.CudaTensorKernels.AddInPlace(NumBatchesTracked, 1);   // stays on the GPU: no sync per step
-        }
+        CountTrainingBatch();
         return Ops.BatchNorm(x, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
+    }
+
+    // num_batches_tracked += 1 in training, on the buffer's device (a kernel on CUDA: no sync per step).
+    unsafe void CountTrainingBatch()
+    {
+        if (!IsTraining) return;
+        if (NumBatchesTracked.Device.IsCpu) ((long*)NumBatchesTracked.RawPtr)[0]++;
+        else Cuda.CudaTensorKernels.AddInPlace(NumBatchesTracked, 1);
     }
 
     /// <summary>
     /// relu(this(conv1d(x, pointwiseWeight))) for a bias-free 1x1 conv weight (Cout, Cin, 1): the same as the three
     /// modules in a row (running statistics and num_batches_tracked included), fused in training (<see cref="Ops.PointwiseConvBatchNormRelu"/>).
     /// </summary>
-    public unsafe Tensor PointwiseConvRelu(Tensor x, Tensor pointwiseWeight)
+    public Tensor PointwiseConvRelu(Tensor x, Tensor pointwiseWeight)
     {
         if (Array.IndexOf(_ranks, x.Rank) < 0)
             throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)}, got {x.Describe()}.");
-        if (IsTraining) ((long*)NumBatchesTracked.RawPtr)[0]++;
+        CountTrainingBatch();
         return Ops.PointwiseConvBatchNormRelu(x, pointwiseWeight, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
     }
 
@@ -66,10 +70,10 @@ public class BatchNorm : Module
     /// relu(this(conv1d(conv1d(x, dwWeight, stride, padding, groups: C), pwWeight))) for bias-free depthwise (C, 1, K) and
     /// 1x1 (Cout, C, 1) weights: the same as the four modules in a row, fused in training (<see cref="Ops.SeparableConv1dBatchNormRelu"/>).
     /// </summary>
-    public unsafe Tensor SeparableConvRelu(Tensor x, Tensor dwWeight, int stride, ConvPadding padding, Tensor pwWeight)
+    public Tensor SeparableConvRelu(Tensor x, Tensor dwWeight, int stride, ConvPadding padding, Tensor pwWeight)
     {
         if (Array.IndexOf(_ranks, 3) < 0) throw new InvalidOperationException($"{GetType().Name}: a separable conv1d block needs a 1-d batch norm.");
-        if (IsTraining) ((long*)NumBatchesTracked.RawPtr)[0]++;
+        CountTrainingBatch();
         return Ops.SeparableConv1dBatchNormRelu(x, dwWeight, stride, padding, pwWeight, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
     }
 
