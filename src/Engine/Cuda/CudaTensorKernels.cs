@@ -34,29 +34,23 @@ public static unsafe class CudaTensorKernels
     }
 
     /// <summary>Sets every element of contiguous float32 CUDA tensor <paramref name="t"/> to <paramref name="value"/> (fill_f32).</summary>
-    public static void Fill(Tensor t, float value)
-    {
-        if (t.DType != DType.Float32 || !t.IsContiguous) throw new ArgumentException($"Fill: expected a contiguous float32 tensor, got {t.Describe()}.", nameof(t));
-        long n = t.Numel;
-        if (n == 0) return;
-        var dev = CudaBackend.Get(t.Device.Index);
-        ulong y = t.DevicePtr;
-        var (grid, block) = Linear(n);
-        void** args = stackalloc void*[] { &y, &value, &n };
-        dev.Launch("fill_f32", grid, block, 0, args);
-    }
+    public static void Fill(Tensor t, float value) => ScalarInPlace(t, DType.Float32, value, "fill_f32", nameof(Fill));
 
     /// <summary>Adds <paramref name="value"/> to every element of contiguous int64 CUDA tensor <paramref name="t"/> (add_scalar_i64), in place.</summary>
-    public static void AddInPlace(Tensor t, long value)
+    public static void AddInPlace(Tensor t, long value) => ScalarInPlace(t, DType.Int64, value, "add_scalar_i64", nameof(AddInPlace));
+
+    // One launch of a (y, value, n) grid-stride kernel over a contiguous tensor of the expected dtype.
+    static void ScalarInPlace<T>(Tensor t, DType dtype, T value, string kernel, string caller) where T : unmanaged
     {
-        if (t.DType != DType.Int64 || !t.IsContiguous) throw new ArgumentException($"AddInPlace: expected a contiguous int64 tensor, got {t.Describe()}.", nameof(t));
+        if (t.DType != dtype || !t.IsContiguous)
+            throw new ArgumentException($"{caller}: expected a contiguous {dtype.ToString().ToLowerInvariant()} tensor, got {t.Describe()}.", nameof(t));
         long n = t.Numel;
         if (n == 0) return;
         var dev = CudaBackend.Get(t.Device.Index);
         ulong y = t.DevicePtr;
         var (grid, block) = Linear(n);
         void** args = stackalloc void*[] { &y, &value, &n };
-        dev.Launch("add_scalar_i64", grid, block, 0, args);
+        dev.Launch(kernel, grid, block, 0, args);
     }
 
     /// <summary>The coalesced layout for copying <paramref name="shape"/> from <paramref name="srcStrides"/> to <paramref name="dstStrides"/>.</summary>

@@ -55,18 +55,6 @@ public class BatchNorm : Module
     }
 
     /// <summary>
-    /// relu(this(conv1d(x, pointwiseWeight))) for a bias-free 1x1 conv weight (Cout, Cin, 1): the same as the three
-    /// modules in a row (running statistics and num_batches_tracked included), fused in training (<see cref="Ops.PointwiseConvBatchNormRelu"/>).
-    /// </summary>
-    public Tensor PointwiseConvRelu(Tensor x, Tensor pointwiseWeight)
-    {
-        if (Array.IndexOf(_ranks, x.Rank) < 0)
-            throw new ArgumentException($"{GetType().Name}: expected input of rank {string.Join(" or ", _ranks)}, got {x.Describe()}.");
-        CountTrainingBatch();
-        return Ops.PointwiseConvBatchNormRelu(x, pointwiseWeight, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
-    }
-
-    /// <summary>
     /// relu(this(conv1d(conv1d(x, dwWeight, stride, padding, groups: C), pwWeight))) for bias-free depthwise (C, 1, K) and
     /// 1x1 (Cout, C, 1) weights: the same as the four modules in a row, fused in training (<see cref="Ops.SeparableConv1dBatchNormRelu"/>).
     /// </summary>

@@ -72,91 +72,12 @@ public static unsafe partial class Ops
     }
 
     /// <summary>
-    /// relu(batch_norm(conv1d(x, weight))) for a bias-free 1x1 conv (weight (Cout, Cin, 1), x (N, Cin, P)): the
-    /// separable blocks' pointwise -> BN -> ReLU. In training on the CPU over a batch it runs fused: the conv is one
-    /// GEMM into channel-major z (Cout, N*P), the statistics are taken on z's contiguous channel rows, and the
-    /// affine, ReLU and move back to (N, Cout, P) are one pass; backward gathers the masked gradient straight into
-    /// channel-major for the conv's GEMMs. Same maths as the three ops (other summation blocks); otherwise it is them.
-    /// </summary>
-    public static Tensor PointwiseConvBatchNormRelu(Tensor x, Tensor weight, Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar,
-        bool training, float momentum = 0.1f, float eps = 1e-5f)
-    {
-        bool fused = training && x.Rank == 3 && weight.Rank == 3 && weight.Size(2) == 1 && weight.Size(1) == x.Size(1)
-                     && x.Device.IsCpu && weight.Device.IsCpu && x.DType == DType.Float32 && weight.DType == DType.Float32
-                     && x.Size(0) > 1 && (long)x.Size(0) * x.Size(2) > 1
-                     && (long)x.Size(0) * x.Size(2) * Math.Max(x.Size(1), weight.Size(0)) * sizeof(float) <= BatchedColumnsMaxBytes;
-        foreach (var t in new[] { gamma, beta, runningMean, runningVar })
-            fused &= t is null || (t.Device.IsCpu && t.DType == DType.Float32 && t.Rank == 1 && t.Size(0) == weight.Size(0) && t.IsContiguous);
-        if (!fused) return Relu(BatchNorm(Conv1d(x, weight), gamma, beta, runningMean, runningVar, training, momentum, eps));
-
-        int n = x.Size(0), cin = x.Size(1), p = x.Size(2), cout = weight.Size(0), cols = n * p;
-        bool wantGrad = NoGradScope.IsGradEnabled && (x.RequiresGrad || weight.RequiresGrad || (gamma?.RequiresGrad ?? false) || (beta?.RequiresGrad ?? false));
-        var y = Tensor.Empty(n, cout, p);
-        var mean = Tensor.Empty(cout);
-        var invstd = Tensor.Empty(cout);
-        var cm = Tensor.Empty(cin, cols);
-        var z = Tensor.Empty(cout, cols);
-        using (var xc = x.ContiguousRaw())
-        using (var wc = weight.ContiguousRaw())
-        {
-            ChannelMajor.FromBatch(xc.DataPtr, cm.DataPtr, n, cin, p);
-            Sgemm.Run(false, false, cout, cols, cin, 1f, wc.DataPtr, cin, cm.DataPtr, cols, 0f, z.DataPtr, cols);
-        }
-        BatchNormKernel.ForwardTrainChannelMajorRelu(z.DataPtr, y.DataPtr, n, cout, p, gamma is null ? null : gamma.DataPtr, beta is null ? null : beta.DataPtr,
-            eps, momentum, runningMean is null ? null : runningMean.DataPtr, runningVar is null ? null : runningVar.DataPtr, mean.DataPtr, invstd.DataPtr);
-        if (!wantGrad) { cm.Dispose(); z.Dispose(); return y; }
-        // Why keep cm (x channel-major) and z: the weight gradient and the batch-norm backward read them; y gives the ReLU mask.
-        if (!weight.RequiresGrad) { cm.Dispose(); }
-
-        var inputs = new List<Tensor> { x, weight };
-        if (gamma is not null) inputs.Add(gamma);
-        if (beta is not null) inputs.Add(beta);
-        return BackwardPass.Record(y, "pointwise_conv_batch_norm_relu", inputs.ToArray(), g =>
-        {
-            using var gc = g.ContiguousRaw();
-            using var dz = Tensor.Empty(cout, cols);
-            var dgamma = Tensor.Empty(cout);
-            var dbeta = Tensor.Empty(cout);
-            BatchNormKernel.BackwardChannelMajorRelu(z.DataPtr, y.DataPtr, gc.DataPtr, dz.DataPtr, n, cout, p, gamma is null ? null : gamma.DataPtr,
-                mean.DataPtr, invstd.DataPtr, dgamma.DataPtr, dbeta.DataPtr);
-            Tensor? dx = null, dw = null;
-            using (var ws = weight.ContiguousRaw())
-            {
-                if (x.RequiresGrad)
-                {
-                    using var dcm = Tensor.Empty(cin, cols);
-                    Sgemm.Run(true, false, cin, cols, cout, 1f, ws.DataPtr, cin, dz.DataPtr, cols, 0f, dcm.DataPtr, cols);
-                    dx = Tensor.Empty(x.ShapeArray);
-                    ChannelMajor.ToBatch(dcm.DataPtr, dx.DataPtr, n, cin, p);
-                }
-            }
-            if (weight.RequiresGrad)
-            {
-                dw = Tensor.Empty(weight.ShapeArray);
-                // The saved columns go after their first use, as the conv's do (a second backward rebuilds them).
-                using var cmu = cm is { IsDisposed: false } ? cm : RebuildColumns();
-                Sgemm.Run(false, true, cout, cin, cols, 1f, dz.DataPtr, cols, cmu.DataPtr, cols, 0f, dw.DataPtr, cin);
-            }
-            var r = new List<Tensor?> { dx, dw };
-            Tensor RebuildColumns()
-            {
-                using var xs = x.ContiguousRaw();
-                var c = Tensor.Empty(cin, cols);
-                ChannelMajor.FromBatch(xs.DataPtr, c.DataPtr, n, cin, p);
-                return c;
-            }
-            if (gamma is not null) r.Add(dgamma); else dgamma.Dispose();
-            if (beta is not null) r.Add(dbeta); else dbeta.Dispose();
-            return r.ToArray();
-        });
-    }
-
-    /// <summary>
     /// relu(batch_norm(conv1d(conv1d(x, dwWeight, stride, padding, groups: C), pwWeight))): a whole separable block
     /// (depthwise (C, 1, K) bias-free, then a bias-free 1x1 (Cout, C, 1), then BN and ReLU). In training on the CPU over a
     /// batch it runs fused: the depthwise conv writes channel-major (C, N*OL), the GEMM's own layout, so no activation
-    /// or gradient is moved between the two convs (see <see cref="PointwiseConvBatchNormRelu"/> for the rest).
-    /// Same maths as the four ops; otherwise it is them.
+    /// or gradient is moved between the two convs; the statistics are taken on the GEMM output's contiguous channel
+    /// rows, and the affine, ReLU and move back to (N, Cout, OL) are one pass; backward gathers the masked gradient
+    /// straight into channel-major for the GEMMs. Same maths as the four ops (other summation blocks); otherwise it is them.
     /// </summary>
     public static Tensor SeparableConv1dBatchNormRelu(Tensor x, Tensor dwWeight, int stride, ConvPadding padding, Tensor pwWeight,
         Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar, bool training, float momentum = 0.1f, float eps = 1e-5f)

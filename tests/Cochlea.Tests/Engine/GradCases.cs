@@ -144,7 +144,6 @@ public static partial class GradCases
             using var rv = Tensor.FromArray([1.5f, 0.7f, 2f], 3);
             Check(t => Ops.BatchNorm(t[0], t[1], t[2], rm, rv, training: false), [Normal(Rng, 2, 3, 2, 2), Leaf(Rng, 0.5f, 2f, 3), Normal(Rng, 3)]);
         },
-        ["pointwise_conv_batch_norm_relu"] = PointwiseConvBatchNormReluCases,
         ["separable_conv1d_batch_norm_relu"] = SeparableConv1dBatchNormReluCases,
         // losses (bodies in GradCases.Losses.cs)
         ["cross_entropy"] = CrossEntropyCases,
@@ -213,40 +212,6 @@ public static partial class GradCases
         var x = Tensor.FromArray([-7.2f, -3.1f, -0.5f, -0.2f, 0.3f, 0.7f, 1.5f, 4.4f, 5.5f, 6.4f, 8f, -1.4f, 4.8f, 5.2f, 2.2f], 3, 5);
         x.RequiresGrad = true;
         return x;
-    }
-
-    // The fused op against the three ops it replaces (values, every gradient, running statistics), then the
-    // finite-difference check; beta around 2.5 keeps the ReLU's kink away from the checked points.
-    static void PointwiseConvBatchNormReluCases()
-    {
-        foreach (var (n, cin, cout, p) in new[] { (4, 3, 2, 5), (3, 5, 7, 1), (8, 16, 24, 3) })
-        {
-            using var scope = Tensor.Scope();
-            var x = Normal(Rng, n, cin, p); var w = Normal(Rng, cout, cin, 1); var ga = Leaf(Rng, 0.5f, 2f, cout); var be = Normal(Rng, cout);
-            var x2 = x.Detach().Clone(); var w2 = w.Detach().Clone(); var ga2 = ga.Detach().Clone(); var be2 = be.Detach().Clone();
-            foreach (var t in new[] { x2, w2, ga2, be2 }) t.RequiresGrad = true;
-            var rm = Tensor.Randn(Rng, 1f, cout); var rv = Tensor.Rand(Rng, 0.5f, 2f, cout);
-            var rm2 = rm.Clone(); var rv2 = rv.Clone();
-            var y = Ops.PointwiseConvBatchNormRelu(x, w, ga, be, rm, rv, training: true, momentum: 0.01f, eps: 1e-3f);
-            var y2 = Ops.Relu(Ops.BatchNorm(Ops.Conv1d(x2, w2), ga2, be2, rm2, rv2, training: true, momentum: 0.01f, eps: 1e-3f));
-            Assert.That(y.GradFn?.Name, Is.EqualTo("pointwise_conv_batch_norm_relu"));
-            var g = Tensor.Randn(Rng, 1f, y.ShapeArray);
-            y.Backward(g); y2.Backward(g);
-            string what = $"({n},{cin},{cout},{p})";
-            Close(y, y2, "y " + what); Close(rm, rm2, "running_mean " + what); Close(rv, rv2, "running_var " + what);
-            Close(x.Grad!, x2.Grad!, "dx " + what); Close(w.Grad!, w2.Grad!, "dw " + what);
-            Close(ga.Grad!, ga2.Grad!, "dgamma " + what); Close(be.Grad!, be2.Grad!, "dbeta " + what);
-        }
-        Check(t => Ops.PointwiseConvBatchNormRelu(t[0], t[1], t[2], t[3], null, null, training: true),
-            [Normal(Rng, 4, 3, 5), Normal(Rng, 2, 3, 1), Leaf(Rng, 0.5f, 1f, 2), Leaf(Rng, 2.5f, 3f, 2)]);
-
-        static void Close(Tensor a, Tensor b, string what)
-        {
-            float[] av = a.ToArray(), bv = b.ToArray();
-            Assert.That(av.Length, Is.EqualTo(bv.Length), what);
-            for (int i = 0; i < av.Length; i++)
-                Assert.That(av[i], Is.EqualTo(bv[i]).Within(1e-4 + 1e-4 * Math.Abs(bv[i])), $"{what}[{i}]");
-        }
     }
 
     // The fused separable block against the four ops it replaces (values, every gradient, running statistics), then
