@@ -98,8 +98,11 @@ public static unsafe class FeaturesLab
             var plan = RealFft.Get(nfft).Plan;
             int w = LaneDispatch.Lanes(width);
             var ws = new PinnedFloats(plan.WorkFloats(w) + 4096L * w);
+            // Fresh packed input per transform (ForwardPower clobbers it; transforming its own output again overflows to inf).
+            var input = new PinnedFloats(2L * plan.ComplexLength * w);
+            for (long i = 0; i < input.Length; i++) input.Ptr[i] = (float)(rng.NextDouble() - 0.5);
             long groups = ((long)batch * frames + w - 1) / w;
-            variants.Add(($"{groups} x ForwardPower W{w}", () => { for (long g = 0; g < groups; g++) Fft(plan, wd, ws.Ptr); }));
+            variants.Add(($"{groups} x ForwardPower W{w}", () => { for (long g = 0; g < groups; g++) Fft(plan, wd, ws.Ptr, input.Ptr); }));
             if (w > 1)
             {
                 var sig = new PinnedFloats(n);
@@ -148,9 +151,9 @@ public static unsafe class FeaturesLab
         fixed (float* o = y) dct.Run(rows.Ptr, count / mel.Mels, mel.Mels, o, width, 1);
     }
 
-    static void Fft(RealPlan plan, SimdWidth width, float* work)
+    static void Fft(RealPlan plan, SimdWidth width, float* work, float* input)
     {
-        var job = new FftJob { Plan = plan, Work = work };
+        var job = new FftJob { Plan = plan, Work = work, Input = input };
         LaneDispatch.Run(width, ref job);
     }
 
@@ -177,10 +180,13 @@ public static unsafe class FeaturesLab
     struct FftJob : ILaneJob
     {
         public RealPlan Plan;
-        public float* Work;
+        public float* Work, Input;
         public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged
         {
             Plan.Carve(Work, TO.Count, out float* zr, out float* zi, out float* xr, out _, out float* scratch);
+            long bytes = (long)Plan.ComplexLength * TO.Count * sizeof(float);
+            Buffer.MemoryCopy(Input, zr, bytes, bytes);
+            Buffer.MemoryCopy(Input + Plan.ComplexLength * TO.Count, zi, bytes, bytes);
             Plan.ForwardPower<TO, TV>(zr, zi, xr, scratch);
         }
     }
