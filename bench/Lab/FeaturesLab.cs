@@ -5,7 +5,8 @@
 // between samples (as torchaudio's turn in `compare` does to the caches); `loop [seconds] [mfcc]` instead spins one
 // kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0). A/B variants: "packed" (the STFT
 // without the fused first FFT stage), "mfcc row-major mel" (MFCC's former two passes), and the packing alone
-// (PackStrided, TransposeHops); `coldcost` times 10-call samples after 8 MiB of writes, as `compare` samples batch 1.
+// (PackStrided, TransposeHops); `coldcost` times 10-call samples after 8 MiB of writes, as `compare` samples batch 1;
+// `wakeprofile [spin|vspin] [mfcc]` times each of 10 calls after a 2 ms idle gap (see WakeProfile).
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -55,6 +56,13 @@ public static unsafe class FeaturesLab
             Console.WriteLine(FormattableString.Invariant($"{calls} calls, {sw.Elapsed.TotalSeconds / calls * 1e6:F1} us/call"));
             return 0;
         }
+        if (args.Contains("wakeprofile"))
+        {
+            bool useMfcc = args.Contains("mfcc");
+            WakeProfile(useMfcc ? () => mfcc.Run(x, batch, y, threads: 1) : () => mel.Run(x, batch, y, threads: 1),
+                args.Contains("vspin") ? "vspin" : args.Contains("spin") ? "spin" : "sleep", useMfcc ? "mfcc" : "log-mel");
+            return 0;
+        }
         if (args.Contains("coldcost"))
         {
             // As `compare` times batch 1: 10 calls per sample, each sample after the anchor's turn has run through the caches
@@ -90,8 +98,11 @@ public static unsafe class FeaturesLab
             var plan = RealFft.Get(nfft).Plan;
             int w = LaneDispatch.Lanes(width);
             var ws = new PinnedFloats(plan.WorkFloats(w) + 4096L * w);
+            // Fresh packed input per transform (ForwardPower clobbers it; transforming its own output again overflows to inf).
+            var input = new PinnedFloats(2L * plan.ComplexLength * w);
+            for (long i = 0; i < input.Length; i++) input.Ptr[i] = (float)(rng.NextDouble() - 0.5);
             long groups = ((long)batch * frames + w - 1) / w;
-            variants.Add(($"{groups} x ForwardPower W{w}", () => { for (long g = 0; g < groups; g++) Fft(plan, wd, ws.Ptr); }));
+            variants.Add(($"{groups} x ForwardPower W{w}", () => { for (long g = 0; g < groups; g++) Fft(plan, wd, ws.Ptr, input.Ptr); }));
             if (w > 1)
             {
                 var sig = new PinnedFloats(n);
@@ -104,6 +115,35 @@ public static unsafe class FeaturesLab
         return 0;
     }
 
+    /// <summary>
+    /// `wakeprofile`: each of 200 samples first idles 2 ms (sleep: blocked, as `compare` is while torchaudio runs; spin: a scalar
+    /// busy loop; vspin: a 512-bit FMA busy loop), then times 10 calls one by one; prints the median of call i. Shows what the first
+    /// call after an idle gap costs over the steady ones (10-call samples in `compare` carry a tenth of it per call).
+    /// </summary>
+    static void WakeProfile(Action run, string idle, string name)
+    {
+        var per = Enumerable.Range(0, 10).Select(_ => new List<double>()).ToArray();
+        for (int i = 0; i < 50; i++) run();
+        var acc = Vector512<float>.Zero;
+        for (int r = 0; r < 200; r++)
+        {
+            long s0 = Stopwatch.GetTimestamp();
+            if (idle == "sleep") Thread.Sleep(2);
+            else if (idle == "spin") while (Stopwatch.GetElapsedTime(s0).TotalMilliseconds < 2) { }
+            else
+                while (Stopwatch.GetElapsedTime(s0).TotalMilliseconds < 2)
+                    for (int i = 0; i < 64; i++) acc = Vector512.FusedMultiplyAdd(acc, Vector512.Create(0.5f), Vector512.Create(0.25f));
+            for (int i = 0; i < 10; i++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                run();
+                per[i].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds * 1e6);
+            }
+        }
+        string medians = string.Join(" ", per.Select(p => { p.Sort(); return p[p.Count / 2].ToString("F1", CultureInfo.InvariantCulture); }));
+        Console.WriteLine($"{name}, after 2 ms {idle} ({acc[0] * 0:F0}): median us of calls 1..10: {medians}");
+    }
+
     static void MfccRowMajor(MelSpectrogramKernel mel, DctLanes dct, float[] x, int batch, PinnedFloats rows, float[] y, SimdWidth width)
     {
         long count = rows.Length;
@@ -111,9 +151,9 @@ public static unsafe class FeaturesLab
         fixed (float* o = y) dct.Run(rows.Ptr, count / mel.Mels, mel.Mels, o, width, 1);
     }
 
-    static void Fft(RealPlan plan, SimdWidth width, float* work)
+    static void Fft(RealPlan plan, SimdWidth width, float* work, float* input)
     {
-        var job = new FftJob { Plan = plan, Work = work };
+        var job = new FftJob { Plan = plan, Work = work, Input = input };
         LaneDispatch.Run(width, ref job);
     }
 
@@ -140,10 +180,13 @@ public static unsafe class FeaturesLab
     struct FftJob : ILaneJob
     {
         public RealPlan Plan;
-        public float* Work;
+        public float* Work, Input;
         public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged
         {
             Plan.Carve(Work, TO.Count, out float* zr, out float* zi, out float* xr, out _, out float* scratch);
+            long bytes = (long)Plan.ComplexLength * TO.Count * sizeof(float);
+            Buffer.MemoryCopy(Input, zr, bytes, bytes);
+            Buffer.MemoryCopy(Input + Plan.ComplexLength * TO.Count, zi, bytes, bytes);
             Plan.ForwardPower<TO, TV>(zr, zi, xr, scratch);
         }
     }

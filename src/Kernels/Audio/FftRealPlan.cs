@@ -111,7 +111,7 @@ internal sealed unsafe class RealPlan
     public void Forward<TO, TV>(float* zr, float* zi, float* xr, float* xi, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
     {
         var put = new ComplexOut { Re = xr, Im = xi };
-        Run<TO, TV, ComplexOut, LaneRows>(new LaneRows(zr, zi), false, zr, zi, scratch, ref put);
+        Run<TO, TV, ComplexOut, LaneRows>(new LaneRows(zr, zi), false, zr, zi, scratch, put);
     }
 
     /// <summary>
@@ -128,7 +128,7 @@ internal sealed unsafe class RealPlan
         where TO : struct, IVec<TV> where TV : unmanaged where TIn : struct, IStageInput
     {
         var put = new ComplexOut { Re = xr, Im = xi };
-        Run<TO, TV, ComplexOut, TIn>(input, true, zr, zi, scratch, ref put);
+        Run<TO, TV, ComplexOut, TIn>(input, true, zr, zi, scratch, put);
     }
 
     /// <summary><see cref="ForwardPower{TO,TV}"/> with the input read from <paramref name="input"/>, as <see cref="ForwardFrom{TO,TV,TIn}"/>.</summary>
@@ -136,7 +136,7 @@ internal sealed unsafe class RealPlan
         where TO : struct, IVec<TV> where TV : unmanaged where TIn : struct, IStageInput
     {
         var put = new PowerOut { P = power };
-        Run<TO, TV, PowerOut, TIn>(input, true, zr, zi, scratch, ref put);
+        Run<TO, TV, PowerOut, TIn>(input, true, zr, zi, scratch, put);
     }
 
     /// <summary>
@@ -146,7 +146,7 @@ internal sealed unsafe class RealPlan
     public void ForwardPower<TO, TV>(float* zr, float* zi, float* power, float* scratch) where TO : struct, IVec<TV> where TV : unmanaged
     {
         var put = new PowerOut { P = power };
-        Run<TO, TV, PowerOut, LaneRows>(new LaneRows(zr, zi), false, zr, zi, scratch, ref put);
+        Run<TO, TV, PowerOut, LaneRows>(new LaneRows(zr, zi), false, zr, zi, scratch, put);
     }
 
     /// <summary>Where the untangled bins go: Put(row offset, re, im) for one lane row.</summary>
@@ -175,7 +175,7 @@ internal sealed unsafe class RealPlan
     }
 
     /// <summary>The transform: the first stage reads <paramref name="first"/> when <paramref name="fused"/> (else zr/zi), the bins go to put.</summary>
-    void Run<TO, TV, TOut, TIn>(TIn first, bool fused, float* zr, float* zi, float* scratch, ref TOut put)
+    void Run<TO, TV, TOut, TIn>(TIn first, bool fused, float* zr, float* zi, float* scratch, TOut put)
         where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut where TIn : struct, IStageInput
     {
         int w = TO.Count;
@@ -193,34 +193,34 @@ internal sealed unsafe class RealPlan
             {
                 // The last stage's butterflies (no twiddles) untangled as they come out: see FusedLast.
                 _c.ForwardStages<TO, TV, TIn>(first, fused, zr, zi, scratch, _c.StageCount - 1, out float* ar, out float* ai);
-                if (r == 5) FusedLast<TO, TV, TOut, Last5>(ar, ai, post, ref put);
-                else FusedLast<TO, TV, TOut, Last4>(ar, ai, post, ref put);
+                if (r == 5) FusedLast<TO, TV, TOut, Last5>(h, ar, ai, post, put);
+                else FusedLast<TO, TV, TOut, Last4>(h, ar, ai, post, put);
                 return;
             }
             float* cr, ci;
             if (fused) _c.ForwardStages<TO, TV, TIn>(first, true, zr, zi, scratch, _c.StageCount, out cr, out ci);
             else _c.ForwardAnywhere<TO, TV>(zr, zi, scratch, out cr, out ci);
-            Ends<TO, TV, TOut>(TO.Load(cr), TO.Load(ci), ref put);
+            Ends<TO, TV, TOut>(h, TO.Load(cr), TO.Load(ci), put);
             for (int k = 1; 2 * k <= h; k++)
             {
                 nint ik = (nint)k * w, im = (nint)(h - k) * w;
-                Pair<TO, TV, TOut>(k, TO.Load(cr + ik), TO.Load(ci + ik), TO.Load(cr + im), TO.Load(ci + im), post, ref put);
+                Pair<TO, TV, TOut>(h, k, TO.Load(cr + ik), TO.Load(ci + ik), TO.Load(cr + im), TO.Load(ci + im), post, put);
             }
         }
     }
 
     /// <summary>Bins 0 and h from Z_0: X_0 = Re Z_0 + Im Z_0, X_h = Re Z_0 - Im Z_0 (both real).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void Ends<TO, TV, TOut>(TV z0r, TV z0i, ref TOut put) where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
+    static void Ends<TO, TV, TOut>(int h, TV z0r, TV z0i, TOut put) where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
     {
         TV zero = TO.Splat(0f);
         put.Put<TO, TV>(0, TO.Add(z0r, z0i), zero);
-        put.Put<TO, TV>((nint)(N / 2) * TO.Count, TO.Sub(z0r, z0i), zero);
+        put.Put<TO, TV>((nint)h * TO.Count, TO.Sub(z0r, z0i), zero);
     }
 
     /// <summary>Bins k and h-k (1 &lt;= k &lt;= h/2) from Z_k and Z_{h-k} (the formulas in the header; k = h/2 writes its bin twice, the second wins).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    void Pair<TO, TV, TOut>(int k, TV zkr, TV zki, TV zmr, TV zmi, float* post, ref TOut put) where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
+    static void Pair<TO, TV, TOut>(int h, int k, TV zkr, TV zki, TV zmr, TV zmi, float* post, TOut put) where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
     {
         TV half = TO.Splat(0.5f);
         TV er = TO.Mul(half, TO.Add(zkr, zmr)), ei = TO.Mul(half, TO.Sub(zki, zmi));
@@ -229,7 +229,7 @@ internal sealed unsafe class RealPlan
         TV wr = TO.Splat(post[2 * k]), wi = TO.Splat(post[2 * k + 1]);
         TV tr = TO.NegMulAdd(o2i, wi, TO.Mul(o2r, wr)), ti = TO.MulAdd(o2r, wi, TO.Mul(o2i, wr));
         put.Put<TO, TV>((nint)k * TO.Count, TO.Add(er, tr), TO.Add(ei, ti));
-        put.Put<TO, TV>((nint)(N / 2 - k) * TO.Count, TO.Sub(er, tr), TO.Sub(ti, ei));
+        put.Put<TO, TV>((nint)(h - k) * TO.Count, TO.Sub(er, tr), TO.Sub(ti, ei));
     }
 
     // ---- the last Stockham stage fused with the untangling. After all stages but the last (radix r, m = 1, s = h/r),
@@ -262,10 +262,10 @@ internal sealed unsafe class RealPlan
     }
 
     /// <summary>The fused last stage for radix TR (4 or 5); the comments give the index pairs for r = 5 (r = 4 drops the k = 2 pair).</summary>
-    void FusedLast<TO, TV, TOut, TR>(float* xr, float* xi, float* post, ref TOut put)
+    static void FusedLast<TO, TV, TOut, TR>(int h, float* xr, float* xi, float* post, TOut put)
         where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut where TR : struct, ILastRadix
     {
-        int w = TO.Count, s = N / 2 / TR.R;
+        int w = TO.Count, s = h / TR.R;
         nint ss = (nint)s * w;
         for (int q = 0; 2 * q <= s; q++)
         {
@@ -274,27 +274,27 @@ internal sealed unsafe class RealPlan
             if (q == 0)
             {
                 // Outputs s*k: Z_0, then the pairs (s, (r-1)s) and (2s, (r-2)s) (for r = 4, 2s = h/2 on its own).
-                Ends<TO, TV, TOut>(a0r, a0i, ref put);
-                Pair<TO, TV, TOut>(s, a1r, a1i, alr, ali, post, ref put);
-                Pair<TO, TV, TOut>(2 * s, a2r, a2i, apr, api, post, ref put);
+                Ends<TO, TV, TOut>(h, a0r, a0i, put);
+                Pair<TO, TV, TOut>(h, s, a1r, a1i, alr, ali, post, put);
+                Pair<TO, TV, TOut>(h, 2 * s, a2r, a2i, apr, api, post, put);
             }
             else if (2 * q == s)
             {
                 // Its own partner: (q, q + (r-1)s), (q + s, q + (r-2)s), and for r = 5 q + 2s = h/2.
-                Pair<TO, TV, TOut>(q, a0r, a0i, alr, ali, post, ref put);
-                Pair<TO, TV, TOut>(q + s, a1r, a1i, apr, api, post, ref put);
-                if (TR.R == 5) Pair<TO, TV, TOut>(q + 2 * s, a2r, a2i, a2r, a2i, post, ref put);
+                Pair<TO, TV, TOut>(h, q, a0r, a0i, alr, ali, post, put);
+                Pair<TO, TV, TOut>(h, q + s, a1r, a1i, apr, api, post, put);
+                if (TR.R == 5) Pair<TO, TV, TOut>(h, q + 2 * s, a2r, a2i, a2r, a2i, post, put);
             }
             else
             {
                 Column<TO, TV, TR>(xr + (nint)(s - q) * w, xi + (nint)(s - q) * w, ss, out TV b0r, out TV b0i, out TV b1r, out TV b1i, out TV b2r, out TV b2i,
                     out TV bpr, out TV bpi, out TV blr, out TV bli);
                 // q + s*k is below h/2 for k < r/2; above it the pair is led by butterfly s-q's output (s - q + s*(r-1-k)).
-                Pair<TO, TV, TOut>(q, a0r, a0i, blr, bli, post, ref put);
-                Pair<TO, TV, TOut>(q + s, a1r, a1i, bpr, bpi, post, ref put);
-                if (TR.R == 5) Pair<TO, TV, TOut>(q + 2 * s, a2r, a2i, b2r, b2i, post, ref put);
-                Pair<TO, TV, TOut>(2 * s - q, b1r, b1i, apr, api, post, ref put);
-                Pair<TO, TV, TOut>(s - q, b0r, b0i, alr, ali, post, ref put);
+                Pair<TO, TV, TOut>(h, q, a0r, a0i, blr, bli, post, put);
+                Pair<TO, TV, TOut>(h, q + s, a1r, a1i, bpr, bpi, post, put);
+                if (TR.R == 5) Pair<TO, TV, TOut>(h, q + 2 * s, a2r, a2i, b2r, b2i, post, put);
+                Pair<TO, TV, TOut>(h, 2 * s - q, b1r, b1i, apr, api, post, put);
+                Pair<TO, TV, TOut>(h, s - q, b0r, b0i, alr, ali, post, put);
             }
         }
     }

@@ -101,6 +101,31 @@ public class MelFeatureKernelTests
     }
 
     /// <summary>
+    /// The `compare features` calls (log-mel dB, MFCC; batch 1 and a batch spanning lane groups; one thread) allocate nothing once
+    /// warm, on every width: workspaces come from the kernels' pools, the output from the caller (no GC work inside a timed call).
+    /// </summary>
+    [Test]
+    public void WarmCallsAllocateNothing([ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth w)
+    {
+        var spec = StftSpec.Torch(400, 160);
+        var bank = MelFilterbank.Create(201, 16000, 40);
+        var mel = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f));
+        var mfcc = new MfccKernel(spec, bank, 40, LogCompression.AmplitudeToDb(true, 80f));
+        foreach (int batch in new[] { 1, 3 })
+        {
+            var x = Signal(batch * 16000, batch);
+            var y = new float[batch * mel.FrameCount(16000) * 40];
+            foreach (var (name, run) in new (string, Action)[] { ("log-mel", () => mel.Run(x, batch, y, w, 1)), ("mfcc", () => mfcc.Run(x, batch, y, w, 1)) })
+            {
+                for (int i = 0; i < 3; i++) run();
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < 5; i++) run();
+                Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, $"{name} {w} batch {batch}: bytes allocated by 5 warm calls");
+            }
+        }
+    }
+
+    /// <summary>
     /// MfccKernel keeps the mel rows in the lane layout and applies the clip pass as the DCT reads them; that must give bitwise
     /// the former two passes (row-major mel rows, Decibel.FinishClip per clip, DctLanes.Run), for every clip-pass kind (top_db
     /// low enough to clamp), batches whose clips share lane groups, 1 and 2 threads, every width.
