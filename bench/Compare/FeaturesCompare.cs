@@ -68,17 +68,28 @@ public sealed class FeaturesCompare : ICompareSuite
         // Warm up both (JIT tiers, plan and workspace creation, torch's first-call costs).
         for (int i = 0; i < 20; i++) k.Run(x, batch, y);
         for (int i = 0; i < 3; i++) py?.Time(ci, batch);
+        // Turns of about equal wall time: each turn begins with caches the other process just used, and with a fixed
+        // call count the faster side's short turn would carry that cold start over fewer calls (at batch 1 our 10 calls
+        // take ~0.25 ms, the first of them 2-3x a warm one; torchaudio's 10 take ~3 ms).
+        int anchorInner = batch == 1 ? 10 : 1;
+        int inner = anchorInner;
+        if (py is not null)
+        {
+            long c0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < anchorInner; i++) k.Run(x, batch, y);
+            double perCall = Stopwatch.GetElapsedTime(c0).TotalSeconds / anchorInner;
+            double anchorPerCall = py.Time(ci, batch, anchorInner);
+            inner = (int)Math.Clamp(Math.Round(anchorInner * anchorPerCall / perCall), anchorInner, 50 * anchorInner);
+        }
         var ours = new List<double>(); var anchor = new List<double>();
         var total = Stopwatch.StartNew();
         double budget = batch == 1 ? 2.0 : 4.0;
         while (ours.Count < 7 || (total.Elapsed.TotalSeconds < budget && ours.Count < 401))
         {
-            // Many calls per sample at batch 1 so timer resolution and noise stay small.
-            int inner = batch == 1 ? 10 : 1;
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < inner; i++) k.Run(x, batch, y);
             ours.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / inner);
-            if (py is not null) anchor.Add(py.Time(ci, batch, inner));
+            if (py is not null) anchor.Add(py.Time(ci, batch, anchorInner));
         }
         double o = batch / Median(ours);
         double? a = py is null ? null : batch / Median(anchor);
