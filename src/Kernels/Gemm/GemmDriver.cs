@@ -24,12 +24,14 @@ internal readonly unsafe struct GemmArgs
     public readonly float Alpha, Beta;
     public readonly float* A, B, C;
     public readonly int Lda, Ldb, Ldc;
+    /// <summary>Applied to each C tile after its last K block (GemmEpilogue); the default does nothing.</summary>
+    public readonly GemmEpilogue Epilogue;
 
     public GemmArgs(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
-        float* b, int ldb, float beta, float* c, int ldc)
+        float* b, int ldb, float beta, float* c, int ldc, GemmEpilogue epilogue = default)
     {
         TransA = transA; TransB = transB; M = m; N = n; K = k; Alpha = alpha; Beta = beta;
-        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc;
+        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc; Epilogue = epilogue;
     }
 
     /// <summary>Address of op(A)[i, p], and the strides of op(A) along i and along p.</summary>
@@ -193,18 +195,20 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                     }
                     for (int pc = 0; pc < kLen; pc += kcMax)
                         Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, kLen - pc),
-                            k0 + pc == 0 ? g.Beta : 1f, edge);
+                            k0 + pc == 0 ? g.Beta : 1f, edge, last: k0 + pc + kcMax >= g.K);
                 }
             }
         }
     }
 
     /// <summary>All (MR, NR) tiles of one (mc, nc) block of C from packed A (mc, kc) and packed B (kc, nc).</summary>
+    /// <remarks><paramref name="last"/>: this is the tiles' last K block, so the epilogue (if any) applies to each tile once it is stored.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Macro(in GemmArgs g, float* pa, float* pb, int ic, int jc, int mc, int nc, int kc, float beta, float* edge)
+    internal static void Macro(in GemmArgs g, float* pa, float* pb, int ic, int jc, int mc, int nc, int kc, float beta, float* edge, bool last = false)
     {
         int mr = Mr, nr = Nr;
         nint ldc = g.Ldc;
+        bool epilogue = last && !g.Epilogue.IsNone;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int nEff = Math.Min(nr, nc - jr);
@@ -231,6 +235,7 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                         else for (int j = 0; j < nEff; j++) ci[j] = g.Alpha * ei[j] + beta * ci[j];
                     }
                 }
+                if (epilogue) g.Epilogue.Apply<TOps, TV>(c, ldc, ic + ir, jc + jr, mEff, nEff);
             }
         }
     }
