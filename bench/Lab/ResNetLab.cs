@@ -2,7 +2,7 @@
 // 3 x 192 x 384): `lab resnet [steps 9] [threads 2]` times the whole eval forward, then every conv of the backbone
 // alone on an input of its shape (conv only, and conv -> BN -> ReLU through the module path), grouped by kind
 // (stem 7x7, 1x1 stride 1, 3x3, 1x1 stride 2), medians in ms. Our side only, no anchor: for finding where the
-// milliseconds go, not for claims (use `compare tagging-resnet` for those).
+// milliseconds go, not for claims (use `compare tagging-resnet` for those). `loop` after the numbers: only the forward.
 using System.Globalization;
 using Cochlea.Bench.Compare;
 using Cochlea.Kernels.Threading;
@@ -17,6 +17,7 @@ public static class ResNetLab
 
     public static int Run(string[] args)
     {
+        if (args.Length > 0 && args[0] == "gemm") return GemmGrid(args[1..]);
         int steps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 9;
         KernelThreads.Count = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
         using var model = AttentionTagger.Create(TaggerBackbone.ResNet50, 24, seed: 1);
@@ -31,6 +32,8 @@ public static class ResNetLab
         }
         double whole = Med(() => { using var s = Tensor.Scope(); using var ng = Tensor.NoGrad(); model.Forward(x); });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"forward b1 eval: {whole:F1} ms ({KernelThreads.Count} threads)"));
+        if (args.Contains("loop")) return 0;
+        StemPool(steps);   // `lab resnet 50 2 loop`: the forward alone, for a profiler (perf) to sample
 
         // A/B in this process, alternating: the backbone's eval forward (fused conv+BN+add+ReLU) against the same
         // backbone as separate ops (conv, batch norm, add, ReLU: the forward before ConvBatchNorm), and their largest difference.
@@ -108,6 +111,77 @@ public static class ResNetLab
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sum: conv {sumConv:F1} ms, conv+bn+relu {sumFused:F1} ms; whole forward {whole:F1} ms"));
         return 0;
+    }
+
+    // `lab resnet gemm [reps 15] [threads 2]`: the batch-1 GEMMs of ResNet50 on 3 x 192 x 384 (M = Cout, N = positions,
+    // K = Cin * KH * KW, one line per distinct shape with its count in the network), each timed with the driver's
+    // default grid and with SplitTallA off, alternating; totals weighted by the counts. Wall minima and CPU medians.
+    static unsafe int GemmGrid(string[] args)
+    {
+        int reps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 15;
+        int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        var shapes = new (int M, int N, int K, int Count)[]
+        {
+            (64, 4608, 64, 1), (64, 4608, 576, 3), (256, 4608, 64, 4), (64, 4608, 256, 2),
+            (128, 4608, 256, 1), (128, 1152, 1152, 4), (512, 1152, 128, 4), (512, 1152, 256, 1), (128, 1152, 512, 3),
+            (256, 1152, 512, 1), (256, 288, 2304, 6), (1024, 288, 256, 6), (1024, 288, 512, 1), (256, 288, 1024, 5),
+            (512, 288, 1024, 1), (512, 72, 4608, 3), (2048, 72, 512, 3), (2048, 72, 1024, 1), (512, 72, 2048, 2),
+        };
+        var me = System.Diagnostics.Process.GetCurrentProcess();
+        double totNew = 0, totOld = 0, cpuNew = 0, cpuOld = 0;
+        foreach (var (m, n, k, count) in shapes)
+        {
+            float* a = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(m * k * 4), 64);
+            float* b = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(k * n * 4), 64);
+            float* c = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(m * n * 4), 64);
+            new Span<float>(a, m * k).Fill(0.01f); new Span<float>(b, k * n).Fill(0.02f);
+            var g = new Kernels.Gemm.GemmArgs(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            var on = Kernels.Gemm.GemmBlocking.Default;
+            var off = on with { SplitTallA = false };
+            (double Wall, double Cpu) T(Kernels.Gemm.GemmBlocking blk)
+            {
+                me.Refresh();
+                var c0 = me.TotalProcessorTime;
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                Kernels.Gemm.Sgemm.Execute<Kernels.Numerics.V512Ops, System.Runtime.Intrinsics.Vector512<float>, Kernels.Gemm.Rows8>(g, threads, blk);
+                double wall = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+                me.Refresh();
+                return (wall, (me.TotalProcessorTime - c0).TotalMilliseconds);
+            }
+            var wn = new List<double>(); var wo = new List<double>(); var cn = new List<double>(); var co = new List<double>();
+            T(on); T(off);
+            for (int r = 0; r < reps; r++)
+            {
+                var x = T(on); var y = T(off);
+                wn.Add(x.Wall); cn.Add(x.Cpu); wo.Add(y.Wall); co.Add(y.Cpu);
+            }
+            totNew += wn.Min() * count; totOld += wo.Min() * count; cpuNew += Timing.Median(cn) * count; cpuOld += Timing.Median(co) * count;
+            double gf = 2.0 * m * n * k / 1e6;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{m,5} x {n,5} x {k,5} (x{count}): tall split min {wn.Min(),6:F2} ms ({gf / wn.Min(),4:F0} GFLOP/s), old grid min {wo.Min(),6:F2} ms ({gf / wo.Min(),4:F0}); cpu med {Timing.Median(cn):F1} vs {Timing.Median(co):F1}"));
+            System.Runtime.InteropServices.NativeMemory.AlignedFree(a); System.Runtime.InteropServices.NativeMemory.AlignedFree(b); System.Runtime.InteropServices.NativeMemory.AlignedFree(c);
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"weighted total: tall split {totNew:F1} ms (cpu {cpuNew:F0}), old grid {totOld:F1} ms (cpu {cpuOld:F0}), {threads} threads"));
+        return 0;
+    }
+
+    // The stem's 3x3 stride-2 max pool on (1, 64, 96, 192): with argmax indices (the training kernel) and without (inference), alternating.
+    static unsafe void StemPool(int steps)
+    {
+        using var x = Tensor.Randn(new Random(4), 1f, 1, 64, H / 2, W / 2).Keep();
+        using var y = Tensor.Empty(1, 64, H / 4, W / 4).Keep();
+        using var idx = Tensor.Empty([1, 64, H / 4, W / 4], DType.Int32).Keep();
+        var ah = new Kernels.Conv.ConvAxis(H / 2, 3, 2, 1, 1);
+        var aw = new Kernels.Conv.ConvAxis(W / 2, 3, 2, 1, 1);
+        var a = new List<double>(); var b = new List<double>();
+        for (int i = 0; i <= steps; i++)
+        {
+            double ta = Timing.Time(() => Kernels.Pooling.Pool.MaxForward2d(x.DataPtr, y.DataPtr, (int*)idx.RawPtr, 64, ah, aw)) * 1e3;
+            double tb = Timing.Time(() => Kernels.Pooling.Pool.MaxForward2dNoIndex(x.DataPtr, y.DataPtr, 64, ah, aw)) * 1e3;
+            if (i > 0) { a.Add(ta); b.Add(tb); }
+        }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"stem max pool: with indices min {a.Min():F2} / median {Timing.Median(a):F2} ms, without min {b.Min():F2} / median {Timing.Median(b):F2} ms"));
     }
 
     // ResNet50's forward as separate ops, from its public children (stem "0" conv, "1" bn, stages "4".."7" of

@@ -46,7 +46,8 @@ internal readonly unsafe struct GemmArgs
 
 /// <summary>Cache-block sizes (in elements). KC is the depth of one packed panel; NC is an upper bound.</summary>
 /// <remarks>BBytes bounds one thread's packed B block (NC columns by all of K, or by a K super-block; it lives in L3).</remarks>
-internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc, long BBytes = 4L << 20)
+/// <remarks>SplitTallA: the row-block grid for A taller than B is wide (see GemmDriver.Run); off only in the kernel lab, for A/B.</remarks>
+internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc, long BBytes = 4L << 20, bool SplitTallA = true)
 {
     /// <summary>
     /// Defaults, measured with `bench lab gemm` on the dev box (Zen 4: 32 KiB L1d, 1 MiB L2 per core, 32 MiB L3;
@@ -118,6 +119,17 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         int jcWanted = Math.Max(1, (wantUnits + icBlocks - 1) / icBlocks);
         int ncBal = RoundUp((g.N + jcWanted - 1) / jcWanted, nr);
         int nc = Math.Max(nr, Math.Min(ncFit, Math.Max(ncBal, 4 * nr)));
+        // A taller than B is wide (batch-1 convolutions past the first stage: C is Cout x a few hundred positions, A the
+        // weights, B the columns): one column block, and rows cut into about wantUnits blocks. A is then packed once in
+        // all (each unit has its own rows; the column split above made every thread pack all of A), B once per thread,
+        // and units are small enough for the claiming to balance the threads (three 192-row blocks on two threads left
+        // one idle a third of the time). Only the grid changes, never the k order: results stay bit-identical.
+        if (blk.SplitTallA && threads > 1 && g.M > g.N && RoundUp(g.N, nr) <= ncFit)
+        {
+            nc = RoundUp(g.N, nr);
+            mc = Math.Clamp(RoundUp((g.M + wantUnits - 1) / wantUnits, mr), mr, mc);
+            icBlocks = (g.M + mc - 1) / mc;
+        }
         // Fewer units than threads (a weight gradient: m and n are channel counts, k is every position of the
         // batch): narrower column blocks, then shorter row blocks, so each thread gets one. Only the grid
         // changes, never the k order, so results stay bit-identical.
