@@ -119,15 +119,16 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         int jcWanted = Math.Max(1, (wantUnits + icBlocks - 1) / icBlocks);
         int ncBal = RoundUp((g.N + jcWanted - 1) / jcWanted, nr);
         int nc = Math.Max(nr, Math.Min(ncFit, Math.Max(ncBal, 4 * nr)));
-        // A taller than B is wide (batch-1 convolutions past the first stage: C is Cout x a few hundred positions, A the
+        // A at least half as tall as B is wide (batch-1 convolutions past the first stage: C is Cout x a few hundred positions, A the
         // weights, B the columns): one column block, and rows cut into about wantUnits blocks. A is then packed once in
         // all (each unit has its own rows; the column split above made every thread pack all of A), B once per thread,
         // and units are small enough for the claiming to balance the threads (three 192-row blocks on two threads left
         // one idle a third of the time). Only the grid changes, never the k order: results stay bit-identical.
-        if (blk.SplitTallA && threads > 1 && g.M > g.N && RoundUp(g.N, nr) <= ncFit)
+        if (blk.SplitTallA && threads > 1 && 2L * g.M >= g.N && RoundUp(g.N, nr) <= ncFit)
         {
             nc = RoundUp(g.N, nr);
-            mc = Math.Clamp(RoundUp((g.M + wantUnits - 1) / wantUnits, mr), mr, mc);
+            // Not below 4 * MR rows: each (KC, NR) B micro-panel then still serves 4 tiles from L1/L2.
+            mc = Math.Clamp(RoundUp((g.M + wantUnits - 1) / wantUnits, mr), Math.Min(mc, 4 * mr), mc);
             icBlocks = (g.M + mc - 1) / mc;
         }
         // Fewer units than threads (a weight gradient: m and n are channel counts, k is every position of the
