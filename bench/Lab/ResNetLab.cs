@@ -113,13 +113,14 @@ public static class ResNetLab
         return 0;
     }
 
-    // `lab resnet gemm [reps 15] [threads 2]`: the batch-1 GEMMs of ResNet50 on 3 x 192 x 384 (M = Cout, N = positions,
-    // K = Cin * KH * KW, one line per distinct shape with its count in the network), each timed with the driver's
-    // default grid and with SplitTallA off, alternating; totals weighted by the counts. Wall minima and CPU medians.
+    // `lab resnet gemm [reps 15] [threads 2] [tall|direct|both]`: the batch-1 GEMMs of ResNet50 on 3 x 192 x 384 (M = Cout,
+    // N = positions, K = Cin * KH * KW, one line per distinct shape with its count in the network), each timed with the
+    // driver's defaults and with SplitTallA, DirectB or both off, alternating; totals weighted by the counts. Wall minima, CPU medians.
     static unsafe int GemmGrid(string[] args)
     {
         int reps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 15;
         int threads = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2;
+        string what = args.Length > 2 ? args[2] : "tall";   // the feature turned off on the B side: tall, direct or both
         var shapes = new (int M, int N, int K, int Count)[]
         {
             (64, 4608, 64, 1), (64, 4608, 576, 3), (256, 4608, 64, 4), (64, 4608, 256, 2),
@@ -137,7 +138,7 @@ public static class ResNetLab
             new Span<float>(a, m * k).Fill(0.01f); new Span<float>(b, k * n).Fill(0.02f);
             var g = new Kernels.Gemm.GemmArgs(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
             var on = Kernels.Gemm.GemmBlocking.Default;
-            var off = on with { SplitTallA = false };
+            var off = what == "direct" ? on with { DirectB = false } : what == "both" ? on with { DirectB = false, SplitTallA = false } : on with { SplitTallA = false };
             (double Wall, double Cpu) T(Kernels.Gemm.GemmBlocking blk)
             {
                 me.Refresh();
@@ -158,10 +159,10 @@ public static class ResNetLab
             totNew += wn.Min() * count; totOld += wo.Min() * count; cpuNew += Timing.Median(cn) * count; cpuOld += Timing.Median(co) * count;
             double gf = 2.0 * m * n * k / 1e6;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{m,5} x {n,5} x {k,5} (x{count}): tall split min {wn.Min(),6:F2} ms ({gf / wn.Min(),4:F0} GFLOP/s), old grid min {wo.Min(),6:F2} ms ({gf / wo.Min(),4:F0}); cpu med {Timing.Median(cn):F1} vs {Timing.Median(co):F1}"));
+                $"{m,5} x {n,5} x {k,5} (x{count}): default min {wn.Min(),6:F2} ms ({gf / wn.Min(),4:F0} GFLOP/s), without {what} min {wo.Min(),6:F2} ms ({gf / wo.Min(),4:F0}); cpu med {Timing.Median(cn):F1} vs {Timing.Median(co):F1}"));
             System.Runtime.InteropServices.NativeMemory.AlignedFree(a); System.Runtime.InteropServices.NativeMemory.AlignedFree(b); System.Runtime.InteropServices.NativeMemory.AlignedFree(c);
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"weighted total: tall split {totNew:F1} ms (cpu {cpuNew:F0}), old grid {totOld:F1} ms (cpu {cpuOld:F0}), {threads} threads"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"weighted total: default {totNew:F1} ms (cpu {cpuNew:F0}), without {what} {totOld:F1} ms (cpu {cpuOld:F0}), {threads} threads"));
         return 0;
     }
 
