@@ -113,7 +113,7 @@ public static class ResNetLab
         return 0;
     }
 
-    // `lab resnet gemm [reps 15] [threads 2] [tall|direct|both]`: the batch-1 GEMMs of ResNet50 on 3 x 192 x 384 (M = Cout,
+    // `lab resnet gemm [reps 15] [threads 2] [tall|direct|both] [b8]`: the batch-1 GEMMs of ResNet50 on 3 x 192 x 384 (M = Cout,
     // N = positions, K = Cin * KH * KW, one line per distinct shape with its count in the network), each timed with the
     // driver's defaults and with SplitTallA, DirectB or both off, alternating; totals weighted by the counts. Wall minima, CPU medians.
     static unsafe int GemmGrid(string[] args)
@@ -128,6 +128,8 @@ public static class ResNetLab
             (256, 1152, 512, 1), (256, 288, 2304, 6), (1024, 288, 256, 6), (1024, 288, 512, 1), (256, 288, 1024, 5),
             (512, 288, 1024, 1), (512, 72, 4608, 3), (2048, 72, 512, 3), (2048, 72, 1024, 1), (512, 72, 2048, 2),
         };
+        // `... b8`: the same convs over a batch of 8 (the training step's forward GEMMs: N = 8 * positions).
+        if (args.Contains("b8")) shapes = shapes.Select(t => (t.M, t.N * 8, t.K, t.Count)).ToArray();
         var me = System.Diagnostics.Process.GetCurrentProcess();
         double totNew = 0, totOld = 0, cpuNew = 0, cpuOld = 0;
         foreach (var (m, n, k, count) in shapes)
