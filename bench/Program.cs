@@ -14,6 +14,7 @@ public static class Program
         if (args.Length > 1 && args[0] == "lab" && args[1] == "gemmpack") return Lab.GemmPackLab.Run(args[2..]);
         if (args.Length > 1 && args[0] == "lab" && args[1] == "kws") return Lab.KwsLab.Run(args[2..]);
         if (args.Length > 1 && args[0] == "lab" && args[1] == "features") return Lab.FeaturesLab.Run(args[2..]);
+        if (args.Length > 1 && args[0] == "lab" && args[1] == "resnet") return Lab.ResNetLab.Run(args[2..]);
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
         return 0;
     }

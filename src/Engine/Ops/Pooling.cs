@@ -40,6 +40,12 @@ public static unsafe partial class Ops
         var y = Tensor.Empty(shape);
         using var xc = x.ContiguousRaw();
         Tensor? idx = null;
+        // No gradient to take: the max without argmax indices (vector rows; inference, e.g. the ResNet stem's pool).
+        if (max && !(NoGradScope.IsGradEnabled && x.RequiresGrad))
+        {
+            Kernels.Pooling.Pool.MaxForward2dNoIndex(xc.DataPtr, y.DataPtr, planes, ah, aw);
+            return y;
+        }
         if (max)
         {
             idx = Tensor.Empty(shape, DType.Int32);

@@ -24,12 +24,14 @@ internal readonly unsafe struct GemmArgs
     public readonly float Alpha, Beta;
     public readonly float* A, B, C;
     public readonly int Lda, Ldb, Ldc;
+    /// <summary>Applied to each C tile after its last K block (GemmEpilogue); the default does nothing.</summary>
+    public readonly GemmEpilogue Epilogue;
 
     public GemmArgs(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
-        float* b, int ldb, float beta, float* c, int ldc)
+        float* b, int ldb, float beta, float* c, int ldc, GemmEpilogue epilogue = default)
     {
         TransA = transA; TransB = transB; M = m; N = n; K = k; Alpha = alpha; Beta = beta;
-        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc;
+        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc; Epilogue = epilogue;
     }
 
     /// <summary>Address of op(A)[i, p], and the strides of op(A) along i and along p.</summary>
@@ -44,7 +46,9 @@ internal readonly unsafe struct GemmArgs
 
 /// <summary>Cache-block sizes (in elements). KC is the depth of one packed panel; NC is an upper bound.</summary>
 /// <remarks>BBytes bounds one thread's packed B block (NC columns by all of K, or by a K super-block; it lives in L3).</remarks>
-internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc, long BBytes = 4L << 20)
+/// <remarks>SplitTallA: the row-block grid for A taller than B is wide (see GemmDriver.Run); off only in the kernel lab, for A/B.
+/// DirectB: a short A reads a row-major B in place instead of packing it (see GemmDriver.Worker); off only in the lab.</remarks>
+internal readonly record struct GemmBlocking(int Mc, int Kc, int Nc, long BBytes = 4L << 20, bool SplitTallA = true, bool DirectB = true)
 {
     /// <summary>
     /// Defaults, measured with `bench lab gemm` on the dev box (Zen 4: 32 KiB L1d, 1 MiB L2 per core, 32 MiB L3;
@@ -116,6 +120,18 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         int jcWanted = Math.Max(1, (wantUnits + icBlocks - 1) / icBlocks);
         int ncBal = RoundUp((g.N + jcWanted - 1) / jcWanted, nr);
         int nc = Math.Max(nr, Math.Min(ncFit, Math.Max(ncBal, 4 * nr)));
+        // A at least half as tall as B is wide (batch-1 convolutions past the first stage: C is Cout x a few hundred positions, A the
+        // weights, B the columns): one column block, and rows cut into about wantUnits blocks. A is then packed once in
+        // all (each unit has its own rows; the column split above made every thread pack all of A), B once per thread,
+        // and units are small enough for the claiming to balance the threads (three 192-row blocks on two threads left
+        // one idle a third of the time). Only the grid changes, never the k order: results stay bit-identical.
+        if (blk.SplitTallA && threads > 1 && 2L * g.M >= g.N && RoundUp(g.N, nr) <= ncFit)
+        {
+            nc = RoundUp(g.N, nr);
+            // Not below 4 * MR rows: each (KC, NR) B micro-panel then still serves 4 tiles from L1/L2.
+            mc = Math.Clamp(RoundUp((g.M + wantUnits - 1) / wantUnits, mr), Math.Min(mc, 4 * mr), mc);
+            icBlocks = (g.M + mc - 1) / mc;
+        }
         // Fewer units than threads (a weight gradient: m and n are channel counts, k is every position of the
         // batch): narrower column blocks, then shorter row blocks, so each thread gets one. Only the grid
         // changes, never the k order, so results stay bit-identical.
@@ -141,18 +157,27 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         // contiguous range of units.
         int* counters = stackalloc int[parts * 16];
         for (int t = 0; t < parts; t++) counters[t * 16] = KernelThreads.Chunk(units, parts, t).Start;
-        var state = new Work(g, mc, nc, ks, icBlocks, units, blk.Kc, parts, counters);
+        // Direct B: with at most MaxDirectRows rows of A, each packed B element would serve at most 16 tiles, so packing B
+        // (a read and a write of all of it: a third of the time of a batch-1 64-channel conv) costs more than the tiles
+        // gain from reading a packed panel; they read B's rows in place instead (two vectors per k step, row stride ldb).
+        // Same tiles, same k order: bit-identical to the packed path.
+        bool direct = blk.DirectB && !g.TransB && g.M <= MaxDirectRows;
+        var state = new Work(g, mc, nc, ks, icBlocks, units, blk.Kc, parts, counters, direct);
         if (parts <= 1) { Worker(state, 0); return; }
         KernelThreads.For(parts, 1, parts, (s, e) => { for (int t = s; t < e; t++) Worker(state, t); });
     }
 
     /// <summary>What every worker of one call shares; `Counters` points at the claim counters on the caller's stack.</summary>
-    readonly struct Work(GemmArgs g, int mc, int nc, int ks, int icBlocks, int units, int kc, int parts, int* counters)
+    readonly struct Work(GemmArgs g, int mc, int nc, int ks, int icBlocks, int units, int kc, int parts, int* counters, bool direct)
     {
         public readonly GemmArgs G = g;
         public readonly int Mc = mc, Nc = nc, Ks = ks, IcBlocks = icBlocks, Units = units, Kc = kc, Parts = parts;
         public readonly int* Counters = counters;
+        public readonly bool DirectB = direct;
     }
+
+    /// <summary>Rows of A up to which B is read in place rather than packed (see Run).</summary>
+    const int MaxDirectRows = 128;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Worker(Work w, int self)
@@ -163,7 +188,8 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         int ksMax = Math.Min(w.Ks, g.K);
         // Packed super-blocks: the KC slab at offset pc (within the super-block) starts at pc * mcPad (A), pc * ncPad (B).
         float* pa = PackBuffers.A((nint)mcPad * ksMax);
-        float* pb = PackBuffers.B((nint)ncPad * ksMax);
+        // Direct B packs only a last, partial micro-panel (one (KC, NR) panel; reading past B's row end is not allowed).
+        float* pb = PackBuffers.B(w.DirectB ? (nint)kcMax * nr : (nint)ncPad * ksMax);
         float* edge = stackalloc float[mr * nr];
         // What this thread has packed now: (column block, super-block start) of B and (row block, start) of A.
         int packedJb = -1, packedIb = -1, packedBk = -1, packedAk = -1;
@@ -179,7 +205,7 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                 for (int k0 = 0; k0 < g.K; k0 += w.Ks)
                 {
                     int kLen = Math.Min(w.Ks, g.K - k0);
-                    if (jb != packedJb || k0 != packedBk)
+                    if (!w.DirectB && (jb != packedJb || k0 != packedBk))
                     {
                         for (int pc = 0; pc < kLen; pc += kcMax)
                             GemmPack.Block(pb + (nint)pc * ncPad, g.BAt(k0 + pc, jc), nc, Math.Min(kcMax, kLen - pc), g.BStrideJ, g.BStrideP, nr);
@@ -192,23 +218,46 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                         packedIb = ib; packedAk = k0;
                     }
                     for (int pc = 0; pc < kLen; pc += kcMax)
-                        Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, kLen - pc),
-                            k0 + pc == 0 ? g.Beta : 1f, edge);
+                    {
+                        bool last = k0 + pc + kcMax >= g.K;
+                        float beta = k0 + pc == 0 ? g.Beta : 1f;
+                        if (w.DirectB) MacroDirect(g, pa + (nint)pc * mcPad, k0 + pc, pb, ic, jc, mc, nc, Math.Min(kcMax, kLen - pc), beta, edge, last);
+                        else Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, kLen - pc), beta, edge, last);
+                    }
                 }
             }
         }
     }
 
-    /// <summary>All (MR, NR) tiles of one (mc, nc) block of C from packed A (mc, kc) and packed B (kc, nc).</summary>
+    /// <summary>
+    /// <see cref="Macro"/> with B read in place: the full NR-column panels of op(B)[p0:p0+kc, jc:jc+nc] straight from B
+    /// (row stride ldb), a last partial panel packed into <paramref name="panel"/> (kc, NR) first.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void Macro(in GemmArgs g, float* pa, float* pb, int ic, int jc, int mc, int nc, int kc, float beta, float* edge)
+    static void MacroDirect(in GemmArgs g, float* pa, int p0, float* panel, int ic, int jc, int mc, int nc, int kc, float beta, float* edge, bool last)
+    {
+        int nr = Nr, full = nc / nr * nr;
+        if (full > 0) Macro(g, pa, g.BAt(p0, jc), ic, jc, mc, full, kc, beta, edge, last, g.Ldb);
+        if (full == nc) return;
+        GemmPack.Block(panel, g.BAt(p0, jc + full), nc - full, kc, g.BStrideJ, g.BStrideP, nr);
+        Macro(g, pa, panel, ic, jc + full, mc, nc - full, kc, beta, edge, last);
+    }
+
+    /// <summary>All (MR, NR) tiles of one (mc, nc) block of C from packed A (mc, kc) and packed B (kc, nc).</summary>
+    /// <remarks>
+    /// <paramref name="last"/>: this is the tiles' last K block, so the epilogue (if any) applies to each tile once it is stored.
+    /// <paramref name="bStride"/>: 0 for packed B; else B is read in place with this row stride (MacroDirect), panel jr at pb + jr.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Macro(in GemmArgs g, float* pa, float* pb, int ic, int jc, int mc, int nc, int kc, float beta, float* edge, bool last = false, nint bStride = 0)
     {
         int mr = Mr, nr = Nr;
         nint ldc = g.Ldc;
+        bool epilogue = last && !g.Epilogue.IsNone;
         for (int jr = 0; jr < nc; jr += nr)
         {
             int nEff = Math.Min(nr, nc - jr);
-            float* pbj = pb + (nint)jr * kc;
+            float* pbj = bStride == 0 ? pb + (nint)jr * kc : pb + jr;
             for (int ir = 0; ir < mc; ir += mr)
             {
                 int mEff = Math.Min(mr, mc - ir);
@@ -216,13 +265,13 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                 float* c = g.C + (nint)(ic + ir) * ldc + jc + jr;
                 if (mEff == mr && nEff == nr)
                 {
-                    GemmMicroKernel.Tile<TOps, TV, TRows>(kc, pai, pbj, c, ldc, g.Alpha, beta);
+                    GemmMicroKernel.Tile<TOps, TV, TRows>(kc, pai, pbj, c, ldc, g.Alpha, beta, bStride);
                 }
                 else
                 {
                     // Edge tile: full tile into scratch (packing zero-padded the missing rows/columns),
                     // then only the valid part is merged, so nothing outside C is read or written.
-                    GemmMicroKernel.Tile<TOps, TV, TRows>(kc, pai, pbj, edge, nr, 1f, 0f);
+                    GemmMicroKernel.Tile<TOps, TV, TRows>(kc, pai, pbj, edge, nr, 1f, 0f, bStride);
                     for (int i = 0; i < mEff; i++)
                     {
                         float* ci = c + (nint)i * ldc;
@@ -231,6 +280,7 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                         else for (int j = 0; j < nEff; j++) ci[j] = g.Alpha * ei[j] + beta * ci[j];
                     }
                 }
+                if (epilogue) g.Epilogue.Apply<TOps, TV>(c, ldc, ic + ir, jc + jr, mEff, nEff);
             }
         }
     }

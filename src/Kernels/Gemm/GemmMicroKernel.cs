@@ -36,11 +36,14 @@ internal static unsafe class GemmMicroKernel
     // with 16 registers (AVX2, SSE) MR = 6 keeps 12 + 3. Rows beyond 4 sit behind `if (MR > r)`, which
     // the JIT removes per TRows, so the unused accumulators cost nothing. Sgemm says which MR each ISA uses.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile<TOps, TV, TRows>(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta)
+    // bStride: floats from one k step of B to the next; 0 means a packed micro-panel (2*Lanes). The driver passes B's
+    // row stride to read a row-major B in place (GemmDriver's direct B).
+    public static void Tile<TOps, TV, TRows>(int kc, float* pa, float* pb, float* c, nint ldc, float alpha, float beta, nint bStride = 0)
         where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
     {
         int mr = TRows.Count;
         int w = TOps.Count;
+        if (bStride == 0) bStride = 2 * w;
         if (Sse.IsSupported)
         {
             // Why: C rows are usually far away (L3 or memory) by the time this tile is revisited; asking for
@@ -88,7 +91,7 @@ internal static unsafe class GemmMicroKernel
                 a = TOps.Splat(pa[13]); c13a = TOps.MulAdd(a, b0, c13a); c13b = TOps.MulAdd(a, b1, c13b);
             }
             pa += mr;
-            pb += 2 * w;
+            pb += bStride;
         }
 
         TV va = TOps.Splat(alpha), vb = TOps.Splat(beta);

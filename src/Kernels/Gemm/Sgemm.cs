@@ -38,11 +38,22 @@ public static unsafe class Sgemm
     /// </summary>
     public static void Run(bool transA, bool transB, int m, int n, int k, float alpha,
         float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, SimdWidth width, int threads)
+        => RunFused(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, default, width, threads);
+
+    /// <summary>
+    /// As <see cref="Run(bool,bool,int,int,int,float,float*,int,float*,int,float,float*,int,SimdWidth,int)"/>, then
+    /// <paramref name="epilogue"/> on every element of C (per-row scale and shift, residual, ReLU: <see cref="GemmEpilogue"/>),
+    /// applied to each tile as soon as its last K block is stored, so C is written once. The residual may not overlap C.
+    /// </summary>
+    public static void RunFused(bool transA, bool transB, int m, int n, int k, float alpha,
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, in GemmEpilogue epilogue, SimdWidth width, int threads)
     {
         Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, width, threads);
+        if (epilogue.Residual != null && epilogue.Ldr < n)
+            throw new ArgumentOutOfRangeException(nameof(epilogue), epilogue.Ldr, $"Expected the epilogue's residual row stride >= n ({n}).");
         if (m == 0 || n == 0) return;
-        if (k == 0 || alpha == 0) { ScaleC(m, n, beta, c, ldc); return; }
-        var g = new GemmArgs(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (k == 0 || alpha == 0) { ScaleC(m, n, beta, c, ldc); if (!epilogue.IsNone) epilogue.Reference(c, ldc, m, n); return; }
+        var g = new GemmArgs(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
         switch (width)
         {
             // Why 8x32 on AVX-512: measured in the kernel lab (`bench lab gemm`) against 6x32, 12x32 and 14x32 it is
@@ -97,11 +108,17 @@ public static unsafe class Sgemm
         where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
     {
         int maxParts = (int)Math.Clamp(2.0 * g.M * g.N * g.K / MinFlopsPerThread, 1, threads);
-        if (g.M == 1 || g.N == 1) { ExecuteGemv<TOps, TV>(g, maxParts); return; }
+        // The GEMV and narrow paths write C in their own order: their epilogue is one pass after (small C only).
+        if (g.M == 1 || g.N == 1) { ExecuteGemv<TOps, TV>(g, maxParts); EpilogueAfter<TOps, TV>(g); return; }
         // Fewer columns than one micro-panel, A row-major: dot products straight from A (GemmNarrow's header).
-        if (g.N < GemmDriver<TOps, TV, TRows>.Nr && !g.TransA) { GemmNarrow<TOps, TV>.Run(g, maxParts); return; }
+        if (g.N < GemmDriver<TOps, TV, TRows>.Nr && !g.TransA) { GemmNarrow<TOps, TV>.Run(g, maxParts); EpilogueAfter<TOps, TV>(g); return; }
 
         GemmDriver<TOps, TV, TRows>.Run(g, maxParts, blk);
+    }
+
+    static void EpilogueAfter<TOps, TV>(in GemmArgs g) where TOps : struct, IVec<TV> where TV : struct
+    {
+        if (!g.Epilogue.IsNone) g.Epilogue.Apply<TOps, TV>(g.C, g.Ldc, 0, 0, g.M, g.N);
     }
 
     static void ExecuteGemv<TOps, TV>(GemmArgs g, int maxParts) where TOps : struct, IVec<TV> where TV : struct

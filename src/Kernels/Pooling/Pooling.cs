@@ -14,7 +14,7 @@ using Cochlea.Kernels.Threading;
 namespace Cochlea.Kernels.Pooling;
 
 /// <summary>Max, average and global average pooling, forward and backward; shapes in the file header.</summary>
-public static unsafe class Pool
+public static unsafe partial class Pool
 {
     const int MinFloatsPerChunk = 16384;
     const int MaxTaps = 4096;

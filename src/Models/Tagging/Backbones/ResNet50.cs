@@ -21,6 +21,8 @@ public sealed class Bottleneck : Module
     readonly Conv2d _conv1, _conv2, _conv3;
     readonly BatchNorm2d _bn1, _bn2, _bn3;
     readonly Sequential? _downsample;
+    readonly Conv2d? _downConv;
+    readonly BatchNorm2d? _downBn;
 
     /// <summary>A block from <paramref name="inplanes"/> to planes * 4 channels; a downsample (1x1 conv, BN) when the shape changes.</summary>
     public Bottleneck(int inplanes, int planes, int stride, Random rng)
@@ -33,9 +35,10 @@ public sealed class Bottleneck : Module
         _bn3 = RegisterModule("bn3", new BatchNorm2d(planes * Expansion));
         if (stride != 1 || inplanes != planes * Expansion)
         {
-            var down = new Conv2d(inplanes, planes * Expansion, (1, 1), (stride, stride), bias: false, rng: rng);
-            BackboneInit.KaimingNormalFanOut(down, rng);
-            _downsample = RegisterModule("downsample", new Sequential(down, new BatchNorm2d(planes * Expansion)));
+            _downConv = new Conv2d(inplanes, planes * Expansion, (1, 1), (stride, stride), bias: false, rng: rng);
+            BackboneInit.KaimingNormalFanOut(_downConv, rng);
+            _downBn = new BatchNorm2d(planes * Expansion);
+            _downsample = RegisterModule("downsample", new Sequential(_downConv, _downBn));
         }
         foreach (var c in new[] { _conv1, _conv2, _conv3 }) BackboneInit.KaimingNormalFanOut(c, rng);
     }
@@ -43,6 +46,14 @@ public sealed class Bottleneck : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)
     {
+        // Eval: each conv with its batch norm, the residual add and the ReLUs in the conv's GEMM (ConvBatchNorm).
+        if (!IsTraining)
+        {
+            var e = ConvBatchNorm.Forward(_conv1, _bn1, x);
+            e = ConvBatchNorm.Forward(_conv2, _bn2, e);
+            var id = _downsample is null ? x : ConvBatchNorm.Forward(_downConv!, _downBn!, x, relu: false);
+            return ConvBatchNorm.Forward(_conv3, _bn3, e, residual: id);
+        }
         var h = Ops.Relu(_bn1.Forward(_conv1.Forward(x)));
         h = Ops.Relu(_bn2.Forward(_conv2.Forward(h)));
         h = _bn3.Forward(_conv3.Forward(h));
@@ -97,7 +108,7 @@ public sealed class ResNet50 : Module
     public override Tensor Forward(Tensor img)
     {
         if (img.Rank != 4 || img.Size(1) != 3) throw new ArgumentException($"ResNet50: expected images (B, 3, H, W), got {img.Describe()}.");
-        var x = Ops.Relu(_bn1.Forward(_conv1.Forward(img)));
+        var x = ConvBatchNorm.Forward(_conv1, _bn1, img);
         x = Ops.MaxPool2d(x, (3, 3), (2, 2), (1, 1));
         foreach (var layer in _layers) x = layer.Forward(x);
         return x;
