@@ -1,6 +1,6 @@
 // Plain scalar references for the convolution kernels: element-by-element im2col / col2im, a
-// direct grouped conv2d (double accumulation) and direct depthwise forward / backward. Slow and
-// obvious on purpose; the tests compare every optimised path against these.
+// direct grouped conv2d (double accumulation), the ungrouped conv2d's input and weight gradients and direct
+// depthwise forward / backward. Slow and obvious on purpose; the tests compare every optimised path against these.
 namespace Cochlea.Kernels.Conv;
 
 /// <summary>Scalar reference implementations for <see cref="Im2Col"/>, <see cref="Depthwise"/> and grouped convolution.</summary>
@@ -120,5 +120,49 @@ public static unsafe class ConvReference
                             }
                     dweight[((long)oc * h.Kernel + ki) * w.Kernel + kj] = (float)s;
                 }
+    }
+    /// <summary>Ungrouped conv2d input gradient: dx (N, Cin, H, W) = J^T dy for dy (N, Cout, OH, OW), overwritten. Double accumulation.</summary>
+    public static void Conv2dBackwardInput(float* dy, float* weight, float* dx, int n, int cin, int cout, ConvAxis h, ConvAxis w)
+    {
+        int oh = h.Out, ow = w.Out;
+        var acc = new double[(long)n * cin * h.In * w.In];
+        for (int b = 0; b < n; b++)
+            for (int o = 0; o < cout; o++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        double g = dy[(((long)b * cout + o) * oh + oy) * ow + ox];
+                        for (int c = 0; c < cin; c++)
+                            for (int ki = 0; ki < h.Kernel; ki++)
+                                for (int kj = 0; kj < w.Kernel; kj++)
+                                {
+                                    int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                                    if (iy < 0 || ix < 0) continue;
+                                    acc[(((long)b * cin + c) * h.In + iy) * w.In + ix] += g * weight[(((long)o * cin + c) * h.Kernel + ki) * w.Kernel + kj];
+                                }
+                    }
+        for (long i = 0; i < acc.Length; i++) dx[i] = (float)acc[i];
+    }
+
+    /// <summary>Ungrouped conv2d weight gradient: dweight (Cout, Cin, KH, KW) = sum over N and outputs of dy * x, overwritten. Double accumulation.</summary>
+    public static void Conv2dBackwardWeight(float* x, float* dy, float* dweight, int n, int cin, int cout, ConvAxis h, ConvAxis w)
+    {
+        int oh = h.Out, ow = w.Out;
+        for (int o = 0; o < cout; o++)
+            for (int c = 0; c < cin; c++)
+                for (int ki = 0; ki < h.Kernel; ki++)
+                    for (int kj = 0; kj < w.Kernel; kj++)
+                    {
+                        double s = 0;
+                        for (int b = 0; b < n; b++)
+                            for (int oy = 0; oy < oh; oy++)
+                                for (int ox = 0; ox < ow; ox++)
+                                {
+                                    int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                                    if (iy < 0 || ix < 0) continue;
+                                    s += (double)dy[(((long)b * cout + o) * oh + oy) * ow + ox] * x[(((long)b * cin + c) * h.In + iy) * w.In + ix];
+                                }
+                        dweight[(((long)o * cin + c) * h.Kernel + ki) * w.Kernel + kj] = (float)s;
+                    }
     }
 }

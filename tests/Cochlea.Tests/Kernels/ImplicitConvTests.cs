@@ -1,0 +1,134 @@
+// ImplicitConv (implicit-GEMM conv2d, stride 1) against the scalar references on every SIMD path: forward, input gradient
+// and weight gradient, on odd shapes (output widths around every tile width, channel counts off the tile heights,
+// asymmetric and zero padding, even kernels, FreesoundCnn's 3x11 'same'), with a guard after each output; results do
+// not depend on the thread count; unsupported geometries are refused with a message.
+using Cochlea.Kernels;
+using Cochlea.Kernels.Conv;
+using NUnit.Framework;
+
+namespace Cochlea.Tests.Kernels;
+
+[Category("Kernels")]
+public unsafe class ImplicitConvTests
+{
+    // (n, cin, cout, H axis, W axis); stride 1, paddings below the kernel.
+    static IEnumerable<(int N, int Cin, int Cout, ConvAxis H, ConvAxis W)> Shapes()
+    {
+        yield return (2, 2, 16, new(6, 3, 1, 1, 1), new(40, 11, 1, 5, 5));        // FreesoundCnn conv1-like
+        yield return (1, 3, 5, new(5, 3, 1, 1, 1), new(33, 11, 1, 5, 5));         // cout off every tile height
+        yield return (3, 1, 13, new(4, 2, 1, 0, 1), new(17, 4, 1, 1, 2));         // even kernels, asymmetric padding
+        yield return (1, 4, 9, new(3, 3, 1, 0, 0), new(12, 3, 1, 0, 0));          // 'valid'
+        yield return (2, 2, 3, new(1, 1), new(70, 7, 1, 3, 3));                   // 1-d
+        yield return (1, 5, 8, new(7, 1, 1, 0, 0), new(1, 1, 1, 0, 0));           // a 1x1 output column
+        foreach (int wIn in new[] { 1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 47, 64, 65 })
+            yield return (2, 3, 7, new(3, 3, 1, 1, 1), new(wIn, 11, 1, 5, 5));
+    }
+
+    static float[] Rand(int len, Random rng) => Check.Rand(len, rng);
+
+    [Test]
+    public void ForwardMatchesReference()
+    {
+        var rng = new Random(11);
+        foreach (var wd in Check.Paths)
+            foreach (var (n, cin, cout, h, w) in Shapes())
+            {
+                var x = Rand(n * cin * h.In * w.In, rng);
+                var wt = Rand(cout * cin * h.Kernel * w.Kernel, rng);
+                int ylen = n * cout * h.Out * w.Out;
+                var y = new GuardedBuffer(ylen, float.NaN);
+                var r = new float[ylen];
+                fixed (float* px = x, pw = wt, py = y.Data, pr = r)
+                {
+                    ImplicitConv.Forward(px, pw, py, n, cin, cout, h, w, wd, 2);
+                    ConvReference.Conv2d(px, pw, pr, n, cin, cout, 1, h, w);
+                }
+                string what = $"{wd} n{n} {cin}->{cout} {h} {w}";
+                Check.Close(y.Span, r, 1e-5, 1e-5, what);
+                y.AssertGuard(what);
+            }
+    }
+
+    [Test]
+    public void BackwardInputMatchesReference()
+    {
+        var rng = new Random(12);
+        foreach (var wd in Check.Paths)
+            foreach (var (n, cin, cout, h, w) in Shapes())
+            {
+                var dy = Rand(n * cout * h.Out * w.Out, rng);
+                var wt = Rand(cout * cin * h.Kernel * w.Kernel, rng);
+                int xlen = n * cin * h.In * w.In;
+                var dx = new GuardedBuffer(xlen, float.NaN);
+                var r = new float[xlen];
+                fixed (float* pdy = dy, pw = wt, pdx = dx.Data, pr = r)
+                {
+                    ImplicitConv.BackwardInput(pdy, pw, pdx, n, cin, cout, h, w, wd, 2);
+                    ConvReference.Conv2dBackwardInput(pdy, pw, pr, n, cin, cout, h, w);
+                }
+                string what = $"{wd} n{n} {cin}->{cout} {h} {w}";
+                Check.Close(dx.Span, r, 1e-5, 1e-5, what);
+                dx.AssertGuard(what);
+            }
+    }
+
+    [Test]
+    public void BackwardWeightMatchesReference()
+    {
+        var rng = new Random(13);
+        foreach (var wd in Check.Paths)
+            foreach (var (n, cin, cout, h, w) in Shapes())
+            {
+                var x = Rand(n * cin * h.In * w.In, rng);
+                var dy = Rand(n * cout * h.Out * w.Out, rng);
+                int wlen = cout * cin * h.Kernel * w.Kernel;
+                var dw = new GuardedBuffer(wlen, float.NaN);
+                var r = new float[wlen];
+                fixed (float* px = x, pdy = dy, pdw = dw.Data, pr = r)
+                {
+                    ImplicitConv.BackwardWeight(px, pdy, pdw, n, cin, cout, h, w, wd, 2);
+                    ConvReference.Conv2dBackwardWeight(px, pdy, pr, n, cin, cout, h, w);
+                }
+                string what = $"{wd} n{n} {cin}->{cout} {h} {w}";
+                Check.Close(dw.Span, r, 1e-5, 1e-5, what);
+                dw.AssertGuard(what);
+            }
+    }
+
+    [Test]
+    public void ResultsDoNotDependOnThreadCount()
+    {
+        var rng = new Random(14);
+        const int n = 5, cin = 3, cout = 10;
+        var h = new ConvAxis(6, 3, 1, 1, 1); var w = new ConvAxis(45, 11, 1, 5, 5);
+        var x = Rand(n * cin * h.In * w.In, rng);
+        var wt = Rand(cout * cin * 33, rng);
+        var dy = Rand(n * cout * h.Out * w.Out, rng);
+        float[] Run(int threads, int which)
+        {
+            var o = new float[which == 0 ? dy.Length : which == 1 ? x.Length : wt.Length];
+            fixed (float* px = x, pw = wt, pdy = dy, po = o)
+            {
+                if (which == 0) ImplicitConv.Forward(px, pw, po, n, cin, cout, h, w, Simd.Best, threads);
+                else if (which == 1) ImplicitConv.BackwardInput(pdy, pw, po, n, cin, cout, h, w, Simd.Best, threads);
+                else ImplicitConv.BackwardWeight(px, pdy, po, n, cin, cout, h, w, Simd.Best, threads);
+            }
+            return o;
+        }
+        for (int which = 0; which < 2; which++)
+            Assert.That(Run(3, which), Is.EqualTo(Run(1, which)), $"output {which}: every element is computed by one thread");
+        // The weight gradient is summed per image chunk: the same for any thread count with the same chunks.
+        Assert.That(Run(2, 2), Is.EqualTo(Run(2, 2)));
+    }
+
+    [Test]
+    public void RefusesStridedAndOverPaddedConvs()
+    {
+        var buf = new float[64];
+        void Fwd(ConvAxis h, ConvAxis w) { fixed (float* p = buf) ImplicitConv.Forward(p, p, p, 1, 1, 1, h, w); }
+        var ex = Assert.Throws<ArgumentException>(() => Fwd(new ConvAxis(4, 3, 2, 1, 1), new ConvAxis(4, 3, 1, 1, 1)))!;
+        Assert.That(ex.Message, Does.Contain("stride 1").And.Contain("Im2Col"));
+        Assert.Throws<ArgumentException>(() => Fwd(new ConvAxis(4, 3, 1, 3, 0), new ConvAxis(4, 3, 1, 1, 1)));
+        Assert.That(ImplicitConv.Supports(new ConvAxis(24, 3, 1, 1, 1), new ConvAxis(128, 11, 1, 5, 5)), Is.True);
+    }
+}
