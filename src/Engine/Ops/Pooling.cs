@@ -50,7 +50,8 @@ public static unsafe partial class Ops
         return BackwardPass.Record(y, name, [x], g =>
         {
             using var gc = g.ContiguousRaw();
-            var dx = Tensor.Zeros(inShape);
+            // MaxBackward2d clears dx itself before scattering: no second zeroing pass.
+            var dx = max ? Tensor.Empty(inShape) : Tensor.Zeros(inShape);
             if (max) Kernels.Pooling.Pool.MaxBackward2d(gc.DataPtr, (int*)idx!.RawPtr, dx.DataPtr, planes, ah, aw);
             else Kernels.Pooling.Pool.AvgBackward2d(gc.DataPtr, dx.DataPtr, planes, ah, aw);
             return [dx];

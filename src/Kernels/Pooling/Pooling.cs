@@ -3,7 +3,7 @@
 // each forward and backward; 1-d is the 2-d case with H = KH = 1.
 //   x (N, C, H, W) -> y (N, C, OH, OW); indices (N, C, OH, OW) hold iy*W + ix within the plane (PyTorch's).
 // Max pool is scalar only: the argmax bookkeeping (and NaN propagation, as PyTorch: a NaN wins)
-// does not map onto vector max. Average pool is a depthwise conv with every tap 1/(KH*KW) and
+// does not map onto vector max; the 2x2 stride-2 window has its own unrolled loop. Average pool is a depthwise conv with every tap 1/(KH*KW) and
 // shared weights, so it reuses Depthwise's SIMD row kernel (zero padding counts in the divisor,
 // exactly count_include_pad). Global average is a vector row sum. Threads split planes.
 using System.Runtime.Intrinsics;
@@ -37,8 +37,15 @@ public static unsafe class Pool
         long inPlane = (long)h.In * w.In, outPlane = (long)oh * ow;
         if (planes == 0 || outPlane == 0) return;
         nint px = (nint)x, py = (nint)y, pi = (nint)indices;
+        bool twoByTwo = h.Kernel == 2 && w.Kernel == 2 && h.Stride == 2 && w.Stride == 2 && h.Dilation == 1 && w.Dilation == 1
+                        && h.PadBefore + h.PadAfter + w.PadBefore + w.PadAfter == 0;
         KernelThreads.For(planes, MinChunk(outPlane * h.Kernel * w.Kernel), (p0, p1) =>
         {
+            if (twoByTwo)
+            {
+                for (int p = p0; p < p1; p++) Max2x2((float*)px + p * inPlane, (float*)py + p * outPlane, (int*)pi + p * outPlane, w.In, oh, ow);
+                return;
+            }
             for (int p = p0; p < p1; p++)
             {
                 float* xp = (float*)px + p * inPlane;
@@ -68,6 +75,29 @@ public static unsafe class Pool
                     }
             }
         });
+    }
+
+    // The 2x2 stride-2 unpadded window (FreesoundCnn's, the common CNN pool) without the general loop's bounds checks:
+    // taps in the reference's order (0,0), (0,1), (1,0), (1,1), a later tap taken when larger or NaN.
+    // x (H, W) plane, y / indices (OH, OW).
+    static void Max2x2(float* x, float* y, int* indices, int wIn, int oh, int ow)
+    {
+        for (int oy = 0; oy < oh; oy++)
+        {
+            int r0 = 2 * oy * wIn;
+            float* a = x + r0, b = a + wIn;
+            float* yr = y + (long)oy * ow;
+            int* ir = indices + (long)oy * ow;
+            for (int ox = 0; ox < ow; ox++)
+            {
+                int j = 2 * ox;
+                float m = a[j]; int arg = r0 + j;
+                float v = a[j + 1]; if (v > m || float.IsNaN(v)) { m = v; arg = r0 + j + 1; }
+                v = b[j]; if (v > m || float.IsNaN(v)) { m = v; arg = r0 + wIn + j; }
+                v = b[j + 1]; if (v > m || float.IsNaN(v)) { m = v; arg = r0 + wIn + j + 1; }
+                yr[ox] = m; ir[ox] = arg;
+            }
+        }
     }
 
     /// <summary>1-d max pool: x (planes, L) -> y, indices (planes, OL); indices are positions in L.</summary>

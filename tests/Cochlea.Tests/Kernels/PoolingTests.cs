@@ -23,6 +23,8 @@ public unsafe class PoolingTests
         yield return (new(8, 3, 2, 1, 1), new(11, 3, 1, 1, 0));
         yield return (new(10, 4, 3, 2, 1), new(21, 2, 1, 1, 1));
         yield return (new(6, 1, 1), new(70, 11, 4, 5, 5));
+        yield return (new(5, 2, 2), new(33, 2, 2));          // the unrolled 2x2 path, odd sizes (a row and a column dropped)
+        yield return (new(2, 2, 2), new(2, 2, 2));
     }
 
     static IEnumerable<ConvAxis> Lengths()
