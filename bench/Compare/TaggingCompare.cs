@@ -126,7 +126,43 @@ public sealed class TaggingCompare : ICompareSuite
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"profile FreesoundCnn b32: features {features:F1} ms, train forward {forward:F1} ms, forward+backward {both:F1} ms; conv2 forward alone {conv2:F1} ms (1.66 GMAC: {2 * 1.66e9 / conv2 / 1e6:F0} GFLOP/s)"));
         h.Dispose(); w.Dispose();
+        ProfileLayers(T);
         KernelThreads.Count = saved;
+    }
+
+    // Each stage of the three conv blocks at b32 in train mode, forward and forward+backward (the backward of the stage
+    // alone is the difference), on inputs of the model's shapes.
+    static void ProfileLayers(Func<Action, double> time)
+    {
+        var rng = new Random(4);
+        int[] chans = [2, .. FreesoundCnn.Channels];
+        (int H, int W)[] sizes = [(48, 257), (24, 128), (12, 64)];
+        var parts = new List<string>();
+        for (int i = 0; i < 3; i++)
+        {
+            using var x = Tensor.Randn(rng, 1f, 32, chans[i], sizes[i].H, sizes[i].W).Keep();
+            using var conv = new Conv2d(chans[i], chans[i + 1], (3, 11), padding: ConvPadding.Symmetric(1, 5), bias: false, rng: rng);
+            using var bn = new BatchNorm2d(chans[i + 1], eps: 1e-3f, momentum: 1e-3f);
+            using var drop = new Dropout(0.1f, new Philox(1));
+            using var y = Tensor.Randn(rng, 1f, 32, chans[i + 1], sizes[i].H, sizes[i].W).Keep();
+            x.RequiresGrad = i > 0; y.RequiresGrad = true;   // the model's first conv input (features) needs no gradient
+            conv.Train(); bn.Train(); drop.Train();
+            string Stage(string name, Func<Tensor> f)
+            {
+                double fw = time(() => { using var s = Tensor.Scope(); f(); });
+                double fb = time(() =>
+                {
+                    using var s = Tensor.Scope();
+                    var o = f();
+                    if (o.RequiresGrad) Ops.Sum(o).Backward();   // block 1's dropout has nothing to differentiate
+                    x.Grad = null; y.Grad = null; conv.ZeroGrad(); bn.ZeroGrad();
+                });
+                return string.Create(CultureInfo.InvariantCulture, $"{name} {fw:F1}/{fb:F1}");
+            }
+            parts.Add($"block {i + 1}: " + string.Join(", ", Stage("dropout", () => drop.Forward(x)), Stage("conv", () => conv.Forward(x)),
+                Stage("bn", () => bn.Forward(y)), Stage("relu", () => Ops.Relu(y)), Stage("maxpool", () => Ops.MaxPool2d(y, (2, 2)))));
+        }
+        Console.Error.WriteLine("profile stages (ms, forward/forward+backward): " + string.Join("; ", parts));
     }
 
     // The anchor: a python3 + torch process that imports bench.py and answers "setup NAME MODE BATCH THREADS" and "run".

@@ -9,6 +9,7 @@
 //   input grad   dx = forward of dy with w flipped in (ki, kj) and Cin <-> Cout swapped, padding (K-1-pad)
 //   weight grad  dw[co, c, ki, kj] = sum_{n, oy, ox} dy[n, co, oy, ox] * xp[n, c, oy+ki, ox+kj]
 //                tile: 4 output channels x NK taps of vector partial sums along ox, summed across lanes per row chunk
+// y / dy may be NCHW or channel-major (C, N*OH*OW), the layout a fused batch norm reads (PlaneStrides).
 // Deterministic: every output element is computed by one thread in a fixed order; the weight gradient is summed per
 // image chunk (chunks depend only on n and the thread count), then over chunks in order.
 using System.Buffers;
@@ -20,6 +21,15 @@ using Cochlea.Kernels.Numerics;
 using Cochlea.Kernels.Threading;
 
 namespace Cochlea.Kernels.Conv;
+
+/// <summary>Where image i's channel c plane starts in a batch of planes: i*Image + c*Channel (in floats).</summary>
+public readonly record struct PlaneStrides(long Image, long Channel)
+{
+    /// <summary>(N, C, plane) batches: (C*plane, plane).</summary>
+    public static PlaneStrides Nchw(int channels, long plane) => new(channels * plane, plane);
+    /// <summary>Channel-major (C, N*plane) batches: (plane, N*plane).</summary>
+    public static PlaneStrides ChannelMajor(int n, long plane) => new(plane, n * plane);
+}
 
 /// <summary>Implicit-GEMM conv2d (stride 1, dilation 1, groups 1) forward, input gradient and weight gradient; layout in the file header.</summary>
 public static unsafe class ImplicitConv
@@ -38,12 +48,15 @@ public static unsafe class ImplicitConv
         => Forward(x, weight, y, n, cin, cout, h, w, Simd.Best, KernelThreads.Count);
 
     /// <inheritdoc cref="Forward(float*, float*, float*, int, int, int, ConvAxis, ConvAxis)"/>
-    public static void Forward(float* x, float* weight, float* y, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads)
+    /// <remarks><paramref name="yStrides"/>: y's layout (default NCHW; <see cref="PlaneStrides.ChannelMajor"/> for (Cout, N*OH*OW)).</remarks>
+    public static void Forward(float* x, float* weight, float* y, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads,
+        PlaneStrides? yStrides = null)
     {
         Validate(n, cin, cout, h, w, width, threads);
         KernelArgs.NotNull(x, (long)n * cin * h.In * w.In, nameof(x)); KernelArgs.NotNull(weight, 1, nameof(weight)); KernelArgs.NotNull(y, n, nameof(y));
         if (n == 0 || cout == 0) return;
-        Run(x, weight, y, n, cin, cout, h, w, width, threads);
+        long outPlane = (long)h.Out * w.Out;
+        Run(x, PlaneStrides.Nchw(cin, (long)h.In * w.In), weight, y, yStrides ?? PlaneStrides.Nchw(cout, outPlane), n, cin, cout, h, w, width, threads);
     }
 
     /// <summary>
@@ -54,7 +67,9 @@ public static unsafe class ImplicitConv
         => BackwardInput(dy, weight, dx, n, cin, cout, h, w, Simd.Best, KernelThreads.Count);
 
     /// <inheritdoc cref="BackwardInput(float*, float*, float*, int, int, int, ConvAxis, ConvAxis)"/>
-    public static void BackwardInput(float* dy, float* weight, float* dx, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads)
+    /// <remarks><paramref name="dyStrides"/>: dy's layout (default NCHW; <see cref="PlaneStrides.ChannelMajor"/> for (Cout, N*OH*OW)).</remarks>
+    public static void BackwardInput(float* dy, float* weight, float* dx, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads,
+        PlaneStrides? dyStrides = null)
     {
         Validate(n, cin, cout, h, w, width, threads);
         KernelArgs.NotNull(dy, (long)n * cout * h.Out * w.Out, nameof(dy)); KernelArgs.NotNull(weight, 1, nameof(weight)); KernelArgs.NotNull(dx, n, nameof(dx));
@@ -74,7 +89,8 @@ public static unsafe class ImplicitConv
                 }
             var th = new ConvAxis(h.Out, kh, 1, kh - 1 - h.PadBefore, kh - 1 - h.PadAfter);
             var tw = new ConvAxis(w.Out, kw, 1, kw - 1 - w.PadBefore, kw - 1 - w.PadAfter);
-            Run(dy, wt, dx, n, cout, cin, th, tw, width, threads);
+            long outPlane = (long)h.Out * w.Out;
+            Run(dy, dyStrides ?? PlaneStrides.Nchw(cout, outPlane), wt, dx, PlaneStrides.Nchw(cin, (long)h.In * w.In), n, cout, cin, th, tw, width, threads);
         }
         finally { NativeMemory.AlignedFree(wt); }
     }
@@ -87,7 +103,9 @@ public static unsafe class ImplicitConv
         => BackwardWeight(x, dy, dweight, n, cin, cout, h, w, Simd.Best, KernelThreads.Count);
 
     /// <inheritdoc cref="BackwardWeight(float*, float*, float*, int, int, int, ConvAxis, ConvAxis)"/>
-    public static void BackwardWeight(float* x, float* dy, float* dweight, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads)
+    /// <remarks><paramref name="dyStrides"/>: dy's layout (default NCHW; <see cref="PlaneStrides.ChannelMajor"/> for (Cout, N*OH*OW)).</remarks>
+    public static void BackwardWeight(float* x, float* dy, float* dweight, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads,
+        PlaneStrides? dyStrides = null)
     {
         Validate(n, cin, cout, h, w, width, threads);
         long wlen = (long)cout * cin * h.Kernel * w.Kernel;
@@ -96,14 +114,15 @@ public static unsafe class ImplicitConv
         if (wlen == 0) return;
         new Span<float>(dweight, checked((int)wlen)).Clear();
         if (n == 0) return;
+        var gs = dyStrides ?? PlaneStrides.Nchw(cout, (long)h.Out * w.Out);
         switch (width)
         {
             // Why 4 output channels x 4 taps on AVX-512: 16 accumulators + 4 dy + 4 xp vectors fit 32 registers;
             // 4 x 2 keeps the 16-register ISAs from spilling.
-            case SimdWidth.V512: Weight<V512Ops, Vector512<float>, Rows4>(x, dy, dweight, n, cin, cout, h, w, threads); break;
-            case SimdWidth.V256: Weight<V256Ops, Vector256<float>, Rows2>(x, dy, dweight, n, cin, cout, h, w, threads); break;
-            case SimdWidth.V128: Weight<V128Ops, Vector128<float>, Rows2>(x, dy, dweight, n, cin, cout, h, w, threads); break;
-            default: Weight<ScalarOps, float, Rows2>(x, dy, dweight, n, cin, cout, h, w, threads); break;
+            case SimdWidth.V512: Weight<V512Ops, Vector512<float>, Rows4>(x, dy, gs, dweight, n, cin, cout, h, w, threads); break;
+            case SimdWidth.V256: Weight<V256Ops, Vector256<float>, Rows2>(x, dy, gs, dweight, n, cin, cout, h, w, threads); break;
+            case SimdWidth.V128: Weight<V128Ops, Vector128<float>, Rows2>(x, dy, gs, dweight, n, cin, cout, h, w, threads); break;
+            default: Weight<ScalarOps, float, Rows2>(x, dy, gs, dweight, n, cin, cout, h, w, threads); break;
         }
     }
 
@@ -122,9 +141,10 @@ public static unsafe class ImplicitConv
     /// <summary>Floats of the padded batch: N*Cin planes of (Hp, Wp) plus slack for the last tile's over-read.</summary>
     static long PaddedLength(int n, int cin, ConvAxis h, ConvAxis w, int slack) => (long)n * cin * (h.Out + h.Kernel - 1) * (w.Out + w.Kernel - 1) + slack;
 
-    // xp (N*Cin, Hp, Wp) <- x (N*Cin, H, W) placed at (PadBefore, PadBefore), zeros elsewhere (input rows/columns past
-    // what the output reads are dropped: 'valid' tails). The slack floats after the last plane are zeroed.
-    static void Pad(float* x, float* xp, int planes, ConvAxis h, ConvAxis w, int slack, int threads)
+    // xp (N*Cin, Hp, Wp) <- x's (H, W) planes (image i, channel c at i*xs.Image + c*xs.Channel) placed at (PadBefore,
+    // PadBefore), zeros elsewhere (input rows/columns past what the output reads are dropped: 'valid' tails). The slack
+    // floats after the last plane are zeroed.
+    static void Pad(float* x, PlaneStrides xs, int cin, float* xp, int planes, ConvAxis h, ConvAxis w, int slack, int threads)
     {
         int hp = h.Out + h.Kernel - 1, wp = w.Out + w.Kernel - 1;
         long inPlane = (long)h.In * w.In, padPlane = (long)hp * wp;
@@ -135,7 +155,7 @@ public static unsafe class ImplicitConv
             for (int p = p0; p < p1; p++)
             {
                 float* dst = (float*)pp + p * padPlane;
-                float* src = (float*)px + p * inPlane;
+                float* src = (float*)px + p / cin * xs.Image + p % cin * xs.Channel;
                 new Span<float>(dst, h.PadBefore * wp).Clear();
                 for (int r = 0; r < rowsIn; r++)
                 {
@@ -153,19 +173,19 @@ public static unsafe class ImplicitConv
 
     // ---- forward ----
 
-    static void Run(float* x, float* weight, float* y, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads)
+    static void Run(float* x, PlaneStrides xs, float* weight, float* y, PlaneStrides ys, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads)
     {
         switch (width)
         {
             // MR x 2 vectors: 16 accumulators on AVX-512 (as the GEMM's 8x32), 12 on the 16-register ISAs.
-            case SimdWidth.V512: Forward<V512Ops, Vector512<float>, Rows8>(x, weight, y, n, cin, cout, h, w, threads); break;
-            case SimdWidth.V256: Forward<V256Ops, Vector256<float>, Rows6>(x, weight, y, n, cin, cout, h, w, threads); break;
-            case SimdWidth.V128: Forward<V128Ops, Vector128<float>, Rows6>(x, weight, y, n, cin, cout, h, w, threads); break;
-            default: Forward<ScalarOps, float, Rows4>(x, weight, y, n, cin, cout, h, w, threads); break;
+            case SimdWidth.V512: Forward<V512Ops, Vector512<float>, Rows8>(x, xs, weight, y, ys, n, cin, cout, h, w, threads); break;
+            case SimdWidth.V256: Forward<V256Ops, Vector256<float>, Rows6>(x, xs, weight, y, ys, n, cin, cout, h, w, threads); break;
+            case SimdWidth.V128: Forward<V128Ops, Vector128<float>, Rows6>(x, xs, weight, y, ys, n, cin, cout, h, w, threads); break;
+            default: Forward<ScalarOps, float, Rows4>(x, xs, weight, y, ys, n, cin, cout, h, w, threads); break;
         }
     }
 
-    static void Forward<TO, TV, TR>(float* x, float* weight, float* y, int n, int cin, int cout, ConvAxis h, ConvAxis w, int threads)
+    static void Forward<TO, TV, TR>(float* x, PlaneStrides xs, float* weight, float* y, PlaneStrides ys, int n, int cin, int cout, ConvAxis h, ConvAxis w, int threads)
         where TO : struct, IVec<TV> where TV : struct where TR : struct, IRows
     {
         int mr = TR.Count, nr = 2 * TO.Count;
@@ -185,7 +205,7 @@ public static unsafe class ImplicitConv
                         int co = q * mr + r;
                         wpk[((long)q * kk + k) * mr + r] = co < cout ? weight[(long)co * kk + k] : 0f;
                     }
-            Pad(x, xp, n * cin, h, w, nr, threads);
+            Pad(x, xs, cin, xp, n * cin, h, w, nr, threads);
             nint pxp = (nint)xp, pw = (nint)wpk, py = (nint)y;
             // Units are (image, output row): enough of them to keep both threads busy at batch 1.
             KernelThreads.For(n * oh, 1, threads, (u0, u1) =>
@@ -195,7 +215,7 @@ public static unsafe class ImplicitConv
                 {
                     int img = u / oh, oy = u % oh;
                     float* src = (float*)pxp + (long)img * cin * padPlane + (long)oy * wp;
-                    float* dst = (float*)py + (long)img * cout * outPlane + (long)oy * ow;
+                    float* dst = (float*)py + img * ys.Image + (long)oy * ow;
                     for (int q = 0; q < panels; q++)
                     {
                         float* pa = (float*)pw + (long)q * kk * mr;
@@ -203,14 +223,14 @@ public static unsafe class ImplicitConv
                         for (int ox = 0; ox < ow; ox += nr)
                         {
                             int nEff = Math.Min(nr, ow - ox);
-                            float* c = dst + q * mr * outPlane + ox;
-                            if (mEff == mr && nEff == nr) Tile<TO, TV, TR>(pa, src + ox, cin, kh, kw, padPlane, wp, c, outPlane);
+                            float* c = dst + q * mr * ys.Channel + ox;
+                            if (mEff == mr && nEff == nr) Tile<TO, TV, TR>(pa, src + ox, cin, kh, kw, padPlane, wp, c, ys.Channel);
                             else
                             {
                                 // Edge tile: computed whole into the scratch (xp's slack covers the over-read), valid part copied.
                                 Tile<TO, TV, TR>(pa, src + ox, cin, kh, kw, padPlane, wp, tile, nr);
                                 for (int r = 0; r < mEff; r++)
-                                    new ReadOnlySpan<float>(tile + r * nr, nEff).CopyTo(new Span<float>(c + r * outPlane, nEff));
+                                    new ReadOnlySpan<float>(tile + r * nr, nEff).CopyTo(new Span<float>(c + r * ys.Channel, nEff));
                             }
                         }
                     }
@@ -280,7 +300,7 @@ public static unsafe class ImplicitConv
     // would pay the per-tile set-up and lane sums for a few rows of work.
     const int ChunkFloats = 131072;
 
-    static void Weight<TO, TV, TK>(float* x, float* dy, float* dw, int n, int cin, int cout, ConvAxis h, ConvAxis w, int threads)
+    static void Weight<TO, TV, TK>(float* x, float* dy, PlaneStrides gs, float* dw, int n, int cin, int cout, ConvAxis h, ConvAxis w, int threads)
         where TO : struct, IVec<TV> where TV : struct where TK : struct, IRows
     {
         int kh = h.Kernel, kw = w.Kernel, oh = h.Out, ow = w.Out;
@@ -301,7 +321,7 @@ public static unsafe class ImplicitConv
             for (int c = 0, k = 0; c < cin; c++)
                 for (int ki = 0; ki < kh; ki++)
                     for (int kj = 0; kj < kw; kj++, k++) offRented[k] = (int)(c * padPlane + (long)ki * wp + kj);
-            Pad(x, xp, n * cin, h, w, 0, threads);
+            Pad(x, PlaneStrides.Nchw(cin, (long)h.In * w.In), cin, xp, n * cin, h, w, 0, threads);
             nint pxp = (nint)xp, pdy = (nint)dy, part0 = (nint)partial;
             var off = offRented;
             KernelThreads.For(n, 1, parts, (i0, i1) =>
@@ -315,8 +335,8 @@ public static unsafe class ImplicitConv
                         {
                             int r1 = Math.Min(oh, r0 + rowsPerChunk);
                             float* xi = (float*)pxp + (long)img * cin * padPlane + (long)r0 * wp;
-                            float* gi = (float*)pdy + (long)img * cout * outPlane + (long)r0 * ow;
-                            WeightChunk<TO, TV, TK>(xi, gi, acc, po, cout, kk, r1 - r0, ow, wp, outPlane);
+                            float* gi = (float*)pdy + img * gs.Image + (long)r0 * ow;
+                            WeightChunk<TO, TV, TK>(xi, gi, acc, po, cout, kk, r1 - r0, ow, wp, gs.Channel);
                         }
             });
             // Chunks in a fixed order: the sum does not depend on which thread ran which chunk.
@@ -330,7 +350,7 @@ public static unsafe class ImplicitConv
         }
     }
 
-    // acc (Cout, kk) += sum over the chunk's rows of dy (Cout, rows, OW; row stride OW, channel stride outPlane)
+    // acc (Cout, kk) += sum over the chunk's rows of dy (Cout, rows, OW; row stride OW, channel stride outPlane: dy's layout)
     // times xp at the tap offsets (row stride wp). Tiles of 4 output channels x NK taps (tails: 1 channel / 1 tap).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void WeightChunk<TO, TV, TK>(float* xp, float* dy, float* acc, int* off, int cout, int kk, int rows, int ow, int wp, long outPlane)

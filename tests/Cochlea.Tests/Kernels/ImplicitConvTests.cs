@@ -95,6 +95,41 @@ public unsafe class ImplicitConvTests
             }
     }
 
+    // y / dy channel-major (Cout, N*P), the fused batch norm's layout: the same numbers as NCHW, moved.
+    [Test]
+    public void ChannelMajorOutputAndGradientMatchNchw()
+    {
+        var rng = new Random(15);
+        const int n = 3, cin = 2, cout = 11;
+        var h = new ConvAxis(4, 3, 1, 1, 1); var w = new ConvAxis(37, 11, 1, 5, 5);
+        int p = h.Out * w.Out;
+        var cm = PlaneStrides.ChannelMajor(n, p);
+        var x = Rand(n * cin * h.In * w.In, rng);
+        var wt = Rand(cout * cin * 33, rng);
+        var dyNchw = Rand(n * cout * p, rng);
+        var dyCm = new float[dyNchw.Length];
+        for (int i = 0; i < n; i++) for (int c = 0; c < cout; c++) for (int j = 0; j < p; j++) dyCm[(c * n + i) * p + j] = dyNchw[(i * cout + c) * p + j];
+        foreach (var wd in Check.Paths)
+        {
+            var y = new float[n * cout * p]; var yCm = new float[y.Length];
+            var dx = new float[x.Length]; var dxCm = new float[x.Length];
+            var dw = new float[wt.Length]; var dwCm = new float[wt.Length];
+            fixed (float* px = x, pw = wt, pg = dyNchw, pgc = dyCm, py = y, pyc = yCm, pdx = dx, pdxc = dxCm, pdw = dw, pdwc = dwCm)
+            {
+                ImplicitConv.Forward(px, pw, py, n, cin, cout, h, w, wd, 2);
+                ImplicitConv.Forward(px, pw, pyc, n, cin, cout, h, w, wd, 2, cm);
+                ImplicitConv.BackwardInput(pg, pw, pdx, n, cin, cout, h, w, wd, 2);
+                ImplicitConv.BackwardInput(pgc, pw, pdxc, n, cin, cout, h, w, wd, 2, cm);
+                ImplicitConv.BackwardWeight(px, pg, pdw, n, cin, cout, h, w, wd, 2);
+                ImplicitConv.BackwardWeight(px, pgc, pdwc, n, cin, cout, h, w, wd, 2, cm);
+            }
+            for (int i = 0; i < n; i++) for (int c = 0; c < cout; c++) for (int j = 0; j < p; j++)
+                Assert.That(yCm[(c * n + i) * p + j], Is.EqualTo(y[(i * cout + c) * p + j]), $"{wd} y[{i},{c},{j}]");
+            Assert.That(dxCm, Is.EqualTo(dx), $"{wd} dx");
+            Assert.That(dwCm, Is.EqualTo(dw), $"{wd} dw");
+        }
+    }
+
     [Test]
     public void ResultsDoNotDependOnThreadCount()
     {
