@@ -127,6 +127,7 @@ public sealed class TaggingCompare : ICompareSuite
             $"profile FreesoundCnn b32: features {features:F1} ms, train forward {forward:F1} ms, forward+backward {both:F1} ms; conv2 forward alone {conv2:F1} ms (1.66 GMAC: {2 * 1.66e9 / conv2 / 1e6:F0} GFLOP/s)"));
         h.Dispose(); w.Dispose();
         ProfileLayers(T);
+        ProfileInference();
         KernelThreads.Count = saved;
     }
 
@@ -163,6 +164,41 @@ public sealed class TaggingCompare : ICompareSuite
                 Stage("bn", () => bn.Forward(y)), Stage("relu", () => Ops.Relu(y)), Stage("maxpool", () => Ops.MaxPool2d(y, (2, 2)))));
         }
         Console.Error.WriteLine("profile stages (ms, forward/forward+backward): " + string.Join("; ", parts));
+    }
+
+    // Batch-1 inference (eval, no gradients) stage by stage; fastest of 40 runs (a busy machine only ever adds time).
+    static void ProfileInference()
+    {
+        using var model = new FreesoundCnn();
+        model.Eval();
+        using var ng = Tensor.NoGrad();
+        using var wav = Tensor.Randn(new Random(5), 1f, 1, 8000).Keep();
+        double Min(Action a)
+        {
+            double best = double.MaxValue;
+            for (int i = 0; i < 40; i++) { long t0 = Stopwatch.GetTimestamp(); a(); best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds); }
+            return best;
+        }
+        var rng = new Random(6);
+        int[] chans = [2, .. FreesoundCnn.Channels];
+        (int H, int W)[] sizes = [(48, 257), (24, 128), (12, 64)];
+        var parts = new List<string>
+        {
+            string.Create(CultureInfo.InvariantCulture, $"whole {Min(() => { using var s = Tensor.Scope(); model.Forward(wav); }):F2}"),
+            string.Create(CultureInfo.InvariantCulture, $"features {Min(() => { using var s = Tensor.Scope(); model.Features(wav); }):F2}"),
+        };
+        for (int i = 0; i < 3; i++)
+        {
+            using var x = Tensor.Randn(rng, 1f, 1, chans[i], sizes[i].H, sizes[i].W).Keep();
+            using var y = Tensor.Randn(rng, 1f, 1, chans[i + 1], sizes[i].H, sizes[i].W).Keep();
+            using var conv = new Conv2d(chans[i], chans[i + 1], (3, 11), padding: ConvPadding.Symmetric(1, 5), bias: false, rng: rng);
+            using var bn = new BatchNorm2d(chans[i + 1], eps: 1e-3f, momentum: 1e-3f);
+            bn.Eval();
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"block {i + 1}: conv {Min(() => { using var s = Tensor.Scope(); conv.Forward(x); }):F2}, "
+                + $"bn {Min(() => { using var s = Tensor.Scope(); bn.Forward(y); }):F2}, relu {Min(() => { using var s = Tensor.Scope(); Ops.Relu(y); }):F2}, "
+                + $"maxpool {Min(() => { using var s = Tensor.Scope(); Ops.MaxPool2d(y, (2, 2)); }):F2}"));
+        }
+        Console.Error.WriteLine("profile inference b1 (ms, fastest of 40): " + string.Join("; ", parts));
     }
 
     // The anchor: a python3 + torch process that imports bench.py and answers "setup NAME MODE BATCH THREADS" and "run".

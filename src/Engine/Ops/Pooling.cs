@@ -42,8 +42,11 @@ public static unsafe partial class Ops
         Tensor? idx = null;
         if (max)
         {
-            idx = Tensor.Empty(shape, DType.Int32);
-            Kernels.Pooling.Pool.MaxForward2d(xc.DataPtr, y.DataPtr, (int*)idx.RawPtr, planes, ah, aw);
+            // Inference (no gradient will be taken): no argmax indices to write.
+            bool wantGrad = NoGradScope.IsGradEnabled && x.RequiresGrad;
+            if (wantGrad) idx = Tensor.Empty(shape, DType.Int32);
+            Kernels.Pooling.Pool.MaxForward2d(xc.DataPtr, y.DataPtr, idx is null ? null : (int*)idx.RawPtr, planes, ah, aw);
+            if (!wantGrad) return y;
         }
         else Kernels.Pooling.Pool.AvgForward2d(xc.DataPtr, y.DataPtr, planes, ah, aw);
         var inShape = x.ShapeArray;

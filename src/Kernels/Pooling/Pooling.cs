@@ -26,13 +26,14 @@ public static unsafe class Pool
     /// <summary>
     /// y[n,c,oy,ox] = max over the window (padding is -inf, never chosen), indices = argmax as iy*W + ix
     /// (-1 only for a window entirely in padding, whose y is -inf). A NaN in the window wins, as in PyTorch.
-    /// x (planes = N*C, H, W); y, indices (planes, OH, OW). Scalar (see file header).
+    /// x (planes = N*C, H, W); y, indices (planes, OH, OW). Scalar (see file header). indices may be null when no
+    /// backward will run (inference): then only y is written.
     /// </summary>
     public static void MaxForward2d(float* x, float* y, int* indices, int planes, ConvAxis h, ConvAxis w)
     {
         ValidatePlanes(planes, h, w);
         long outLen = (long)planes * h.Out * w.Out;
-        KernelArgs.NotNull(x, outLen > 0 ? (long)planes * h.In * w.In : 0, nameof(x)); KernelArgs.NotNull(y, outLen, nameof(y)); KernelArgs.NotNull(indices, outLen, nameof(indices));
+        KernelArgs.NotNull(x, outLen > 0 ? (long)planes * h.In * w.In : 0, nameof(x)); KernelArgs.NotNull(y, outLen, nameof(y));
         int oh = h.Out, ow = w.Out;
         long inPlane = (long)h.In * w.In, outPlane = (long)oh * ow;
         if (planes == 0 || outPlane == 0) return;
@@ -43,14 +44,14 @@ public static unsafe class Pool
         {
             if (twoByTwo)
             {
-                for (int p = p0; p < p1; p++) Max2x2((float*)px + p * inPlane, (float*)py + p * outPlane, (int*)pi + p * outPlane, w.In, oh, ow);
+                for (int p = p0; p < p1; p++) Max2x2((float*)px + p * inPlane, (float*)py + p * outPlane, pi == 0 ? null : (int*)pi + p * outPlane, w.In, oh, ow);
                 return;
             }
             for (int p = p0; p < p1; p++)
             {
                 float* xp = (float*)px + p * inPlane;
                 float* yp = (float*)py + p * outPlane;
-                int* ip = (int*)pi + p * outPlane;
+                int* ip = pi == 0 ? null : (int*)pi + p * outPlane;
                 for (int oy = 0; oy < oh; oy++)
                     for (int ox = 0; ox < ow; ox++)
                     {
@@ -71,7 +72,7 @@ public static unsafe class Pool
                             }
                         }
                         yp[(long)oy * ow + ox] = m;
-                        ip[(long)oy * ow + ox] = arg;
+                        if (ip != null) ip[(long)oy * ow + ox] = arg;
                     }
             }
         });
@@ -79,9 +80,27 @@ public static unsafe class Pool
 
     // The 2x2 stride-2 unpadded window (FreesoundCnn's, the common CNN pool) without the general loop's bounds checks:
     // taps in the reference's order (0,0), (0,1), (1,0), (1,1), a later tap taken when larger or NaN.
-    // x (H, W) plane, y / indices (OH, OW).
+    // x (H, W) plane, y / indices (OH, OW); indices null: values only (max4, NaN-propagating as the indexed loop).
     static void Max2x2(float* x, float* y, int* indices, int wIn, int oh, int ow)
     {
+        if (indices == null)
+        {
+            for (int oy = 0; oy < oh; oy++)
+            {
+                float* a = x + 2L * oy * wIn, b = a + wIn;
+                float* yr = y + (long)oy * ow;
+                for (int ox = 0; ox < ow; ox++)
+                {
+                    int j = 2 * ox;
+                    float m = a[j], v = a[j + 1];
+                    if (v > m || float.IsNaN(v)) m = v;
+                    v = b[j]; if (v > m || float.IsNaN(v)) m = v;
+                    v = b[j + 1]; if (v > m || float.IsNaN(v)) m = v;
+                    yr[ox] = m;
+                }
+            }
+            return;
+        }
         for (int oy = 0; oy < oh; oy++)
         {
             int r0 = 2 * oy * wIn;

@@ -55,6 +55,10 @@ public unsafe class PoolingTests
             }
             Check.Close(y.Span, yr, 0, 0, $"{h} {w}");
             Assert.That(idx.AsSpan(0, len).ToArray(), Is.EqualTo(ir), $"{h} {w}");
+            var yv = new GuardedBuffer(len);   // values only (no indices: inference)
+            fixed (float* px = x, pyv = yv.Data) Pool.MaxForward2d(px, pyv, null, planes, h, w);
+            Check.Close(yv.Span, yr, 0, 0, $"values only {h} {w}");
+            yv.AssertGuard($"values only {h} {w}");
             Assert.That(idx.AsSpan(len).ToArray(), Is.All.EqualTo(12345), "index guard");
             y.AssertGuard($"{h} {w}");
         }
