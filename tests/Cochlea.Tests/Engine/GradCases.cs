@@ -274,23 +274,15 @@ public static partial class GradCases
             var g = Tensor.Randn(Rng, 1f, y.ShapeArray);
             y.Backward(g); y2.Backward(g);
             string what = $"({n},{cin},{cout},{h}x{w},{kh}x{kw})";
-            CloseTensors(y, y2, "y " + what); CloseTensors(rm, rm2, "running_mean " + what); CloseTensors(rv, rv2, "running_var " + what);
-            CloseTensors(x.Grad!, x2.Grad!, "dx " + what); CloseTensors(wt.Grad!, wt2.Grad!, "dw " + what);
-            CloseTensors(ga.Grad!, ga2.Grad!, "dgamma " + what); CloseTensors(be.Grad!, be2.Grad!, "dbeta " + what);
+            CloseT(y, y2, "y " + what); CloseT(rm, rm2, "running_mean " + what); CloseT(rv, rv2, "running_var " + what);
+            CloseT(x.Grad!, x2.Grad!, "dx " + what); CloseT(wt.Grad!, wt2.Grad!, "dw " + what);
+            CloseT(ga.Grad!, ga2.Grad!, "dgamma " + what); CloseT(be.Grad!, be2.Grad!, "dbeta " + what);
         }
         Check(t => Ops.Conv2dBatchNormRelu(t[0], t[1], ConvPadding.Symmetric(1, 2), t[2], t[3], null, null, training: true),
             [Normal(Rng, 2, 2, 2, 32), Normal(Rng, 2, 2, 3, 5), Leaf(Rng, 0.5f, 1f, 2), Leaf(Rng, 2.5f, 3f, 2)]);
         // Eval mode is the three ops.
         var ye = Ops.Conv2dBatchNormRelu(Normal(Rng, 1, 2, 3, 40), Normal(Rng, 3, 2, 3, 3), ConvPadding.Same, null, null, Tensor.Zeros(3), Tensor.Ones(3), training: false);
         Assert.That(ye.GradFn?.Name, Is.EqualTo("relu"));
-
-        static void CloseTensors(Tensor a, Tensor b, string what)
-        {
-            float[] av = a.ToArray(), bv = b.ToArray();
-            Assert.That(av.Length, Is.EqualTo(bv.Length), what);
-            for (int i = 0; i < av.Length; i++)
-                Assert.That(av[i], Is.EqualTo(bv[i]).Within(1e-4 + 1e-4 * Math.Abs(bv[i])), $"{what}[{i}]");
-        }
     }
 
     // The fused separable block against the four ops it replaces (values, every gradient, running statistics), then

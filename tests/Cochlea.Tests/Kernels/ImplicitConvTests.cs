@@ -26,74 +26,53 @@ public unsafe class ImplicitConvTests
 
     static float[] Rand(int len, Random rng) => Check.Rand(len, rng);
 
-    [Test]
-    public void ForwardMatchesReference()
+    // kernel(a, b, out, n, cin, cout, h, w, width) and the reference(a, b, out, n, cin, cout, h, w) on every shape and path.
+    delegate void Kernel(float* a, float* b, float* o, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width);
+    delegate void Reference(float* a, float* b, float* o, int n, int cin, int cout, ConvAxis h, ConvAxis w);
+
+    static void MatchesReference(int seed, Func<int, int, int, ConvAxis, ConvAxis, (int A, int B, int Out)> lengths, Kernel kernel, Reference reference)
     {
-        var rng = new Random(11);
+        var rng = new Random(seed);
         foreach (var wd in Check.Paths)
             foreach (var (n, cin, cout, h, w) in Shapes())
             {
-                var x = Rand(n * cin * h.In * w.In, rng);
-                var wt = Rand(cout * cin * h.Kernel * w.Kernel, rng);
-                int ylen = n * cout * h.Out * w.Out;
-                var y = new GuardedBuffer(ylen, float.NaN);
-                var r = new float[ylen];
-                fixed (float* px = x, pw = wt, py = y.Data, pr = r)
+                var (la, lb, lo) = lengths(n, cin, cout, h, w);
+                var a = Rand(la, rng);
+                var b = Rand(lb, rng);
+                var o = new GuardedBuffer(lo, float.NaN);
+                var r = new float[lo];
+                fixed (float* pa = a, pb = b, po = o.Data, pr = r)
                 {
-                    ImplicitConv.Forward(px, pw, py, n, cin, cout, h, w, wd, 2);
-                    ConvReference.Conv2d(px, pw, pr, n, cin, cout, 1, h, w);
+                    kernel(pa, pb, po, n, cin, cout, h, w, wd);
+                    reference(pa, pb, pr, n, cin, cout, h, w);
                 }
                 string what = $"{wd} n{n} {cin}->{cout} {h} {w}";
-                Check.Close(y.Span, r, 1e-5, 1e-5, what);
-                y.AssertGuard(what);
+                Check.Close(o.Span, r, 1e-5, 1e-5, what);
+                o.AssertGuard(what);
             }
     }
 
-    [Test]
-    public void BackwardInputMatchesReference()
-    {
-        var rng = new Random(12);
-        foreach (var wd in Check.Paths)
-            foreach (var (n, cin, cout, h, w) in Shapes())
-            {
-                var dy = Rand(n * cout * h.Out * w.Out, rng);
-                var wt = Rand(cout * cin * h.Kernel * w.Kernel, rng);
-                int xlen = n * cin * h.In * w.In;
-                var dx = new GuardedBuffer(xlen, float.NaN);
-                var r = new float[xlen];
-                fixed (float* pdy = dy, pw = wt, pdx = dx.Data, pr = r)
-                {
-                    ImplicitConv.BackwardInput(pdy, pw, pdx, n, cin, cout, h, w, wd, 2);
-                    ConvReference.Conv2dBackwardInput(pdy, pw, pr, n, cin, cout, h, w);
-                }
-                string what = $"{wd} n{n} {cin}->{cout} {h} {w}";
-                Check.Close(dx.Span, r, 1e-5, 1e-5, what);
-                dx.AssertGuard(what);
-            }
-    }
+    static int XLen(int n, int cin, ConvAxis h, ConvAxis w) => n * cin * h.In * w.In;
+    static int YLen(int n, int cout, ConvAxis h, ConvAxis w) => n * cout * h.Out * w.Out;
+    static int WLen(int cin, int cout, ConvAxis h, ConvAxis w) => cout * cin * h.Kernel * w.Kernel;
 
     [Test]
-    public void BackwardWeightMatchesReference()
-    {
-        var rng = new Random(13);
-        foreach (var wd in Check.Paths)
-            foreach (var (n, cin, cout, h, w) in Shapes())
-            {
-                var x = Rand(n * cin * h.In * w.In, rng);
-                var dy = Rand(n * cout * h.Out * w.Out, rng);
-                int wlen = cout * cin * h.Kernel * w.Kernel;
-                var dw = new GuardedBuffer(wlen, float.NaN);
-                var r = new float[wlen];
-                fixed (float* px = x, pdy = dy, pdw = dw.Data, pr = r)
-                {
-                    ImplicitConv.BackwardWeight(px, pdy, pdw, n, cin, cout, h, w, wd, 2);
-                    ConvReference.Conv2dBackwardWeight(px, pdy, pr, n, cin, cout, h, w);
-                }
-                string what = $"{wd} n{n} {cin}->{cout} {h} {w}";
-                Check.Close(dw.Span, r, 1e-5, 1e-5, what);
-                dw.AssertGuard(what);
-            }
-    }
+    public void ForwardMatchesReference() => MatchesReference(11,
+        (n, cin, cout, h, w) => (XLen(n, cin, h, w), WLen(cin, cout, h, w), YLen(n, cout, h, w)),
+        (x, wt, y, n, cin, cout, h, w, wd) => ImplicitConv.Forward(x, wt, y, n, cin, cout, h, w, wd, 2),
+        (x, wt, y, n, cin, cout, h, w) => ConvReference.Conv2d(x, wt, y, n, cin, cout, 1, h, w));
+
+    [Test]
+    public void BackwardInputMatchesReference() => MatchesReference(12,
+        (n, cin, cout, h, w) => (YLen(n, cout, h, w), WLen(cin, cout, h, w), XLen(n, cin, h, w)),
+        (dy, wt, dx, n, cin, cout, h, w, wd) => ImplicitConv.BackwardInput(dy, wt, dx, n, cin, cout, h, w, wd, 2),
+        (dy, wt, dx, n, cin, cout, h, w) => ConvReference.Conv2dBackwardInput(dy, wt, dx, n, cin, cout, h, w));
+
+    [Test]
+    public void BackwardWeightMatchesReference() => MatchesReference(13,
+        (n, cin, cout, h, w) => (XLen(n, cin, h, w), YLen(n, cout, h, w), WLen(cin, cout, h, w)),
+        (x, dy, dw, n, cin, cout, h, w, wd) => ImplicitConv.BackwardWeight(x, dy, dw, n, cin, cout, h, w, wd, 2),
+        (x, dy, dw, n, cin, cout, h, w) => ConvReference.Conv2dBackwardWeight(x, dy, dw, n, cin, cout, h, w));
 
     // y / dy channel-major (Cout, N*P), the fused batch norm's layout: the same numbers as NCHW, moved.
     [Test]
