@@ -3,7 +3,8 @@
 // channel-major z (Cout, N*OH*OW), the statistics are taken on z's contiguous channel rows, and the affine, ReLU and
 // move back to (N, Cout, OH, OW) are one pass (the pointwise block's kernels, BatchNorm.cs); backward turns dy into
 // channel-major dz in one pass and both conv gradients read dz there. Same maths as the three ops (other summation
-// blocks); otherwise (eval, CUDA, other convs) it is them.
+// blocks); in CPU inference (eval, no gradients) the batch norm and ReLU run in place on the conv's output;
+// otherwise (CUDA, other convs) it is the three ops.
 using Cochlea.Autograd;
 using Cochlea.Kernels.Conv;
 using BatchNormKernel = Cochlea.Kernels.Normalization.BatchNorm;
@@ -31,6 +32,12 @@ public static unsafe partial class Ops
         }
         foreach (var t in new[] { gamma, beta, runningMean, runningVar })
             fused &= t is null || (t.Device.IsCpu && t.DType == DType.Float32 && t.Rank == 1 && t.Size(0) == weight.Size(0) && t.IsContiguous);
+        bool evalInPlace = !training && !NoGradScope.IsGradEnabled && x.Device.IsCpu && weight.Device.IsCpu && weight.Rank == 4
+                           && runningMean is not null && runningVar is not null;
+        foreach (var t in new[] { gamma, beta, runningMean, runningVar })
+            evalInPlace &= t is null || (t.Device.IsCpu && t.DType == DType.Float32 && t.Rank == 1 && t.Size(0) == weight.Size(0) && t.IsContiguous);
+        if (evalInPlace)
+            return EvalInPlace(Conv2d(x, weight, null, padding: padding), gamma, beta, runningMean!, runningVar!, eps);
         if (!fused) return Relu(BatchNorm(Conv2d(x, weight, null, padding: padding), gamma, beta, runningMean, runningVar, training, momentum, eps));
 
         int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0), p = ah.Out * aw.Out;
@@ -77,5 +84,18 @@ public static unsafe partial class Ops
             if (beta is not null) r.Add(dbeta); else dbeta.Dispose();
             return r.ToArray();
         });
+    }
+
+    // Inference (eval, no gradients): the batch norm and ReLU overwrite the conv's fresh output in place, two passes
+    // over memory that is still in cache and no further allocations. Same kernels (and numbers) as the separate ops.
+    static Tensor EvalInPlace(Tensor z, Tensor? gamma, Tensor? beta, Tensor runningMean, Tensor runningVar, float eps)
+    {
+        int n = z.Size(0), c = z.Size(1);
+        int spatial = (int)(z.Numel / Math.Max(1L * n * c, 1));
+        float* pz = z.DataPtr;
+        BatchNormKernel.ForwardEval(pz, pz, n, c, spatial, gamma is null ? null : gamma.DataPtr, beta is null ? null : beta.DataPtr,
+            runningMean.DataPtr, runningVar.DataPtr, eps);
+        Kernels.Elementwise.ElementwiseLoops.Unary(new Kernels.Elementwise.ClampOp(0, float.PositiveInfinity), pz, pz, z.Numel);
+        return z;
     }
 }

@@ -194,17 +194,12 @@ public static unsafe class ImplicitConv
         int kk = cin * kh * kw, panels = (cout + mr - 1) / mr;
         long padPlane = (long)hp * wp, outPlane = (long)oh * ow;
         float* xp = (float*)NativeMemory.AlignedAlloc((nuint)(PaddedLength(n, cin, h, w, nr) * sizeof(float)), 64);
-        // wpk: panel q (kk, MR), wpk[q*kk*MR + k*MR + r] = w[q*MR + r, k]; rows past cout are zero.
+        // wpk: panel q (kk, MR), wpk[q*kk*MR + k*MR + r] = w[q*MR + r, k]; rows past cout are zero. The GEMM's A packing
+        // (4x4 register transposes) does exactly this.
         float* wpk = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(1, (long)panels * kk * mr) * sizeof(float)), 64);
         try
         {
-            for (int q = 0; q < panels; q++)
-                for (int k = 0; k < kk; k++)
-                    for (int r = 0; r < mr; r++)
-                    {
-                        int co = q * mr + r;
-                        wpk[((long)q * kk + k) * mr + r] = co < cout ? weight[(long)co * kk + k] : 0f;
-                    }
+            GemmPack.Block(wpk, weight, cout, kk, kk, 1, mr);
             Pad(x, xs, cin, xp, n * cin, h, w, nr, threads);
             nint pxp = (nint)xp, pw = (nint)wpk, py = (nint)y;
             // Units are (image, output row): enough of them to keep both threads busy at batch 1.

@@ -283,6 +283,15 @@ public static partial class GradCases
         // Eval mode is the three ops.
         var ye = Ops.Conv2dBatchNormRelu(Normal(Rng, 1, 2, 3, 40), Normal(Rng, 3, 2, 3, 3), ConvPadding.Same, null, null, Tensor.Zeros(3), Tensor.Ones(3), training: false);
         Assert.That(ye.GradFn?.Name, Is.EqualTo("relu"));
+        // Inference (eval, no gradients) runs BN and ReLU in place on the conv output: the same numbers as the three ops.
+        using (Tensor.NoGrad())
+        {
+            var xe = Normal(Rng, 2, 2, 3, 40); var we = Normal(Rng, 3, 2, 3, 3); var gae = Leaf(Rng, -1f, 2f, 3); var bee = Normal(Rng, 3);
+            var rme = Tensor.Randn(Rng, 1f, 3); var rve = Tensor.Rand(Rng, 0.5f, 2f, 3);
+            var a = Ops.Conv2dBatchNormRelu(xe, we, ConvPadding.Same, gae, bee, rme, rve, training: false, eps: 1e-3f);
+            var b = Ops.Relu(Ops.BatchNorm(Ops.Conv2d(xe, we, null, padding: ConvPadding.Same), gae, bee, rme, rve, training: false, eps: 1e-3f));
+            Assert.That(a.ToArray(), Is.EqualTo(b.ToArray()), "eval in place");
+        }
     }
 
     // The fused separable block against the four ops it replaces (values, every gradient, running statistics), then
