@@ -126,7 +126,79 @@ public sealed class TaggingCompare : ICompareSuite
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"profile FreesoundCnn b32: features {features:F1} ms, train forward {forward:F1} ms, forward+backward {both:F1} ms; conv2 forward alone {conv2:F1} ms (1.66 GMAC: {2 * 1.66e9 / conv2 / 1e6:F0} GFLOP/s)"));
         h.Dispose(); w.Dispose();
+        ProfileLayers(T);
+        ProfileInference();
         KernelThreads.Count = saved;
+    }
+
+    // Each stage of the three conv blocks at b32 in train mode, forward and forward+backward (the backward of the stage
+    // alone is the difference), on inputs of the model's shapes.
+    static void ProfileLayers(Func<Action, double> time)
+    {
+        var rng = new Random(4);
+        int[] chans = [2, .. FreesoundCnn.Channels];
+        (int H, int W)[] sizes = [(48, 257), (24, 128), (12, 64)];
+        var parts = new List<string>();
+        for (int i = 0; i < 3; i++)
+        {
+            using var x = Tensor.Randn(rng, 1f, 32, chans[i], sizes[i].H, sizes[i].W).Keep();
+            using var conv = new Conv2d(chans[i], chans[i + 1], (3, 11), padding: ConvPadding.Symmetric(1, 5), bias: false, rng: rng);
+            using var bn = new BatchNorm2d(chans[i + 1], eps: 1e-3f, momentum: 1e-3f);
+            using var drop = new Dropout(0.1f, new Philox(1));
+            using var y = Tensor.Randn(rng, 1f, 32, chans[i + 1], sizes[i].H, sizes[i].W).Keep();
+            x.RequiresGrad = i > 0; y.RequiresGrad = true;   // the model's first conv input (features) needs no gradient
+            conv.Train(); bn.Train(); drop.Train();
+            string Stage(string name, Func<Tensor> f)
+            {
+                double fw = time(() => { using var s = Tensor.Scope(); f(); });
+                double fb = time(() =>
+                {
+                    using var s = Tensor.Scope();
+                    var o = f();
+                    if (o.RequiresGrad) Ops.Sum(o).Backward();   // block 1's dropout has nothing to differentiate
+                    x.Grad = null; y.Grad = null; conv.ZeroGrad(); bn.ZeroGrad();
+                });
+                return string.Create(CultureInfo.InvariantCulture, $"{name} {fw:F1}/{fb:F1}");
+            }
+            parts.Add($"block {i + 1}: " + string.Join(", ", Stage("dropout", () => drop.Forward(x)), Stage("conv", () => conv.Forward(x)),
+                Stage("bn", () => bn.Forward(y)), Stage("relu", () => Ops.Relu(y)), Stage("maxpool", () => Ops.MaxPool2d(y, (2, 2)))));
+        }
+        Console.Error.WriteLine("profile stages (ms, forward/forward+backward): " + string.Join("; ", parts));
+    }
+
+    // Batch-1 inference (eval, no gradients) stage by stage; fastest of 40 runs (a busy machine only ever adds time).
+    static void ProfileInference()
+    {
+        using var model = new FreesoundCnn();
+        model.Eval();
+        using var ng = Tensor.NoGrad();
+        using var wav = Tensor.Randn(new Random(5), 1f, 1, 8000).Keep();
+        double Min(Action a)
+        {
+            double best = double.MaxValue;
+            for (int i = 0; i < 40; i++) { long t0 = Stopwatch.GetTimestamp(); a(); best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds); }
+            return best;
+        }
+        var rng = new Random(6);
+        int[] chans = [2, .. FreesoundCnn.Channels];
+        (int H, int W)[] sizes = [(48, 257), (24, 128), (12, 64)];
+        var parts = new List<string>
+        {
+            string.Create(CultureInfo.InvariantCulture, $"whole {Min(() => { using var s = Tensor.Scope(); model.Forward(wav); }):F2}"),
+            string.Create(CultureInfo.InvariantCulture, $"features {Min(() => { using var s = Tensor.Scope(); model.Features(wav); }):F2}"),
+        };
+        for (int i = 0; i < 3; i++)
+        {
+            using var x = Tensor.Randn(rng, 1f, 1, chans[i], sizes[i].H, sizes[i].W).Keep();
+            using var y = Tensor.Randn(rng, 1f, 1, chans[i + 1], sizes[i].H, sizes[i].W).Keep();
+            using var conv = new Conv2d(chans[i], chans[i + 1], (3, 11), padding: ConvPadding.Symmetric(1, 5), bias: false, rng: rng);
+            using var bn = new BatchNorm2d(chans[i + 1], eps: 1e-3f, momentum: 1e-3f);
+            bn.Eval();
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"block {i + 1}: conv {Min(() => { using var s = Tensor.Scope(); conv.Forward(x); }):F2}, "
+                + $"bn {Min(() => { using var s = Tensor.Scope(); bn.Forward(y); }):F2}, relu {Min(() => { using var s = Tensor.Scope(); Ops.Relu(y); }):F2}, "
+                + $"maxpool {Min(() => { using var s = Tensor.Scope(); Ops.MaxPool2d(y, (2, 2)); }):F2}"));
+        }
+        Console.Error.WriteLine("profile inference b1 (ms, fastest of 40): " + string.Join("; ", parts));
     }
 
     // The anchor: a python3 + torch process that imports bench.py and answers "setup NAME MODE BATCH THREADS" and "run".

@@ -65,6 +65,20 @@ public class BatchNorm : Module
         return Ops.SeparableConv1dBatchNormRelu(x, dwWeight, stride, padding, pwWeight, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
     }
 
+    /// <summary>
+    /// relu(this(conv.Forward(x))) for a bias-free, stride-1, ungrouped, undilated <see cref="Nn.Conv2d"/>: the same as the three
+    /// modules in a row (running statistics and num_batches_tracked included), fused in CPU training (<see cref="Ops.Conv2dBatchNormRelu"/>).
+    /// </summary>
+    public Tensor Conv2dRelu(Tensor x, Conv2d conv)
+    {
+        ArgumentNullException.ThrowIfNull(conv);
+        if (Array.IndexOf(_ranks, 4) < 0) throw new InvalidOperationException($"{GetType().Name}: a conv2d block needs a 2-d batch norm.");
+        if (conv.Bias is not null || conv.Groups != 1 || conv.Stride != (1, 1) || conv.Dilation != (1, 1))
+            throw new ArgumentException($"{GetType().Name}.Conv2dRelu: expected a bias-free, stride-1, ungrouped, undilated conv, got {conv}; use the modules one by one.");
+        CountTrainingBatch();
+        return Ops.Conv2dBatchNormRelu(x, conv.Weight, conv.Padding, Weight, Bias, RunningMean, RunningVar, IsTraining, Momentum, Eps);
+    }
+
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"{Weight.Size(0)}, eps={Eps}, momentum={Momentum}";
 }

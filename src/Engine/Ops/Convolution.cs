@@ -1,6 +1,7 @@
 // conv1d / conv2d (stride, 'same'/'valid'/explicit and asymmetric padding, dilation, groups)
 // in PyTorch layout: x (N, Cin, [H,] W), weight (Cout, Cin/groups, [KH,] KW), bias (Cout).
-// Four paths: depthwise (groups == Cin) runs the direct kernel; ungrouped convs over a batch are ONE
+// Five paths: stride-1 ungrouped KxK convs with wide enough outputs run the implicit GEMM (ConvolutionImplicit.cs);
+// depthwise (groups == Cin) runs the direct kernel; ungrouped convs over a batch are ONE
 // GEMM over all images, on channel-major (C, N*P) activations (ChannelMajor; im2col first unless the
 // conv is 1x1 stride-1 unpadded); a single image's 1x1 conv is a plain GEMM; everything else is
 // im2col + one GEMM per image and group.
@@ -93,9 +94,10 @@ public static unsafe partial class Ops
         // were mostly padding, W was re-packed per image, and small GEMMs ran on one thread.
         // Large images (FreesoundCnn's spectrograms, TutorialConv) would need whole-batch columns of hundreds of
         // MB; they go image by image instead (split over the threads when there are enough images, ByImage).
+        var outShape = name == "conv1d" ? new[] { n, cout, ow } : new[] { n, cout, oh, ow };
+        if (UseImplicitConv(groups, cin, ah, aw)) return ConvImplicit(x, weight, bias, ah, aw, outShape, name);
         bool batched = groups == 1 && !depthwise && n > 1 && (long)n * plane <= int.MaxValue
                        && (long)kk * n * plane * sizeof(float) <= BatchedColumnsMaxBytes;
-        var outShape = name == "conv1d" ? new[] { n, cout, ow } : new[] { n, cout, oh, ow };
         var y = Tensor.Empty(outShape);
         using var xc = x.ContiguousRaw();
         using var wc = weight.ContiguousRaw();

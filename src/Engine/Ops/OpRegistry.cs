@@ -39,6 +39,7 @@ public static class OpRegistry
         // normalisation and regularisation
         new("batch_norm", S), new("dropout", S),
         new("separable_conv1d_batch_norm_relu"),   // CPU training only; elsewhere it records conv1d, batch_norm, relu
+        new("conv2d_batch_norm_relu"),   // CPU training on the implicit-GEMM conv path only; elsewhere conv2d, batch_norm, relu
         // tagging backbones (EfficientNet): SiLU, stochastic depth (src/Engine/Ops/Silu.cs, DropPath.cs)
         new("silu", S), new("drop_path", S),
         // resampling (src/Engine/Ops/Resample.cs): SE / head pooling, spectrogram resize

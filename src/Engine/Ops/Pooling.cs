@@ -40,23 +40,21 @@ public static unsafe partial class Ops
         var y = Tensor.Empty(shape);
         using var xc = x.ContiguousRaw();
         Tensor? idx = null;
-        // No gradient to take: the max without argmax indices (vector rows; inference, e.g. the ResNet stem's pool).
-        if (max && !(NoGradScope.IsGradEnabled && x.RequiresGrad))
-        {
-            Kernels.Pooling.Pool.MaxForward2dNoIndex(xc.DataPtr, y.DataPtr, planes, ah, aw);
-            return y;
-        }
         if (max)
         {
-            idx = Tensor.Empty(shape, DType.Int32);
-            Kernels.Pooling.Pool.MaxForward2d(xc.DataPtr, y.DataPtr, (int*)idx.RawPtr, planes, ah, aw);
+            // No gradient to take (inference): no argmax indices to write.
+            bool wantGrad = NoGradScope.IsGradEnabled && x.RequiresGrad;
+            if (wantGrad) idx = Tensor.Empty(shape, DType.Int32);
+            Kernels.Pooling.Pool.MaxForward2d(xc.DataPtr, y.DataPtr, idx is null ? null : (int*)idx.RawPtr, planes, ah, aw);
+            if (!wantGrad) return y;
         }
         else Kernels.Pooling.Pool.AvgForward2d(xc.DataPtr, y.DataPtr, planes, ah, aw);
         var inShape = x.ShapeArray;
         return BackwardPass.Record(y, name, [x], g =>
         {
             using var gc = g.ContiguousRaw();
-            var dx = Tensor.Zeros(inShape);
+            // MaxBackward2d clears dx itself before scattering: no second zeroing pass.
+            var dx = max ? Tensor.Empty(inShape) : Tensor.Zeros(inShape);
             if (max) Kernels.Pooling.Pool.MaxBackward2d(gc.DataPtr, (int*)idx!.RawPtr, dx.DataPtr, planes, ah, aw);
             else Kernels.Pooling.Pool.AvgBackward2d(gc.DataPtr, dx.DataPtr, planes, ah, aw);
             return [dx];

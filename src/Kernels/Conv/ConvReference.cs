@@ -1,6 +1,6 @@
 // Plain scalar references for the convolution kernels: element-by-element im2col / col2im, a
-// direct grouped conv2d (double accumulation) and direct depthwise forward / backward. Slow and
-// obvious on purpose; the tests compare every optimised path against these.
+// direct grouped conv2d with its input and weight gradients (double accumulation); depthwise is the grouped case.
+// Slow and obvious on purpose; the tests compare every optimised path against these.
 namespace Cochlea.Kernels.Conv;
 
 /// <summary>Scalar reference implementations for <see cref="Im2Col"/>, <see cref="Depthwise"/> and grouped convolution.</summary>
@@ -82,43 +82,60 @@ public static unsafe class ConvReference
 
     /// <summary>Depthwise input gradient: dx (N, C, H, W) = J^T dy, overwritten. Double accumulation.</summary>
     public static void DepthwiseBackwardInput(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
-    {
-        int oh = h.Out, ow = w.Out;
-        var acc = new double[(long)n * channels * h.In * w.In];
-        for (int b = 0; b < n; b++)
-            for (int oc = 0; oc < channels * multiplier; oc++)
-                for (int oy = 0; oy < oh; oy++)
-                    for (int ox = 0; ox < ow; ox++)
-                        for (int ki = 0; ki < h.Kernel; ki++)
-                            for (int kj = 0; kj < w.Kernel; kj++)
-                            {
-                                int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
-                                if (iy < 0 || ix < 0) continue;
-                                acc[(((long)b * channels + oc / multiplier) * h.In + iy) * w.In + ix] +=
-                                    (double)weight[((long)oc * h.Kernel + ki) * w.Kernel + kj] * dy[(((long)b * channels * multiplier + oc) * oh + oy) * ow + ox];
-                            }
-        for (long i = 0; i < acc.Length; i++) dx[i] = (float)acc[i];
-    }
+        => Conv2dBackwardInput(dy, weight, dx, n, channels, channels * multiplier, h, w, channels);
 
     /// <summary>Depthwise weight gradient: dweight (C*M, KH, KW) = sum over N and outputs of dy * x, overwritten. Double accumulation.</summary>
     public static void DepthwiseBackwardWeight(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
+        => Conv2dBackwardWeight(x, dy, dweight, n, channels, channels * multiplier, h, w, channels);
+
+    /// <summary>
+    /// Grouped conv2d input gradient (the adjoint of <see cref="Conv2d"/>): dx (N, Cin, H, W) = J^T dy for dy (N, Cout, OH, OW),
+    /// overwritten. Double accumulation.
+    /// </summary>
+    public static void Conv2dBackwardInput(float* dy, float* weight, float* dx, int n, int cin, int cout, ConvAxis h, ConvAxis w, int groups = 1)
     {
-        int oh = h.Out, ow = w.Out;
-        for (int oc = 0; oc < channels * multiplier; oc++)
-            for (int ki = 0; ki < h.Kernel; ki++)
-                for (int kj = 0; kj < w.Kernel; kj++)
-                {
-                    double s = 0;
-                    for (int b = 0; b < n; b++)
-                        for (int oy = 0; oy < oh; oy++)
-                            for (int ox = 0; ox < ow; ox++)
-                            {
-                                int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
-                                if (iy < 0 || ix < 0) continue;
-                                s += (double)dy[(((long)b * channels * multiplier + oc) * oh + oy) * ow + ox]
-                                     * x[(((long)b * channels + oc / multiplier) * h.In + iy) * w.In + ix];
-                            }
-                    dweight[((long)oc * h.Kernel + ki) * w.Kernel + kj] = (float)s;
-                }
+        int oh = h.Out, ow = w.Out, cg = cin / groups, og = cout / groups;
+        var acc = new double[(long)n * cin * h.In * w.In];
+        for (int b = 0; b < n; b++)
+            for (int o = 0; o < cout; o++)
+                for (int oy = 0; oy < oh; oy++)
+                    for (int ox = 0; ox < ow; ox++)
+                    {
+                        double g = dy[(((long)b * cout + o) * oh + oy) * ow + ox];
+                        for (int c = 0; c < cg; c++)
+                            for (int ki = 0; ki < h.Kernel; ki++)
+                                for (int kj = 0; kj < w.Kernel; kj++)
+                                {
+                                    int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                                    if (iy < 0 || ix < 0) continue;
+                                    acc[(((long)b * cin + o / og * cg + c) * h.In + iy) * w.In + ix] += g * weight[(((long)o * cg + c) * h.Kernel + ki) * w.Kernel + kj];
+                                }
+                    }
+        for (long i = 0; i < acc.Length; i++) dx[i] = (float)acc[i];
+    }
+
+    /// <summary>
+    /// Grouped conv2d weight gradient: dweight (Cout, Cin/groups, KH, KW) = sum over N and outputs of dy * x (output channel o
+    /// reads input channels of group o / (Cout/groups)), overwritten. Double accumulation.
+    /// </summary>
+    public static void Conv2dBackwardWeight(float* x, float* dy, float* dweight, int n, int cin, int cout, ConvAxis h, ConvAxis w, int groups = 1)
+    {
+        int oh = h.Out, ow = w.Out, cg = cin / groups, og = cout / groups;
+        for (int o = 0; o < cout; o++)
+            for (int c = 0; c < cg; c++)
+                for (int ki = 0; ki < h.Kernel; ki++)
+                    for (int kj = 0; kj < w.Kernel; kj++)
+                    {
+                        double s = 0;
+                        for (int b = 0; b < n; b++)
+                            for (int oy = 0; oy < oh; oy++)
+                                for (int ox = 0; ox < ow; ox++)
+                                {
+                                    int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
+                                    if (iy < 0 || ix < 0) continue;
+                                    s += (double)dy[(((long)b * cout + o) * oh + oy) * ow + ox] * x[(((long)b * cin + o / og * cg + c) * h.In + iy) * w.In + ix];
+                                }
+                        dweight[(((long)o * cg + c) * h.Kernel + ki) * w.Kernel + kj] = (float)s;
+                    }
     }
 }

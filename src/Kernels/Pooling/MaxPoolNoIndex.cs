@@ -13,7 +13,7 @@ namespace Cochlea.Kernels.Pooling;
 
 public static unsafe partial class Pool
 {
-    /// <summary>y = max over each window (see the file header); the values of <see cref="MaxForward2d"/> without its indices.</summary>
+    /// <summary>y = max over each window (see the file header); the values of <see cref="MaxForward2d(float*, float*, int*, int, ConvAxis, ConvAxis)"/> without its indices.</summary>
     public static void MaxForward2dNoIndex(float* x, float* y, int planes, ConvAxis h, ConvAxis w)
     {
         ValidatePlanes(planes, h, w);

@@ -87,7 +87,7 @@ public sealed class FreesoundCnn : Module
         for (int i = 0; i < _convs.Count; i++)
         {
             x = _drop.Forward(x);
-            x = Ops.Relu(_bns[i].Forward(_convs[i].Forward(x)));
+            x = ((BatchNorm)_bns[i]).Conv2dRelu(x, (Conv2d)_convs[i]);   // conv -> BN -> ReLU, fused in CPU training
             x = Ops.MaxPool2d(x, (2, 2));
         }
         x = Ops.Mean(x, [2, 3], keepDim: true);                          // global average (B, 64, 1, 1)

@@ -121,6 +121,7 @@ public static partial class GradCases
             Check(t => Ops.Conv1d(t[0], t[1], t[2], stride: 2, padding: ConvPadding.Same, groups: 4), [Normal(Rng, 2, 4, 13), Normal(Rng, 4, 1, 3), Normal(Rng, 4)]);
             Check(t => Ops.Conv1d(t[0], t[1], null, groups: 3), [Normal(Rng, 2, 3, 8), Normal(Rng, 6, 1, 3)]);
             Check(t => Ops.Conv1d(t[0], t[1], t[2]), [Normal(Rng, 2, 5, 7), Normal(Rng, 3, 5, 1), Normal(Rng, 3)]);
+            Check(t => Ops.Conv1d(t[0], t[1], null, padding: ConvPadding.Same), [Normal(Rng, 2, 2, 40), Normal(Rng, 3, 2, 7)]);   // implicit GEMM
         },
         ["conv2d"] = () =>
         {
@@ -128,6 +129,9 @@ public static partial class GradCases
             Check(t => Ops.Conv2d(t[0], t[1], null, stride: (2, 1), padding: ConvPadding.Explicit(1, 0, 2, 1), dilation: (1, 2)), [Normal(Rng, 1, 2, 6, 7), Normal(Rng, 2, 2, 3, 2)]);
             Check(t => Ops.Conv2d(t[0], t[1], t[2], stride: (2, 2), padding: 1, groups: 3), [Normal(Rng, 2, 3, 6, 5), Normal(Rng, 3, 1, 3, 3), Normal(Rng, 3)]);
             Check(t => Ops.Conv2d(t[0], t[1], null, groups: 2), [Normal(Rng, 1, 4, 4, 4), Normal(Rng, 4, 2, 2, 3)]);
+            // Output rows of >= 32 columns at stride 1: the implicit-GEMM path (ConvolutionImplicit.cs).
+            Check(t => Ops.Conv2d(t[0], t[1], t[2], padding: ConvPadding.Symmetric(1, 2)), [Normal(Rng, 2, 2, 3, 33), Normal(Rng, 3, 2, 3, 5), Normal(Rng, 3)]);
+            Check(t => Ops.Conv2d(t[0], t[1], null, padding: ConvPadding.Explicit(0, 1, 3, 1)), [Normal(Rng, 1, 3, 2, 35), Normal(Rng, 2, 3, 2, 6)]);
         },
         ["max_pool1d"] = () => Check(t => Ops.MaxPool1d(t[0], 3, 2, 1), [Distinct(Rng, 2, 3, 9)]),
         ["max_pool2d"] = () => { Check(t => Ops.MaxPool2d(t[0], (2, 2)), [Distinct(Rng, 2, 2, 4, 6)]); Check(t => Ops.MaxPool2d(t[0], (3, 2), (2, 1), (1, 1)), [Distinct(Rng, 1, 2, 5, 5)]); },
@@ -144,6 +148,7 @@ public static partial class GradCases
             using var rv = Tensor.FromArray([1.5f, 0.7f, 2f], 3);
             Check(t => Ops.BatchNorm(t[0], t[1], t[2], rm, rv, training: false), [Normal(Rng, 2, 3, 2, 2), Leaf(Rng, 0.5f, 2f, 3), Normal(Rng, 3)]);
         },
+        ["conv2d_batch_norm_relu"] = Conv2dBatchNormReluCases,
         ["separable_conv1d_batch_norm_relu"] = SeparableConv1dBatchNormReluCases,
         // losses (bodies in GradCases.Losses.cs)
         ["cross_entropy"] = CrossEntropyCases,
@@ -212,6 +217,46 @@ public static partial class GradCases
         var x = Tensor.FromArray([-7.2f, -3.1f, -0.5f, -0.2f, 0.3f, 0.7f, 1.5f, 4.4f, 5.5f, 6.4f, 8f, -1.4f, 4.8f, 5.2f, 2.2f], 3, 5);
         x.RequiresGrad = true;
         return x;
+    }
+
+    // The fused conv2d block against the three ops it replaces (values, every gradient, running statistics), then the
+    // finite-difference check (beta around 2.5 keeps the ReLU's kink away from the checked points). Output rows of
+    // >= 32 columns: the fused path (the op's name is checked).
+    static void Conv2dBatchNormReluCases()
+    {
+        foreach (var (n, cin, cout, h, w, kh, kw) in new[] { (3, 2, 5, 4, 33, 3, 11), (2, 3, 9, 3, 40, 2, 3), (1, 1, 4, 5, 32, 3, 5) })
+        {
+            using var scope = Tensor.Scope();
+            var pad = ConvPadding.Same;
+            var x = Normal(Rng, n, cin, h, w); var wt = Normal(Rng, cout, cin, kh, kw); var ga = Leaf(Rng, 0.5f, 2f, cout); var be = Normal(Rng, cout);
+            var x2 = x.Detach().Clone(); var wt2 = wt.Detach().Clone(); var ga2 = ga.Detach().Clone(); var be2 = be.Detach().Clone();
+            foreach (var t in new[] { x2, wt2, ga2, be2 }) t.RequiresGrad = true;
+            var rm = Tensor.Randn(Rng, 1f, cout); var rv = Tensor.Rand(Rng, 0.5f, 2f, cout);
+            var rm2 = rm.Clone(); var rv2 = rv.Clone();
+            var y = Ops.Conv2dBatchNormRelu(x, wt, pad, ga, be, rm, rv, training: true, momentum: 0.01f, eps: 1e-3f);
+            var y2 = Ops.Relu(Ops.BatchNorm(Ops.Conv2d(x2, wt2, null, padding: pad), ga2, be2, rm2, rv2, training: true, momentum: 0.01f, eps: 1e-3f));
+            Assert.That(y.GradFn?.Name, Is.EqualTo("conv2d_batch_norm_relu"));
+            var g = Tensor.Randn(Rng, 1f, y.ShapeArray);
+            y.Backward(g); y2.Backward(g);
+            string what = $"({n},{cin},{cout},{h}x{w},{kh}x{kw})";
+            CloseT(y, y2, "y " + what); CloseT(rm, rm2, "running_mean " + what); CloseT(rv, rv2, "running_var " + what);
+            CloseT(x.Grad!, x2.Grad!, "dx " + what); CloseT(wt.Grad!, wt2.Grad!, "dw " + what);
+            CloseT(ga.Grad!, ga2.Grad!, "dgamma " + what); CloseT(be.Grad!, be2.Grad!, "dbeta " + what);
+        }
+        Check(t => Ops.Conv2dBatchNormRelu(t[0], t[1], ConvPadding.Symmetric(1, 2), t[2], t[3], null, null, training: true),
+            [Normal(Rng, 2, 2, 2, 32), Normal(Rng, 2, 2, 3, 5), Leaf(Rng, 0.5f, 1f, 2), Leaf(Rng, 2.5f, 3f, 2)]);
+        // Eval mode is the three ops.
+        var ye = Ops.Conv2dBatchNormRelu(Normal(Rng, 1, 2, 3, 40), Normal(Rng, 3, 2, 3, 3), ConvPadding.Same, null, null, Tensor.Zeros(3), Tensor.Ones(3), training: false);
+        Assert.That(ye.GradFn?.Name, Is.EqualTo("relu"));
+        // Inference (eval, no gradients) runs BN and ReLU in place on the conv output: the same numbers as the three ops.
+        using (Tensor.NoGrad())
+        {
+            var xe = Normal(Rng, 2, 2, 3, 40); var we = Normal(Rng, 3, 2, 3, 3); var gae = Leaf(Rng, -1f, 2f, 3); var bee = Normal(Rng, 3);
+            var rme = Tensor.Randn(Rng, 1f, 3); var rve = Tensor.Rand(Rng, 0.5f, 2f, 3);
+            var a = Ops.Conv2dBatchNormRelu(xe, we, ConvPadding.Same, gae, bee, rme, rve, training: false, eps: 1e-3f);
+            var b = Ops.Relu(Ops.BatchNorm(Ops.Conv2d(xe, we, null, padding: ConvPadding.Same), gae, bee, rme, rve, training: false, eps: 1e-3f));
+            Assert.That(a.ToArray(), Is.EqualTo(b.ToArray()), "eval in place");
+        }
     }
 
     // The fused separable block against the four ops it replaces (values, every gradient, running statistics), then

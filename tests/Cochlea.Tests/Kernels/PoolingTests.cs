@@ -23,6 +23,9 @@ public unsafe class PoolingTests
         yield return (new(8, 3, 2, 1, 1), new(11, 3, 1, 1, 0));
         yield return (new(10, 4, 3, 2, 1), new(21, 2, 1, 1, 1));
         yield return (new(6, 1, 1), new(70, 11, 4, 5, 5));
+        yield return (new(5, 2, 2), new(33, 2, 2));          // the vector 2x2 path, odd sizes (a row and a column dropped)
+        yield return (new(4, 2, 2), new(70, 2, 2));          // every vector width's full chunks plus a tail
+        yield return (new(2, 2, 2), new(2, 2, 2));
     }
 
     static IEnumerable<ConvAxis> Lengths()
@@ -38,7 +41,9 @@ public unsafe class PoolingTests
         {
             const int planes = 3;
             var x = Check.Rand(planes * h.In * w.In, rng);
+            for (int i = 0; i < x.Length; i += 3) x[i] = MathF.Max(x[i], 0f);   // ReLU-like ties: the first tap must win
             if (x.Length > 5) { x[1] = float.NaN; x[4] = float.NegativeInfinity; }
+            if (x.Length > 2 * w.In + 9) { x[w.In + 8] = float.NaN; x[w.In + 9] = float.NaN; x[2 * w.In + 3] = float.NaN; }
             int len = planes * h.Out * w.Out;
             var y = new GuardedBuffer(len);
             var idx = new int[len + 5];
@@ -53,6 +58,19 @@ public unsafe class PoolingTests
             }
             Check.Close(y.Span, yr, 0, 0, $"{h} {w}");
             Assert.That(idx.AsSpan(0, len).ToArray(), Is.EqualTo(ir), $"{h} {w}");
+            foreach (var wd in Check.Paths)
+            {
+                var yv = new GuardedBuffer(len);   // values only (no indices: inference), and with indices, on every path
+                var iv = new int[len + 5];
+                iv.AsSpan(len).Fill(12345);
+                fixed (float* px = x, pyv = yv.Data) Pool.MaxForward2d(px, pyv, null, planes, h, w, wd);
+                Check.Close(yv.Span, yr, 0, 0, $"values only {wd} {h} {w}");
+                yv.AssertGuard($"values only {wd} {h} {w}");
+                fixed (float* px = x, pyv = yv.Data) fixed (int* piv = iv) Pool.MaxForward2d(px, pyv, piv, planes, h, w, wd);
+                Check.Close(yv.Span, yr, 0, 0, $"{wd} {h} {w}");
+                Assert.That(iv.AsSpan(0, len).ToArray(), Is.EqualTo(ir), $"indices {wd} {h} {w}");
+                Assert.That(iv.AsSpan(len).ToArray(), Is.All.EqualTo(12345), "index guard");
+            }
             Assert.That(idx.AsSpan(len).ToArray(), Is.All.EqualTo(12345), "index guard");
             y.AssertGuard($"{h} {w}");
         }
