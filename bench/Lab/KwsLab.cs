@@ -1,7 +1,8 @@
 // Profiling driver for the keyword spotters: `lab kws wave|ds train|infer [steps] [threads]` runs the same
 // step as `compare kws` (our side only) and prints each step's milliseconds, so a profiler (perf with
 // DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0) can attach to a steady loop without the anchor
-// process in the samples; `vs` instead runs that one case of `compare kws` against PyTorch.
+// process in the samples; `vs` instead runs that one case of `compare kws` against PyTorch; `ab` (inference)
+// alternates two copies of the model, one with the derived-data caches (packed weights) and one without, in one process.
 using System.Diagnostics;
 using System.Globalization;
 using Cochlea.Bench.Compare;
@@ -27,6 +28,13 @@ public static class KwsLab
         int steps = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
         KernelThreads.Count = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 2;
         using var c = KwsCompare.Build(args[0] == "wave" ? "wavekws" : "dskws", train, train ? 64 : 1);
+        if (args.Contains("ab") && !train)
+        {
+            using var plain = KwsCompare.Build(args[0] == "wave" ? "wavekws" : "dskws", train, 1, cacheDerived: false);
+            var (cached, repacked) = Timing.Alternate(() => Timing.Time(c.Step), () => Timing.Time(plain.Step), 1e9, steps, steps, 5);
+            Console.WriteLine($"ab: cached packs {cached * 1e3:F2} ms, no cache {repacked!.Value * 1e3:F2} ms (medians, alternating, {steps} pairs, {KernelThreads.Count} threads)");
+            return 0;
+        }
         // CPU time too: on this shared machine it moves far less with the neighbours' load than wall time.
         var ms = new List<double>();
         var cpu = new List<double>();
