@@ -6,6 +6,8 @@
 //   layout: KC slabs of K in order; slab s (k0 = s*KC, kc rows) at data + k0*NPad holds the NPad/NR panels
 //   of op(B)[k0:k0+kc, :] one after another, each (kc, NR) as GemmPack.Block writes it (zero-padded columns).
 // Results are bit-identical to Sgemm.Run on the same path: same KC grid, same micro-kernel, same k order.
+// For one or two rows of A the thin kernel skips k where A is zero when B is all finite (checked at packing):
+// the same bits (GemmThinKernel's header), about half the reads of a batch-1 ReLU RNN's W_hh.
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -19,6 +21,8 @@ public sealed unsafe class PackedGemmB : IDisposable
 {
     float* _data;
     readonly int _nr, _kc, _nPad;
+    // No Inf or NaN in B: 0 * B adds exactly nothing, so zero entries of A may be skipped.
+    readonly bool _finite;
 
     /// <summary>Rows of op(B) (the inner dimension).</summary>
     public int K { get; }
@@ -46,6 +50,18 @@ public sealed unsafe class PackedGemmB : IDisposable
         nint strideJ = transB ? ldb : 1, strideP = transB ? 1 : ldb;
         for (int k0 = 0; k0 < k; k0 += _kc)
             GemmPack.Block(_data + (nint)k0 * _nPad, transB ? b + k0 : b + (nint)k0 * ldb, n, Math.Min(_kc, k - k0), strideJ, strideP, _nr);
+        _finite = AllFinite(_data, (long)_nPad * k);
+    }
+
+    static bool AllFinite(float* p, long n)
+    {
+        var exponent = new System.Numerics.Vector<uint>(0x7F800000u);
+        int w = System.Numerics.Vector<uint>.Count;
+        long i = 0;
+        for (; i + w <= n; i += w)
+            if (System.Numerics.Vector.EqualsAny(System.Numerics.Vector.Load((uint*)p + i) & exponent, exponent)) return false;
+        for (; i < n; i++) if (!float.IsFinite(p[i])) return false;
+        return true;
     }
 
     /// <summary>
@@ -100,16 +116,18 @@ public sealed unsafe class PackedGemmB : IDisposable
         int parts = (int)Math.Clamp(flops / 4e6, 1, Math.Min(threads, Math.Max(1, panels / 16)));
         float* data = _data;
         int nr = _nr, kcMax = _kc, nPad = _nPad;
-        if (parts == 1) { Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, 0, panels); return; }
-        KernelThreads.For(panels, 16, parts, (q0, q1) => Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, q0, q1));
+        bool skipZeros = _finite;
+        if (parts == 1) { Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, skipZeros, 0, panels); return; }
+        KernelThreads.For(panels, 16, parts, (q0, q1) => Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, skipZeros, q0, q1));
     }
 
     // Columns [q0*NR, min(q1*NR, N)) of C over every KC slab in ascending order (beta on the first only).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Panels<TOps, TV, TRows>(GemmArgs g, float* pa, int mPad, float* data, int nPad, int nr, int kcMax, int q0, int q1)
+    static void Panels<TOps, TV, TRows>(GemmArgs g, float* pa, int mPad, float* data, int nPad, int nr, int kcMax, bool skipZeros, int q0, int q1)
         where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
     {
         float* edge = stackalloc float[TRows.Count * nr];
+        int* ps = stackalloc int[pa == null ? kcMax : 1];   // thin kernel: the slab rows to visit
         int jc = q0 * nr, nc = Math.Min(q1 * nr, g.N) - jc;
         for (int k0 = 0; k0 < g.K; k0 += kcMax)
         {
@@ -118,8 +136,9 @@ public sealed unsafe class PackedGemmB : IDisposable
             float beta = k0 == 0 ? g.Beta : 1f;
             if (pa == null)
             {
-                if (g.M == 1) GemmThinKernel.Slab<TOps, TV, Rows1>(kc, g.A + k0, g.Lda, slab, nc, g.C + jc, g.Ldc, g.Alpha, beta);
-                else GemmThinKernel.Slab<TOps, TV, Rows2>(kc, g.A + k0, g.Lda, slab, nc, g.C + jc, g.Ldc, g.Alpha, beta);
+                int count = GemmThinKernel.Rows(kc, g.A + k0, g.Lda, g.M, skipZeros, ps);
+                if (g.M == 1) GemmThinKernel.Slab<TOps, TV, Rows1>(kc, ps, count, g.A + k0, g.Lda, slab, nc, g.C + jc, g.Ldc, g.Alpha, beta);
+                else GemmThinKernel.Slab<TOps, TV, Rows2>(kc, ps, count, g.A + k0, g.Lda, slab, nc, g.C + jc, g.Ldc, g.Alpha, beta);
                 continue;
             }
             GemmDriver<TOps, TV, TRows>.Macro(g, pa + (nint)k0 * mPad, slab, 0, jc, g.M, nc, kc, beta, edge);
