@@ -112,9 +112,14 @@ internal static unsafe class GemmThinKernel
     /// </summary>
     public static int Rows(int kc, float* a, nint lda, int m, bool skipZeroRows, int* ps)
     {
+        if (!skipZeroRows) { for (int p = 0; p < kc; p++) ps[p] = p; return kc; }
+        // Branch-free compaction: ReLU zeros fall at random, so a branch per p would mispredict about half the time.
         int count = 0;
         for (int p = 0; p < kc; p++)
-            if (!skipZeroRows || a[p] != 0f || (m > 1 && a[lda + p] != 0f)) ps[count++] = p;
+        {
+            ps[count] = p;
+            count += (a[p] != 0f) | (m > 1 && a[lda + p] != 0f) ? 1 : 0;
+        }
         return count;
     }
 
