@@ -49,6 +49,9 @@ public sealed class Linear : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias, UseDerivedCaches ? _packed : null);
 
+    /// <summary>relu(Forward(x)), or clipped at <paramref name="clip"/> (<see cref="Ops.LinearRelu"/>: fused in eval-mode inference).</summary>
+    public Tensor ForwardRelu(Tensor x, float clip = float.PositiveInfinity) => Ops.LinearRelu(x, Weight, Bias, UseDerivedCaches ? _packed : null, clip);
+
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";
 }

@@ -138,17 +138,51 @@ public static unsafe partial class Ops
     /// <summary>y = x W^T + b: x (..., in), weight (out, in), bias (out) or null -> (..., out). Layout of torch.nn.Linear.</summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null) => Linear(x, weight, bias, null);
 
-    /// <summary>
-    /// <see cref="Linear(Tensor, Tensor, Tensor?)"/>; on the CPU, <paramref name="packedWeight"/> (output-major) supplies W already packed for the GEMM, repacked only when
-    /// W changed (eval-mode Linear); the backward pass reads W itself.
-    /// </summary>
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, PackedWeightCache? packedWeight)
+    // (out, in) of a linear layer's weight, after checking x, weight and bias agree.
+    static (int OutF, int InF) CheckLinear(Tensor x, Tensor weight, Tensor? bias)
     {
         RequireFloat(x, "linear"); RequireFloat(weight, "linear");
         if (weight.Rank != 2) throw new ArgumentException($"linear: weight must be (out, in), got {weight.Describe()}.");
         int outF = weight.Size(0), inF = weight.Size(1);
         if (x.Rank == 0 || x.Size(-1) != inF) throw new ArgumentException($"linear: input {x.Describe()} must end with {inF} features to match weight {weight.Describe()}.");
         if (bias is not null && (bias.Rank != 1 || bias.Size(0) != outF)) throw new ArgumentException($"linear: bias must be ({outF},), got {bias.Describe()}.");
+        return (outF, inF);
+    }
+
+    /// <summary>
+    /// relu(x W^T + b), or min(relu(x W^T + b), <paramref name="clip"/>) for a finite clip: <see cref="Relu"/> / <see cref="ReluClip"/> of
+    /// <see cref="Linear(Tensor, Tensor, Tensor?)"/>, the same values. On the CPU, with a packed weight and nothing to record for
+    /// backward (no grad, or no input requiring it), the bias and the activation run inside the GEMM on each thread's columns
+    /// (PackedGemmB's epilogue: no separate passes over y); otherwise it is those two recorded ops.
+    /// </summary>
+    public static Tensor LinearRelu(Tensor x, Tensor weight, Tensor? bias, PackedWeightCache? packedWeight, float clip = float.PositiveInfinity)
+    {
+        if (!(clip > 0)) throw new ArgumentOutOfRangeException(nameof(clip), clip, "linear_relu: the clip value must be positive (+inf for a plain ReLU).");
+        bool records = NoGradScope.IsGradEnabled && (x.RequiresGrad || weight.RequiresGrad || bias is { RequiresGrad: true });
+        if (records || packedWeight is null || !x.Device.IsCpu || !weight.Device.IsCpu)
+        {
+            var lin = Linear(x, weight, bias, packedWeight);
+            return float.IsPositiveInfinity(clip) ? Relu(lin) : ReluClip(lin, clip);
+        }
+        var (outF, inF) = CheckLinear(x, weight, bias);
+        if (!packedWeight.OutputMajor) throw new ArgumentException($"linear_relu: the packed-weight cache must be output-major (out, in) for weight {weight.Describe()}.", nameof(packedWeight));
+        int rows = (int)(x.Numel / Math.Max(inF, 1));
+        var y = Tensor.Empty(x.ShapeArray[..^1].Append(outF).ToArray());
+        using var xc = x.ContiguousRaw();
+        using var bc = bias?.ContiguousRaw();
+        using var packed = packedWeight.Acquire(weight);
+        packed.Value.Run(rows, 1f, xc.ReadDataPtr, Math.Max(inF, 1), y.DataPtr, Math.Max(outF, 1), KernelThreads.Count,
+            bc is null ? null : bc.ReadDataPtr, 0f, clip);
+        return y;
+    }
+
+    /// <summary>
+    /// <see cref="Linear(Tensor, Tensor, Tensor?)"/>; on the CPU, <paramref name="packedWeight"/> (output-major) supplies W already packed for the GEMM, repacked only when
+    /// W changed (eval-mode Linear); the backward pass reads W itself.
+    /// </summary>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, PackedWeightCache? packedWeight)
+    {
+        var (outF, inF) = CheckLinear(x, weight, bias);
         if (!x.Device.IsCpu || !weight.Device.IsCpu) return LinearCuda(x, weight, bias, outF, inF);
         int rows = (int)(x.Numel / Math.Max(inF, 1));
         var yShape = x.ShapeArray[..^1].Append(outF).ToArray();

@@ -11,6 +11,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Cochlea.Kernels.Elementwise;
 using Cochlea.Kernels.Numerics;
 using Cochlea.Kernels.Threading;
 
@@ -28,7 +29,7 @@ public sealed unsafe class PackedGemmB : IDisposable
     public int K { get; }
     /// <summary>Columns of op(B) and of C.</summary>
     public int N { get; }
-    /// <summary>The code path the panels are laid out for (and <see cref="Run"/> uses).</summary>
+    /// <summary>The code path the panels are laid out for (and <see cref="Run(int, float, float*, int, float, float*, int, int)"/> uses).</summary>
     public SimdWidth Width { get; }
 
     /// <summary>
@@ -69,6 +70,22 @@ public sealed unsafe class PackedGemmB : IDisposable
     /// <paramref name="lda"/>, on at most <paramref name="threads"/> threads (columns are split; results do not depend on it).
     /// </summary>
     public void Run(int m, float alpha, float* a, int lda, float beta, float* c, int ldc, int threads)
+        => Run(m, alpha, a, lda, beta, c, ldc, threads, default);
+
+    /// <summary>
+    /// C (m, n) = clamp(bias + alpha * A (m, k) * op(B), <paramref name="lo"/>, <paramref name="hi"/>): a dense layer with its bias and
+    /// activation fused (lo = 0, hi = +inf: ReLU; hi = c: ReLU clipped at c). <paramref name="bias"/> (n) is added to every row
+    /// (null: none); C's old contents are not read. Each thread fills and clamps its own columns while they are in cache: the
+    /// same bits as filling C's rows with the bias, <see cref="Run(int, float, float*, int, float, float*, int, int)"/> with
+    /// beta = 1, then clamping.
+    /// </summary>
+    public void Run(int m, float alpha, float* a, int lda, float* c, int ldc, int threads, float* bias, float lo, float hi)
+    {
+        if (!(lo <= hi)) throw new ArgumentOutOfRangeException(nameof(lo), $"PackedGemmB.Run: expected lo <= hi, got [{lo}, {hi}].");
+        Run(m, alpha, a, lda, 0f, c, ldc, threads, new Epilogue(bias, lo, hi));
+    }
+
+    void Run(int m, float alpha, float* a, int lda, float beta, float* c, int ldc, int threads, Epilogue epi)
     {
         ObjectDisposedException.ThrowIf(_data == null, this);
         if (m < 0) throw new ArgumentOutOfRangeException(nameof(m), m, "PackedGemmB.Run: expected m >= 0.");
@@ -80,23 +97,26 @@ public sealed unsafe class PackedGemmB : IDisposable
         var g = new GemmArgs(false, false, m, N, K, alpha, a, lda, null, 0, beta, c, ldc);
         switch (Width)
         {
-            case SimdWidth.V512: Execute<V512Ops, Vector512<float>, Rows8>(g, threads); break;
-            case SimdWidth.V256: Execute<V256Ops, Vector256<float>, Rows6>(g, threads); break;
-            case SimdWidth.V128: Execute<V128Ops, Vector128<float>, Rows6>(g, threads); break;
-            default: Execute<ScalarOps, float, Rows4>(g, threads); break;
+            case SimdWidth.V512: Execute<V512Ops, Vector512<float>, Rows8>(g, threads, epi); break;
+            case SimdWidth.V256: Execute<V256Ops, Vector256<float>, Rows6>(g, threads, epi); break;
+            case SimdWidth.V128: Execute<V128Ops, Vector128<float>, Rows6>(g, threads, epi); break;
+            default: Execute<ScalarOps, float, Rows4>(g, threads, epi); break;
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Execute<TOps, TV, TRows>(GemmArgs g, int threads) where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
+    void Execute<TOps, TV, TRows>(GemmArgs g, int threads, Epilogue epi) where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
     {
         if (g.K == 0 || g.Alpha == 0)
         {
-            for (int i = 0; i < g.M; i++)
-            {
-                var row = new Span<float>(g.C + (nint)i * g.Ldc, g.N);
-                if (g.Beta == 0) row.Clear(); else if (g.Beta != 1) for (int j = 0; j < row.Length; j++) row[j] *= g.Beta;
-            }
+            if (epi.Bias != null) epi.Begin(g, 0, g.N);
+            else
+                for (int i = 0; i < g.M; i++)
+                {
+                    var row = new Span<float>(g.C + (nint)i * g.Ldc, g.N);
+                    if (g.Beta == 0) row.Clear(); else if (g.Beta != 1) for (int j = 0; j < row.Length; j++) row[j] *= g.Beta;
+                }
+            epi.End(g, 0, g.N);
             return;
         }
         int mr = TRows.Count, mPad = (g.M + mr - 1) / mr * mr;
@@ -117,23 +137,24 @@ public sealed unsafe class PackedGemmB : IDisposable
         float* data = _data;
         int nr = _nr, kcMax = _kc, nPad = _nPad;
         bool skipZeros = _finite;
-        if (parts == 1) { Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, skipZeros, 0, panels); return; }
-        KernelThreads.For(panels, 16, parts, (q0, q1) => Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, skipZeros, q0, q1));
+        if (parts == 1) { Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, skipZeros, epi, 0, panels); return; }
+        KernelThreads.For(panels, 16, parts, (q0, q1) => Panels<TOps, TV, TRows>(g, pa, mPad, data, nPad, nr, kcMax, skipZeros, epi, q0, q1));
     }
 
     // Columns [q0*NR, min(q1*NR, N)) of C over every KC slab in ascending order (beta on the first only).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Panels<TOps, TV, TRows>(GemmArgs g, float* pa, int mPad, float* data, int nPad, int nr, int kcMax, bool skipZeros, int q0, int q1)
+    static void Panels<TOps, TV, TRows>(GemmArgs g, float* pa, int mPad, float* data, int nPad, int nr, int kcMax, bool skipZeros, Epilogue epi, int q0, int q1)
         where TOps : struct, IVec<TV> where TV : struct where TRows : struct, IRows
     {
         float* edge = stackalloc float[TRows.Count * nr];
         int* ps = stackalloc int[pa == null ? kcMax : 1];   // thin kernel: the slab rows to visit
         int jc = q0 * nr, nc = Math.Min(q1 * nr, g.N) - jc;
+        epi.Begin(g, jc, nc);
         for (int k0 = 0; k0 < g.K; k0 += kcMax)
         {
             int kc = Math.Min(kcMax, g.K - k0);
             float* slab = data + (nint)k0 * nPad + (nint)jc * kc;
-            float beta = k0 == 0 ? g.Beta : 1f;
+            float beta = k0 == 0 && epi.Bias == null ? g.Beta : 1f;
             if (pa == null)
             {
                 int count = GemmThinKernel.Rows(kc, g.A + k0, g.Lda, g.M, skipZeros, ps);
@@ -142,6 +163,31 @@ public sealed unsafe class PackedGemmB : IDisposable
                 continue;
             }
             GemmDriver<TOps, TV, TRows>.Macro(g, pa + (nint)k0 * mPad, slab, 0, jc, g.M, nc, kc, beta, edge);
+        }
+        epi.End(g, jc, nc);
+    }
+
+    // A dense layer's bias and activation on columns [j0, j0 + nc) of C: the bias into every row before the k loop
+    // (which then accumulates onto it), the clamp after it.
+    readonly struct Epilogue(float* bias, float lo, float hi)
+    {
+        public readonly float* Bias = bias;
+        readonly bool _clamps = lo > float.NegativeInfinity || hi < float.PositiveInfinity;
+
+        public void Begin(in GemmArgs g, int j0, int nc)
+        {
+            if (Bias == null) return;
+            for (int i = 0; i < g.M; i++) new Span<float>(Bias + j0, nc).CopyTo(new Span<float>(g.C + (nint)i * g.Ldc + j0, nc));
+        }
+
+        public void End(in GemmArgs g, int j0, int nc)
+        {
+            if (!_clamps) return;
+            for (int i = 0; i < g.M; i++)
+            {
+                float* row = g.C + (nint)i * g.Ldc + j0;
+                ElementwiseLoops.Unary(new ClampOp(lo, hi), row, row, nc);   // Ops.Relu's and ReluClip's operator: the same bits
+            }
         }
     }
 

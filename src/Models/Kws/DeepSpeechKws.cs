@@ -101,9 +101,10 @@ public sealed class DeepSpeechKws : Module
     public override Tensor Forward(Tensor spec)
     {
         var x = _stack.Forward(spec);
-        foreach (var d in _dense) x = Ops.Relu(d.Forward(_drop.Forward(x)));
+        // Dense + ReLU as one op: in eval-mode inference the bias and ReLU run inside the GEMM.
+        foreach (Linear d in _dense) x = d.ForwardRelu(_drop.Forward(x));
         x = _rnn.Forward(x);
-        foreach (var d in _post) x = Ops.Relu(d.Forward(_drop.Forward(x)));
+        foreach (Linear d in _post) x = d.ForwardRelu(_drop.Forward(x));
         return _out.Forward(_drop.Forward(x));
     }
 }

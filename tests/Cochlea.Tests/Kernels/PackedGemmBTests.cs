@@ -102,6 +102,38 @@ public unsafe class PackedGemmBTests
         for (int r = 0; r < m; r++) Assert.That(t.C[r * t.Ldc], Is.NaN, $"row {r}, column 0: 0 * Inf");
     }
 
+    static IEnumerable<TestCaseData> EpilogueCases()
+    {
+        foreach (var w in Simd.Available)
+            foreach (var (m, n, k) in new[] { (1, 1000, 600), (2, 70, 33), (5, 257, 513), (47, 130, 300), (3, 7, 0) })
+                foreach (float hi in new[] { float.PositiveInfinity, 0.3f })
+                    yield return new TestCaseData(w, m, n, k, hi).SetName($"Bias and clamp epilogue {w} {m}x{n}x{k} hi={hi}");
+    }
+
+    // The fused dense epilogue (bias on every row, then clamp to [0, hi]) gives the bits of its unfused steps: C filled with the
+    // bias, Run with beta = 1, the clamp after; and leaves C's padding alone.
+    [TestCaseSource(nameof(EpilogueCases))]
+    public void BiasAndClampEpilogueEqualsItsSteps(SimdWidth w, int m, int n, int k, float hi)
+    {
+        using var t = new GemmTests.Operands(false, true, m, n, k, pad: 3, seed: m + n + k);
+        using var packed = new PackedGemmB(true, k, n, t.B, t.Ldb, w);
+        var bias = new float[n];
+        var rng = new Random(n);
+        for (int j = 0; j < n; j++) bias[j] = (float)(rng.NextDouble() - 0.5);
+        fixed (float* pb = bias)
+            foreach (int threads in new[] { 1, 2 })
+            {
+                t.FillC(7);
+                for (int i = 0; i < m; i++) bias.CopyTo(new Span<float>(t.C + i * t.Ldc, n));
+                packed.Run(m, 1f, t.A, t.Lda, 1f, t.C, t.Ldc, threads);
+                for (int i = 0; i < m * t.Ldc; i++) if (i % t.Ldc < n) t.C[i] = Math.Min(Math.Max(t.C[i], 0f), hi);
+                var steps = new Span<float>(t.C, t.CCount).ToArray();
+                t.FillC(7);
+                packed.Run(m, 1f, t.A, t.Lda, t.C, t.Ldc, threads, pb, 0f, hi);
+                Assert.That(new Span<float>(t.C, t.CCount).ToArray(), Is.EqualTo(steps), $"threads={threads}");
+            }
+    }
+
     [Test]
     public void RejectsBadArguments()
     {
