@@ -132,8 +132,10 @@ public sealed unsafe class PackedGemmB : IDisposable
         }
         int panels = _nPad / _nr;
         // Why at least 16 panels (512 columns on AVX-512) per part: below that the fan-out costs more than it saves.
-        double flops = 2.0 * g.M * g.N * g.K;
-        int parts = (int)Math.Clamp(flops / 4e6, 1, Math.Min(threads, Math.Max(1, panels / 16)));
+        // Thin products are bound by reading B, not by FMAs: counted as 8 flops per element of B, so a batch-1 dense layer
+        // of 2048 x 1024 (8 MB) streams half its weights on each of two cores.
+        double work = thin ? 8.0 * g.N * g.K : 2.0 * g.M * g.N * g.K;
+        int parts = (int)Math.Clamp(work / 4e6, 1, Math.Min(threads, Math.Max(1, panels / 16)));
         float* data = _data;
         int nr = _nr, kcMax = _kc, nPad = _nPad;
         bool skipZeros = _finite;
