@@ -70,7 +70,7 @@ public sealed class KwsCompare : ICompareSuite
         /// <summary>Train: zero_grad + forward + cross-entropy + backward + Adam step; infer: eval forward under no_grad.</summary>
         public Action Step { get; }
 
-        internal Case(string model, bool train, int batch)
+        internal Case(string model, bool train, int batch, bool cacheDerived = true)
         {
             var rng = new Random(batch * 7 + (train ? 1 : 0));
             _net = model == "wavekws" ? new WaveKws(numClasses: 12) : new DeepSpeechKws(numClasses: 21);
@@ -81,6 +81,7 @@ public sealed class KwsCompare : ICompareSuite
             _y = Tensor.FromArray(labels, batch).Keep();
             _opt = new Adam(_net.Parameters(), lr: 1e-4f);
             if (train) _net.Train(); else _net.Eval();
+            _net.CacheDerivedData(cacheDerived);
             Step = train ? TrainStep : InferStep;
         }
 
@@ -110,7 +111,7 @@ public sealed class KwsCompare : ICompareSuite
     }
 
     /// <summary>Our side of a case ("wavekws" or "dskws"), ready to step (also used by `lab kws` for profiling).</summary>
-    public static Case Build(string model, bool train, int batch) => new(model, train, batch);
+    public static Case Build(string model, bool train, int batch, bool cacheDerived = true) => new(model, train, batch, cacheDerived);
 
     const string MissingName = "torch reference models (not available: apt-get install python3-torch, and ../shared/reference/models.py or COCHLEA_REFERENCE)";
 

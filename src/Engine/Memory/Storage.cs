@@ -3,6 +3,9 @@
 // caching allocator (CUDA). If tensors are dropped without Dispose, the finalizer still frees
 // CPU memory (to the OS, not the pool) and queues CUDA blocks for the allocator to take back
 // on its next allocation: the finalizer thread never calls CUDA.
+// WriteVersion counts hand-outs of the memory's address (CPU pointer or device pointer): every
+// write, from an optimizer step, a checkpoint load, copy_, an in-place op or a kernel, goes through
+// one, so data derived from the contents (DerivedCache: packed GEMM weights) is stale once it moves.
 using Cochlea.Cuda;
 
 namespace Cochlea.Memory;
@@ -14,6 +17,7 @@ public sealed unsafe class Storage
     ulong _dptr;
     readonly CudaDevice? _cuda;
     int _refs = 1;
+    long _writeVersion;
 
     /// <summary>Size in bytes as requested.</summary>
     public long Bytes { get; }
@@ -40,13 +44,38 @@ public sealed unsafe class Storage
         _dptr = _cuda.Allocate(bytes);
     }
 
-    /// <summary>Device address of a CUDA buffer (throws for CPU storage or once released).</summary>
-    public ulong DevicePointer =>
-        _cuda is null ? throw new InvalidOperationException("This tensor's memory is on the CPU: it has no device pointer; move it with .To(Device.Cuda(0)) first.")
-        : _dptr != 0 ? _dptr : throw Released();
+    /// <summary>
+    /// Changes (grows) whenever <see cref="Pointer"/> or <see cref="DevicePointer"/> is handed out, i.e. before any write
+    /// to the contents: a value derived from the contents while the version stayed the same is still valid. Conservative:
+    /// reads through those pointers bump it too. Writes through a pointer taken BEFORE the derived value was made are not
+    /// seen, so take a fresh pointer for each write (every op, optimizer and loader does).
+    /// </summary>
+    public long WriteVersion => Volatile.Read(ref _writeVersion);
 
-    /// <summary>Start of a CPU buffer; throws once released, and for CUDA memory (which the host cannot read).</summary>
-    public void* Pointer =>
+    /// <summary>Device address of a CUDA buffer (throws for CPU storage or once released).</summary>
+    public ulong DevicePointer
+    {
+        get
+        {
+            Interlocked.Increment(ref _writeVersion);
+            return _cuda is null ? throw new InvalidOperationException("This tensor's memory is on the CPU: it has no device pointer; move it with .To(Device.Cuda(0)) first.")
+                : _dptr != 0 ? _dptr : throw Released();
+        }
+    }
+
+    /// <summary>Start of a CPU buffer (bumps <see cref="WriteVersion"/>); throws once released, and for CUDA memory (which the host cannot read).</summary>
+    public void* Pointer
+    {
+        get
+        {
+            Interlocked.Increment(ref _writeVersion);
+            return ReadPointer;
+        }
+    }
+
+    /// <summary>As <see cref="Pointer"/> without bumping <see cref="WriteVersion"/>: for operands a kernel only READS (a weight in a
+    /// GEMM, a copy's source), so reading a weight does not stale what was derived from it. Never write through it.</summary>
+    internal void* ReadPointer =>
         _ptr != null ? _ptr
         : _cuda is not null && _dptr != 0 ? throw new InvalidOperationException($"This tensor's memory lives on {Device}; copy it with .To(Device.Cpu) to read it on the host.")
         : throw Released();

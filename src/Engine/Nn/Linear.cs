@@ -1,5 +1,7 @@
 // Fully connected layer with torch.nn.Linear's layout (weight (out, in), bias (out)),
-// names and default initialisation.
+// names and default initialisation. In eval mode the weight is packed for the GEMM once and reused.
+using Cochlea.Memory;
+
 namespace Cochlea.Nn;
 
 /// <summary>y = x W^T + b. x (..., in) -> y (..., out); weight (out, in), bias (out).</summary>
@@ -35,10 +37,20 @@ public sealed class Linear : Module
             if (bias) Bias = RegisterParameter("bias", Tensor.Empty(outFeatures));
         }
         Init.PyTorchDefault(Weight, Bias, rng);
+        _packed = RegisterCache(new PackedWeightCache(outputMajor: true));
     }
 
+    // Eval mode: the weight packed for the GEMM once, until it changes (see PackedWeightCache).
+    readonly PackedWeightCache _packed;
+
+    /// <summary>The eval-mode packed weight (tests watch it being rebuilt and released).</summary>
+    internal PackedWeightCache PackedWeight => _packed;
+
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias);
+    public override Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias, UseDerivedCaches ? _packed : null);
+
+    /// <summary>relu(Forward(x)), or clipped at <paramref name="clip"/> (<see cref="Ops.LinearRelu"/>: fused in eval-mode inference).</summary>
+    public Tensor ForwardRelu(Tensor x, float clip = float.PositiveInfinity) => Ops.LinearRelu(x, Weight, Bias, UseDerivedCaches ? _packed : null, clip);
 
     /// <inheritdoc/>
     protected override string ExtraRepr() => $"in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias is null ? "False" : "True")}";

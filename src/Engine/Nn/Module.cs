@@ -28,6 +28,7 @@ public abstract class Module : IDisposable
     readonly OrderedDictionary<string, Tensor> _parameters = new(StringComparer.Ordinal);
     readonly OrderedDictionary<string, (Tensor Tensor, bool Persistent)> _buffers = new(StringComparer.Ordinal);
     readonly OrderedDictionary<string, Module> _children = new(StringComparer.Ordinal);
+    readonly List<Cochlea.Memory.IDerivedCache> _caches = [];
     bool _disposed;
 
     /// <summary>True in training mode (the default), false after <see cref="Eval"/>. Dropout and batch norm read it.</summary>
@@ -85,6 +86,19 @@ public abstract class Module : IDisposable
         _children.Add(name, module);
         module.Train(IsTraining);
         return module;
+    }
+
+    /// <summary>
+    /// Registers a cache of data derived from this module's parameters (e.g. a <see cref="Cochlea.Memory.PackedWeightCache"/>
+    /// for eval-mode inference) and returns it. The module clears it on <see cref="Train"/>(true) (training changes the
+    /// weights every step, so the memory is given back) and on <see cref="To"/>, and disposes it with the module.
+    /// </summary>
+    protected T RegisterCache<T>(T cache) where T : Cochlea.Memory.IDerivedCache
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(cache);
+        _caches.Add(cache);
+        return cache;
     }
 
     void CheckNewName(string name, string what)
@@ -225,6 +239,7 @@ public abstract class Module : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         foreach (var (_, m) in NamedModules())
         {
+            foreach (var c in m._caches) c.Clear();
             foreach (var (_, p) in m._parameters) p.MoveTo(device);
             foreach (var (_, b) in m._buffers) b.Tensor.MoveTo(device);
         }
@@ -237,12 +252,31 @@ public abstract class Module : IDisposable
     public Module Train(bool on = true)
     {
         IsTraining = on;
+        if (on) foreach (var c in _caches) c.Clear();
         foreach (var (_, m) in _children) m.Train(on);
         return this;
     }
 
     /// <summary>Sets evaluation mode (<c>Train(false)</c>) on this module and every descendant; returns this module.</summary>
     public Module Eval() => Train(false);
+
+    /// <summary>
+    /// True (the default) when this module keeps data derived from its weights between eval-mode calls (e.g. weights
+    /// packed for the GEMM: faster inference, about one more copy of the weights in memory). See <see cref="CacheDerivedData"/>.
+    /// </summary>
+    public bool CachesDerivedData { get; private set; } = true;
+
+    /// <summary>Turns the derived-data caches of this module and every descendant on or off (off frees them); returns this module.</summary>
+    public Module CacheDerivedData(bool on = true)
+    {
+        CachesDerivedData = on;
+        if (!on) foreach (var c in _caches) c.Clear();
+        foreach (var (_, m) in _children) m.CacheDerivedData(on);
+        return this;
+    }
+
+    /// <summary>Whether <see cref="Forward"/> should use the registered caches now: eval mode with <see cref="CachesDerivedData"/>.</summary>
+    protected bool UseDerivedCaches => !IsTraining && CachesDerivedData;
 
     /// <summary>
     /// Clears the gradients of every parameter: disposes them and sets <c>Grad = null</c> (the default, as
@@ -298,6 +332,7 @@ public abstract class Module : IDisposable
     protected virtual void Dispose(bool disposing)
     {
         if (!disposing) return;
+        foreach (var c in _caches) c.Dispose();
         foreach (var (_, p) in _parameters) { p.Grad?.Dispose(); p.Grad = null; p.Dispose(); }
         foreach (var (_, b) in _buffers) b.Tensor.Dispose();
         foreach (var (_, m) in _children) m.Dispose();

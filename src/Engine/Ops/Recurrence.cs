@@ -8,6 +8,7 @@ using Cochlea.Autograd;
 using Cochlea.Kernels.Gemm;
 using Cochlea.Kernels.Rnn;
 using Cochlea.Kernels.Threading;
+using Cochlea.Memory;
 
 namespace Cochlea;
 
@@ -32,20 +33,26 @@ public static unsafe partial class Ops
     /// <paramref name="hhInputMajor"/> (Keras layout, used as h W_hh). <paramref name="bHh"/> (G*H) is optional.
     /// <paramref name="lengths"/> (B) gives each sequence's valid steps (null: all T). <paramref name="reverse"/> runs
     /// from the last valid step back to 0. <paramref name="forgetBias"/> is added to the LSTM forget gate (TF's forget_bias).
-    /// Returns the hidden states (T, B, H), zero after each sequence's end.
+    /// Returns the hidden states (T, B, H), zero after each sequence's end. On the CPU, <paramref name="packedHh"/> (output-major
+    /// unless <paramref name="hhInputMajor"/>) supplies W_hh already packed for the per-step GEMMs, repacked only when it changed.
     /// </summary>
     public static Tensor Recurrence(Tensor xw, Tensor wHh, Tensor? bHh, RecurrentCell cell, bool reverse = false,
-        int[]? lengths = null, float forgetBias = 0f, bool hhInputMajor = false)
+        int[]? lengths = null, float forgetBias = 0f, bool hhInputMajor = false, PackedWeightCache? packedHh = null)
     {
         var (T, B, H, gcount) = CheckRecurrence(xw, wHh, bHh, cell, lengths, hhInputMajor, "recurrence");
+        CheckPacked(packedHh, wHh, hhInputMajor, "recurrence");
         int GH = gcount * H;
         if (!xw.Device.IsCpu) return RecurrenceCuda(xw, wHh, bHh, cell, reverse, lengths, forgetBias, hhInputMajor, T, B, H, GH);
         var st = new RecurrenceState(cell, T, B, H, gcount, reverse, lengths, forgetBias, hhInputMajor, KernelThreads.Count);
         var y = Tensor.Empty(T, B, H);
         using (var xc = xw.ContiguousRaw())
-        using (var wc = wHh.ContiguousRaw())
         using (var bc = bHh?.ContiguousRaw())
-            st.Forward(xc.DataPtr, wc.DataPtr, bc is null ? null : bc.DataPtr, y.DataPtr);
+        using (var packed = packedHh?.Acquire(wHh))
+        {
+            // With a packed W_hh its pointer is not taken: that would bump its WriteVersion and stale the pack.
+            using var wc = packed is null ? wHh.ContiguousRaw() : null;
+            st.Forward(xc.ReadDataPtr, wc is null ? null : wc.ReadDataPtr, bc is null ? null : bc.DataPtr, y.DataPtr, packed?.Value);
+        }
 
         Tensor[] inputs = bHh is null ? [xw, wHh] : [xw, wHh, bHh];
         BackwardPass.Record(y, "recurrence", inputs, g =>
@@ -57,7 +64,7 @@ public static unsafe partial class Ops
             using (var wc = wHh.ContiguousRaw())
             {
                 st.AllocateBackward();
-                st.BackwardSteps(gc.DataPtr, wc.DataPtr, dxw.DataPtr);
+                st.BackwardSteps(gc.DataPtr, wc.ReadDataPtr, dxw.DataPtr);
                 st.BackwardWeights(dw.DataPtr, db is null ? null : db.DataPtr);
             }
             st.Dispose();
@@ -74,14 +81,18 @@ public static unsafe partial class Ops
     /// Recurrence calls and a concat; with two or more kernel threads the two directions run at the same time, one per
     /// thread, forward and backward (each time loop is sequential and its per-step GEMMs are GEMV-like, so one core per
     /// direction beats two cores per step, and the threads meet once per layer instead of once per step).
+    /// <paramref name="packedF"/> and <paramref name="packedR"/> as <see cref="Recurrence"/>'s packedHh, one per direction.
     /// </summary>
     public static Tensor BidirectionalRecurrence(Tensor xwF, Tensor wF, Tensor? bF, Tensor xwR, Tensor wR, Tensor? bR,
-        RecurrentCell cell, int[]? lengths = null, float forgetBias = 0f, bool hhInputMajor = false)
+        RecurrentCell cell, int[]? lengths = null, float forgetBias = 0f, bool hhInputMajor = false,
+        PackedWeightCache? packedF = null, PackedWeightCache? packedR = null)
     {
         var (T, B, H, gcount) = CheckRecurrence(xwF, wF, bF, cell, lengths, hhInputMajor, "bidirectional_recurrence");
         var shapeR = CheckRecurrence(xwR, wR, bR, cell, lengths, hhInputMajor, "bidirectional_recurrence");
         if (shapeR != (T, B, H, gcount) || (bF is null) != (bR is null))
             throw new ArgumentException($"bidirectional_recurrence: the reverse direction ({xwR.Describe()}, {wR.Describe()}) must match the forward one ({xwF.Describe()}, {wF.Describe()}), biases both given or both null.");
+        CheckPacked(packedF, wF, hhInputMajor, "bidirectional_recurrence");
+        CheckPacked(packedR, wR, hhInputMajor, "bidirectional_recurrence");
         int GH = gcount * H;
         if (!xwF.Device.IsCpu) return BidirectionalRecurrenceCuda(xwF, wF, bF, xwR, wR, bR, cell, lengths, forgetBias, hhInputMajor, T, B, H, GH);
         bool together = KernelThreads.Count >= 2;
@@ -96,15 +107,18 @@ public static unsafe partial class Ops
         using (var yR = Tensor.Empty(T, B, H))
         using (var xf = xwF.ContiguousRaw())
         using (var xr = xwR.ContiguousRaw())
-        using (var wf = wF.ContiguousRaw())
-        using (var wr = wR.ContiguousRaw())
+        using (var pf = packedF?.Acquire(wF))
+        using (var pr = packedR?.Acquire(wR))
+        using (var wf = pf is null ? wF.ContiguousRaw() : null)   // a packed weight's pointer is not taken (it would stale the pack)
+        using (var wr = pr is null ? wR.ContiguousRaw() : null)
         using (var bf = bF?.ContiguousRaw())
         using (var br = bR?.ContiguousRaw())
         {
-            float*[] x = [xf.DataPtr, xr.DataPtr], w = [wf.DataPtr, wr.DataPtr], yd = [yF.DataPtr, yR.DataPtr];
+            float*[] x = [xf.DataPtr, xr.DataPtr], w = [wf is null ? null : wf.ReadDataPtr, wr is null ? null : wr.ReadDataPtr], yd = [yF.DataPtr, yR.DataPtr];
             float*[] b = [bf is null ? null : bf.DataPtr, br is null ? null : br.DataPtr];
+            PackedGemmB?[] p = [pf?.Value, pr?.Value];
             foreach (var s in st) s.Allocate();
-            BothDirections(together, d => st[d].Forward(x[d], w[d], b[d], yd[d]));
+            BothDirections(together, d => st[d].Forward(x[d], w[d], b[d], yd[d], p[d]));
             InterleaveHalves(yF.DataPtr, yR.DataPtr, y.DataPtr, T * B, H, toHalves: false);
         }
 
@@ -122,7 +136,7 @@ public static unsafe partial class Ops
             {
                 InterleaveHalves(gF.DataPtr, gR.DataPtr, gc.DataPtr, T * B, H, toHalves: true);
                 foreach (var s in st) s.AllocateBackward();
-                float*[] gy = [gF.DataPtr, gR.DataPtr], w = [wf.DataPtr, wr.DataPtr], dx = [dxw[0].DataPtr, dxw[1].DataPtr];
+                float*[] gy = [gF.DataPtr, gR.DataPtr], w = [wf.ReadDataPtr, wr.ReadDataPtr], dx = [dxw[0].DataPtr, dxw[1].DataPtr];
                 BothDirections(together, d => st[d].BackwardSteps(gy[d], w[d], dx[d]));
                 // dW_hh: one big GEMM per direction over all steps, on every thread.
                 for (int d = 0; d < 2; d++) st[d].BackwardWeights(dw[d].DataPtr, db is null ? null : db[d].DataPtr);
@@ -132,6 +146,12 @@ public static unsafe partial class Ops
         });
         if (y.GradFn is null) foreach (var s in st) s.Dispose();
         return y;
+    }
+
+    static void CheckPacked(PackedWeightCache? packed, Tensor w, bool hhInputMajor, string op)
+    {
+        if (packed is not null && packed.OutputMajor == hhInputMajor)
+            throw new ArgumentException($"{op}: the packed cache for weight_hh {w.Describe()} must be {(hhInputMajor ? "input-major (H, G*H)" : "output-major (G*H, H)")}, as hhInputMajor = {hhInputMajor}.");
     }
 
     // Direction 0 and 1, one per kernel thread (or one after the other).
@@ -206,11 +226,13 @@ public static unsafe partial class Ops
 
         static float* NativeBuffer(long floats) => (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)Math.Max(1, floats) * sizeof(float), 64);
 
-        public void Forward(float* xw, float* w, float* bhh, float* y)
+        // prepacked: W_hh from a PackedWeightCache (then w is not read), else packed here.
+        public void Forward(float* xw, float* w, float* bhh, float* y, PackedGemmB? prepacked = null)
         {
             Allocate();
             // W_hh is packed once here and reused by every step (h (B, H) x W_hh^T): no repacking per step.
-            using var packed = hhInputMajor ? new PackedGemmB(false, H, GH, w, GH) : new PackedGemmB(true, H, GH, w, H);
+            using var own = prepacked is not null ? null : hhInputMajor ? new PackedGemmB(false, H, GH, w, GH) : new PackedGemmB(true, H, GH, w, H);
+            var packed = prepacked ?? own!;
             float* ph = _h!.DataPtr, pg = _gates!.DataPtr, pp = _pre;
             byte* act = (byte*)_active!.RawPtr;
             for (int s = 0; s < T; s++)

@@ -14,7 +14,7 @@ public sealed unsafe partial class Tensor
         if (src.Numel == 0) return;
         if (from.IsCpu && to.IsCpu)
         {
-            StridedCopy.Copy((byte*)src.RawPtr, src._strides, (byte*)dst.RawPtr, dst._strides, src._shape, src.DType.Size());
+            StridedCopy.Copy((byte*)src.ReadRawPtr, src._strides, (byte*)dst.RawPtr, dst._strides, src._shape, src.DType.Size());
         }
         else if (from == to)
         {
@@ -30,7 +30,7 @@ public sealed unsafe partial class Tensor
         else if (from.IsCpu)
         {
             using var c = src.ContiguousRaw();
-            CudaBackend.Get(to.Index).CopyToDevice(dst.DevicePtr, c.RawPtr, c.Numel * c.DType.Size());
+            CudaBackend.Get(to.Index).CopyToDevice(dst.DevicePtr, c.ReadRawPtr, c.Numel * c.DType.Size());
         }
         else if (to.IsCpu)
         {

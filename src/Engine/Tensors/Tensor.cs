@@ -179,6 +179,12 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Pointer to element [0,...,0] (any dtype).</summary>
     public void* RawPtr => (byte*)Storage.Pointer + Offset * DType.Size();
 
+    /// <summary>As <see cref="RawPtr"/> for data a kernel only reads: does not bump the storage's WriteVersion (see Storage.ReadPointer).</summary>
+    internal void* ReadRawPtr => (byte*)Storage.ReadPointer + Offset * DType.Size();
+
+    /// <summary>As <see cref="DataPtr"/> for data a kernel only reads (see <see cref="ReadRawPtr"/>).</summary>
+    internal float* ReadDataPtr => DType == DType.Float32 ? (float*)ReadRawPtr : throw new InvalidOperationException($"{Describe()}: expected a float32 tensor, got {DType}.");
+
     /// <summary>Pointer to element [0,...,0] of a float32 tensor.</summary>
     public float* DataPtr
     {

@@ -3,6 +3,7 @@
 //   spec (B, 99, 161) -> FrameStack(7 frames, step 2) -> 3 x [dropout -> Dense -> ReLU] (1024, 2048, 2048)
 //   -> ReLU RNN forwards and backwards sharing ONE input kernel and bias, two recurrent kernels,
 //      last outputs added -> dropout -> Dense 2048 ReLU -> dropout -> Dense classes (logits).
+using Cochlea.Memory;
 using Cochlea.Nn;
 
 namespace Cochlea.Models.Kws;
@@ -29,6 +30,8 @@ public sealed class FrameStack(int numFrames = 7, int frameStep = 2) : Module
 public sealed class SharedInputBiRnn : Module
 {
     readonly Tensor _kernel, _bias, _fwd, _bwd;
+    // Eval mode: the three kernels packed for the GEMM once, until they change.
+    readonly PackedWeightCache _packedKernel, _packedFwd, _packedBwd;
 
     /// <summary>Weights ~ Xavier normal, bias 0 (as the reference).</summary>
     public SharedInputBiRnn(int inputDim, int hidden, Random rng)
@@ -40,6 +43,9 @@ public sealed class SharedInputBiRnn : Module
             _fwd = RegisterParameter("fwd", XavierNormal(rng, hidden, hidden));
             _bwd = RegisterParameter("bwd", XavierNormal(rng, hidden, hidden));
         }
+        _packedKernel = RegisterCache(new PackedWeightCache(outputMajor: false));
+        _packedFwd = RegisterCache(new PackedWeightCache(outputMajor: false));
+        _packedBwd = RegisterCache(new PackedWeightCache(outputMajor: false));
     }
 
     static Tensor XavierNormal(Random rng, int fanIn, int fanOut) => Tensor.Randn(rng, MathF.Sqrt(2f / (fanIn + fanOut)), fanIn, fanOut);
@@ -48,10 +54,12 @@ public sealed class SharedInputBiRnn : Module
     public override Tensor Forward(Tensor x)
     {
         if (x.Rank != 3 || x.Size(1) == 0) throw new ArgumentException($"SharedInputBiRnn: expected (B, T >= 1, features), got {x.Describe()}.");
-        var hIn = Ops.Add(Ops.Matmul(x, _kernel), _bias).Transpose(0, 1);   // (T, B, H), shared by both directions
+        bool eval = UseDerivedCaches;
+        var hIn = Ops.Add(Ops.Matmul(x, _kernel, eval ? _packedKernel : null), _bias).Transpose(0, 1);   // (T, B, H), shared by both directions
         int t = hIn.Size(0), h = _fwd.Size(0);
         // Both directions in one op: with two kernel threads they run at the same time, one core each.
-        var both = Ops.BidirectionalRecurrence(hIn, _fwd, null, hIn, _bwd, null, RecurrentCell.RnnRelu, hhInputMajor: true);   // (T, B, 2H)
+        var both = Ops.BidirectionalRecurrence(hIn, _fwd, null, hIn, _bwd, null, RecurrentCell.RnnRelu, hhInputMajor: true,
+            packedF: eval ? _packedFwd : null, packedR: eval ? _packedBwd : null);   // (T, B, 2H)
         var last = both.Slice(0, t - 1, t).Squeeze(0).Slice(1, 0, h);    // forward direction after its last step
         var first = both.Slice(0, 0, 1).Squeeze(0).Slice(1, h, 2 * h);   // reverse direction after its last step (time 0)
         return Ops.Add(last, first);
@@ -93,9 +101,10 @@ public sealed class DeepSpeechKws : Module
     public override Tensor Forward(Tensor spec)
     {
         var x = _stack.Forward(spec);
-        foreach (var d in _dense) x = Ops.Relu(d.Forward(_drop.Forward(x)));
+        // Dense + ReLU as one op: in eval-mode inference the bias and ReLU run inside the GEMM.
+        foreach (Linear d in _dense) x = d.ForwardRelu(_drop.Forward(x));
         x = _rnn.Forward(x);
-        foreach (var d in _post) x = Ops.Relu(d.Forward(_drop.Forward(x)));
+        foreach (Linear d in _post) x = d.ForwardRelu(_drop.Forward(x));
         return _out.Forward(_drop.Forward(x));
     }
 }

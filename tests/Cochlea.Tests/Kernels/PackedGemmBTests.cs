@@ -56,6 +56,84 @@ public unsafe class PackedGemmBTests
     // Sgemm's micro-panel width NR on each path: narrower C goes to GemmNarrow.
     static int NarrowBelow(SimdWidth w) => w switch { SimdWidth.V512 => 32, SimdWidth.V256 => 16, SimdWidth.V128 => 8, _ => 2 };
 
+    static IEnumerable<TestCaseData> SparseCases()
+    {
+        foreach (var w in Simd.Available)
+            foreach (bool tb in new[] { false, true })
+                foreach (var (m, n, k) in new[] { (1, 1000, 600), (2, 257, 513), (1, 40, 7), (2, 128, 1024), (1, 1, 1) })
+                    yield return new TestCaseData(w, tb, m, n, k).SetName($"Thin rows skipping zeros of A give the dense bits {w} tB={tb} {m}x{n}x{k}");
+    }
+
+    // The thin kernel (one or two rows) skips k where A is zero in every row (ReLU states): the same bits as the MR-row
+    // path, which visits every k, computes for those rows; and no skipping when B holds an Inf (0 * Inf must give NaN).
+    [TestCaseSource(nameof(SparseCases))]
+    public void ThinRowsSkippingZerosGiveTheDenseBits(SimdWidth w, bool tb, int m, int n, int k)
+    {
+        using var t = new GemmTests.Operands(false, tb, 3, n, k, pad: 3, seed: n + k);
+        var rng = new Random(m);
+        for (int p = 0; p < k; p++)
+        {
+            double u = rng.NextDouble();
+            if (u < 0.5) t.A[p] = 0f;                              // row 0 zero (both rows when u < 0.4)
+            if (u < 0.4 || (u > 0.8 && u < 0.9)) t.A[t.Lda + p] = 0f;   // row 1: zero with row 0, or alone
+            if (u < 0.1) t.A[p] = -0f;
+        }
+        using var packed = new PackedGemmB(tb, k, n, t.B, t.Ldb, w);
+        int rowsC = m * t.Ldc;
+        foreach (int threads in new[] { 1, 2 })
+        {
+            t.FillC(5);
+            packed.Run(3, 1.5f, t.A, t.Lda, 0.5f, t.C, t.Ldc, threads);   // three rows: the (MR, NR) tiles, every k
+            var dense = new Span<float>(t.C, rowsC).ToArray();
+            t.FillC(5);
+            packed.Run(m, 1.5f, t.A, t.Lda, 0.5f, t.C, t.Ldc, threads);
+            Assert.That(new Span<float>(t.C, rowsC).ToArray(), Is.EqualTo(dense), $"threads={threads}");
+        }
+
+        // An Inf in B on a row where A is zero: the product is NaN, as the reference says.
+        int p0 = 0;
+        while (p0 < k - 1 && t.A[p0] != 0f) p0++;
+        t.A[p0] = 0f;
+        if (m > 1) t.A[t.Lda + p0] = 0f;
+        t.B[tb ? p0 : (long)p0 * t.Ldb] = float.PositiveInfinity;   // op(B)[p0, 0]
+        using var withInf = new PackedGemmB(tb, k, n, t.B, t.Ldb, w);
+        t.FillC(5);
+        withInf.Run(m, 1f, t.A, t.Lda, 0f, t.C, t.Ldc, 1);
+        for (int r = 0; r < m; r++) Assert.That(t.C[r * t.Ldc], Is.NaN, $"row {r}, column 0: 0 * Inf");
+    }
+
+    static IEnumerable<TestCaseData> EpilogueCases()
+    {
+        foreach (var w in Simd.Available)
+            foreach (var (m, n, k) in new[] { (1, 1000, 600), (2, 70, 33), (5, 257, 513), (47, 130, 300), (3, 7, 0) })
+                foreach (float hi in new[] { float.PositiveInfinity, 0.3f })
+                    yield return new TestCaseData(w, m, n, k, hi).SetName($"Bias and clamp epilogue {w} {m}x{n}x{k} hi={hi}");
+    }
+
+    // The fused dense epilogue (bias on every row, then clamp to [0, hi]) gives the bits of its unfused steps: C filled with the
+    // bias, Run with beta = 1, the clamp after; and leaves C's padding alone.
+    [TestCaseSource(nameof(EpilogueCases))]
+    public void BiasAndClampEpilogueEqualsItsSteps(SimdWidth w, int m, int n, int k, float hi)
+    {
+        using var t = new GemmTests.Operands(false, true, m, n, k, pad: 3, seed: m + n + k);
+        using var packed = new PackedGemmB(true, k, n, t.B, t.Ldb, w);
+        var bias = new float[n];
+        var rng = new Random(n);
+        for (int j = 0; j < n; j++) bias[j] = (float)(rng.NextDouble() - 0.5);
+        fixed (float* pb = bias)
+            foreach (int threads in new[] { 1, 2 })
+            {
+                t.FillC(7);
+                for (int i = 0; i < m; i++) bias.CopyTo(new Span<float>(t.C + i * t.Ldc, n));
+                packed.Run(m, 1f, t.A, t.Lda, 1f, t.C, t.Ldc, threads);
+                for (int i = 0; i < m * t.Ldc; i++) if (i % t.Ldc < n) t.C[i] = Math.Min(Math.Max(t.C[i], 0f), hi);
+                var steps = new Span<float>(t.C, t.CCount).ToArray();
+                t.FillC(7);
+                packed.Run(m, 1f, t.A, t.Lda, t.C, t.Ldc, threads, pb, 0f, hi);
+                Assert.That(new Span<float>(t.C, t.CCount).ToArray(), Is.EqualTo(steps), $"threads={threads}");
+            }
+    }
+
     [Test]
     public void RejectsBadArguments()
     {
