@@ -88,7 +88,8 @@ internal static unsafe class FftLanes
     public static void TransposeHops<TO, TV>(float* s, int hop, int len, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, rb = hop / w * w;
-        for (int r0 = 0; r0 < rb; r0 += w)
+        if (typeof(TV) == typeof(Vector512<float>) && Avx512F.IsSupported) TransposeHops16(s, hop, rb, xt);
+        else for (int r0 = 0; r0 < rb; r0 += w)
         {
             var io = new StridedRows<TO, TV> { Src = s + r0, SrcStride = hop, Dst = xt + (nint)r0 * w, DstStride = w };
             Transpose<TO, TV, StridedRows<TO, TV>>(ref io);
@@ -96,6 +97,35 @@ internal static unsafe class FftLanes
         for (int r = rb; r < Math.Min(hop, len); r++)
             for (int q = 0; q < w; q++) xt[(nint)r * w + q] = s[(nint)q * hop + r];
     }
+
+    /// <summary>
+    /// TransposeHops' 16 x 16 blocks (columns [0, rb)) with half the shuffles of Transpose16: the 128-bit lane moves are done by
+    /// the loads (register A_i of column quad J holds, in 128-bit lane L, row 4L + i's four samples of that quad), then one 4 x 4
+    /// transpose inside the lanes gives xt rows 4J .. 4J+3 (lane L of row c: rows 4L .. 4L+3 of column c).
+    /// </summary>
+    static void TransposeHops16(float* s, nint hop, int rb, float* xt)
+    {
+        for (int r0 = 0; r0 < rb; r0 += 16)
+            for (int j = 0; j < 16; j += 4)
+            {
+                float* c = s + r0 + j;
+                Vector512<float> a0 = Quad(c, hop), a1 = Quad(c + hop, hop), a2 = Quad(c + 2 * hop, hop), a3 = Quad(c + 3 * hop, hop);
+                var t0 = Avx512F.UnpackLow(a0, a1).AsDouble();
+                var t1 = Avx512F.UnpackHigh(a0, a1).AsDouble();
+                var t2 = Avx512F.UnpackLow(a2, a3).AsDouble();
+                var t3 = Avx512F.UnpackHigh(a2, a3).AsDouble();
+                float* d = xt + (nint)(r0 + j) * 16;
+                Vector512.Store(Avx512F.UnpackLow(t0, t2).AsSingle(), d);
+                Vector512.Store(Avx512F.UnpackHigh(t0, t2).AsSingle(), d + 16);
+                Vector512.Store(Avx512F.UnpackLow(t1, t3).AsSingle(), d + 32);
+                Vector512.Store(Avx512F.UnpackHigh(t1, t3).AsSingle(), d + 48);
+            }
+    }
+
+    /// <summary>(p[0..4), p[4 hop..], p[8 hop..], p[12 hop..]): four 128-bit loads, rows 0, 4, 8, 12 of a quad column.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Quad(float* p, nint hop)
+        => Vector512.Create(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * hop)), Vector256.Create(Vector128.Load(p + 8 * hop), Vector128.Load(p + 12 * hop)));
 
     /// <summary>Stores lane row v (times win[j] when win is not null) at packed position pos.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
