@@ -88,7 +88,7 @@ internal static unsafe class FftLanes
     public static void TransposeHops<TO, TV>(float* s, int hop, int len, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, rb = hop / w * w;
-        if (typeof(TV) == typeof(Vector512<float>) && Avx512F.IsSupported) TransposeHops16(s, hop, rb, xt);
+        if (w >= 8 && HasQuads<TV>()) TransposeHopsByQuads<TO, TV>(s, hop, rb, xt);
         else for (int r0 = 0; r0 < rb; r0 += w)
         {
             var io = new StridedRows<TO, TV> { Src = s + r0, SrcStride = hop, Dst = xt + (nint)r0 * w, DstStride = w };
@@ -99,33 +99,57 @@ internal static unsafe class FftLanes
     }
 
     /// <summary>
-    /// TransposeHops' 16 x 16 blocks (columns [0, rb)) with half the shuffles of Transpose16: the 128-bit lane moves are done by
-    /// the loads (register A_i of column quad J holds, in 128-bit lane L, row 4L + i's four samples of that quad), then one 4 x 4
-    /// transpose inside the lanes gives xt rows 4J .. 4J+3 (lane L of row c: rows 4L .. 4L+3 of column c).
+    /// TransposeHops' W x W blocks (columns [0, rb)) at W = 16 or 8 with fewer shuffles than TransposeN: the 128-bit lane moves
+    /// are done by the loads (register A_i of column quad j holds, in 128-bit lane L, row 4L + i's four samples of that quad),
+    /// then one 4 x 4 transpose inside the lanes gives xt rows j .. j+3 (lane L of row c: rows 4L .. 4L+3 of column c).
+    /// 16 x 16: 32 unpacks instead of 64 shuffles; 8 x 8: 16 unpacks and 8 inserts instead of 24 shuffles.
     /// </summary>
-    static void TransposeHops16(float* s, nint hop, int rb, float* xt)
+    static void TransposeHopsByQuads<TO, TV>(float* s, nint hop, int rb, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
     {
-        for (int r0 = 0; r0 < rb; r0 += 16)
-            for (int j = 0; j < 16; j += 4)
+        int w = TO.Count;
+        for (int r0 = 0; r0 < rb; r0 += w)
+            for (int j = 0; j < w; j += 4)
             {
                 float* c = s + r0 + j;
-                Vector512<float> a0 = Quad(c, hop), a1 = Quad(c + hop, hop), a2 = Quad(c + 2 * hop, hop), a3 = Quad(c + 3 * hop, hop);
-                var t0 = Avx512F.UnpackLow(a0, a1).AsDouble();
-                var t1 = Avx512F.UnpackHigh(a0, a1).AsDouble();
-                var t2 = Avx512F.UnpackLow(a2, a3).AsDouble();
-                var t3 = Avx512F.UnpackHigh(a2, a3).AsDouble();
-                float* d = xt + (nint)(r0 + j) * 16;
-                Vector512.Store(Avx512F.UnpackLow(t0, t2).AsSingle(), d);
-                Vector512.Store(Avx512F.UnpackHigh(t0, t2).AsSingle(), d + 16);
-                Vector512.Store(Avx512F.UnpackLow(t1, t3).AsSingle(), d + 32);
-                Vector512.Store(Avx512F.UnpackHigh(t1, t3).AsSingle(), d + 48);
+                TV a0 = Quads<TV>(c, hop), a1 = Quads<TV>(c + hop, hop), a2 = Quads<TV>(c + 2 * hop, hop), a3 = Quads<TV>(c + 3 * hop, hop);
+                TV t0 = Unpack(a0, a1, high: false, pairs: false), t1 = Unpack(a0, a1, high: true, pairs: false);
+                TV t2 = Unpack(a2, a3, high: false, pairs: false), t3 = Unpack(a2, a3, high: true, pairs: false);
+                float* d = xt + (nint)(r0 + j) * w;
+                TO.Store(d, Unpack(t0, t2, high: false, pairs: true));
+                TO.Store(d + w, Unpack(t0, t2, high: true, pairs: true));
+                TO.Store(d + 2 * w, Unpack(t1, t3, high: false, pairs: true));
+                TO.Store(d + 3 * w, Unpack(t1, t3, high: true, pairs: true));
             }
     }
 
-    /// <summary>(p[0..4), p[4 hop..], p[8 hop..], p[12 hop..]): four 128-bit loads, rows 0, 4, 8, 12 of a quad column.</summary>
+    /// <summary>True when <see cref="TransposeHopsByQuads{TO,TV}"/> serves TV.</summary>
+    static bool HasQuads<TV>() => typeof(TV) == typeof(Vector512<float>) ? Avx512F.IsSupported : typeof(TV) == typeof(Vector256<float>) && Avx.IsSupported;
+
+    /// <summary>128-bit lane L = p[4L*hop .. 4L*hop + 4): (p, p + 4 hop, p + 8 hop, p + 12 hop) or (p, p + 4 hop).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Quad(float* p, nint hop)
-        => Vector512.Create(Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * hop)), Vector256.Create(Vector128.Load(p + 8 * hop), Vector128.Load(p + 12 * hop)));
+    static TV Quads<TV>(float* p, nint hop) where TV : unmanaged
+    {
+        var lo = Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * hop));
+        if (typeof(TV) == typeof(Vector256<float>)) return Unsafe.BitCast<Vector256<float>, TV>(lo);
+        return Unsafe.BitCast<Vector512<float>, TV>(Vector512.Create(lo, Vector256.Create(Vector128.Load(p + 8 * hop), Vector128.Load(p + 12 * hop))));
+    }
+
+    /// <summary>unpcklps / unpckhps inside each 128-bit lane, or with <paramref name="pairs"/> unpcklpd / unpckhpd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TV Unpack<TV>(TV a, TV b, bool high, bool pairs) where TV : unmanaged
+    {
+        if (typeof(TV) == typeof(Vector256<float>))
+        {
+            Vector256<float> x = Unsafe.BitCast<TV, Vector256<float>>(a), y = Unsafe.BitCast<TV, Vector256<float>>(b);
+            var r = pairs ? (high ? Avx.UnpackHigh(x.AsDouble(), y.AsDouble()) : Avx.UnpackLow(x.AsDouble(), y.AsDouble())).AsSingle()
+                : high ? Avx.UnpackHigh(x, y) : Avx.UnpackLow(x, y);
+            return Unsafe.BitCast<Vector256<float>, TV>(r);
+        }
+        Vector512<float> u = Unsafe.BitCast<TV, Vector512<float>>(a), v = Unsafe.BitCast<TV, Vector512<float>>(b);
+        var z = pairs ? (high ? Avx512F.UnpackHigh(u.AsDouble(), v.AsDouble()) : Avx512F.UnpackLow(u.AsDouble(), v.AsDouble())).AsSingle()
+            : high ? Avx512F.UnpackHigh(u, v) : Avx512F.UnpackLow(u, v);
+        return Unsafe.BitCast<Vector512<float>, TV>(z);
+    }
 
     /// <summary>Stores lane row v (times win[j] when win is not null) at packed position pos.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
