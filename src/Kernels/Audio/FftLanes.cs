@@ -122,7 +122,25 @@ internal static unsafe class FftLanes
             }
     }
 
-    /// <summary>True when <see cref="TransposeHopsByQuads{TO,TV}"/> serves TV.</summary>
+    /// <summary>128-bit lane L of v to dst[4L + i] + r0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreQuads<TV>(TV v, float** dst, int i, int r0) where TV : unmanaged
+    {
+        if (typeof(TV) == typeof(Vector256<float>))
+        {
+            var x = Unsafe.BitCast<TV, Vector256<float>>(v);
+            x.GetLower().Store(dst[i] + r0);
+            x.GetUpper().Store(dst[4 + i] + r0);
+            return;
+        }
+        var z = Unsafe.BitCast<TV, Vector512<float>>(v);
+        Avx512F.ExtractVector128(z, 0).Store(dst[i] + r0);
+        Avx512F.ExtractVector128(z, 1).Store(dst[4 + i] + r0);
+        Avx512F.ExtractVector128(z, 2).Store(dst[8 + i] + r0);
+        Avx512F.ExtractVector128(z, 3).Store(dst[12 + i] + r0);
+    }
+
+    /// <summary>True when the 128-bit quad transposes (<see cref="TransposeHopsByQuads{TO,TV}"/>, Store) serve TV.</summary>
     static bool HasQuads<TV>() => typeof(TV) == typeof(Vector512<float>) ? Avx512F.IsSupported : typeof(TV) == typeof(Vector256<float>) && Avx.IsSupported;
 
     /// <summary>128-bit lane L = p[4L*hop .. 4L*hop + 4): (p, p + 4 hop, p + 8 hop, p + 12 hop) or (p, p + 4 hop).</summary>
@@ -165,6 +183,25 @@ internal static unsafe class FftLanes
     public static void Store<TO, TV>(float* rows, int count, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, r0 = 0;
+        if (w >= 8 && HasQuads<TV>())
+        {
+            // Four rows at a time: a 4 x 4 transpose inside the 128-bit lanes leaves frame 4L + i's four values in lane L of
+            // register i, stored with a 128-bit store (no cross-lane shuffles, no rows rewritten by an overlapping last block).
+            for (; r0 + 4 <= count; r0 += 4)
+            {
+                float* b = rows + (nint)r0 * w;
+                TV b0 = TO.Load(b), b1 = TO.Load(b + w), b2 = TO.Load(b + 2 * w), b3 = TO.Load(b + 3 * w);
+                TV t0 = Unpack(b0, b1, high: false, pairs: false), t1 = Unpack(b0, b1, high: true, pairs: false);
+                TV t2 = Unpack(b2, b3, high: false, pairs: false), t3 = Unpack(b2, b3, high: true, pairs: false);
+                StoreQuads(Unpack(t0, t2, high: false, pairs: true), dst, 0, r0);
+                StoreQuads(Unpack(t0, t2, high: true, pairs: true), dst, 1, r0);
+                StoreQuads(Unpack(t1, t3, high: false, pairs: true), dst, 2, r0);
+                StoreQuads(Unpack(t1, t3, high: true, pairs: true), dst, 3, r0);
+            }
+            for (; r0 < count; r0++)
+                for (int l = 0; l < w; l++) dst[l][r0] = rows[(nint)r0 * w + l];
+            return;
+        }
         // As in Pack: the last block ends at count (overlapping rows are rewritten with the same values).
         for (; r0 < count && count >= w; r0 = r0 + w <= count - w ? r0 + w : (r0 == count - w ? count : count - w))
         {
