@@ -6,7 +6,8 @@
 // kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0). A/B variants: "packed" (the STFT
 // without the fused first FFT stage), "mfcc row-major mel" (MFCC's former two passes), and the packing alone
 // (PackStrided, TransposeHops); `coldcost` times 10-call samples after 8 MiB of writes, as `compare` samples batch 1;
-// `wakeprofile [spin|vspin] [mfcc]` times each of 10 calls after a 2 ms idle gap (see WakeProfile).
+// `wakeprofile [spin|vspin] [mfcc]` times each of 10 calls after a 2 ms idle gap (see WakeProfile); `parts` times the log-mel
+// against itself without the top_db pass and without the log (what those cost).
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -30,6 +31,9 @@ public static unsafe class FeaturesLab
         var spec = StftSpec.Torch(nfft, 160);
         var bank = MelFilterbank.Create(nfft / 2 + 1, sr, mels);
         var mel = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f));
+        // Parts of the log-mel's cost (`parts`): without the per-clip top_db pass, without the log.
+        var melNoTop = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.AmplitudeToDb(true, null));
+        var melPlain = new MelSpectrogramKernel(spec, bank, 2f);
         var mfcc = new MfccKernel(spec, bank, 40, LogCompression.AmplitudeToDb(true, 80f));
         // The same kernels on the packed input path (no fused first FFT stage), for the side-by-side A/B.
         var packedSpec = StftSpec.Torch(nfft, 160);
@@ -91,6 +95,9 @@ public static unsafe class FeaturesLab
             if (!Simd.Supports(width)) continue;
             var wd = width;
             variants.Add(($"log-mel dB {wd}", () => mel.Run(x, batch, y, wd, 1)));
+            variants.Add(($"log-mel dB no top_db {wd}", () => melNoTop.Run(x, batch, y, wd, 1)));
+            variants.Add(($"mel power (no log) {wd}", () => melPlain.Run(x, batch, y, wd, 1)));
+            if (args.Contains("parts")) continue;
             variants.Add(($"log-mel dB packed {wd}", () => melPacked.Run(x, batch, y, wd, 1)));
             variants.Add(($"mfcc {wd}", () => mfcc.Run(x, batch, y, wd, 1)));
             variants.Add(($"mfcc packed {wd}", () => mfccPacked.Run(x, batch, y, wd, 1)));

@@ -88,13 +88,85 @@ internal static unsafe class FftLanes
     public static void TransposeHops<TO, TV>(float* s, int hop, int len, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, rb = hop / w * w;
-        for (int r0 = 0; r0 < rb; r0 += w)
+        if (w >= 8 && HasQuads<TV>()) TransposeHopsByQuads<TO, TV>(s, hop, rb, xt);
+        else for (int r0 = 0; r0 < rb; r0 += w)
         {
             var io = new StridedRows<TO, TV> { Src = s + r0, SrcStride = hop, Dst = xt + (nint)r0 * w, DstStride = w };
             Transpose<TO, TV, StridedRows<TO, TV>>(ref io);
         }
         for (int r = rb; r < Math.Min(hop, len); r++)
             for (int q = 0; q < w; q++) xt[(nint)r * w + q] = s[(nint)q * hop + r];
+    }
+
+    /// <summary>
+    /// TransposeHops' W x W blocks (columns [0, rb)) at W = 16 or 8 with fewer shuffles than TransposeN: the 128-bit lane moves
+    /// are done by the loads (register A_i of column quad j holds, in 128-bit lane L, row 4L + i's four samples of that quad),
+    /// then one 4 x 4 transpose inside the lanes gives xt rows j .. j+3 (lane L of row c: rows 4L .. 4L+3 of column c).
+    /// 16 x 16: 32 unpacks instead of 64 shuffles; 8 x 8: 16 unpacks and 8 inserts instead of 24 shuffles.
+    /// </summary>
+    static void TransposeHopsByQuads<TO, TV>(float* s, nint hop, int rb, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        int w = TO.Count;
+        for (int r0 = 0; r0 < rb; r0 += w)
+            for (int j = 0; j < w; j += 4)
+            {
+                float* c = s + r0 + j;
+                TV a0 = Quads<TV>(c, hop), a1 = Quads<TV>(c + hop, hop), a2 = Quads<TV>(c + 2 * hop, hop), a3 = Quads<TV>(c + 3 * hop, hop);
+                TV t0 = Unpack(a0, a1, high: false, pairs: false), t1 = Unpack(a0, a1, high: true, pairs: false);
+                TV t2 = Unpack(a2, a3, high: false, pairs: false), t3 = Unpack(a2, a3, high: true, pairs: false);
+                float* d = xt + (nint)(r0 + j) * w;
+                TO.Store(d, Unpack(t0, t2, high: false, pairs: true));
+                TO.Store(d + w, Unpack(t0, t2, high: true, pairs: true));
+                TO.Store(d + 2 * w, Unpack(t1, t3, high: false, pairs: true));
+                TO.Store(d + 3 * w, Unpack(t1, t3, high: true, pairs: true));
+            }
+    }
+
+    /// <summary>128-bit lane L of v to dst[4L + i] + r0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StoreQuads<TV>(TV v, float** dst, int i, int r0) where TV : unmanaged
+    {
+        if (typeof(TV) == typeof(Vector256<float>))
+        {
+            var x = Unsafe.BitCast<TV, Vector256<float>>(v);
+            x.GetLower().Store(dst[i] + r0);
+            x.GetUpper().Store(dst[4 + i] + r0);
+            return;
+        }
+        var z = Unsafe.BitCast<TV, Vector512<float>>(v);
+        Avx512F.ExtractVector128(z, 0).Store(dst[i] + r0);
+        Avx512F.ExtractVector128(z, 1).Store(dst[4 + i] + r0);
+        Avx512F.ExtractVector128(z, 2).Store(dst[8 + i] + r0);
+        Avx512F.ExtractVector128(z, 3).Store(dst[12 + i] + r0);
+    }
+
+    /// <summary>True when the 128-bit quad transposes (<see cref="TransposeHopsByQuads{TO,TV}"/>, Store) serve TV.</summary>
+    static bool HasQuads<TV>() => typeof(TV) == typeof(Vector512<float>) ? Avx512F.IsSupported : typeof(TV) == typeof(Vector256<float>) && Avx.IsSupported;
+
+    /// <summary>128-bit lane L = p[4L*hop .. 4L*hop + 4): (p, p + 4 hop, p + 8 hop, p + 12 hop) or (p, p + 4 hop).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TV Quads<TV>(float* p, nint hop) where TV : unmanaged
+    {
+        var lo = Vector256.Create(Vector128.Load(p), Vector128.Load(p + 4 * hop));
+        if (typeof(TV) == typeof(Vector256<float>)) return Unsafe.BitCast<Vector256<float>, TV>(lo);
+        return Unsafe.BitCast<Vector512<float>, TV>(Vector512.Create(lo, Vector256.Create(Vector128.Load(p + 8 * hop), Vector128.Load(p + 12 * hop))));
+    }
+
+    /// <summary>unpcklps / unpckhps inside each 128-bit lane, or with <paramref name="pairs"/> unpcklpd / unpckhpd.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static TV Unpack<TV>(TV a, TV b, bool high, bool pairs) where TV : unmanaged
+    {
+        if (typeof(TV) == typeof(Vector256<float>))
+        {
+            Vector256<float> x = Unsafe.BitCast<TV, Vector256<float>>(a), y = Unsafe.BitCast<TV, Vector256<float>>(b);
+            var r = pairs ? (high ? Avx.UnpackHigh(x.AsDouble(), y.AsDouble()) : Avx.UnpackLow(x.AsDouble(), y.AsDouble())).AsSingle()
+                : high ? Avx.UnpackHigh(x, y) : Avx.UnpackLow(x, y);
+            return Unsafe.BitCast<Vector256<float>, TV>(r);
+        }
+        Vector512<float> u = Unsafe.BitCast<TV, Vector512<float>>(a), v = Unsafe.BitCast<TV, Vector512<float>>(b);
+        var z = pairs ? (high ? Avx512F.UnpackHigh(u.AsDouble(), v.AsDouble()) : Avx512F.UnpackLow(u.AsDouble(), v.AsDouble())).AsSingle()
+            : high ? Avx512F.UnpackHigh(u, v) : Avx512F.UnpackLow(u, v);
+        return Unsafe.BitCast<Vector512<float>, TV>(z);
     }
 
     /// <summary>Stores lane row v (times win[j] when win is not null) at packed position pos.</summary>
@@ -111,6 +183,25 @@ internal static unsafe class FftLanes
     public static void Store<TO, TV>(float* rows, int count, float** dst) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int w = TO.Count, r0 = 0;
+        if (w >= 8 && HasQuads<TV>())
+        {
+            // Four rows at a time: a 4 x 4 transpose inside the 128-bit lanes leaves frame 4L + i's four values in lane L of
+            // register i, stored with a 128-bit store (no cross-lane shuffles, no rows rewritten by an overlapping last block).
+            for (; r0 + 4 <= count; r0 += 4)
+            {
+                float* b = rows + (nint)r0 * w;
+                TV b0 = TO.Load(b), b1 = TO.Load(b + w), b2 = TO.Load(b + 2 * w), b3 = TO.Load(b + 3 * w);
+                TV t0 = Unpack(b0, b1, high: false, pairs: false), t1 = Unpack(b0, b1, high: true, pairs: false);
+                TV t2 = Unpack(b2, b3, high: false, pairs: false), t3 = Unpack(b2, b3, high: true, pairs: false);
+                StoreQuads(Unpack(t0, t2, high: false, pairs: true), dst, 0, r0);
+                StoreQuads(Unpack(t0, t2, high: true, pairs: true), dst, 1, r0);
+                StoreQuads(Unpack(t1, t3, high: false, pairs: true), dst, 2, r0);
+                StoreQuads(Unpack(t1, t3, high: true, pairs: true), dst, 3, r0);
+            }
+            for (; r0 < count; r0++)
+                for (int l = 0; l < w; l++) dst[l][r0] = rows[(nint)r0 * w + l];
+            return;
+        }
         // As in Pack: the last block ends at count (overlapping rows are rewritten with the same values).
         for (; r0 < count && count >= w; r0 = r0 + w <= count - w ? r0 + w : (r0 == count - w ? count : count - w))
         {

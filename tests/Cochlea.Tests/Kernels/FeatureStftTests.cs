@@ -3,6 +3,7 @@
 // whose frames span lane groups, on every SIMD path and with 1 and 2 threads; plus window values.
 using Cochlea.Kernels;
 using Cochlea.Kernels.Audio;
+using Cochlea.Kernels.Numerics;
 using NUnit.Framework;
 
 namespace Cochlea.Tests.Kernels;
@@ -153,6 +154,31 @@ public class FeatureStftTests
             packed.Spectrum(x, batch, SpectrumKind.Power, pb, width: w, threads: 1);
             Assert.That(pa, Is.EqualTo(pb), $"{name} {w} N={n} power");
         }
+    }
+
+    /// <summary>PackStrided's first step (AVX-512: 128-bit loads and in-lane 4 x 4 transposes) against its definition, every width and ragged hops.</summary>
+    [Test]
+    public unsafe void TransposeHopsMatchesDefinition([ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth w, [Values(160, 37, 64)] int hop)
+    {
+        int lanes = LaneDispatch.Lanes(w), len = 400;
+        var rng = new Random(hop);
+        var s = Check.Rand(lanes * hop + len, rng);
+        var xt = new float[hop * lanes];
+        fixed (float* ps = s) fixed (float* px = xt)
+        {
+            var job = new HopsJob { S = ps, Hop = hop, Len = len, Xt = px };
+            LaneDispatch.Run(w, ref job);
+        }
+        for (int r = 0; r < hop; r++)
+            for (int q = 0; q < lanes; q++)
+                Assert.That(xt[r * lanes + q], Is.EqualTo(s[q * hop + r]), $"{w} hop {hop}: row {r} lane {q}");
+    }
+
+    unsafe struct HopsJob : ILaneJob
+    {
+        public float* S, Xt;
+        public int Hop, Len;
+        public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged => FftLanes.TransposeHops<TO, TV>(S, Hop, Len, Xt);
     }
 
     [Test]

@@ -4,6 +4,7 @@
 // input validation.
 using Cochlea.Kernels;
 using Cochlea.Kernels.Audio;
+using Cochlea.Kernels.Numerics;
 using NUnit.Framework;
 
 namespace Cochlea.Tests.Kernels;
@@ -225,6 +226,50 @@ public class MelFeatureKernelTests
             k.Run(x, 1, y, Simd.Best, 1);
             double exact = 10 * Math.Log10(Math.Max(256.0 * c * c, 1e-10));
             Assert.That(y[0], Is.EqualTo(exact).Within(2e-5 * Math.Max(1, Math.Abs(exact))), $"power {p:E3}");
+        }
+    }
+
+    /// <summary>LaneMath.LogPositive per lane (a, n) -&gt; y at one width; n a multiple of 16.</summary>
+    unsafe struct LogJob : ILaneJob
+    {
+        public float* X, Y;
+        public int N;
+        public readonly void Run<TO, TV>() where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            for (int i = 0; i < N; i += TO.Count) TO.Store(Y + i, LaneMath.LogPositive<TO, TV>(TO.Load(X + i)));
+        }
+    }
+
+    [Test]
+    public unsafe void LeanLogAgreesBitwiseAcrossVectorPaths([ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth w)
+    {
+        // Every positive normal exponent with random mantissas, plus both sides of the range-reduction split at 2*0.70710677f.
+        // The AVX-512 path reduces with vgetmantps/vgetexpps, the other vector paths by bit masks: they must agree bit for bit
+        // (the 128-bit path is the comparison; the scalar one rounds its final multiply-adds separately, 1 ulp apart at times).
+        var rng = new Random(11);
+        var xs = new List<float> { 1f, 2f, 0.5f, float.MaxValue, 1.17549435e-38f };
+        for (int e = -126; e <= 127; e++)
+        {
+            float split = MathF.ScaleB(2 * 0.707106781186547524f, e - 1);
+            xs.AddRange(new[] { split, MathF.BitDecrement(split), MathF.BitIncrement(split) });
+            for (int k = 0; k < 8; k++) xs.Add(MathF.ScaleB((float)(1 + rng.NextDouble()), e));
+        }
+        xs.RemoveAll(v => !float.IsNormal(v) || float.IsInfinity(v));
+        while (xs.Count % 16 != 0) xs.Add(3f);
+        var x = xs.ToArray();
+        var y = new float[x.Length]; var reference = new float[x.Length];
+        fixed (float* px = x) fixed (float* py = y) fixed (float* pr = reference)
+        {
+            var job = new LogJob { X = px, Y = py, N = x.Length };
+            LaneDispatch.Run(w, ref job);
+            var other = new LogJob { X = px, Y = pr, N = x.Length };
+            LaneDispatch.Run(w != SimdWidth.Scalar && Simd.Supports(SimdWidth.V128) ? SimdWidth.V128 : SimdWidth.Scalar, ref other);
+        }
+        for (int i = 0; i < x.Length; i++)
+        {
+            Assert.That(BitConverter.SingleToInt32Bits(y[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(reference[i])), $"{w} ln({x[i]:R})");
+            double exact = Math.Log(x[i]);
+            Assert.That(y[i], Is.EqualTo(exact).Within(1e-6 * Math.Max(1, Math.Abs(exact))), $"{w} ln({x[i]:R})");
         }
     }
 
