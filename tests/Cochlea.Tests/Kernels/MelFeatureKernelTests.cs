@@ -119,9 +119,16 @@ public class MelFeatureKernelTests
             foreach (var (name, run) in new (string, Action)[] { ("log-mel", () => mel.Run(x, batch, y, w, 1)), ("mfcc", () => mfcc.Run(x, batch, y, w, 1)) })
             {
                 for (int i = 0; i < 3; i++) run();
-                long before = GC.GetAllocatedBytesForCurrentThread();
-                for (int i = 0; i < 5; i++) run();
-                Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero, $"{name} {w} batch {batch}: bytes allocated by 5 warm calls");
+                // Up to 4 rounds: a one-off (the runtime's own lazy work landing on this thread during tiering) may
+                // hit one round; an allocation per call hits every round.
+                long bytes = -1;
+                for (int round = 0; round < 4 && bytes != 0; round++)
+                {
+                    long before = GC.GetAllocatedBytesForCurrentThread();
+                    for (int i = 0; i < 5; i++) run();
+                    bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+                }
+                Assert.That(bytes, Is.Zero, $"{name} {w} batch {batch}: bytes allocated by 5 warm calls (in each of 4 rounds)");
             }
         }
     }
