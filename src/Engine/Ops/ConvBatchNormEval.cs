@@ -5,9 +5,10 @@
 //   x (N, Cin, H, W), weight (Cout, Cin, KH, KW), groups 1, no conv bias; gamma, beta, mean, var (Cout);
 //   residual (N, Cout, OH, OW) or null -> y (N, Cout, OH, OW)
 //   y = act(conv(x) * s + t + residual),  s = gamma / sqrt(var + eps),  t = beta - mean * s
-// Why not fold s into the weights once: the engine has no write version on parameters yet to know when such a
-// cache is stale; the scale in the epilogue costs one FMA per output element on a tile already in L1, and s and
-// t are recomputed per call from (Cout) vectors, so parameters and statistics may change between calls freely.
+// s is applied in the epilogue rather than folded into the weights: one FMA per output element on a tile already
+// in L1, and s and t are recomputed per call from (Cout) vectors, so nothing has to track parameter or statistics
+// writes. (Caching folded, packed weights through DerivedCache, Storage.WriteVersion, would also save the per-call
+// weight packing: not done yet.)
 // Columns: a 1x1 stride-1 unpadded conv reads x itself as the GEMM's B (Cin, H*W); any other shape gathers
 // im2col columns (Cin*KH*KW, OH*OW) into a pooled workspace (for a 1x1 strided conv that is the strided gather).
 // Not differentiable: when a gradient could be wanted, or off the CPU, or not float32, it is the composed ops.

@@ -32,6 +32,7 @@ public readonly record struct PlaneStrides(long Image, long Channel)
 }
 
 /// <summary>Implicit-GEMM conv2d (stride 1, dilation 1, groups 1) forward, input gradient and weight gradient; layout in the file header.</summary>
+[System.Runtime.CompilerServices.SkipLocalsInit]
 public static unsafe class ImplicitConv
 {
     /// <summary>

@@ -13,7 +13,7 @@ namespace Cochlea.Kernels.Gemm;
 
 /// <summary>Tile height of the micro-kernel, as a type so the JIT folds it to a constant.</summary>
 internal interface IRows { static abstract int Count { get; } }
-// Rows1/Rows2: the thin-row kernel for a packed B (GemmThinKernel), not micro-kernel tiles.
+// Rows1/Rows2: row counts below a micro-kernel tile (GemmThinKernel's rows, GemmNarrow's columns, ImplicitConv's weight tiles).
 internal readonly struct Rows1 : IRows { public static int Count => 1; }
 internal readonly struct Rows2 : IRows { public static int Count => 2; }
 internal readonly struct Rows4 : IRows { public static int Count => 4; }

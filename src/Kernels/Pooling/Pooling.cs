@@ -2,8 +2,8 @@
 // (count_include_pad = true, ceil_mode = false: PyTorch's defaults) and global average pool,
 // each forward and backward; 1-d is the 2-d case with H = KH = 1.
 //   x (N, C, H, W) -> y (N, C, OH, OW); indices (N, C, OH, OW) hold iy*W + ix within the plane (PyTorch's).
-// Max pool is scalar only: the argmax bookkeeping (and NaN propagation, as PyTorch: a NaN wins)
-// does not map onto vector max; the 2x2 stride-2 window has its own vector compare-and-select loop. Average pool is a depthwise conv with every tap 1/(KH*KW) and
+// Max pool with indices is scalar except for the 2x2 stride-2 window, which has its own vector compare-and-select
+// loop; without indices (inference) other windows take MaxPoolNoIndex.cs's vector row max. Average pool is a depthwise conv with every tap 1/(KH*KW) and
 // shared weights, so it reuses Depthwise's SIMD row kernel (zero padding counts in the divisor,
 // exactly count_include_pad). Global average is a vector row sum. Threads split planes.
 using System.Runtime.Intrinsics;
@@ -14,6 +14,7 @@ using Cochlea.Kernels.Threading;
 namespace Cochlea.Kernels.Pooling;
 
 /// <summary>Max, average and global average pooling, forward and backward; shapes in the file header.</summary>
+[System.Runtime.CompilerServices.SkipLocalsInit]
 public static unsafe partial class Pool
 {
     const int MinFloatsPerChunk = 16384;
@@ -120,11 +121,15 @@ public static unsafe partial class Pool
             {
                 TO.Unzip(TO.Load(a + 2 * ox), TO.Load(a + 2 * ox + lanes), out var a0, out var a1);
                 TO.Unzip(TO.Load(b + 2 * ox), TO.Load(b + 2 * ox + lanes), out var b0, out var b1);
-                TV m = a0, code = TO.Splat(0f);
-                TV take = TO.Or(TO.Gt(a1, m), TO.IsNaN(a1)); m = TO.Select(take, a1, m); code = TO.Select(take, one, code);
-                take = TO.Or(TO.Gt(b0, m), TO.IsNaN(b0)); m = TO.Select(take, b0, m); code = TO.Select(take, down, code);
-                take = TO.Or(TO.Gt(b1, m), TO.IsNaN(b1)); m = TO.Select(take, b1, m); code = TO.Select(take, downRight, code);
+                TV m = a0;
+                TV take1 = TO.Or(TO.Gt(a1, m), TO.IsNaN(a1)); m = TO.Select(take1, a1, m);
+                TV take2 = TO.Or(TO.Gt(b0, m), TO.IsNaN(b0)); m = TO.Select(take2, b0, m);
+                TV take3 = TO.Or(TO.Gt(b1, m), TO.IsNaN(b1)); m = TO.Select(take3, b1, m);
                 TO.Store(yr + ox, m);
+                if (indices == null) continue;   // values only (inference): no tap codes
+                TV code = TO.Select(take1, one, TO.Splat(0f));
+                code = TO.Select(take2, down, code);
+                code = TO.Select(take3, downRight, code);
                 TO.Store(codes + ox, code);
             }
             for (; ox < ow; ox++)

@@ -46,19 +46,11 @@ public sealed class Bottleneck : Module
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)
     {
-        // Eval: each conv with its batch norm, the residual add and the ReLUs in the conv's GEMM (ConvBatchNorm).
-        if (!IsTraining)
-        {
-            var e = ConvBatchNorm.Forward(_conv1, _bn1, x);
-            e = ConvBatchNorm.Forward(_conv2, _bn2, e);
-            var id = _downsample is null ? x : ConvBatchNorm.Forward(_downConv!, _downBn!, x, relu: false);
-            return ConvBatchNorm.Forward(_conv3, _bn3, e, residual: id);
-        }
-        var h = Ops.Relu(_bn1.Forward(_conv1.Forward(x)));
-        h = Ops.Relu(_bn2.Forward(_conv2.Forward(h)));
-        h = _bn3.Forward(_conv3.Forward(h));
-        var identity = _downsample is null ? x : _downsample.Forward(x);
-        return Ops.Relu(Ops.Add(h, identity));
+        // Each conv with its batch norm (+ residual) and ReLU: fused into the conv's GEMM in eval, the modules in training.
+        var h = ConvBatchNorm.Forward(_conv1, _bn1, x);
+        h = ConvBatchNorm.Forward(_conv2, _bn2, h);
+        var identity = _downsample is null ? x : ConvBatchNorm.Forward(_downConv!, _downBn!, x, relu: false);
+        return ConvBatchNorm.Forward(_conv3, _bn3, h, residual: identity);
     }
 }
 
