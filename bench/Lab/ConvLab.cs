@@ -36,46 +36,17 @@ public static unsafe class ConvLab
         long xl = n * cin * plane, yl = n * cout * plane, wl = (long)cout * kk;
         float* x = Rand(xl, 1), wt = Rand(wl, 2), dy = Rand(yl, 3);
         float* y0 = Alloc(yl), y1 = Alloc(yl), dx0 = Alloc(xl), dx1 = Alloc(xl), dw0 = Alloc(wl), dw1 = Alloc(wl);
-        float* cols = Alloc(threads * kk * plane);
-        nint px = (nint)x, pw = (nint)wt, pdy = (nint)dy, pc = (nint)cols;
+        float* cols = Alloc(kk * plane);   // batch 1 only: im2col + a threaded GEMM, as ConvCore runs it
         void OldForward(float* y)
         {
-            nint py = (nint)y;
             if (n == 1) { Im2Col.Forward2d(x, h, w, 0, cin, cols); Sgemm.Run(false, false, cout, (int)plane, kk, 1f, wt, kk, cols, (int)plane, 0f, y, (int)plane); return; }
-            KernelThreads.For(n, 1, (i0, i1) =>
-            {
-                float* c = (float*)pc + (i0 == 0 ? 0 : kk * plane);   // one cols buffer per chunk (2 threads at most here)
-                for (int i = i0; i < i1; i++)
-                {
-                    Im2Col.Forward2d((float*)px + i * cin * plane, h, w, 0, cin, c, threads: 1);
-                    Sgemm.Run(false, false, cout, (int)plane, kk, 1f, (float*)pw, kk, c, (int)plane, 0f, (float*)py + i * cout * plane, (int)plane, threads: 1);
-                }
-            });
+            Ops.ConvForwardByImage(x, wt, y, n, cin, cout, h, w);
         }
         void OldBackward()
         {
-            // dx and dW per image as ConvBackwardByImage (partial dW per chunk, summed after).
-            int parts = Math.Min(threads, n);
-            float* partial = Alloc(parts * wl);
-            new Span<float>(partial, (int)(parts * wl)).Clear();
-            new Span<float>(dx0, (int)xl).Clear();
-            nint pdx = (nint)dx0, pp = (nint)partial;
-            KernelThreads.For(n, 1, parts, (i0, i1) =>
-            {
-                int part = i0 == 0 ? 0 : 1;
-                float* c = (float*)pc + part * kk * plane;
-                for (int i = i0; i < i1; i++)
-                {
-                    float* gi = (float*)pdy + i * cout * plane;
-                    Sgemm.Run(true, false, kk, (int)plane, cout, 1f, (float*)pw, kk, gi, (int)plane, 0f, c, (int)plane, threads: 1);
-                    Im2Col.Backward2d(c, h, w, 0, cin, (float*)pdx + i * cin * plane, Cochlea.Kernels.Simd.Best, threads: 1);
-                    Im2Col.Forward2d((float*)px + i * cin * plane, h, w, 0, cin, c, threads: 1);
-                    Sgemm.Run(false, true, cout, kk, (int)plane, 1f, gi, (int)plane, c, (int)plane, 1f, (float*)pp + part * wl, kk, threads: 1);
-                }
-            });
-            for (long j = 0; j < wl; j++) dw0[j] = 0;
-            for (int p = 0; p < parts; p++) for (long j = 0; j < wl; j++) dw0[j] += partial[p * wl + j];
-            NativeMemory.AlignedFree(partial);
+            // ConvBackwardByImage accumulates into dx and dW (zeros on entry), as ConvCore calls it.
+            new Span<float>(dx0, (int)xl).Clear(); new Span<float>(dw0, (int)wl).Clear();
+            Ops.ConvBackwardByImage(dy, x, wt, dx0, dw0, n, cin, cout, h, w);
         }
         void NewForward(float* y) => ImplicitConv.Forward(x, wt, y, n, cin, cout, h, w);
         void NewBackward()
@@ -106,8 +77,8 @@ public static unsafe class ConvLab
         foreach (var p in new[] { x, wt, dy, y0, y1, dx0, dx1, dw0, dw1, cols }) NativeMemory.AlignedFree(p);
     }
 
-    static double Time(Action a) { long t0 = Stopwatch.GetTimestamp(); a(); return Stopwatch.GetElapsedTime(t0).TotalMilliseconds; }
-    static double Med(List<double> xs) { var s = xs.OrderBy(v => v).ToList(); return s.Count == 0 ? 0 : s[s.Count / 2]; }
+    static double Time(Action a) => Compare.Timing.Time(a) * 1e3;   // ms
+    static double Med(List<double> xs) => Compare.Timing.Median(xs);
     static float* Alloc(long len) => (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(1, len) * sizeof(float)), 64);
     static float* Rand(long len, int seed)
     {

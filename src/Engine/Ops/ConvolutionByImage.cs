@@ -18,7 +18,7 @@ public static unsafe partial class Ops
 {
     static bool ByImage(int n, int groups) => groups == 1 && KernelThreads.Count > 1 && n >= KernelThreads.Count;
 
-    static void ConvForwardByImage(float* px, float* pw, float* py, int n, int cin, int cout, ConvAxis ah, ConvAxis aw)
+    internal static void ConvForwardByImage(float* px, float* pw, float* py, int n, int cin, int cout, ConvAxis ah, ConvAxis aw)
     {
         int kk = cin * ah.Kernel * aw.Kernel;
         long plane = (long)ah.Out * aw.Out, inPlane = (long)ah.In * aw.In;
@@ -39,7 +39,7 @@ public static unsafe partial class Ops
     }
 
     // pdx (accumulated into; zeros on entry) and pdw (zeros on entry) may each be null when that gradient is not needed.
-    static void ConvBackwardByImage(float* pg, float* px, float* pw, float* pdx, float* pdw, int n, int cin, int cout, ConvAxis ah, ConvAxis aw)
+    internal static void ConvBackwardByImage(float* pg, float* px, float* pw, float* pdx, float* pdw, int n, int cin, int cout, ConvAxis ah, ConvAxis aw)
     {
         int kk = cin * ah.Kernel * aw.Kernel;
         long plane = (long)ah.Out * aw.Out, inPlane = (long)ah.In * aw.In, wlen = (long)cout * kk;

@@ -206,7 +206,7 @@ public static unsafe partial class Ops
             {
                 if (!packedWeight.OutputMajor) throw new ArgumentException($"linear: the packed-weight cache must be output-major (out, in) for weight {weight.Describe()}.", nameof(packedWeight));
                 using var packed = packedWeight.Acquire(weight);
-                packed.Value.Run(rows, 1f, xc.DataPtr, Math.Max(inF, 1), beta, py, Math.Max(outF, 1), KernelThreads.Count);
+                packed.Value.Run(rows, 1f, xc.ReadDataPtr, Math.Max(inF, 1), beta, py, Math.Max(outF, 1), KernelThreads.Count);
             }
         }
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
