@@ -562,17 +562,29 @@ internal sealed unsafe class StridedTable
         Fusable = allowFusion && (len - 1) / hop <= 3;
         _code = GC.AllocateArray<int>(n, pinned: true);
         _window = GC.AllocateArray<float>(n, pinned: true);
-        for (int pos = 0; pos < n; pos++)
+        // Indexed by the position the first stage reads: packed row t holds positions 2 InputRow(t) and 2 InputRow(t) + 1
+        // (InputRow permutes for a prime-factor plan, see RealPlan).
+        var plan = RealFft.Get(n).Plan;
+        for (int at = 0; at < n; at++)
         {
+            int pos = plan.Split && plan.CanFuseInput ? 2 * plan.InputRow(at / 2) + at % 2 : at;
+            _code[at] = CodeOf(pos, off, len, hop, Fusable);
             int j = pos - off;
-            bool inside = j >= 0 && j < len;
-            _code[pos] = inside && Fusable ? j % hop * 4 + j / hop : -1;
-            _window[pos] = inside ? spec.Window[j] : 0f;
+            _window[at] = j >= 0 && j < len ? spec.Window[j] : 0f;
         }
+        _off = off; _len = len; _hop = hop;
     }
 
-    /// <summary>Code of FFT position pos (tests).</summary>
-    public int CodeAt(int pos) => _code[pos];
+    readonly int _off, _len, _hop;
+
+    static int CodeOf(int pos, int off, int len, int hop, bool fusable)
+    {
+        int j = pos - off;
+        return j >= 0 && j < len && fusable ? j % hop * 4 + j / hop : -1;
+    }
+
+    /// <summary>Code of FFT position pos (tests; the table itself is in the first stage's read order).</summary>
+    public int CodeAt(int pos) => CodeOf(pos, _off, _len, _hop, Fusable);
 
     public int* CodePtr => (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_code));
     public float* WindowPtr => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_window));

@@ -32,6 +32,29 @@ internal readonly unsafe struct LaneRows : IStageInput
     }
 }
 
+/// <summary>Input rows in split lane buffers read in the order of a permutation: logical row t is row Perm[t] (a prime-factor first stage).</summary>
+internal readonly unsafe struct PermutedRows : IStageInput
+{
+    readonly float* _re, _im;
+    readonly int* _perm;
+    public PermutedRows(float* re, float* im, int* perm) { _re = re; _im = im; _perm = perm; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Load<TO, TV>(nint offset, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        nint row = (nint)_perm[(nint)((nuint)offset / (nuint)TO.Count)] * TO.Count;
+        re = TO.Load(_re + row);
+        im = TO.Load(_im + row);
+    }
+}
+
+/// <summary>Whether a radix-8 stage multiplies by its twiddles (as a type, so each instantiation folds the test).</summary>
+internal interface ITwiddleMode { static abstract bool Unit { get; } }
+/// <summary>The stage's twiddles w_n^(p*k) apply (a Cooley-Tukey stage).</summary>
+internal struct Twiddled : ITwiddleMode { public static bool Unit => false; }
+/// <summary>All twiddles are 1: a prime-factor first stage (8 and N/8 coprime).</summary>
+internal struct Untwiddled : ITwiddleMode { public static bool Unit => true; }
+
 internal sealed unsafe class ComplexPlan
 {
     /// <summary>Largest prime handled by the generic butterfly; larger factors switch the whole length to Bluestein.</summary>
@@ -44,11 +67,27 @@ internal sealed unsafe class ComplexPlan
     readonly float[] _cosSin;      // generic radices: cos/sin(2 pi t / p) for t < p, at _csOffset[stage]
     readonly int[] _csOffset;
     readonly Bluestein? _blue;
+    /// <summary>Prime-factor plans only: logical input row t = p + j*(N/8) is physical row (j*(N/8) + 8p) mod N.</summary>
+    readonly int[]? _pfaIn;
 
-    public ComplexPlan(int n)
+    /// <summary>
+    /// A plan for length <paramref name="n"/>. With <paramref name="primeFactorFirst"/> (only where <see cref="PrimeFactorSplits"/>),
+    /// the first stage is a Good-Thomas split N = 8 * m, m odd: input row (j*m + 8p) mod N feeds butterfly p's input j and no
+    /// twiddles follow it (8 and m are coprime), saving 7 complex multiplies per first-stage butterfly; the output then comes
+    /// out in CRT order: position k1 + 8*k2 holds bin k with k = k1 (mod 8), k = k2 (mod m) (<see cref="PrimeFactorBin"/>).
+    /// </summary>
+    public ComplexPlan(int n, bool primeFactorFirst = false)
     {
         if (n < 1) throw new ArgumentOutOfRangeException(nameof(n), n, "FFT length must be >= 1.");
+        if (primeFactorFirst && !PrimeFactorSplits(n)) throw new ArgumentException($"Length {n} is not 8 times an odd number > 1 with small factors.", nameof(n));
         N = n;
+        if (primeFactorFirst)
+        {
+            int m8 = n / 8;
+            _pfaIn = GC.AllocateArray<int>(n, pinned: true);
+            for (int p = 0; p < m8; p++)
+                for (int j = 0; j < 8; j++) _pfaIn[p + j * m8] = (j * m8 + 8 * p) % n;
+        }
         var radix = Factor(n);
         if (radix is null)
         {
@@ -95,6 +134,23 @@ internal sealed unsafe class ComplexPlan
             while (n % p == 0) { f.Add(p); n /= p; }
         return n == 1 ? f.ToArray() : null;
     }
+
+    /// <summary>True when a prime-factor first stage applies: n = 8 m with m odd, m &gt; 1, and no prime factor beyond the butterflies.</summary>
+    public static bool PrimeFactorSplits(int n) => n % 8 == 0 && n / 8 % 2 == 1 && n > 8 && Factor(n) is not null;
+
+    /// <summary>Prime-factor plans: the bin at output position pos = k1 + 8*k2, the k with k = k1 (mod 8) and k = k2 (mod N/8).</summary>
+    public int PrimeFactorBin(int pos)
+    {
+        int m8 = N / 8, k1 = pos % 8, k2 = pos / 8;
+        for (int k = k2; ; k += m8)
+            if (k % 8 == k1) return k;
+    }
+
+    /// <summary>The physical input row read as logical row t (t itself unless the first stage is prime-factor).</summary>
+    public int InputRow(int t) => _pfaIn is null ? t : _pfaIn[t];
+
+    /// <summary>True for a prime-factor plan (permuted input, CRT-ordered output).</summary>
+    public bool PrimeFactorFirst => _pfaIn is not null;
 
     /// <summary>True when this length runs through Bluestein's algorithm.</summary>
     public bool UsesBluestein => _blue is not null;
@@ -169,12 +225,21 @@ internal sealed unsafe class ComplexPlan
         int w = TO.Count;
         float* ar = re, ai = im, br = scratch, bi = scratch + (nint)Slot((long)N * w), tmp = bi + (nint)Slot((long)N * w);
         int s = 1, cur = N, st = 0;
-        fixed (float* tw0 = _tw) fixed (float* cs0 = _cosSin)
+        fixed (float* tw0 = _tw) fixed (float* cs0 = _cosSin) fixed (int* perm = _pfaIn)
         {
             if (fused)
             {
+                // A prime-factor plan's fused input already reads its rows in the permuted order (StridedTable).
                 if (count < 1 || _radix[0] != 8) throw new InvalidOperationException("A fused first stage needs a radix-8 first stage.");
-                Radix8<TO, TV, TIn>(first, re, im, cur / 8, 1, tw0 + _twOffset[0]);
+                if (perm != null) Radix8<TO, TV, TIn, Untwiddled>(first, re, im, cur / 8, 1, tw0);
+                else Radix8<TO, TV, TIn, Twiddled>(first, re, im, cur / 8, 1, tw0 + _twOffset[0]);
+                s = 8; cur /= 8; st = 1;
+            }
+            else if (perm != null && count >= 1)
+            {
+                Radix8<TO, TV, PermutedRows, Untwiddled>(new PermutedRows(ar, ai, perm), br, bi, cur / 8, 1, tw0);
+                float* t0 = ar; ar = br; br = t0;
+                t0 = ai; ai = bi; bi = t0;
                 s = 8; cur /= 8; st = 1;
             }
             for (; st < count; st++)
@@ -183,7 +248,7 @@ internal sealed unsafe class ComplexPlan
                 float* tw = tw0 + _twOffset[st];
                 switch (r)
                 {
-                    case 8: Radix8<TO, TV, LaneRows>(new LaneRows(ar, ai), br, bi, m, s, tw); break;
+                    case 8: Radix8<TO, TV, LaneRows, Twiddled>(new LaneRows(ar, ai), br, bi, m, s, tw); break;
                     case 4: Radix4<TO, TV>(ar, ai, br, bi, m, s, tw); break;
                     case 2: Radix2<TO, TV>(ar, ai, br, bi, m, s, tw); break;
                     case 3: Radix3<TO, TV>(ar, ai, br, bi, m, s, tw); break;
@@ -272,15 +337,15 @@ internal sealed unsafe class ComplexPlan
     /// Radix 8 = a radix-2 step over (a_j, a_{j+4}), the odd half times w8^j (w8 = e^{-i pi/4}), then two radix-4 DFTs giving
     /// the even and odd outputs. The same flops as a radix-4 stage plus a radix-2 stage, one pass over memory fewer.
     /// </summary>
-    static void Radix8<TO, TV, TIn>(TIn x, float* yr, float* yi, int m, int s, float* tw)
-        where TO : struct, IVec<TV> where TV : unmanaged where TIn : struct, IStageInput
+    static void Radix8<TO, TV, TIn, TTw>(TIn x, float* yr, float* yi, int m, int s, float* tw)
+        where TO : struct, IVec<TV> where TV : unmanaged where TIn : struct, IStageInput where TTw : struct, ITwiddleMode
     {
         int w = TO.Count;
         nint ss = (nint)s * w, ms = (nint)m * ss;
         TV h = TO.Splat(0.707106781186547524400844362104849f);
         for (int p = 0; p < m; p++)
         {
-            float* t = tw + 14 * p;
+            float* t = TTw.Unit ? tw : tw + 14 * p;
             nint i0 = p * ss;
             float* or = yr + 8 * p * ss, oi = yi + 8 * p * ss;
             for (nint q = 0; q < ss; q += w)
@@ -306,13 +371,13 @@ internal sealed unsafe class ComplexPlan
                 TV o2r = TO.Add(u5r, u7r), o2i = TO.Add(u5i, u7i), o3r = TO.Sub(u5r, u7r), o3i = TO.Sub(u5i, u7i);
                 TO.Store(or + q, TO.Add(e0r, e2r)); TO.Store(oi + q, TO.Add(e0i, e2i));
                 // DFT4: X1 = t1 - i t3 = (t1r + t3i, t1i - t3r), X2 = t0 - t2, X3 = t1 + i t3 = (t1r - t3i, t1i + t3r).
-                CMul<TO, TV>(p == 0, TO.Add(o0r, o2r), TO.Add(o0i, o2i), TO.Splat(t[0]), TO.Splat(t[1]), out TV b1r, out TV b1i);
-                CMul<TO, TV>(p == 0, TO.Add(e1r, e3i), TO.Sub(e1i, e3r), TO.Splat(t[2]), TO.Splat(t[3]), out TV b2r, out TV b2i);
-                CMul<TO, TV>(p == 0, TO.Add(o1r, o3i), TO.Sub(o1i, o3r), TO.Splat(t[4]), TO.Splat(t[5]), out TV b3r, out TV b3i);
-                CMul<TO, TV>(p == 0, TO.Sub(e0r, e2r), TO.Sub(e0i, e2i), TO.Splat(t[6]), TO.Splat(t[7]), out TV b4r, out TV b4i);
-                CMul<TO, TV>(p == 0, TO.Sub(o0r, o2r), TO.Sub(o0i, o2i), TO.Splat(t[8]), TO.Splat(t[9]), out TV b5r, out TV b5i);
-                CMul<TO, TV>(p == 0, TO.Sub(e1r, e3i), TO.Add(e1i, e3r), TO.Splat(t[10]), TO.Splat(t[11]), out TV b6r, out TV b6i);
-                CMul<TO, TV>(p == 0, TO.Sub(o1r, o3i), TO.Add(o1i, o3r), TO.Splat(t[12]), TO.Splat(t[13]), out TV b7r, out TV b7i);
+                CMul<TO, TV>(TTw.Unit || p == 0, TO.Add(o0r, o2r), TO.Add(o0i, o2i), TO.Splat(t[0]), TO.Splat(t[1]), out TV b1r, out TV b1i);
+                CMul<TO, TV>(TTw.Unit || p == 0, TO.Add(e1r, e3i), TO.Sub(e1i, e3r), TO.Splat(t[2]), TO.Splat(t[3]), out TV b2r, out TV b2i);
+                CMul<TO, TV>(TTw.Unit || p == 0, TO.Add(o1r, o3i), TO.Sub(o1i, o3r), TO.Splat(t[4]), TO.Splat(t[5]), out TV b3r, out TV b3i);
+                CMul<TO, TV>(TTw.Unit || p == 0, TO.Sub(e0r, e2r), TO.Sub(e0i, e2i), TO.Splat(t[6]), TO.Splat(t[7]), out TV b4r, out TV b4i);
+                CMul<TO, TV>(TTw.Unit || p == 0, TO.Sub(o0r, o2r), TO.Sub(o0i, o2i), TO.Splat(t[8]), TO.Splat(t[9]), out TV b5r, out TV b5i);
+                CMul<TO, TV>(TTw.Unit || p == 0, TO.Sub(e1r, e3i), TO.Add(e1i, e3r), TO.Splat(t[10]), TO.Splat(t[11]), out TV b6r, out TV b6i);
+                CMul<TO, TV>(TTw.Unit || p == 0, TO.Sub(o1r, o3i), TO.Add(o1i, o3r), TO.Splat(t[12]), TO.Splat(t[13]), out TV b7r, out TV b7i);
                 TO.Store(or + q + ss, b1r); TO.Store(oi + q + ss, b1i);
                 TO.Store(or + q + 2 * ss, b2r); TO.Store(oi + q + 2 * ss, b2i);
                 TO.Store(or + q + 3 * ss, b3r); TO.Store(oi + q + 3 * ss, b3i);

@@ -70,7 +70,16 @@ internal sealed unsafe class RealPlan
     /// <summary>Rows of the packed complex input (n/2 for even n, n for odd).</summary>
     public readonly int ComplexLength;
     readonly ComplexPlan _c;
-    readonly float[] _post; // (re, im) of w^k / 2 for k <= h/2
+    readonly float[] _post; // (re, im) of w^k / 2 for k < h
+    /// <summary>
+    /// Forward transforms of h = 8 m (m odd) whose last stage is radix 5 run a prime-factor plan instead of _c (see
+    /// ComplexPlan's primeFactorFirst): no twiddles after the first stage, the output in CRT order, untangled by FusedLastPfa.
+    /// </summary>
+    readonly ComplexPlan? _pf;
+    /// <summary>Prime-factor plans: per leader butterfly pair (see FusedLastPfa), the butterflies A and B of the last stage.</summary>
+    readonly int[] _leadA = [], _leadB = [];
+    /// <summary>Per leader: 1 when B's outputs are rotated (FusedLastPfa); per leader and output kk of A (5 each) the bin it holds.</summary>
+    readonly int[] _leadRotate = [], _leadBin = [];
 
     public RealPlan(int n)
     {
@@ -81,16 +90,62 @@ internal sealed unsafe class RealPlan
         ComplexLength = Split ? n / 2 : n;
         _c = new ComplexPlan(ComplexLength);
         int h = n / 2;
-        _post = GC.AllocateArray<float>(2 * (h / 2 + 1), pinned: true);
-        for (int k = 0; k <= h / 2; k++)
+        // w^k / 2 for every k < h (at least 1): FusedLast and Inverse read k <= h/2, FusedLastPfa any bin.
+        _post = GC.AllocateArray<float>(2 * Math.Max(h, 1), pinned: true);
+        for (int k = 0; k < Math.Max(h, 1); k++)
         {
             double a = -2 * Math.PI * k / n;
             _post[2 * k] = (float)(0.5 * Math.Cos(a));
             _post[2 * k + 1] = (float)(0.5 * Math.Sin(a));
         }
+        if (Split && ComplexPlan.PrimeFactorSplits(h) && _c.LastRadix == 5 && _c.FirstRadix == 8)
+        {
+            _pf = new ComplexPlan(h, primeFactorFirst: true);
+            BuildPrimeFactorPairs(_pf, h, out _leadA, out _leadB, out _leadRotate, out _leadBin);
+        }
     }
 
+    /// <summary>
+    /// The pairing of the prime-factor plan's last stage (radix 5, s = h/5 butterflies; butterfly q's output kk sits at
+    /// position q + s*kk, holding bin PrimeFactorBin(pos)). Bin k pairs with bin h-k; every output of one butterfly pairs
+    /// with an output of one other butterfly (or of itself), so butterflies are taken in pairs as in FusedLast.
+    /// </summary>
+    static void BuildPrimeFactorPairs(ComplexPlan pf, int h, out int[] leadA, out int[] leadB, out int[] rotate, out int[] bin)
+    {
+        const int r = 5;
+        int s = h / r;
+        var posOfBin = new int[h];
+        for (int pos = 0; pos < h; pos++) posOfBin[pf.PrimeFactorBin(pos)] = pos;
+        var a = new List<int>(); var b = new List<int>(); var kd = new List<int>(); var bn = new List<int>();
+        var done = new bool[s];
+        for (int q = 0; q < s; q++)
+        {
+            if (done[q]) continue;
+            int qb = -1, rowKind = -1;
+            for (int kk = 0; kk < r; kk++)
+            {
+                int k = pf.PrimeFactorBin(q + s * kk), pp = posOfBin[(h - k) % h];
+                int q2 = pp % s, kk2 = pp / s;
+                // The partner output's index: 4-kk (kind 1) or (5-kk) mod 5 (kind 2, kind 0 when q pairs with itself).
+                int thisKind = q2 == q && kk2 == (r - kk) % r ? 0 : kk2 == r - 1 - kk ? 1 : kk2 == (r - kk) % r ? 2 : -1;
+                if (thisKind < 0 || (qb >= 0 && (q2 != qb || thisKind != rowKind)))
+                    throw new InvalidOperationException($"Prime-factor pairing of length {h}: butterfly {q} output {kk} pairs with butterfly {q2} output {kk2}.");
+                qb = q2; rowKind = thisKind;
+                bn.Add(k);
+            }
+            done[q] = done[qb] = true;
+            a.Add(q); b.Add(qb); kd.Add(rowKind == 1 ? 0 : 1);
+        }
+        leadA = [.. a]; leadB = [.. b]; rotate = [.. kd]; bin = [.. bn];
+    }
+
+    /// <summary>The physical packed-input row (of ComplexLength) a forward transform reads as row t: t, or the prime-factor plan's permutation.</summary>
+    public int InputRow(int t) => _pf?.InputRow(t) ?? t;
+
     public bool UsesBluestein => _c.UsesBluestein;
+
+    /// <summary>True when forward transforms run the prime-factor plan (see _pf).</summary>
+    public bool UsesPrimeFactor => _pf is not null;
 
     /// <summary>Floats of lane memory per width: packed input (2 x ComplexLength rows), output (2 x Bins rows), FFT scratch.</summary>
     public long WorkFloats(int w) => 2 * ComplexPlan.Slot((long)ComplexLength * w) + 2 * ComplexPlan.Slot((long)Bins * w) + _c.ScratchFloats(w);
@@ -189,6 +244,13 @@ internal sealed unsafe class RealPlan
         int h = N / 2, r = _c.LastRadix;
         fixed (float* post = _post)
         {
+            if (_pf is not null)
+            {
+                _pf.ForwardStages<TO, TV, TIn>(first, fused, zr, zi, scratch, _pf.StageCount - 1, out float* ar, out float* ai);
+                fixed (int* la = _leadA) fixed (int* lb = _leadB) fixed (int* lp = _leadRotate) fixed (int* lk = _leadBin)
+                    FusedLastPfa<TO, TV, TOut>(h, ar, ai, post, put, _leadA.Length, la, lb, lp, lk);
+                return;
+            }
             if (r is 4 or 5)
             {
                 // The last stage's butterflies (no twiddles) untangled as they come out: see FusedLast.
@@ -218,7 +280,7 @@ internal sealed unsafe class RealPlan
         put.Put<TO, TV>((nint)h * TO.Count, TO.Sub(z0r, z0i), zero);
     }
 
-    /// <summary>Bins k and h-k (1 &lt;= k &lt;= h/2) from Z_k and Z_{h-k} (the formulas in the header; k = h/2 writes its bin twice, the second wins).</summary>
+    /// <summary>Bins k and h-k (1 &lt;= k &lt; h) from Z_k and Z_{h-k} (the formulas in the header; k = h/2 writes its bin twice, the second wins).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Pair<TO, TV, TOut>(int h, int k, TV zkr, TV zki, TV zmr, TV zmi, float* post, TOut put) where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
     {
@@ -296,6 +358,38 @@ internal sealed unsafe class RealPlan
                 Pair<TO, TV, TOut>(h, 2 * s - q, b1r, b1i, apr, api, post, put);
                 Pair<TO, TV, TOut>(h, s - q, b0r, b0i, alr, ali, post, put);
             }
+        }
+    }
+
+    /// <summary>
+    /// FusedLast for the prime-factor plan (last radix 5): per leader, butterfly A and its partner butterfly B (B = A when A
+    /// pairs with itself) computed in registers; output kk of A (bin k) is untangled with its partner (bin h-k), B's output
+    /// 4-kk, or (5-kk) mod 5 when the leader is rotated (B's outputs moved down by one, so both read 4-kk). Pair holds for any
+    /// k in [1, h) given w^k, and for k = 0 it equals Ends; a self-paired leader's pairs kk = 3, 4 redo those of kk = 2, 1.
+    /// </summary>
+    static void FusedLastPfa<TO, TV, TOut>(int h, float* xr, float* xi, float* post, TOut put, int leaders, int* leadA, int* leadB, int* rotate, int* bin)
+        where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
+    {
+        int w = TO.Count, s = h / 5;
+        nint ss = (nint)s * w;
+        for (int i = 0; i < leaders; i++)
+        {
+            nint qa = (nint)leadA[i] * w, qb = (nint)leadB[i] * w;
+            int* k = bin + 5 * i;
+            Column<TO, TV, Last5>(xr + qa, xi + qa, ss, out TV a0r, out TV a0i, out TV a1r, out TV a1i, out TV a2r, out TV a2i,
+                out TV a3r, out TV a3i, out TV a4r, out TV a4i);
+            Column<TO, TV, Last5>(xr + qb, xi + qb, ss, out TV b0r, out TV b0i, out TV b1r, out TV b1i, out TV b2r, out TV b2i,
+                out TV b3r, out TV b3i, out TV b4r, out TV b4i);
+            if (rotate[i] != 0)
+            {
+                TV tr = b0r, ti = b0i;
+                b0r = b1r; b0i = b1i; b1r = b2r; b1i = b2i; b2r = b3r; b2i = b3i; b3r = b4r; b3i = b4i; b4r = tr; b4i = ti;
+            }
+            Pair<TO, TV, TOut>(h, k[0], a0r, a0i, b4r, b4i, post, put);
+            Pair<TO, TV, TOut>(h, k[1], a1r, a1i, b3r, b3i, post, put);
+            Pair<TO, TV, TOut>(h, k[2], a2r, a2i, b2r, b2i, post, put);
+            Pair<TO, TV, TOut>(h, k[3], a3r, a3i, b1r, b1i, post, put);
+            Pair<TO, TV, TOut>(h, k[4], a4r, a4i, b0r, b0i, post, put);
         }
     }
 

@@ -241,6 +241,30 @@ public class FftTests
         Assert.Throws<ArgumentOutOfRangeException>(() => RealFft.Get(0));
     }
 
+    /// <summary>
+    /// The lengths whose forward transforms take the prime-factor plan (half length 8 * odd, last radix 5: the 400-point
+    /// frame among them) are in the lengths the naive-DFT tests above cover, so those tests check that path; and its
+    /// pairing of outputs covers every bin exactly as the natural order does.
+    /// </summary>
+    [Test]
+    public void PrimeFactorPlanCoversTheTestedLengths()
+    {
+        int[] pfa = [80, 240, 400];
+        foreach (int n in pfa) Assert.That(RealFft.Get(n).Plan.UsesPrimeFactor, Is.True, $"n={n}");
+        foreach (int n in new[] { 16, 40, 160, 200, 320, 512, 560 }) Assert.That(RealFft.Get(n).Plan.UsesPrimeFactor, Is.False, $"n={n}");
+        Assert.That(pfa, Is.SubsetOf(AllLengths()));
+        // PrimeFactorBin is a bijection of positions to bins with k = pos mod 8 (mod 8) and pos / 8 (mod h/8).
+        var plan = new ComplexPlan(200, primeFactorFirst: true);
+        var seen = new bool[200];
+        for (int pos = 0; pos < 200; pos++)
+        {
+            int k = plan.PrimeFactorBin(pos);
+            Assert.That(k % 8 == pos % 8 && k % 25 == pos / 8 && !seen[k], $"pos {pos} -> bin {k}");
+            seen[k] = true;
+        }
+        Assert.Throws<ArgumentException>(() => new ComplexPlan(256, primeFactorFirst: true));
+    }
+
     [Test]
     public void RejectsShortBuffers()
     {
