@@ -210,20 +210,17 @@ public class CudaRuntimeGpuTests
     public void CheckpointsSaveAndLoadCudaModules()
     {
         GpuTest.Require();
-        string path = Path.Combine(Path.GetTempPath(), $"cochlea-cuda-ckpt-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            using var a = new Linear(3, 5, bias: true, rng: new Random(8));
-            var values = a.Parameters().Select(p => p.ToArray()).ToList();
-            a.To(GpuTest.Cuda);
-            Cochlea.Checkpoints.Checkpoint.Save(a, null, path);
-            using var b = new Linear(3, 5, bias: true, rng: new Random(9));
-            b.To(GpuTest.Cuda);
-            Cochlea.Checkpoints.Checkpoint.Load(b, null, path);
-            Assert.That(b.Parameters().Select(p => p.Device), Is.All.EqualTo(GpuTest.Cuda));
-            Assert.That(b.Parameters().Select(p => p.ToArray()), Is.EqualTo(values));
-        }
-        finally { File.Delete(path); }
+        using var dir = new TempDir("cuda-ckpt");
+        string path = dir["linear.safetensors"];
+        using var a = new Linear(3, 5, bias: true, rng: new Random(8));
+        var values = a.Parameters().Select(p => p.ToArray()).ToList();
+        a.To(GpuTest.Cuda);
+        Cochlea.Checkpoints.Checkpoint.Save(a, null, path);
+        using var b = new Linear(3, 5, bias: true, rng: new Random(9));
+        b.To(GpuTest.Cuda);
+        Cochlea.Checkpoints.Checkpoint.Load(b, null, path);
+        Assert.That(b.Parameters().Select(p => p.Device), Is.All.EqualTo(GpuTest.Cuda));
+        Assert.That(b.Parameters().Select(p => p.ToArray()), Is.EqualTo(values));
     }
 
     [Test]
