@@ -105,7 +105,7 @@ public class DeviceTrainingGpuTests
     [Test]
     public void OneTrainKwsEpochOnCudaMatchesTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         using var data = new TinyKwsData(speakers: 4);
         string cpu = data.Scratch("cpu"), gpu = data.Scratch("cuda");
         string[] common = ["train", "kws", "--data", data.Path, "--epochs", "1", .. DeviceOptionTests.Small];
@@ -127,7 +127,7 @@ public class DeviceTrainingGpuTests
     [Test]
     public void OneTrainFreesoundEpochOnCudaMatchesTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         using var dir = new TempDir("freesound-cuda");
         var (test, _) = Models.Tagging.FreesoundCliTests.WriteTinySet(dir.Path);
         string cpu = dir["cpu"], gpu = dir["cuda"];
@@ -146,7 +146,7 @@ public class DeviceTrainingGpuTests
     [Test]
     public void BatchNormCalibrationOnCudaMatchesTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         Module Make() => new Sequential([new Conv1d(2, 3, 3, bias: false), new BatchNorm1d(3, momentum: 0.01f), new Relu()]);
         using var cpu = Make();
         using var gpu = Make();
@@ -171,7 +171,7 @@ public class DeviceTrainingGpuTests
     [Test]
     public void DataParallelRefusesGpuReplicas()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         var e = Assert.Throws<NotSupportedException>(() => new DataParallel<Module>(() => new Linear(3, 2).To(GpuTest.Cuda), 2))!;
         Assert.That(e.Message, Does.Contain("replicas run on the CPU only"));
     }
