@@ -3,7 +3,7 @@
 // each forward and backward; 1-d is the 2-d case with H = KH = 1.
 //   x (N, C, H, W) -> y (N, C, OH, OW); indices (N, C, OH, OW) hold iy*W + ix within the plane (PyTorch's).
 // Max pool with indices is scalar except for the 2x2 stride-2 window, which has its own vector compare-and-select
-// loop; without indices (inference) other windows take MaxPoolNoIndex.cs's two vector passes (rows, then columns). Average pool is a depthwise conv with every tap 1/(KH*KW) and
+// loop; without indices (inference) other windows take MaxPoolNoIndex.cs's two vector passes (along W per input row, then along H). Average pool is a depthwise conv with every tap 1/(KH*KW) and
 // shared weights, so it reuses Depthwise's SIMD row kernel (zero padding counts in the divisor,
 // exactly count_include_pad). Global average is a vector row sum. Threads split planes.
 using System.Runtime.Intrinsics;
