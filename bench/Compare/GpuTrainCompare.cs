@@ -10,8 +10,6 @@ using Module = Cochlea.Nn.Module;
 using Cochlea.Cuda;
 using Cochlea.Models.Kws;
 using Cochlea.Models.Tagging;
-using Cochlea.Nn;
-using Cochlea.Optim;
 
 namespace Cochlea.Bench.Compare;
 
@@ -93,70 +91,34 @@ public sealed class GpuTrainCompare : ICompareSuite
         if (reference is null) Console.Error.WriteLine("compare gpu-train: ../shared/reference (bench.py, models.py) not found; set COCHLEA_REFERENCE. No anchor.");
         foreach (var (name, label, batch) in Cases)
         {
-            using var c = new Case(name, batch, dev);
+            using var c = Build(name, batch, dev);
             bool anchored = torch is not null && torch.Setup($"{name} {batch}");
             var (ours, anchor) = Timing.Alternate(() => Timing.Time(c.Step), anchored ? torch!.RunOnce : null, 10.0, 10, 51, 3);
             yield return new CompareResult($"{label} train step B={batch} cuda:0", 0, ours * 1e3, anchor * 1e3, "ms",
                 anchored ? $"torch {torch!.Version} reference {name} train (zero_grad+fwd+loss+bwd+Adam), fp32, TF32 off, cuda" : "PyTorch reference on cuda (not available)", false);
-            double at10 = c.TrainUntil(10), at1000 = c.TrainUntil(MemorySteps);
+            double at10 = TrainUntil(c, dev, 10), at1000 = TrainUntil(c, dev, MemorySteps);
             yield return new CompareResult($"{label} GPU MiB in use at step {MemorySteps} (anchor: step 10)", 0, at1000, at10, "MiB",
                 "same run at step 10 (cuMemGetInfo total - free; 1.0 = flat)", false);
         }
     }
 
     /// <summary>Our side: the model on the GPU, its input and labels there, Adam(1e-4), and a step that ends synchronized.</summary>
-    sealed class Case : IDisposable
+    static ModelStepCase Build(string name, int batch, CudaDevice dev)
     {
-        readonly CudaDevice _dev;
-        readonly Module _net;
-        readonly Tensor _x, _y;
-        readonly Adam _opt;
-        int _steps;
-
-        public Case(string name, int batch, CudaDevice dev)
+        var (net, classes, shape) = name switch
         {
-            _dev = dev;
-            var rng = new Random(batch * 7 + 1);
-            (_net, int classes, int[] shape) = name switch
-            {
-                "wavekws" => ((Module)new WaveKws(numClasses: 12), 12, new[] { batch, 16000 }),
-                "dskws" => (new DeepSpeechKws(numClasses: 21), 21, new[] { batch, 99, 161 }),
-                "tutorialconv" => (new TutorialConv(numClasses: 12), 12, new[] { batch, 98, 40 }),
-                _ => (new FreesoundCnn(numClasses: 41), 41, new[] { batch, 8000 }),
-            };
-            _net.To(dev.Device);
-            _x = Tensor.Randn(rng, 1f, shape).To(dev.Device).Keep();
-            var labels = new long[batch];
-            for (int i = 0; i < batch; i++) labels[i] = rng.Next(classes);
-            _y = Tensor.FromArray(labels, batch).To(dev.Device).Keep();
-            _opt = new Adam(_net.Parameters(), lr: 1e-4f);
-            _net.Train();
-        }
+            "wavekws" => ((Module)new WaveKws(numClasses: 12), 12, new[] { batch, 16000 }),
+            "dskws" => (new DeepSpeechKws(numClasses: 21), 21, new[] { batch, 99, 161 }),
+            "tutorialconv" => (new TutorialConv(numClasses: 12), 12, new[] { batch, 98, 40 }),
+            _ => (new FreesoundCnn(numClasses: 41), 41, new[] { batch, 8000 }),
+        };
+        return new ModelStepCase(net, classes, shape, new Random(batch * 7 + 1), train: true, dev.Device, dev.Synchronize);
+    }
 
-        public void Step()
-        {
-            using (var scope = Tensor.Scope())
-            {
-                _opt.ZeroGrad();
-                var loss = Loss.CrossEntropy(_net.Forward(_x), _y);
-                loss.Backward();
-                _opt.Step();
-            }
-            _dev.Synchronize();
-            _steps++;
-        }
-
-        /// <summary>Steps until <paramref name="step"/> steps have run in all, then returns the device memory in use (MiB).</summary>
-        public double TrainUntil(int step)
-        {
-            while (_steps < step) Step();
-            return GpuBench.UsedMiB(_dev);
-        }
-
-        public void Dispose()
-        {
-            _opt.Dispose(); _x.Dispose(); _y.Dispose();
-            foreach (var p in _net.Parameters()) p.Dispose();
-        }
+    /// <summary>Steps until <paramref name="step"/> steps have run in all, then returns the device memory in use (MiB).</summary>
+    static double TrainUntil(ModelStepCase c, CudaDevice dev, int step)
+    {
+        while (c.Steps < step) c.Step();
+        return GpuBench.UsedMiB(dev);
     }
 }

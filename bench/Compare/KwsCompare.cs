@@ -8,8 +8,6 @@
 // the step is timed, not the pipe. Both sides use the same thread count.
 using Cochlea.Kernels.Threading;
 using Cochlea.Models.Kws;
-using Cochlea.Nn;
-using Cochlea.Optim;
 
 namespace Cochlea.Bench.Compare;
 
@@ -60,60 +58,15 @@ public sealed class KwsCompare : ICompareSuite
         finally { KernelThreads.Count = saved; }
     }
 
-    /// <summary>Our side of one case: the model, its input and labels, the optimizer, and the step to time.</summary>
-    public sealed class Case : IDisposable
+    /// <summary>Our side of a case ("wavekws" or "dskws"), ready to step (also used by `lab kws` for profiling).</summary>
+    public static ModelStepCase Build(string model, bool train, int batch, bool cacheDerived = true)
     {
-        readonly Module _net;
-        readonly Tensor _x, _y;
-        readonly Adam _opt;
-
-        /// <summary>Train: zero_grad + forward + cross-entropy + backward + Adam step; infer: eval forward under no_grad.</summary>
-        public Action Step { get; }
-
-        internal Case(string model, bool train, int batch, bool cacheDerived = true)
-        {
-            var rng = new Random(batch * 7 + (train ? 1 : 0));
-            _net = model == "wavekws" ? new WaveKws(numClasses: 12) : new DeepSpeechKws(numClasses: 21);
-            int classes = model == "wavekws" ? 12 : 21;
-            _x = (model == "wavekws" ? Tensor.Randn(rng, 1f, batch, 16000) : Tensor.Randn(rng, 1f, batch, 99, 161)).Keep();
-            var labels = new long[batch];
-            for (int i = 0; i < batch; i++) labels[i] = rng.Next(classes);
-            _y = Tensor.FromArray(labels, batch).Keep();
-            _opt = new Adam(_net.Parameters(), lr: 1e-4f);
-            if (train) _net.Train(); else _net.Eval();
-            _net.CacheDerivedData(cacheDerived);
-            Step = train ? TrainStep : InferStep;
-        }
-
-        void TrainStep()
-        {
-            using var scope = Tensor.Scope();
-            _opt.ZeroGrad();
-            var loss = Loss.CrossEntropy(_net.Forward(_x), _y);
-            loss.Backward();
-            _opt.Step();
-        }
-
-        void InferStep()
-        {
-            using var scope = Tensor.Scope();
-            using var _ = Tensor.NoGrad();
-            _net.Forward(_x);
-        }
-
-        public void Dispose()
-        {
-            _opt.Dispose();
-            _x.Dispose();
-            _y.Dispose();
-            foreach (var p in _net.Parameters()) p.Dispose();
-        }
+        bool wave = model == "wavekws";
+        var c = new ModelStepCase(wave ? new WaveKws(numClasses: 12) : new DeepSpeechKws(numClasses: 21), wave ? 12 : 21,
+            wave ? [batch, 16000] : [batch, 99, 161], new Random(batch * 7 + (train ? 1 : 0)), train);
+        c.Net.CacheDerivedData(cacheDerived);
+        return c;
     }
 
-    /// <summary>Our side of a case ("wavekws" or "dskws"), ready to step (also used by `lab kws` for profiling).</summary>
-    public static Case Build(string model, bool train, int batch, bool cacheDerived = true) => new(model, train, batch, cacheDerived);
-
     const string MissingName = "torch reference models (not available: apt-get install python3-torch, and ../shared/reference/models.py or COCHLEA_REFERENCE)";
-
-
 }

@@ -2,6 +2,8 @@
 // forward, input gradient and weight gradient, with stride, asymmetric padding and dilation.
 //   x (N, C, H, W), weight (C*M, KH, KW) [PyTorch (C*M, 1, KH, KW)], y (N, C*M, OH, OW);
 //   output channel oc reads input channel oc / M. 1-d: H = KH = 1.
+//   y / dy may also be channel-major (C*M, N, OH*OW) (PlaneStrides; the *ChannelMajor entry points), the layout a
+//   separable block's pointwise GEMM reads; the bodies only differ in where a plane starts.
 // Everything reduces to one row primitive, y[o] (+)= sum_k taps[k] * x[o*stride + off_k]:
 //  * the interior outputs (all taps inside the input) run as a SIMD loop over o with one
 //    vector FMA per tap; the few edge outputs that touch padding run scalar with bounds checks;
@@ -39,24 +41,7 @@ public static unsafe class Depthwise
 
     /// <inheritdoc cref="Forward2d(float*, float*, float*, int, int, int, ConvAxis, ConvAxis)"/>
     public static void Forward2d(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
-    {
-        Validate(n, channels, multiplier, h, w, width);
-        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
-        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(weight, outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(y, outLen, nameof(y));
-        ForwardDispatch(x, weight, (long)h.Kernel * w.Kernel, y, n, channels, multiplier, h, w, width);
-    }
-
-    /// <summary>Forward with weight channel stride <paramref name="wcs"/> (0: every channel shares one tap set, as average pooling does).</summary>
-    internal static void ForwardDispatch(float* x, float* weight, long wcs, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
-    {
-        switch (width)
-        {
-            case SimdWidth.V512: ForwardImpl<V512Ops, Vector512<float>>(x, weight, wcs, y, n, channels, multiplier, h, w); break;
-            case SimdWidth.V256: ForwardImpl<V256Ops, Vector256<float>>(x, weight, wcs, y, n, channels, multiplier, h, w); break;
-            case SimdWidth.V128: ForwardImpl<V128Ops, Vector128<float>>(x, weight, wcs, y, n, channels, multiplier, h, w); break;
-            default: ForwardImpl<ScalarOps, float>(x, weight, wcs, y, n, channels, multiplier, h, w); break;
-        }
-    }
+        => Forward(x, weight, y, n, channels, multiplier, h, w, width, yStrides: null);
 
     /// <summary>Depthwise conv1d: x (N, C, L), weight (C*M, K), y (N, C*M, OL). y overwritten.</summary>
     public static void Forward1d(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
@@ -66,30 +51,21 @@ public static unsafe class Depthwise
     public static void Forward1d(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis l)
         => Forward2d(x, weight, y, n, channels, multiplier, new ConvAxis(1, 1), l, Simd.Best);
 
+    /// <summary>
+    /// Depthwise conv1d with a channel-major output: x (N, C, L), weight (C*M, K) -> y (C*M, N, OL) (y[oc, n, :] is
+    /// what <see cref="Forward1d(float*, float*, float*, int, int, int, ConvAxis, SimdWidth)"/> writes to y[n, oc, :]).
+    /// Why: a separable block's 1x1 conv runs as one GEMM on exactly this (C, N*OL) layout.
+    /// </summary>
+    public static void Forward1dChannelMajor(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
+        => Forward(x, weight, y, n, channels, multiplier, new ConvAxis(1, 1), l, width, PlaneStrides.ChannelMajor(n, l.Out));
+
     /// <summary>Input gradient: dx (N, C, H, W) = sum over the M output channels of each input channel of W^T dy. dx overwritten.</summary>
     public static void BackwardInput2d(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
         => BackwardInput2d(dy, weight, dx, n, channels, multiplier, h, w, Simd.Best);
 
     /// <inheritdoc cref="BackwardInput2d(float*, float*, float*, int, int, int, ConvAxis, ConvAxis)"/>
     public static void BackwardInput2d(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
-    {
-        Validate(n, channels, multiplier, h, w, width);
-        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
-        KernelArgs.NotNull(dy, inLen > 0 ? outLen : 0, nameof(dy)); KernelArgs.NotNull(weight, inLen > 0 && outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(dx, inLen, nameof(dx));
-        BackwardInputDispatch(dy, weight, (long)h.Kernel * w.Kernel, dx, n, channels, multiplier, h, w, width);
-    }
-
-    /// <summary>Input gradient with weight channel stride <paramref name="wcs"/> (0: shared taps, as average pooling).</summary>
-    internal static void BackwardInputDispatch(float* dy, float* weight, long wcs, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
-    {
-        switch (width)
-        {
-            case SimdWidth.V512: BackwardInputImpl<V512Ops, Vector512<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w); break;
-            case SimdWidth.V256: BackwardInputImpl<V256Ops, Vector256<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w); break;
-            case SimdWidth.V128: BackwardInputImpl<V128Ops, Vector128<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w); break;
-            default: BackwardInputImpl<ScalarOps, float>(dy, weight, wcs, dx, n, channels, multiplier, h, w); break;
-        }
-    }
+        => BackwardInput(dy, weight, dx, n, channels, multiplier, h, w, width, dyStrides: null);
 
     /// <summary>1-d input gradient: dy (N, C*M, OL), weight (C*M, K) -> dx (N, C, L), overwritten.</summary>
     public static void BackwardInput1d(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
@@ -99,24 +75,17 @@ public static unsafe class Depthwise
     public static void BackwardInput1d(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis l)
         => BackwardInput2d(dy, weight, dx, n, channels, multiplier, new ConvAxis(1, 1), l, Simd.Best);
 
+    /// <summary>Input gradient of <see cref="Forward1dChannelMajor"/>: dy (C*M, N, OL), weight (C*M, K) -> dx (N, C, L), overwritten.</summary>
+    public static void BackwardInput1dChannelMajor(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
+        => BackwardInput(dy, weight, dx, n, channels, multiplier, new ConvAxis(1, 1), l, width, PlaneStrides.ChannelMajor(n, l.Out));
+
     /// <summary>Weight gradient: dweight[oc, ki, kj] = sum_{n, oy, ox} dy[n, oc, oy, ox] x[n, oc/M, iy, ix]; dweight (C*M, KH, KW) overwritten.</summary>
     public static void BackwardWeight2d(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis h, ConvAxis w)
         => BackwardWeight2d(x, dy, dweight, n, channels, multiplier, h, w, Simd.Best);
 
     /// <inheritdoc cref="BackwardWeight2d(float*, float*, float*, int, int, int, ConvAxis, ConvAxis)"/>
     public static void BackwardWeight2d(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width)
-    {
-        Validate(n, channels, multiplier, h, w, width);
-        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
-        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(dy, outLen, nameof(dy)); KernelArgs.NotNull(dweight, wLen, nameof(dweight));
-        switch (width)
-        {
-            case SimdWidth.V512: BackwardWeightImpl<V512Ops, Vector512<float>>(x, dy, dweight, n, channels, multiplier, h, w); break;
-            case SimdWidth.V256: BackwardWeightImpl<V256Ops, Vector256<float>>(x, dy, dweight, n, channels, multiplier, h, w); break;
-            case SimdWidth.V128: BackwardWeightImpl<V128Ops, Vector128<float>>(x, dy, dweight, n, channels, multiplier, h, w); break;
-            default: BackwardWeightImpl<ScalarOps, float>(x, dy, dweight, n, channels, multiplier, h, w); break;
-        }
-    }
+        => BackwardWeight(x, dy, dweight, n, channels, multiplier, h, w, width, dyStrides: null);
 
     /// <summary>1-d weight gradient: x (N, C, L), dy (N, C*M, OL) -> dweight (C*M, K), overwritten.</summary>
     public static void BackwardWeight1d(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
@@ -126,61 +95,77 @@ public static unsafe class Depthwise
     public static void BackwardWeight1d(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis l)
         => BackwardWeight2d(x, dy, dweight, n, channels, multiplier, new ConvAxis(1, 1), l, Simd.Best);
 
-    /// <summary>
-    /// Depthwise conv1d with a channel-major output: x (N, C, L), weight (C*M, K) -> y (C*M, N, OL) (y[oc, n, :] is
-    /// what <see cref="Forward1d(float*, float*, float*, int, int, int, ConvAxis, SimdWidth)"/> writes to y[n, oc, :]).
-    /// Why: a separable block's 1x1 conv runs as one GEMM on exactly this (C, N*OL) layout.
-    /// </summary>
-    public static void Forward1dChannelMajor(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
-    {
-        var h = new ConvAxis(1, 1);
-        Validate(n, channels, multiplier, h, l, width);
-        long inLen = (long)n * channels * l.In, outLen = (long)n * channels * multiplier * l.Out, wLen = (long)channels * multiplier * l.Kernel;
-        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(weight, outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(y, outLen, nameof(y));
-        switch (width)
-        {
-            case SimdWidth.V512: ForwardImpl<V512Ops, Vector512<float>>(x, weight, l.Kernel, y, n, channels, multiplier, h, l, true); break;
-            case SimdWidth.V256: ForwardImpl<V256Ops, Vector256<float>>(x, weight, l.Kernel, y, n, channels, multiplier, h, l, true); break;
-            case SimdWidth.V128: ForwardImpl<V128Ops, Vector128<float>>(x, weight, l.Kernel, y, n, channels, multiplier, h, l, true); break;
-            default: ForwardImpl<ScalarOps, float>(x, weight, l.Kernel, y, n, channels, multiplier, h, l, true); break;
-        }
-    }
-
-    /// <summary>Input gradient of <see cref="Forward1dChannelMajor"/>: dy (C*M, N, OL), weight (C*M, K) -> dx (N, C, L), overwritten.</summary>
-    public static void BackwardInput1dChannelMajor(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
-    {
-        var h = new ConvAxis(1, 1);
-        Validate(n, channels, multiplier, h, l, width);
-        long inLen = (long)n * channels * l.In, outLen = (long)n * channels * multiplier * l.Out, wLen = (long)channels * multiplier * l.Kernel;
-        KernelArgs.NotNull(dy, inLen > 0 ? outLen : 0, nameof(dy)); KernelArgs.NotNull(weight, inLen > 0 && outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(dx, inLen, nameof(dx));
-        switch (width)
-        {
-            case SimdWidth.V512: BackwardInputImpl<V512Ops, Vector512<float>>(dy, weight, l.Kernel, dx, n, channels, multiplier, h, l, true); break;
-            case SimdWidth.V256: BackwardInputImpl<V256Ops, Vector256<float>>(dy, weight, l.Kernel, dx, n, channels, multiplier, h, l, true); break;
-            case SimdWidth.V128: BackwardInputImpl<V128Ops, Vector128<float>>(dy, weight, l.Kernel, dx, n, channels, multiplier, h, l, true); break;
-            default: BackwardInputImpl<ScalarOps, float>(dy, weight, l.Kernel, dx, n, channels, multiplier, h, l, true); break;
-        }
-    }
-
     /// <summary>Weight gradient of <see cref="Forward1dChannelMajor"/>: x (N, C, L), dy (C*M, N, OL) -> dweight (C*M, K), overwritten.</summary>
     public static void BackwardWeight1dChannelMajor(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis l, SimdWidth width)
+        => BackwardWeight(x, dy, dweight, n, channels, multiplier, new ConvAxis(1, 1), l, width, PlaneStrides.ChannelMajor(n, l.Out));
+
+    // ---- validation and dispatch (y / dy layout: null = NCHW, else its PlaneStrides) ---------
+
+    static void Forward(float* x, float* weight, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width, PlaneStrides? yStrides)
     {
-        var h = new ConvAxis(1, 1);
-        Validate(n, channels, multiplier, h, l, width);
-        long inLen = (long)n * channels * l.In, outLen = (long)n * channels * multiplier * l.Out, wLen = (long)channels * multiplier * l.Kernel;
-        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(dy, outLen, nameof(dy)); KernelArgs.NotNull(dweight, wLen, nameof(dweight));
+        Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(weight, outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(y, outLen, nameof(y));
+        ForwardDispatch(x, weight, (long)h.Kernel * w.Kernel, y, n, channels, multiplier, h, w, width, yStrides);
+    }
+
+    /// <summary>Forward with weight channel stride <paramref name="wcs"/> (0: every channel shares one tap set, as average pooling does).</summary>
+    internal static void ForwardDispatch(float* x, float* weight, long wcs, float* y, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width,
+        PlaneStrides? yStrides = null)
+    {
+        var ys = yStrides ?? OutputNchw(channels, multiplier, h, w);
         switch (width)
         {
-            case SimdWidth.V512: BackwardWeightImpl<V512Ops, Vector512<float>>(x, dy, dweight, n, channels, multiplier, h, l, true); break;
-            case SimdWidth.V256: BackwardWeightImpl<V256Ops, Vector256<float>>(x, dy, dweight, n, channels, multiplier, h, l, true); break;
-            case SimdWidth.V128: BackwardWeightImpl<V128Ops, Vector128<float>>(x, dy, dweight, n, channels, multiplier, h, l, true); break;
-            default: BackwardWeightImpl<ScalarOps, float>(x, dy, dweight, n, channels, multiplier, h, l, true); break;
+            case SimdWidth.V512: ForwardImpl<V512Ops, Vector512<float>>(x, weight, wcs, y, n, channels, multiplier, h, w, ys); break;
+            case SimdWidth.V256: ForwardImpl<V256Ops, Vector256<float>>(x, weight, wcs, y, n, channels, multiplier, h, w, ys); break;
+            case SimdWidth.V128: ForwardImpl<V128Ops, Vector128<float>>(x, weight, wcs, y, n, channels, multiplier, h, w, ys); break;
+            default: ForwardImpl<ScalarOps, float>(x, weight, wcs, y, n, channels, multiplier, h, w, ys); break;
         }
     }
+
+    static void BackwardInput(float* dy, float* weight, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width, PlaneStrides? dyStrides)
+    {
+        Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(dy, inLen > 0 ? outLen : 0, nameof(dy)); KernelArgs.NotNull(weight, inLen > 0 && outLen > 0 ? wLen : 0, nameof(weight)); KernelArgs.NotNull(dx, inLen, nameof(dx));
+        BackwardInputDispatch(dy, weight, (long)h.Kernel * w.Kernel, dx, n, channels, multiplier, h, w, width, dyStrides);
+    }
+
+    /// <summary>Input gradient with weight channel stride <paramref name="wcs"/> (0: shared taps, as average pooling).</summary>
+    internal static void BackwardInputDispatch(float* dy, float* weight, long wcs, float* dx, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width,
+        PlaneStrides? dyStrides = null)
+    {
+        var ds = dyStrides ?? OutputNchw(channels, multiplier, h, w);
+        switch (width)
+        {
+            case SimdWidth.V512: BackwardInputImpl<V512Ops, Vector512<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w, ds); break;
+            case SimdWidth.V256: BackwardInputImpl<V256Ops, Vector256<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w, ds); break;
+            case SimdWidth.V128: BackwardInputImpl<V128Ops, Vector128<float>>(dy, weight, wcs, dx, n, channels, multiplier, h, w, ds); break;
+            default: BackwardInputImpl<ScalarOps, float>(dy, weight, wcs, dx, n, channels, multiplier, h, w, ds); break;
+        }
+    }
+
+    static void BackwardWeight(float* x, float* dy, float* dweight, int n, int channels, int multiplier, ConvAxis h, ConvAxis w, SimdWidth width, PlaneStrides? dyStrides)
+    {
+        Validate(n, channels, multiplier, h, w, width);
+        long inLen = (long)n * channels * h.In * w.In, outLen = (long)n * channels * multiplier * h.Out * w.Out, wLen = (long)channels * multiplier * h.Kernel * w.Kernel;
+        KernelArgs.NotNull(x, outLen > 0 ? inLen : 0, nameof(x)); KernelArgs.NotNull(dy, outLen, nameof(dy)); KernelArgs.NotNull(dweight, wLen, nameof(dweight));
+        var ds = dyStrides ?? OutputNchw(channels, multiplier, h, w);
+        switch (width)
+        {
+            case SimdWidth.V512: BackwardWeightImpl<V512Ops, Vector512<float>>(x, dy, dweight, n, channels, multiplier, h, w, ds); break;
+            case SimdWidth.V256: BackwardWeightImpl<V256Ops, Vector256<float>>(x, dy, dweight, n, channels, multiplier, h, w, ds); break;
+            case SimdWidth.V128: BackwardWeightImpl<V128Ops, Vector128<float>>(x, dy, dweight, n, channels, multiplier, h, w, ds); break;
+            default: BackwardWeightImpl<ScalarOps, float>(x, dy, dweight, n, channels, multiplier, h, w, ds); break;
+        }
+    }
+
+    /// <summary>y / dy as (N, C*M, OH, OW).</summary>
+    static PlaneStrides OutputNchw(int channels, int multiplier, ConvAxis h, ConvAxis w) => PlaneStrides.Nchw(channels * multiplier, (long)h.Out * w.Out);
 
     // ---- implementations -------------------------------------------------------------------
 
-    static void ForwardImpl<TO, TV>(float* x, float* weight, long wcs, float* y, int n, int channels, int mult, ConvAxis h, ConvAxis w, bool cmY = false)
+    static void ForwardImpl<TO, TV>(float* x, float* weight, long wcs, float* y, int n, int channels, int mult, ConvAxis h, ConvAxis w, PlaneStrides ys)
         where TO : struct, IVec<TV> where TV : struct
     {
         int oh = h.Out, ow = w.Out, cout = channels * mult, kk = h.Kernel * w.Kernel;
@@ -196,7 +181,7 @@ public static unsafe class Depthwise
                 int b = p / cout, oc = p % cout;
                 float* xp = (float*)px + ((long)b * channels + oc / mult) * inPlane;
                 float* wk = (float*)pw + oc * wcs;
-                float* yp = (float*)py + (cmY ? ((long)oc * n + b) * outPlane : (long)p * outPlane);
+                float* yp = (float*)py + b * ys.Image + oc * ys.Channel;
                 for (int oy = 0; oy < oh; oy++)
                 {
                     float* yr = yp + (long)oy * ow;
@@ -215,10 +200,10 @@ public static unsafe class Depthwise
         });
     }
 
-    static void BackwardInputImpl<TO, TV>(float* dy, float* weight, long wcs, float* dx, int n, int channels, int mult, ConvAxis h, ConvAxis w, bool cmY = false)
+    static void BackwardInputImpl<TO, TV>(float* dy, float* weight, long wcs, float* dx, int n, int channels, int mult, ConvAxis h, ConvAxis w, PlaneStrides ys)
         where TO : struct, IVec<TV> where TV : struct
     {
-        int oh = h.Out, ow = w.Out, cout = channels * mult, kk = h.Kernel * w.Kernel;
+        int oh = h.Out, ow = w.Out, kk = h.Kernel * w.Kernel;
         long inPlane = (long)h.In * w.In, outPlane = (long)oh * ow;
         if (n == 0 || channels == 0 || inPlane == 0) return;
         nint pdy = (nint)dy, pw = (nint)weight, pdx = (nint)dx;
@@ -234,7 +219,7 @@ public static unsafe class Depthwise
                 for (int m = 0; m < mult; m++)
                 {
                     int oc = c * mult + m;
-                    float* dyp = (float*)pdy + (cmY ? ((long)oc * n + b) * outPlane : ((long)b * cout + oc) * outPlane);
+                    float* dyp = (float*)pdy + b * ys.Image + oc * ys.Channel;
                     float* wk = (float*)pw + oc * wcs;
                     for (int oy = 0; oy < oh; oy++)
                         for (int ki = 0; ki < h.Kernel; ki++)
@@ -268,7 +253,7 @@ public static unsafe class Depthwise
         });
     }
 
-    static void BackwardWeightImpl<TO, TV>(float* x, float* dy, float* dweight, int n, int channels, int mult, ConvAxis h, ConvAxis w, bool cmY = false)
+    static void BackwardWeightImpl<TO, TV>(float* x, float* dy, float* dweight, int n, int channels, int mult, ConvAxis h, ConvAxis w, PlaneStrides ys)
         where TO : struct, IVec<TV> where TV : struct
     {
         int oh = h.Out, ow = w.Out, cout = channels * mult, kk = h.Kernel * w.Kernel;
@@ -293,7 +278,7 @@ public static unsafe class Depthwise
                 for (int b = 0; b < n; b++)
                 {
                     float* xp = (float*)px + ((long)b * channels + oc / mult) * inPlane;
-                    float* dyp = (float*)pdy + (cmY ? ((long)oc * n + b) * outPlane : ((long)b * cout + oc) * outPlane);
+                    float* dyp = (float*)pdy + b * ys.Image + oc * ys.Channel;
                     for (int oy = 0; oy < oh; oy++)
                         for (int ki = 0; ki < h.Kernel; ki++)
                         {

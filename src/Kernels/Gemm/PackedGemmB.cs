@@ -44,7 +44,7 @@ public sealed unsafe class PackedGemmB : IDisposable
         Width = width ?? Simd.Best;
         if (!Simd.Supports(Width)) throw new NotSupportedException($"PackedGemmB: SIMD path {Width} is not available in this process (best: {Simd.Best}).");
         (K, N) = (k, n);
-        _nr = Width switch { SimdWidth.V512 => 32, SimdWidth.V256 => 16, SimdWidth.V128 => 8, _ => 2 };
+        _nr = Sgemm.Nr(Width);
         _kc = GemmBlocking.Default.Kc;
         _nPad = (n + _nr - 1) / _nr * _nr;
         _data = (float*)NativeMemory.AlignedAlloc((nuint)Math.Max(1L, (long)_nPad * k) * sizeof(float), 64);

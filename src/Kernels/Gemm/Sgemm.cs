@@ -116,6 +116,18 @@ public static unsafe class Sgemm
         GemmDriver<TOps, TV, TRows>.Run(g, maxParts, blk);
     }
 
+    /// <summary>
+    /// The micro-panel width NR (two vectors) of the driver that <see cref="Execute{TOps, TV, TRows}"/> runs on
+    /// <paramref name="width"/>, as Run dispatches it: narrower C goes to GemmNarrow, and PackedGemmB lays out its panels for it.
+    /// </summary>
+    internal static int Nr(SimdWidth width) => width switch
+    {
+        SimdWidth.V512 => GemmDriver<V512Ops, Vector512<float>, Rows8>.Nr,
+        SimdWidth.V256 => GemmDriver<V256Ops, Vector256<float>, Rows6>.Nr,
+        SimdWidth.V128 => GemmDriver<V128Ops, Vector128<float>, Rows6>.Nr,
+        _ => GemmDriver<ScalarOps, float, Rows4>.Nr,
+    };
+
     static void EpilogueAfter<TOps, TV>(in GemmArgs g) where TOps : struct, IVec<TV> where TV : struct
     {
         if (!g.Epilogue.IsNone) g.Epilogue.Apply<TOps, TV>(g.C, g.Ldc, 0, 0, g.M, g.N);

@@ -165,16 +165,8 @@ public static unsafe class BatchNorm
                 double invstd = ((float*)psi)[c];
                 double sdy = 0, sdyx = 0;
                 for (int b = 0; b < n; b++) SumAndDot<TO, TV>(Row(pdy, b, c), Row(px, b, c), mean, spatial, ref sdy, ref sdyx);
-                if (pdb != 0) ((float*)pdb)[c] = (float)sdy;
-                if (pdg != 0) ((float*)pdg)[c] = (float)(sdyx * invstd);
-                if (count == 0) continue;
-                // dx = k1*dy + k2*(x - mean) + k3: one fused pass.
-                double g = pg == 0 ? 1.0 : ((float*)pg)[c];
-                double k1 = g * invstd;
-                double k2 = -k1 * invstd * invstd * sdyx / count;
-                double k3 = -k1 * sdy / count;
-                for (int b = 0; b < n; b++)
-                    Combine<TO, TV>(Row(pdy, b, c), (float)k1, Row(px, b, c), mean, (float)k2, (float)k3, Row(pdx, b, c), spatial);
+                FinishBackward<TO, TV>(c, sdy, sdyx, mean, invstd, count, (float*)pg, (float*)pdg, (float*)pdb,
+                    Row(pdy, 0, c), Row(px, 0, c), Row(pdx, 0, c), n, (long)channels * spatial, spatial);
             }
         }
 
@@ -277,16 +269,29 @@ public static unsafe class BatchNorm
                 double invstd = ((float*)psi)[c];
                 double sdy = 0, sdyx = 0;
                 SumAndDot<TO, TV>(dr, zr, mean, m, ref sdy, ref sdyx);
-                if (pdb != 0) ((float*)pdb)[c] = (float)sdy;
-                if (pdg != 0) ((float*)pdg)[c] = (float)(sdyx * invstd);
-                if (count == 0) continue;
-                double g = pg == 0 ? 1.0 : ((float*)pg)[c];
-                double k1 = g * invstd;
-                double k2 = -k1 * invstd * invstd * sdyx / count;
-                double k3 = -k1 * sdy / count;
-                Combine<TO, TV>(dr, (float)k1, zr, mean, (float)k2, (float)k3, dr, m);
+                FinishBackward<TO, TV>(c, sdy, sdyx, mean, invstd, count, (float*)pg, (float*)pdg, (float*)pdb, dr, zr, dr, 1, 0, m);
             }
         }
+    }
+
+    /// <summary>
+    /// The per-channel end of both backwards, from channel c's sums sdy = sum dy and sdyx = sum dy*(x - mean) over its
+    /// M = <paramref name="count"/> values: dbeta[c] = sdy and dgamma[c] = sdyx*invstd (each when not null), then
+    /// dx = k1*dy + k2*(x - mean) + k3 in one fused pass over <paramref name="rows"/> rows of <paramref name="len"/> floats,
+    /// <paramref name="stride"/> apart, with k1 = gamma*invstd, k2 = -k1*invstd^2*sdyx/M, k3 = -k1*sdy/M. dx may alias dy.
+    /// </summary>
+    static void FinishBackward<TO, TV>(int c, double sdy, double sdyx, float mean, double invstd, long count, float* gamma, float* dgamma, float* dbeta,
+        float* dy, float* x, float* dx, int rows, long stride, int len) where TO : struct, IVec<TV> where TV : struct
+    {
+        if (dbeta != null) dbeta[c] = (float)sdy;
+        if (dgamma != null) dgamma[c] = (float)(sdyx * invstd);
+        if (count == 0) return;
+        double g = gamma == null ? 1.0 : gamma[c];
+        double k1 = g * invstd;
+        double k2 = -k1 * invstd * invstd * sdyx / count;
+        double k3 = -k1 * sdy / count;
+        for (int r = 0; r < rows; r++)
+            Combine<TO, TV>(dy + r * stride, (float)k1, x + r * stride, mean, (float)k2, (float)k3, dx + r * stride, len);
     }
 
     // ---- row helpers --------------------------------------------------------------------------

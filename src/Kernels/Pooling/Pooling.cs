@@ -3,7 +3,7 @@
 // each forward and backward; 1-d is the 2-d case with H = KH = 1.
 //   x (N, C, H, W) -> y (N, C, OH, OW); indices (N, C, OH, OW) hold iy*W + ix within the plane (PyTorch's).
 // Max pool with indices is scalar except for the 2x2 stride-2 window, which has its own vector compare-and-select
-// loop; without indices (inference) other windows take MaxPoolNoIndex.cs's vector row max. Average pool is a depthwise conv with every tap 1/(KH*KW) and
+// loop; without indices (inference) other windows take MaxPoolNoIndex.cs's two vector passes (along W per input row, then along H). Average pool is a depthwise conv with every tap 1/(KH*KW) and
 // shared weights, so it reuses Depthwise's SIMD row kernel (zero padding counts in the divisor,
 // exactly count_include_pad). Global average is a vector row sum. Threads split planes.
 using System.Runtime.Intrinsics;
@@ -34,7 +34,7 @@ public static unsafe partial class Pool
         => MaxForward2d(x, y, indices, planes, h, w, Simd.Best);
 
     /// <inheritdoc cref="MaxForward2d(float*, float*, int*, int, ConvAxis, ConvAxis)"/>
-    /// <remarks><paramref name="width"/> picks the vector path of the 2x2 stride-2 window; other windows are scalar.</remarks>
+    /// <remarks><paramref name="width"/> picks the vector path of the 2x2 stride-2 window and, without indices, of <see cref="MaxForward2dNoIndex(float*, float*, int, ConvAxis, ConvAxis, SimdWidth)"/>; other windows with indices are scalar.</remarks>
     public static void MaxForward2d(float* x, float* y, int* indices, int planes, ConvAxis h, ConvAxis w, SimdWidth width)
     {
         ValidatePlanes(planes, h, w);
@@ -48,7 +48,7 @@ public static unsafe partial class Pool
         bool twoByTwo = h.Kernel == 2 && w.Kernel == 2 && h.Stride == 2 && w.Stride == 2 && h.Dilation == 1 && w.Dilation == 1
                         && h.PadBefore + h.PadAfter + w.PadBefore + w.PadAfter == 0;
         // Other windows without indices: the row-vector kernel (MaxPoolNoIndex.cs) beats this scalar loop.
-        if (!twoByTwo && indices == null) { MaxForward2dNoIndex(x, y, planes, h, w); return; }
+        if (!twoByTwo && indices == null) { MaxForward2dNoIndex(x, y, planes, h, w, width); return; }
         KernelThreads.For(planes, MinChunk(outPlane * h.Kernel * w.Kernel), (p0, p1) =>
         {
             if (twoByTwo)

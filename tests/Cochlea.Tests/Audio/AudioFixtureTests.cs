@@ -184,15 +184,10 @@ public class AudioFixtureTests
     [Test]
     public void FormatIsChosenByMagicNotExtension()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "cochlea-audio-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            string flacAsWav = Path.Combine(dir, "really_flac.wav");
-            File.Copy(Path.Combine(Folder, "flac_s8_mono_8k.flac"), flacAsWav);
-            Assert.That(AudioFile.ReadInfo(flacAsWav).Container, Is.EqualTo(AudioContainer.Flac));
-            Assert.That(AudioFile.Read(flacAsWav).Samples, Is.EqualTo(Reference("ref_s8_mono_8k.s8")));
-        }
-        finally { Directory.Delete(dir, true); }
+        using var dir = new TempDir("audio");
+        string flacAsWav = dir["really_flac.wav"];
+        File.Copy(Path.Combine(Folder, "flac_s8_mono_8k.flac"), flacAsWav);
+        Assert.That(AudioFile.ReadInfo(flacAsWav).Container, Is.EqualTo(AudioContainer.Flac));
+        Assert.That(AudioFile.Read(flacAsWav).Samples, Is.EqualTo(Reference("ref_s8_mono_8k.s8")));
     }
 }

@@ -109,61 +109,52 @@ public class FeatureApiTests
             Assert.That(a.Mean()[j], Is.EqualTo(mean[j]).Within(1e-9 * Math.Abs(mean[j])));
             Assert.That(a.Std()[j], Is.EqualTo(std[j]).Within(1e-9));
         }
-        var path = Path.Combine(Path.GetTempPath(), $"cochlea_stats_{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            stats.Save(path);
-            var back = FeatureStats.Load(path);
-            Assert.That(back.Count, Is.EqualTo(n));
-            Assert.That(back.Mean(), Is.EqualTo(mean));
-            Assert.That(back.Std(), Is.EqualTo(std));
-            using (var f = SafeTensorsFile.Open(path))
-                Assert.That(f.ReadFloat32("std_f32"), Is.EqualTo(std.Select(s => (float)s).ToArray()));
-            // Normalised features have per-bin mean 0 and std 1.
-            using var scope = Tensor.Scope();
-            var z = back.Normalize(Tensor.FromArray(all, (int)n, bins)).ToArray();
-            var check = new FeatureStats(bins);
-            check.Add(z);
-            Assert.That(check.Mean().Max(Math.Abs), Is.LessThan(1e-3));
-            Assert.That(check.Std().Max(s => Math.Abs(s - 1)), Is.LessThan(1e-3));
-        }
-        finally { File.Delete(path); }
+        using var dir = new TempDir("stats");
+        var path = dir["stats.safetensors"];
+        stats.Save(path);
+        var back = FeatureStats.Load(path);
+        Assert.That(back.Count, Is.EqualTo(n));
+        Assert.That(back.Mean(), Is.EqualTo(mean));
+        Assert.That(back.Std(), Is.EqualTo(std));
+        using (var f = SafeTensorsFile.Open(path))
+            Assert.That(f.ReadFloat32("std_f32"), Is.EqualTo(std.Select(s => (float)s).ToArray()));
+        // Normalised features have per-bin mean 0 and std 1.
+        using var scope = Tensor.Scope();
+        var z = back.Normalize(Tensor.FromArray(all, (int)n, bins)).ToArray();
+        var check = new FeatureStats(bins);
+        check.Add(z);
+        Assert.That(check.Mean().Max(Math.Abs), Is.LessThan(1e-3));
+        Assert.That(check.Std().Max(s => Math.Abs(s - 1)), Is.LessThan(1e-3));
     }
 
     [Test]
     public void StatsLoadRejectsOtherFiles()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"cochlea_notstats_{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            new SafeTensorsWriter().AddFloat32("mean", new float[3], 3).Save(path);
-            var ex = Assert.Throws<InvalidDataException>(() => FeatureStats.Load(path))!;
-            Assert.That(ex.Message, Does.Contain(path));
-        }
-        finally { File.Delete(path); }
+        using var dir = new TempDir("notstats");
+        var path = dir["notstats.safetensors"];
+        new SafeTensorsWriter().AddFloat32("mean", new float[3], 3).Save(path);
+        var ex = Assert.Throws<InvalidDataException>(() => FeatureStats.Load(path))!;
+        Assert.That(ex.Message, Does.Contain(path));
         Assert.Throws<ArgumentException>(() => new FeatureStats(3).Add(new float[4]));
     }
 
     [Test]
     public void NpyHeaderAndData()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"cochlea_{Guid.NewGuid():N}.npy");
-        try
-        {
-            FeatureNpy.Write(path, new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
-            var bytes = File.ReadAllBytes(path);
-            Assert.That(bytes[0], Is.EqualTo(0x93));
-            Assert.That(System.Text.Encoding.ASCII.GetString(bytes, 1, 5), Is.EqualTo("NUMPY"));
-            Assert.That(bytes[6], Is.EqualTo(1)); Assert.That(bytes[7], Is.EqualTo(0));
-            int hlen = bytes[8] | bytes[9] << 8;
-            Assert.That((10 + hlen) % 64, Is.EqualTo(0));
-            var header = System.Text.Encoding.ASCII.GetString(bytes, 10, hlen);
-            Assert.That(header, Does.StartWith("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
-            Assert.That(header, Does.EndWith("\n"));
-            Assert.That(BitConverter.ToSingle(bytes, 10 + hlen + 4 * 5), Is.EqualTo(6f));
-            Assert.That(System.Text.Encoding.ASCII.GetString(FeatureNpy.Header([7])), Does.Contain("'shape': (7,)"));
-            Assert.Throws<ArgumentException>(() => FeatureNpy.Write(path, new float[5], [2, 3]));
-        }
-        finally { File.Delete(path); }
+        using var dir = new TempDir("npy");
+        var path = dir["features.npy"];
+        FeatureNpy.Write(path, new float[] { 1, 2, 3, 4, 5, 6 }, [2, 3]);
+        var bytes = File.ReadAllBytes(path);
+        Assert.That(bytes[0], Is.EqualTo(0x93));
+        Assert.That(System.Text.Encoding.ASCII.GetString(bytes, 1, 5), Is.EqualTo("NUMPY"));
+        Assert.That(bytes[6], Is.EqualTo(1)); Assert.That(bytes[7], Is.EqualTo(0));
+        int hlen = bytes[8] | bytes[9] << 8;
+        Assert.That((10 + hlen) % 64, Is.EqualTo(0));
+        var header = System.Text.Encoding.ASCII.GetString(bytes, 10, hlen);
+        Assert.That(header, Does.StartWith("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"));
+        Assert.That(header, Does.EndWith("\n"));
+        Assert.That(BitConverter.ToSingle(bytes, 10 + hlen + 4 * 5), Is.EqualTo(6f));
+        Assert.That(System.Text.Encoding.ASCII.GetString(FeatureNpy.Header([7])), Does.Contain("'shape': (7,)"));
+        Assert.Throws<ArgumentException>(() => FeatureNpy.Write(path, new float[5], [2, 3]));
     }
 }

@@ -11,17 +11,16 @@ namespace Cochlea.Tests.Audio;
 [Category("Audio")]
 public class WavTests
 {
-    string _dir = "";
+    TempDir _dir = null!;
 
     [SetUp]
     public void MakeDir()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "cochlea-wav-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
+        _dir = new TempDir("wav");
     }
 
     [TearDown]
-    public void RemoveDir() => Directory.Delete(_dir, true);
+    public void RemoveDir() => _dir.Dispose();
 
     static float[] Noise(int n, int seed, float amp = 1.2f)
     {
@@ -32,7 +31,7 @@ public class WavTests
     [Test]
     public void Pcm16RoundTripQuantisesAndClips([Values(1, 2, 3, 6)] int channels)
     {
-        string path = Path.Combine(_dir, "a.wav");
+        string path = _dir["a.wav"];
         var x = Noise(999 * channels, channels);
         x[0] = float.NaN; x[1] = 2f; x[2] = -3f; x[3] = 1f; x[4] = -1f; x[5] = 0.5f / 32768;
         AudioFile.WriteWav(path, x, 22050, channels);
@@ -44,7 +43,7 @@ public class WavTests
             Assert.That(clip.Samples[i], Is.EqualTo(e), $"sample {i} ({x[i]})");
         }
         // Writing what was read gives the same file content back (the 16-bit grid is a fixed point).
-        string again = Path.Combine(_dir, "b.wav");
+        string again = _dir["b.wav"];
         AudioFile.WriteWav(again, clip);
         Assert.That(File.ReadAllBytes(again), Is.EqualTo(File.ReadAllBytes(path)));
         var info = AudioFile.ReadInfo(path);
@@ -54,7 +53,7 @@ public class WavTests
     [Test]
     public void Float32RoundTripIsExact([Values(1, 2, 5)] int channels)
     {
-        string path = Path.Combine(_dir, "f.wav");
+        string path = _dir["f.wav"];
         var x = Noise(777 * channels, 10 + channels, 3f);
         x[7] = float.NaN; x[8] = float.PositiveInfinity; x[9] = 1e-40f;
         var clip = new AudioClip(x, 48000, channels);
@@ -70,7 +69,7 @@ public class WavTests
     public void StreamedWritesEqualOneWrite()
     {
         var x = Noise(3000 * 2, 3, 0.9f);
-        string a = Path.Combine(_dir, "a.wav"), b = Path.Combine(_dir, "b.wav");
+        string a = _dir["a.wav"], b = _dir["b.wav"];
         AudioFile.WriteWav(a, x, 16000, 2);
         using (var w = new WavWriter(b, 16000, 2))
         {
@@ -84,7 +83,7 @@ public class WavTests
     [Test]
     public void WriteIsAtomic()
     {
-        string path = Path.Combine(_dir, "keep.wav");
+        string path = _dir["keep.wav"];
         AudioFile.WriteWav(path, new float[] { 0.25f, -0.25f }, 8000);
         var before = File.ReadAllBytes(path);
         using (var w = new WavWriter(path, 8000))
@@ -93,7 +92,7 @@ public class WavTests
             Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "target untouched while writing");
         }   // disposed without Commit: abandoned
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "abandoned write leaves the old file");
-        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1), "no temporary file left behind");
+        Assert.That(Directory.GetFiles(_dir.Path), Has.Length.EqualTo(1), "no temporary file left behind");
         using (var w = new WavWriter(path, 8000))
         {
             w.Write(new float[] { 0.5f });
@@ -101,19 +100,19 @@ public class WavTests
             Assert.Throws<InvalidOperationException>(() => w.Write(new float[] { 0f }));
         }
         Assert.That(AudioFile.Read(path).Samples, Is.EqualTo(new[] { 0.5f }));
-        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1));
+        Assert.That(Directory.GetFiles(_dir.Path), Has.Length.EqualTo(1));
     }
 
     [Test]
     public void WriterValidatesArguments()
     {
-        string p = Path.Combine(_dir, "x.wav");
+        string p = _dir["x.wav"];
         Assert.Throws<ArgumentOutOfRangeException>(() => new WavWriter(p, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new WavWriter(p, 8000, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new WavWriter(p, 8000, 1, (WavSampleFormat)7));
         Assert.Throws<ArgumentException>(() => AudioFile.WriteWav(p, new float[3], 8000, 2));
         Assert.Throws<ArgumentException>(() => new AudioClip(new float[3], 8000, 2));
-        Assert.That(Directory.GetFiles(_dir), Is.Empty, "failed writes leave nothing");
+        Assert.That(Directory.GetFiles(_dir.Path), Is.Empty, "failed writes leave nothing");
     }
 
     // ---- hand-built headers ----------------------------------------------------------------------
@@ -244,7 +243,7 @@ public class WavTests
         Assert.Throws<ArgumentOutOfRangeException>(() => AudioFile.Read(path, new AudioReadOptions { Offset = -1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => AudioFile.Read(path, new AudioReadOptions { SampleRate = 0 }));
         Assert.Throws<ArgumentException>(() => AudioFile.Read(path, new AudioReadOptions { SampleRate = 8000, Resampler = new Resampler(48000, 8000) }));
-        Assert.Throws<FileNotFoundException>(() => AudioFile.Read(Path.Combine(_dir, "missing.wav")));
+        Assert.Throws<FileNotFoundException>(() => AudioFile.Read(_dir["missing.wav"]));
         var e = Assert.Throws<AudioFormatException>(() => AudioFile.Read(Path.Combine(AudioFixtureTests.Folder, "manifest.txt")))!;
         Assert.That(e.Message, Does.Contain("manifest.txt").And.Contain("unrecognised"));
         r.Dispose();

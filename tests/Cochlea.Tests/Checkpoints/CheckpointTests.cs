@@ -12,19 +12,18 @@ namespace Cochlea.Tests.Checkpoints;
 [Category("Checkpoint")]
 public class CheckpointTests
 {
-    string _dir = "";
+    TempDir _dir = null!;
 
     [SetUp]
     public void SetUp()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "cochlea-ckpt-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
+        _dir = new TempDir("ckpt");
     }
 
     [TearDown]
     public void TearDown()
     {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        _dir.Dispose();
     }
 
     static Optimizer MakeOptimizer(string kind, Module m) => kind switch
@@ -41,7 +40,7 @@ public class CheckpointTests
     public void ResumeContinuesBitExactly([Values("adam", "adamw", "sgd", "rmsprop", "rmsprop_tf")] string kind)
     {
         const int N = 20, M = 15;
-        string path = Path.Combine(_dir, "run", "last.safetensors");
+        string path = Path.Combine(_dir["run"], "last.safetensors");
 
         // Uninterrupted: N steps, save, M more steps.
         using var model = TinyTraining.Mlp();
@@ -65,13 +64,13 @@ public class CheckpointTests
         Assert.That(TinyTraining.ParameterBits(model2), Is.EqualTo(expected), "resumed parameters differ from the uninterrupted run");
         Assert.That(BitConverter.SingleToInt32Bits(lastLoss2), Is.EqualTo(BitConverter.SingleToInt32Bits(lastLoss)));
         Assert.That(opt2.LearningRate, Is.EqualTo(opt.LearningRate));
-        Assert.That(Directory.GetFiles(Path.Combine(_dir, "run")), Is.EqualTo(new[] { path }), "no temp files left behind");
+        Assert.That(Directory.GetFiles(_dir["run"]), Is.EqualTo(new[] { path }), "no temp files left behind");
     }
 
     [Test]
     public void FileHasPyTorchNamesAndOptimizerStateUnderItsPrefix()
     {
-        string path = Path.Combine(_dir, "c.safetensors");
+        string path = _dir["c.safetensors"];
         using var model = TinyTraining.Mlp();
         using var opt = new Adam(model.Parameters());
         for (int s = 0; s < 2; s++) TinyTraining.Step(model, opt, s);
@@ -98,7 +97,7 @@ public class CheckpointTests
     [Test]
     public void ModelOnlyCheckpointAndOptimizerMismatches()
     {
-        string path = Path.Combine(_dir, "m.safetensors");
+        string path = _dir["m.safetensors"];
         using var model = TinyTraining.Mlp();
         Checkpoint.Save(model, null, path);
         using var fresh = TinyTraining.Mlp(seed: 5);
@@ -111,7 +110,7 @@ public class CheckpointTests
         Assert.That(TinyTraining.ParameterBits(fresh), Is.EqualTo(TinyTraining.ParameterBits(model)));
 
         // Optimizer state of another type: rejected before the model is touched.
-        string p2 = Path.Combine(_dir, "sgd.safetensors");
+        string p2 = _dir["sgd.safetensors"];
         using var sgd = new Sgd(model.Parameters(), 0.1f, momentum: 0.9f);
         TinyTraining.Step(model, sgd, 0);
         Checkpoint.Save(model, sgd, p2);
@@ -126,7 +125,7 @@ public class CheckpointTests
     [Test]
     public void WrongArchitectureIsRejectedWithTheKeysNamed()
     {
-        string path = Path.Combine(_dir, "a.safetensors");
+        string path = _dir["a.safetensors"];
         using var model = TinyTraining.Mlp();
         Checkpoint.Save(model, null, path);
         using var wider = new Sequential(new Linear(8, 16), new Relu(), new Linear(16, 2));
@@ -154,7 +153,7 @@ public class CheckpointTests
     [Test]
     public void BuffersIncludingInt64ScalarsRoundTrip()
     {
-        string path = Path.Combine(_dir, "bn.safetensors");
+        string path = _dir["bn.safetensors"];
         using var a = new WithBuffers(7f);
         Checkpoint.Save(a, null, path);
         using (var f = SafeTensorsFile.Open(path))
@@ -176,7 +175,7 @@ public class CheckpointTests
     public void ReservedMetadataKeysAreRejected()
     {
         using var model = TinyTraining.Mlp();
-        string path = Path.Combine(_dir, "x.safetensors");
+        string path = _dir["x.safetensors"];
         Assert.Throws<ArgumentException>(() => Checkpoint.Save(model, null, path, new Dictionary<string, string> { ["optimizer.lr"] = "1" }));
         Assert.Throws<ArgumentException>(() => Checkpoint.Save(model, null, path, new Dictionary<string, string> { ["format"] = "tf" }));
         Assert.That(File.Exists(path), Is.False);

@@ -1,4 +1,4 @@
-// Shared harness of the cuBLAS/cuDNN op tests: skip (never pass) without a GPU, and run an op on CPU copies and
+// Shared harness of the cuBLAS/cuDNN op tests: run an op on CPU copies and
 // CUDA copies of the same inputs - forward, then backward with the same random upstream gradient - comparing
 // outputs and every input gradient.
 using Cochlea.Cuda;
@@ -8,16 +8,6 @@ namespace Cochlea.Tests.Cuda;
 
 public static class BlasDnnGpu
 {
-    /// <summary>Marks the calling test inconclusive (skipped) unless a CUDA GPU is usable, with the backend's reason.</summary>
-    public static void Require()
-    {
-        bool ok;
-        string? why;
-        try { ok = CudaBackend.IsAvailable; why = CudaBackend.UnavailableReason; }
-        catch (NotImplementedException) { ok = false; why = "the CUDA runtime (CudaBackend) is not implemented on this branch"; }
-        Assume.That(ok, why ?? "CUDA unavailable");
-    }
-
     static float[] Host(Tensor t) => t.Device.IsCpu ? t.ToArray() : t.To(Device.Cpu).ToArray();
 
     static Tensor Leaf(float[] values, int[] shape, Device device)
@@ -35,8 +25,8 @@ public static class BlasDnnGpu
     /// </summary>
     public static void Compare(Func<Tensor[], Tensor> f, Tensor[] inputs, float rtol = 1e-4f, float atol = 1e-4f, int[]? noGrad = null)
     {
-        Require();
-        var cuda = Device.Cuda(0);
+        GpuTest.RequireGpu();
+        var cuda = GpuTest.Cuda;
         var values = inputs.Select(t => t.ToArray()).ToArray();
         var shapes = inputs.Select(t => t.ShapeArray).ToArray();
         Tensor[] Make(Device d) => values.Select((v, i) =>
@@ -51,7 +41,7 @@ public static class BlasDnnGpu
         var yg = f(xg);
         Assert.That(yg.Device, Is.EqualTo(cuda), "the op must keep its result on the GPU");
         Assert.That(yg.ShapeArray, Is.EqualTo(yc.ShapeArray), "output shape");
-        Close(Host(yg), yc.ToArray(), rtol, atol, "output");
+        GpuTest.AssertClose(Host(yg), yc.ToArray(), atol, rtol, "output");
         var rng = new Random(7);
         var up = Tensor.Randn(rng, 1f, yc.ShapeArray);
         yc.Backward(up);
@@ -60,20 +50,7 @@ public static class BlasDnnGpu
         {
             if (!xc[i].RequiresGrad) continue;
             Assert.That(xg[i].Grad, Is.Not.Null, $"gradient of input {i} on the GPU");
-            Close(Host(xg[i].Grad!), xc[i].Grad!.ToArray(), rtol, atol, $"gradient of input {i}");
+            GpuTest.AssertClose(Host(xg[i].Grad!), xc[i].Grad!.ToArray(), atol, rtol, $"gradient of input {i}");
         }
-    }
-
-    /// <summary>Element-wise |a - b| &lt;= atol + rtol |b|, reporting the worst element.</summary>
-    public static void Close(float[] actual, float[] expected, float rtol, float atol, string what)
-    {
-        Assert.That(actual.Length, Is.EqualTo(expected.Length), $"{what}: length");
-        int worst = -1; double worstExcess = 0;
-        for (int i = 0; i < actual.Length; i++)
-        {
-            double err = Math.Abs((double)actual[i] - expected[i]), allowed = atol + rtol * Math.Abs(expected[i]);
-            if (!(err <= allowed) && (worst < 0 || err - allowed > worstExcess)) { worst = i; worstExcess = err - allowed; }
-        }
-        Assert.That(worst, Is.EqualTo(-1), () => $"{what}: element {worst} is {actual[worst]}, expected {expected[worst]} (tolerance {atol} + {rtol}*|expected|)");
     }
 }

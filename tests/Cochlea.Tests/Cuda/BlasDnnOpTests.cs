@@ -1,6 +1,6 @@
 // CUDA vs CPU for the cuBLAS/cuDNN-backed ops (matmul, linear, conv1d/2d, batch_norm, pooling, recurrence, stft,
 // complex_abs, angle): forward and gradients on the same inputs, odd shapes, groups, depthwise, strides, padding.
-// Skipped without a GPU (BlasDnnGpu.Require); run on the device with
+// Skipped without a GPU (GpuTest.RequireGpu); run on the device with
 //   bash .device/run.sh Cochlea.Tests --filter "TestCategory=Gpu"
 using Cochlea.Cuda;
 using Cochlea.Kernels.Audio;
@@ -48,15 +48,15 @@ public class BlasDnnOpTests
     [Test]
     public void BatchNormTrainingUpdatesRunningStatsLikeCpu()
     {
-        Require();
+        GpuTest.RequireGpu();
         var cuda = Device.Cuda(0);
         var x = N(4, 3, 5, 6);
         var rmC = Tensor.FromArray([0.1f, -0.2f, 0.3f], 3); var rvC = Tensor.FromArray([1f, 2f, 0.5f], 3);
         var rmG = rmC.To(cuda); var rvG = rvC.To(cuda);
         Compare(t => Ops.BatchNorm(t[0], t[1], t[2], t[0].Device.IsCpu ? rmC : rmG, t[0].Device.IsCpu ? rvC : rvG, training: true, momentum: 0.2f),
             [x, N(3), N(3)], rtol: 1e-3f, atol: 1e-4f);
-        Close(rmG.To(Device.Cpu).ToArray(), rmC.ToArray(), 1e-4f, 1e-5f, "running mean");
-        Close(rvG.To(Device.Cpu).ToArray(), rvC.ToArray(), 1e-4f, 1e-5f, "running variance (unbiased)");
+        GpuTest.AssertClose(rmG.To(Device.Cpu).ToArray(), rmC.ToArray(), 1e-5f, 1e-4f, "running mean");
+        GpuTest.AssertClose(rvG.To(Device.Cpu).ToArray(), rvC.ToArray(), 1e-5f, 1e-4f, "running variance (unbiased)");
     }
 
     [Test]
@@ -65,7 +65,7 @@ public class BlasDnnOpTests
     [Test]
     public void BatchNormEval()
     {
-        Require();
+        GpuTest.RequireGpu();
         var cuda = Device.Cuda(0);
         var rm = Tensor.FromArray([0.1f, -0.2f, 0.3f, 0f], 4); var rv = Tensor.FromArray([1f, 2f, 0.5f, 3f], 4);
         var rmG = rm.To(cuda); var rvG = rv.To(cuda);
@@ -114,7 +114,7 @@ public class BlasDnnOpTests
     [Test]
     public void GruOnCudaSaysSo()
     {
-        Require();
+        GpuTest.RequireGpu();
         var cuda = Device.Cuda(0);
         var ex = Assert.Throws<NotSupportedException>(() => Ops.Recurrence(N(3, 2, 6).To(cuda), N(6, 2).To(cuda), null, RecurrentCell.Gru));
         Assert.That(ex!.Message, Does.Contain("GRU"));
@@ -131,7 +131,7 @@ public class BlasDnnOpTests
     [Test]
     public void Tf32OffIsFloat32Accurate()
     {
-        Require();
+        GpuTest.RequireGpu();
         Assert.That(CudaOptions.AllowTf32, Is.False, "TF32 must be off by default");
         const int m = 256, k = 512, n = 192;
         var a = N(m, k); var b = N(k, n);
@@ -152,7 +152,7 @@ public class BlasDnnOpTests
     [Test]
     public void Tf32OnStaysClose()
     {
-        Require();
+        GpuTest.RequireGpu();
         CudaOptions.AllowTf32 = true;
         try { Compare(t => Ops.Matmul(t[0], t[1]), [N(64, 128), N(128, 32)], rtol: 2e-2f, atol: 5e-2f); }
         finally { CudaOptions.AllowTf32 = false; }

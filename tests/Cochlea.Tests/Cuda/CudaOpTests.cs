@@ -2,7 +2,6 @@
 // the same upstream gradient; outputs and input gradients must agree within atol + rtol * |cpu|.
 // Skipped (not passed) without a GPU.
 using NUnit.Framework;
-using static Cochlea.Tests.Cuda.CudaTestSupport;
 
 namespace Cochlea.Tests.Cuda;
 
@@ -16,36 +15,36 @@ public class CudaOpTests
     [TestCaseSource(typeof(CudaOpCases), nameof(CudaOpCases.All))]
     public void MatchesCpu(CudaOpCase c)
     {
-        RequireGpu();
+        GpuTest.RequireGpu();
         using var scope = Tensor.Scope();
         var xs = c.Inputs();
         var y = c.F(xs);
         var g = Tensor.Randn(new Random(7), 1f, y.Shape.ToArray());
         y.Backward(g);
 
-        var xd = xs.Select(x => LeafOn(x, Gpu)).ToArray();
+        var xd = xs.Select(x => GpuTest.LeafOn(x, GpuTest.Cuda)).ToArray();
         var yd = c.F(xd);
-        Assert.That(yd.Device, Is.EqualTo(Gpu), "the result left the GPU");
+        Assert.That(yd.Device, Is.EqualTo(GpuTest.Cuda), "the result left the GPU");
         Assert.That(yd.Shape.ToArray(), Is.EqualTo(y.Shape.ToArray()), "shape");
-        yd.Backward(LeafOn(g, Gpu));
+        yd.Backward(GpuTest.LeafOn(g, GpuTest.Cuda));
 
-        AssertClose(yd.ToArray(), y.ToArray(), Atol, Rtol, $"{c} forward");
+        GpuTest.AssertClose(yd.ToArray(), y.ToArray(), Atol, Rtol, $"{c} forward");
         for (int k = 0; k < xs.Length; k++)
         {
             if (!xs[k].RequiresGrad) continue;
             Assert.That(xd[k].Grad, Is.Not.Null, $"{c}: input {k} got no gradient on the GPU");
-            Assert.That(xd[k].Grad!.Device, Is.EqualTo(Gpu), $"{c}: input {k}'s gradient left the GPU");
-            AssertClose(xd[k].Grad!.ToArray(), xs[k].Grad!.ToArray(), Atol, Rtol, $"{c} gradient of input {k}");
+            Assert.That(xd[k].Grad!.Device, Is.EqualTo(GpuTest.Cuda), $"{c}: input {k}'s gradient left the GPU");
+            GpuTest.AssertClose(xd[k].Grad!.ToArray(), xs[k].Grad!.ToArray(), Atol, Rtol, $"{c} gradient of input {k}");
         }
     }
 
     [Test]
     public void DropoutAdvancesTheStreamAsTheCpu()
     {
-        RequireGpu();
+        GpuTest.RequireGpu();
         using var scope = Tensor.Scope();
         var x = Tensor.Randn(new Random(1), 1f, 3, 4, 5);
-        using var xd = x.To(Gpu);
+        using var xd = x.To(GpuTest.Cuda);
         var cpu = new Philox(21, 6);
         var gpu = new Philox(21, 6);
         var slice = new BatchSlice(1, 1, 9);
@@ -60,10 +59,10 @@ public class CudaOpTests
     [Test]
     public void MixedDevicesNameBothDevices()
     {
-        RequireGpu();
+        GpuTest.RequireGpu();
         using var scope = Tensor.Scope();
         var a = Tensor.Ones(3);
-        var b = Tensor.Ones(3).To(Gpu);
+        var b = Tensor.Ones(3).To(GpuTest.Cuda);
         var e = Assert.Throws<ArgumentException>(() => Ops.Add(a, b))!;
         Assert.That(e.Message, Does.Contain("cpu").And.Contain("cuda:0"));
         Assert.Throws<ArgumentException>(() => Loss.Mse(b, a));
@@ -73,20 +72,20 @@ public class CudaOpTests
     [Test]
     public void GatherOutOfRangeThrows()
     {
-        RequireGpu();
+        GpuTest.RequireGpu();
         using var scope = Tensor.Scope();
-        var x = Tensor.Ones(2, 3).To(Gpu);
-        var idx = Tensor.FromArray(new long[] { 0, 3 }, 2, 1).To(Gpu);
+        var x = Tensor.Ones(2, 3).To(GpuTest.Cuda);
+        var idx = Tensor.FromArray(new long[] { 0, 3 }, 2, 1).To(GpuTest.Cuda);
         Assert.Throws<IndexOutOfRangeException>(() => Ops.Gather(x, 1, idx));
     }
 
     [Test]
     public void LossInputValidationReadsDeviceValues()
     {
-        RequireGpu();
+        GpuTest.RequireGpu();
         using var scope = Tensor.Scope();
-        var logits = Tensor.Zeros(2, 3).To(Gpu);
-        Assert.Throws<ArgumentOutOfRangeException>(() => Loss.CrossEntropy(logits, Tensor.FromArray(new long[] { 0, 3 }, 2).To(Gpu)));
-        Assert.Throws<ArgumentOutOfRangeException>(() => Loss.BinaryCrossEntropyWithLogits(logits, Tensor.Full(2f, 2, 3).To(Gpu)));
+        var logits = Tensor.Zeros(2, 3).To(GpuTest.Cuda);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Loss.CrossEntropy(logits, Tensor.FromArray(new long[] { 0, 3 }, 2).To(GpuTest.Cuda)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Loss.BinaryCrossEntropyWithLogits(logits, Tensor.Full(2f, 2, 3).To(GpuTest.Cuda)));
     }
 }

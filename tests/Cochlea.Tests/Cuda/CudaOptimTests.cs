@@ -3,7 +3,6 @@
 // identical parameters and state. Gradient-norm clipping within double rounding. Skipped without a GPU.
 using Cochlea.Optim;
 using NUnit.Framework;
-using static Cochlea.Tests.Cuda.CudaTestSupport;
 
 namespace Cochlea.Tests.Cuda;
 
@@ -29,10 +28,10 @@ public class CudaOptimTests
     [TestCaseSource(nameof(Optimizers))]
     public void TwoStepsEqualTheCpu(Func<Tensor[], Optimizer> make)
     {
-        RequireGpu();
+        GpuTest.RequireGpu();
         var rng = new Random(3);
         var cpu = Shapes.Select(s => Tensor.Randn(rng, 1f, s)).ToArray();
-        var gpu = cpu.Select(p => p.To(Gpu)).ToArray();
+        var gpu = cpu.Select(p => p.To(GpuTest.Cuda)).ToArray();
         foreach (var p in cpu.Concat(gpu)) p.RequiresGrad = true;
         using var oc = make(cpu);
         using var og = make(gpu);
@@ -42,7 +41,7 @@ public class CudaOptimTests
             {
                 cpu[i].Grad?.Dispose(); gpu[i].Grad?.Dispose();
                 cpu[i].Grad = Tensor.Randn(rng, 1f, Shapes[i]);
-                gpu[i].Grad = cpu[i].Grad!.To(Gpu);
+                gpu[i].Grad = cpu[i].Grad!.To(GpuTest.Cuda);
             }
             oc.Step(); og.Step();
             for (int i = 0; i < cpu.Length; i++)
@@ -58,17 +57,17 @@ public class CudaOptimTests
     [Test]
     public void ClipByGlobalNormMatchesTheCpu()
     {
-        RequireGpu();
+        GpuTest.RequireGpu();
         var rng = new Random(5);
         var cpu = new[] { Tensor.Randn(rng, 3f, 5000), Tensor.Randn(rng, 3f, 7, 3), Tensor.Randn(rng, 3f, 1) };
-        var gpu = cpu.Select(p => p.To(Gpu)).ToArray();
-        for (int i = 0; i < cpu.Length; i++) { cpu[i].Grad = Tensor.Randn(rng, 2f, cpu[i].Shape.ToArray()); gpu[i].Grad = cpu[i].Grad!.To(Gpu); }
+        var gpu = cpu.Select(p => p.To(GpuTest.Cuda)).ToArray();
+        for (int i = 0; i < cpu.Length; i++) { cpu[i].Grad = Tensor.Randn(rng, 2f, cpu[i].Shape.ToArray()); gpu[i].Grad = cpu[i].Grad!.To(GpuTest.Cuda); }
         float nc = GradClip.GlobalNorm(cpu), ng = GradClip.GlobalNorm(gpu);
         Assert.That(ng, Is.EqualTo(nc).Within(1e-6).Percent);
         float rc = GradClip.ClipByGlobalNorm(cpu, 1.5f), rg = GradClip.ClipByGlobalNorm(gpu, 1.5f);
         Assert.That(rg, Is.EqualTo(rc).Within(1e-6).Percent);
         for (int i = 0; i < cpu.Length; i++)
-            AssertClose(gpu[i].Grad!.ToArray(), cpu[i].Grad!.ToArray(), 1e-7, 1e-6, $"clipped gradient {i}");
+            GpuTest.AssertClose(gpu[i].Grad!.ToArray(), cpu[i].Grad!.ToArray(), 1e-7, 1e-6, $"clipped gradient {i}");
         // ZeroGrad(setToNone: false) clears device gradients in place.
         GradUtil.ZeroGrad(gpu, setToNone: false);
         Assert.That(gpu.SelectMany(p => p.Grad!.ToArray()), Is.All.EqualTo(0f));

@@ -22,7 +22,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void AllocatorReusesFreedBlocksAndCounts()
     {
-        var dev = GpuTest.Require();
+        var dev = GpuTest.RequireGpu();
         dev.Synchronize();
         var before = dev.MemoryStatistics;
         ulong p = dev.Allocate(3 << 20);
@@ -39,7 +39,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void OutOfMemoryNamesSizesAndFix()
     {
-        var dev = GpuTest.Require();
+        var dev = GpuTest.RequireGpu();
         var e = Assert.Throws<CudaException>(() => dev.Allocate(1L << 50))!;
         Assert.That(e.Message, Does.Contain("CUDA out of memory on cuda:0: tried to allocate 1048576.00 GiB"));
         Assert.That(e.Message, Does.Contain("free of").And.Contain("smaller batch"));
@@ -54,7 +54,7 @@ public class CudaRuntimeGpuTests
     [TestCase((5 << 19) + 3)]      // 2.5 chunks: pipelined, with a ragged tail
     public void ContiguousRoundTripIsExact(int n)
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         var data = Random(n, n);
         using var x = Tensor.FromArray(data);
         using var g = x.To(GpuTest.Cuda);
@@ -67,7 +67,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void IntegerTensorsRoundTrip()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         long[] big = [long.MinValue, -1, 0, 1, long.MaxValue, 1L << 40];
         using var a = Tensor.FromArray(big, 2, 3);
         using var ga = a.To(GpuTest.Cuda);
@@ -83,7 +83,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void StridedCopiesMatchTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         using var x = Tensor.FromArray(Random(2 * 3 * 4 * 5, 11), 2, 3, 4, 5);
         using var g = x.To(GpuTest.Cuda);
         var views = new Func<Tensor, Tensor>[]
@@ -120,7 +120,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void FillZerosItemAndIndexer()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         using var f = Tensor.Full(GpuTest.Cuda, 3.5f, 1000, 3);
         Assert.That(f.ToArray(), Is.All.EqualTo(3.5f));
         using var z = Tensor.Zeros(GpuTest.Cuda, 7);
@@ -141,7 +141,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void EventsTimeGpuWork()
     {
-        var dev = GpuTest.Require();
+        var dev = GpuTest.RequireGpu();
         using var start = new CudaEvent(dev);
         using var end = new CudaEvent(dev);
         start.Record();
@@ -157,7 +157,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void UndisposedStorageIsReclaimedWithoutCudaOnTheFinalizerThread()
     {
-        var dev = GpuTest.Require();
+        var dev = GpuTest.RequireGpu();
         long before = dev.MemoryStatistics.AllocatedBytes;
         Leak();
         GC.Collect();
@@ -169,7 +169,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void ModuleToMovesParametersInPlace()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         using var m = new Linear(5, 3, bias: true, rng: new Random(4));
         var ps = m.Parameters().ToList();
         var values = ps.Select(p => p.ToArray()).ToList();
@@ -188,7 +188,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void OptimizerStateLivesOnTheParameterDevice()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         // State from one CPU step, loaded into an Adam over the same model moved to the GPU.
         using var cpu = new Linear(4, 2, bias: true, rng: new Random(6));
         using var cpuOpt = new Cochlea.Optim.Adam(cpu.Parameters());
@@ -209,27 +209,24 @@ public class CudaRuntimeGpuTests
     [Test]
     public void CheckpointsSaveAndLoadCudaModules()
     {
-        GpuTest.Require();
-        string path = Path.Combine(Path.GetTempPath(), $"cochlea-cuda-ckpt-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            using var a = new Linear(3, 5, bias: true, rng: new Random(8));
-            var values = a.Parameters().Select(p => p.ToArray()).ToList();
-            a.To(GpuTest.Cuda);
-            Cochlea.Checkpoints.Checkpoint.Save(a, null, path);
-            using var b = new Linear(3, 5, bias: true, rng: new Random(9));
-            b.To(GpuTest.Cuda);
-            Cochlea.Checkpoints.Checkpoint.Load(b, null, path);
-            Assert.That(b.Parameters().Select(p => p.Device), Is.All.EqualTo(GpuTest.Cuda));
-            Assert.That(b.Parameters().Select(p => p.ToArray()), Is.EqualTo(values));
-        }
-        finally { File.Delete(path); }
+        GpuTest.RequireGpu();
+        using var dir = new TempDir("cuda-ckpt");
+        string path = dir["linear.safetensors"];
+        using var a = new Linear(3, 5, bias: true, rng: new Random(8));
+        var values = a.Parameters().Select(p => p.ToArray()).ToList();
+        a.To(GpuTest.Cuda);
+        Cochlea.Checkpoints.Checkpoint.Save(a, null, path);
+        using var b = new Linear(3, 5, bias: true, rng: new Random(9));
+        b.To(GpuTest.Cuda);
+        Cochlea.Checkpoints.Checkpoint.Load(b, null, path);
+        Assert.That(b.Parameters().Select(p => p.Device), Is.All.EqualTo(GpuTest.Cuda));
+        Assert.That(b.Parameters().Select(p => p.ToArray()), Is.EqualTo(values));
     }
 
     [Test]
     public void BackwardSeedsACudaRootOnItsDevice()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         using var x = Tensor.FromArray([1.5f], 1);
         x.RequiresGrad = true;
         using var g = x.To(GpuTest.Cuda);   // the root: a one-element CUDA tensor
@@ -240,7 +237,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void ViewGradientsOnCudaMatchTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         // permute -> slice (step 2) -> reshape of a non-contiguous view (a copy), backward from an explicit upstream gradient.
         static Tensor Chain(Tensor t) => t.Permute(2, 0, 1).Slice(0, 1, 4, 2).Reshape(-1);
         var data = Random(24, 3);
@@ -262,7 +259,7 @@ public class CudaRuntimeGpuTests
     [Test]
     public void GradientFlowsBackThroughTo()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         using var x = Tensor.FromArray(Random(6, 5), 2, 3);
         x.RequiresGrad = true;
         using var g = x.To(GpuTest.Cuda);

@@ -16,7 +16,7 @@ public class ModelGpuTests
     [Test]
     public void BatchNormCountsTrainingStepsOnTheGpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         var bn = new BatchNorm1d(3);
         bn.To(GpuTest.Cuda);
         bn.Train();
@@ -31,7 +31,7 @@ public class ModelGpuTests
     [Test]
     public void WaveKwsTrainingStepsMatchTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         int[] widths = [16, 24];
         CompareTrainingSteps(new WaveKws(numClasses: 4, widths: widths, seed: 3), new WaveKws(numClasses: 4, widths: widths, seed: 3),
             Tensor.Randn(new Random(5), 1f, 2, 1600), Tensor.FromArray(new long[] { 1, 3 }, 2));
@@ -40,7 +40,7 @@ public class ModelGpuTests
     [Test]
     public void FreesoundCnnTrainingStepsMatchTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         CompareTrainingSteps(new FreesoundCnn(numClasses: 5, seed: 3), new FreesoundCnn(numClasses: 5, seed: 3),
             Tensor.Randn(new Random(6), 0.3f, 2, 8000), Tensor.FromArray(new long[] { 0, 4 }, 2));
     }
@@ -48,7 +48,7 @@ public class ModelGpuTests
     [Test]
     public void DeepSpeechKwsTrainingStepsMatchTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         int[] hidden = [48, 40, 32, 24, 16];
         CompareTrainingSteps(new DeepSpeechKws(numClasses: 6, hidden: hidden, seed: 3), new DeepSpeechKws(numClasses: 6, hidden: hidden, seed: 3),
             Tensor.Randn(new Random(7), 1f, 2, 30, 161), Tensor.FromArray(new long[] { 2, 5 }, 2));

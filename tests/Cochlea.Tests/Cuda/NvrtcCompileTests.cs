@@ -67,19 +67,15 @@ public class NvrtcCompileTests
     public void DiskCacheIsWrittenOnceAndReadBack()
     {
         GpuTest.RequireNvrtc();
-        string dir = Path.Combine(Path.GetTempPath(), "cochlea-cuda-cache-test-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var first = KernelCache.Compile("fill.cu", 90, dir);
-            Assert.That(first.FromDisk, Is.False);
-            Assert.That(File.Exists(first.Path), Is.True);
-            Assert.That(Directory.GetFiles(dir), Has.Length.EqualTo(1), "no temporary file is left behind");
-            var second = KernelCache.Compile("fill.cu", 90, dir);
-            Assert.That(second.FromDisk, Is.True);
-            Assert.That(second.Path, Is.EqualTo(first.Path));
-            Assert.That(second.Image.Bytes, Is.EqualTo(first.Image.Bytes));
-            Assert.That(Path.GetFileName(first.Path), Does.StartWith("fill-sm_90-").Or.StartWith("fill-compute_"));
-        }
-        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+        using var dir = new TempDir("cuda-cache-test");
+        var first = KernelCache.Compile("fill.cu", 90, dir.Path);
+        Assert.That(first.FromDisk, Is.False);
+        Assert.That(File.Exists(first.Path), Is.True);
+        Assert.That(Directory.GetFiles(dir.Path), Has.Length.EqualTo(1), "no temporary file is left behind");
+        var second = KernelCache.Compile("fill.cu", 90, dir.Path);
+        Assert.That(second.FromDisk, Is.True);
+        Assert.That(second.Path, Is.EqualTo(first.Path));
+        Assert.That(second.Image.Bytes, Is.EqualTo(first.Image.Bytes));
+        Assert.That(Path.GetFileName(first.Path), Does.StartWith("fill-sm_90-").Or.StartWith("fill-compute_"));
     }
 }

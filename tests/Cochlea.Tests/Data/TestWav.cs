@@ -31,31 +31,3 @@ public static class TestWav
         return r;
     }
 }
-
-/// <summary>A temporary folder deleted on Dispose.</summary>
-public sealed class TempDir : IDisposable
-{
-    /// <summary>Creates a fresh empty folder under the system temp path.</summary>
-    public TempDir() => Path = Directory.CreateDirectory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "cochlea-test-" + Guid.NewGuid().ToString("N"))).FullName;
-
-    /// <summary>Full path of the folder.</summary>
-    public string Path { get; }
-
-    /// <summary>Path of <paramref name="relative"/> inside the folder.</summary>
-    public string this[string relative] => System.IO.Path.Combine(Path, relative);
-
-    /// <summary>Writes a text file inside the folder (parents created) and returns its path.</summary>
-    public string WriteText(string relative, string text)
-    {
-        string p = this[relative];
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(p)!);
-        File.WriteAllText(p, text);
-        return p;
-    }
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-}

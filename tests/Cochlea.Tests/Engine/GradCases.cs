@@ -75,7 +75,7 @@ public static partial class GradCases
         ["to"] = () =>
         {
             Check(t => t[0].To(Device.Cpu) * t[0], [Normal(Rng, 2, 3)]);
-            Cuda.GpuTest.Require();
+            Cuda.GpuTest.RequireGpu();
             Check(t => t[0].To(Device.Cuda(0)).To(Device.Cpu) * t[0], [Normal(Rng, 2, 3)]);
         },
         ["reshape"] = () => { var x = Normal(Rng, 2, 3, 4); Check(t => t[0].Reshape(4, 6) * t[0].Reshape(4, 6), [x]); Check(t => t[0].Flatten(1), [x]); Check(t => t[0].Unsqueeze(1).Squeeze(1), [x]); },

@@ -11,22 +11,21 @@ namespace Cochlea.Tests.IO;
 [Category("SafeTensors")]
 public class SafeTensorsTests
 {
-    private string _dir = "";
+    private TempDir _dir = null!;
 
     [SetUp]
     public void SetUp()
     {
-        _dir = Path.Combine(Path.GetTempPath(), "cochlea-st-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(_dir);
+        _dir = new TempDir("st");
     }
 
     [TearDown]
     public void TearDown()
     {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
+        _dir.Dispose();
     }
 
-    private string PathFor(string name) => Path.Combine(_dir, name);
+    private string PathFor(string name) => _dir[name];
 
     // ---- round trips ---------------------------------------------------------------------------
 
@@ -325,7 +324,7 @@ public class SafeTensorsTests
         Assert.Throws<ArgumentException>(() => w.AddFloat("h", SafeTensorDType.I32, [1f], 1), "AddFloat needs a float dtype");
 
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
-        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1));
+        Assert.That(Directory.GetFiles(_dir.Path), Has.Length.EqualTo(1));
     }
 
     [Test]
@@ -341,21 +340,21 @@ public class SafeTensorsTests
         Assert.That(ex.Message, Does.Contain("simulated"));
 
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before), "the old file is untouched");
-        Assert.That(Directory.GetFiles(_dir).Select(Path.GetFileName), Is.EqualTo(new[] { "model.safetensors" }), "no temp file left");
+        Assert.That(Directory.GetFiles(_dir.Path).Select(Path.GetFileName), Is.EqualTo(new[] { "model.safetensors" }), "no temp file left");
 
         // Without the failure the same writer replaces the file, again leaving no temp file.
         w.WrapStreamForTesting = null;
         w.Save(path);
         using (var f = SafeTensorsFile.Open(path)) Assert.That(f.GetInfo("w").ElementCount, Is.EqualTo(10_000));
-        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1));
+        Assert.That(Directory.GetFiles(_dir.Path), Has.Length.EqualTo(1));
     }
 
     [Test]
     public void SaveIntoMissingDirectoryFailsWithoutSideEffects()
     {
-        string path = Path.Combine(_dir, "no-such-dir", "m.safetensors");
+        string path = Path.Combine(_dir["no-such-dir"], "m.safetensors");
         Assert.Throws<DirectoryNotFoundException>(() => new SafeTensorsWriter().AddFloat32("a", [1f], 1).Save(path));
-        Assert.That(Directory.GetFileSystemEntries(_dir), Is.Empty);
+        Assert.That(Directory.GetFileSystemEntries(_dir.Path), Is.Empty);
     }
 
     /// <summary>A stream that throws after a number of bytes, to simulate a full disk or a dying device.</summary>

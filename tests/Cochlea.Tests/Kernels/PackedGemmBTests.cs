@@ -48,13 +48,10 @@ public unsafe class PackedGemmBTests
                 GemmTests.AssertMatches(t, expected, $"{w} tB={tb} {m}x{n}x{k} alpha={alpha} beta={beta} threads={threads}");
                 // Sgemm sends m == 1 and n == 1 to its GEMV and n < NR to GemmNarrow, which sum in another order;
                 // elsewhere the same bits.
-                if (m > 1 && n >= NarrowBelow(w)) Assert.That(new Span<float>(t.C, t.CCount).ToArray(), Is.EqualTo(viaSgemm), "bit-identical to Sgemm.Run");
+                if (m > 1 && n >= Sgemm.Nr(w)) Assert.That(new Span<float>(t.C, t.CCount).ToArray(), Is.EqualTo(viaSgemm), "bit-identical to Sgemm.Run");
             }
         }
     }
-
-    // Sgemm's micro-panel width NR on each path: narrower C goes to GemmNarrow.
-    static int NarrowBelow(SimdWidth w) => w switch { SimdWidth.V512 => 32, SimdWidth.V256 => 16, SimdWidth.V128 => 8, _ => 2 };
 
     static IEnumerable<TestCaseData> SparseCases()
     {

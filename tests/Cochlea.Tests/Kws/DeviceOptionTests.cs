@@ -49,15 +49,10 @@ public class DeviceOptionTests
 
     static void WithScratch(Action<string, string> test)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "cochlea-device-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        try
-        {
-            string file = Path.Combine(dir, "train.csv");
-            File.WriteAllText(file, "fname,label\n");
-            test(dir, file);
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        using var dir = new TempDir("device");
+        string file = dir["train.csv"];
+        File.WriteAllText(file, "fname,label\n");
+        test(dir.Path, file);
     }
 
     static void AssertUsageError((int Code, string Out, string Err) r, string expected)
@@ -110,7 +105,7 @@ public class DeviceTrainingGpuTests
     [Test]
     public void OneTrainKwsEpochOnCudaMatchesTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         using var data = new TinyKwsData(speakers: 4);
         string cpu = data.Scratch("cpu"), gpu = data.Scratch("cuda");
         string[] common = ["train", "kws", "--data", data.Path, "--epochs", "1", .. DeviceOptionTests.Small];
@@ -132,33 +127,26 @@ public class DeviceTrainingGpuTests
     [Test]
     public void OneTrainFreesoundEpochOnCudaMatchesTheCpu()
     {
-        GpuTest.Require();
-        string dir = Path.Combine(Path.GetTempPath(), "cochlea-freesound-cuda-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var (test, _) = Models.Tagging.FreesoundCliTests.WriteTinySet(dir);
-            string cpu = Path.Combine(dir, "cpu"), gpu = Path.Combine(dir, "cuda");
-            string[] common = ["train", "freesound", "--data", dir, "--epochs", "1", "--batch", "4", "--bn-calibration", "8"];
-            var rc = KwsCliTests.Cli([.. common, "--out", cpu]);
-            Assert.That(rc.Code, Is.EqualTo(0), rc.Err + rc.Out);
-            var rg = KwsCliTests.Cli([.. common, "--out", gpu, "--device", "cuda"]);
-            Assert.That(rg.Code, Is.EqualTo(0), rg.Err + rg.Out);
-            double[] c = Row(cpu), g = Row(gpu);   // epoch, train_loss, train_acc, val_loss, ...
-            Assert.That(g[1], Is.EqualTo(c[1]).Within(0.02 * c[1] + 1e-3), "training loss");
-            Assert.That(g[3], Is.EqualTo(c[3]).Within(0.05 * c[3] + 1e-2), "validation loss (after BN calibration on the GPU)");
-            var p = KwsCliTests.Cli(["predict", "freesound", "--model", Path.Combine(gpu, "best.safetensors"), test, "--out", Path.Combine(dir, "s.csv"), "--device", "cuda"]);
-            Assert.That(p.Code, Is.EqualTo(0), p.Err);
-        }
-        finally
-        {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
-        }
+        GpuTest.RequireGpu();
+        using var dir = new TempDir("freesound-cuda");
+        var (test, _) = Models.Tagging.FreesoundCliTests.WriteTinySet(dir.Path);
+        string cpu = dir["cpu"], gpu = dir["cuda"];
+        string[] common = ["train", "freesound", "--data", dir.Path, "--epochs", "1", "--batch", "4", "--bn-calibration", "8"];
+        var rc = KwsCliTests.Cli([.. common, "--out", cpu]);
+        Assert.That(rc.Code, Is.EqualTo(0), rc.Err + rc.Out);
+        var rg = KwsCliTests.Cli([.. common, "--out", gpu, "--device", "cuda"]);
+        Assert.That(rg.Code, Is.EqualTo(0), rg.Err + rg.Out);
+        double[] c = Row(cpu), g = Row(gpu);   // epoch, train_loss, train_acc, val_loss, ...
+        Assert.That(g[1], Is.EqualTo(c[1]).Within(0.02 * c[1] + 1e-3), "training loss");
+        Assert.That(g[3], Is.EqualTo(c[3]).Within(0.05 * c[3] + 1e-2), "validation loss (after BN calibration on the GPU)");
+        var p = KwsCliTests.Cli(["predict", "freesound", "--model", Path.Combine(gpu, "best.safetensors"), test, "--out", dir["s.csv"], "--device", "cuda"]);
+        Assert.That(p.Code, Is.EqualTo(0), p.Err);
     }
 
     [Test]
     public void BatchNormCalibrationOnCudaMatchesTheCpu()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         Module Make() => new Sequential([new Conv1d(2, 3, 3, bias: false), new BatchNorm1d(3, momentum: 0.01f), new Relu()]);
         using var cpu = Make();
         using var gpu = Make();
@@ -183,7 +171,7 @@ public class DeviceTrainingGpuTests
     [Test]
     public void DataParallelRefusesGpuReplicas()
     {
-        GpuTest.Require();
+        GpuTest.RequireGpu();
         var e = Assert.Throws<NotSupportedException>(() => new DataParallel<Module>(() => new Linear(3, 2).To(GpuTest.Cuda), 2))!;
         Assert.That(e.Message, Does.Contain("replicas run on the CPU only"));
     }

@@ -5,7 +5,6 @@ using Cochlea.Models.Data;
 using Cochlea.Models.Kws;
 using Cochlea.Models.Training;
 using Cochlea.Nn;
-using Cochlea.Tests.Data;
 using NUnit.Framework;
 
 namespace Cochlea.Tests.Kws;

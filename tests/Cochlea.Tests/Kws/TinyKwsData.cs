@@ -2,7 +2,6 @@
 // validation/testing lists and a _background_noise_ folder: each "word" is a distinct sound, so a
 // small WaveKws learns it in a few epochs and the KWS tests run train -> eval -> predict in seconds.
 using Cochlea.Models.Audio;
-using Cochlea.Tests.Data;
 
 namespace Cochlea.Tests.Kws;
 
@@ -18,7 +17,8 @@ public sealed class TinyKwsData : IDisposable
     /// <summary>--classes value for <see cref="Words"/>.</summary>
     public const string Classes = "yes,no,up,down";
 
-    readonly TempDir _dir = new();
+    readonly TempDir _dir = new("kws-data");
+    readonly TempDir _scratch = new("kws-out");   // outside the data folder: runs must not show up as words
 
     /// <summary>Writes the data set: <paramref name="speakers"/> speakers per word (the last two of each word validation and testing).</summary>
     public TinyKwsData(int speakers = 10, int seed = 7)
@@ -49,7 +49,7 @@ public sealed class TinyKwsData : IDisposable
     public string Path => _dir.Path;
 
     /// <summary>A path inside a fresh scratch folder next to the data (for runs and outputs).</summary>
-    public string Scratch(string name) => System.IO.Path.Combine(_dir.Path + "-out", name);
+    public string Scratch(string name) => _scratch[name];
 
     /// <summary>
     /// One clip: the word's sound (tone or chirp, 0.3-0.5 s, Hann-shaped) at a random offset and level, in 1 s of silence.
@@ -85,6 +85,6 @@ public sealed class TinyKwsData : IDisposable
     public void Dispose()
     {
         _dir.Dispose();
-        try { Directory.Delete(_dir.Path + "-out", recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        _scratch.Dispose();
     }
 }

@@ -184,44 +184,37 @@ public class WaveKwsGoldenTests
     [Test]
     public void CheckpointRoundTripKeepsLogitsAndTorchNames()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "cochlea-wavekws-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            using var fx = ModelFixture.Open(Small);
-            using var model = Build(fx);
-            LoadTorchWeights(model, fx);
-            string path = Path.Combine(dir, "wavekws.safetensors");
-            Checkpoint.Save(model, null, path);
+        using var dir = new TempDir("wavekws");
+        using var fx = ModelFixture.Open(Small);
+        using var model = Build(fx);
+        LoadTorchWeights(model, fx);
+        string path = dir["wavekws.safetensors"];
+        Checkpoint.Save(model, null, path);
 
-            // The file holds exactly torch's state_dict names (the writer orders tensors its own way; names are what torch matches).
-            using (var f = SafeTensorsFile.Open(path))
-            {
-                Assert.That(f.Names, Is.EquivalentTo(fx.MetaStrings("state_dict_keys")));
-                Assert.That(f.Metadata["format"], Is.EqualTo("pt"));
-                Assert.That(f.GetInfo("bn.num_batches_tracked").DType, Is.EqualTo(SafeTensorDType.I64));
-            }
-
-            using var fresh = Build(fx, seed: 99);
-            Checkpoint.Load(fresh, null, path);
-            using var scope = Tensor.Scope();
-            foreach (var (name, t) in model.StateDict())
-            {
-                var u = fresh.StateDict()[name];
-                if (t.DType == DType.Int64) Assert.That(u.ToInt64Array(), Is.EqualTo(t.ToInt64Array()), name);
-                else Assert.That(u.ToArray(), Is.EqualTo(t.ToArray()), name);
-            }
-            model.Eval();
-            fresh.Eval();
-            using var ng = Tensor.NoGrad();
-            var x = fx.ToTensor("input");
-            var a = model.Forward(x).ToArray();
-            var b = fresh.Forward(x).ToArray();
-            Assert.That(b, Is.EqualTo(a), "bit-identical logits after the round trip");
-            Close.Check(b, fx.Floats("eval.logits"), LogitAtol, LogitRtol, "round-tripped eval logits vs torch");
-        }
-        finally
+        // The file holds exactly torch's state_dict names (the writer orders tensors its own way; names are what torch matches).
+        using (var f = SafeTensorsFile.Open(path))
         {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            Assert.That(f.Names, Is.EquivalentTo(fx.MetaStrings("state_dict_keys")));
+            Assert.That(f.Metadata["format"], Is.EqualTo("pt"));
+            Assert.That(f.GetInfo("bn.num_batches_tracked").DType, Is.EqualTo(SafeTensorDType.I64));
         }
+
+        using var fresh = Build(fx, seed: 99);
+        Checkpoint.Load(fresh, null, path);
+        using var scope = Tensor.Scope();
+        foreach (var (name, t) in model.StateDict())
+        {
+            var u = fresh.StateDict()[name];
+            if (t.DType == DType.Int64) Assert.That(u.ToInt64Array(), Is.EqualTo(t.ToInt64Array()), name);
+            else Assert.That(u.ToArray(), Is.EqualTo(t.ToArray()), name);
+        }
+        model.Eval();
+        fresh.Eval();
+        using var ng = Tensor.NoGrad();
+        var x = fx.ToTensor("input");
+        var a = model.Forward(x).ToArray();
+        var b = fresh.Forward(x).ToArray();
+        Assert.That(b, Is.EqualTo(a), "bit-identical logits after the round trip");
+        Close.Check(b, fx.Floats("eval.logits"), LogitAtol, LogitRtol, "round-tripped eval logits vs torch");
     }
 }

@@ -8,7 +8,6 @@ using Cochlea.Memory;
 using Cochlea.Models.Kws;
 using Cochlea.Nn;
 using Cochlea.Optim;
-using Cochlea.Tests.Data;
 using NUnit.Framework;
 
 namespace Cochlea.Tests.Nn;

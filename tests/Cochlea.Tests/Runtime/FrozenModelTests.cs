@@ -18,16 +18,16 @@ namespace Cochlea.Tests.Runtime;
 public class FrozenModelTests
 {
     static readonly string[] Labels = RuntimeTestKit.Labels;
-    string _dir = null!;
+    TempDir _dir = null!;
     KwsClassifier _kws = null!;
     string _file = null!;
 
     [OneTimeSetUp]
     public void Setup()
     {
-        _dir = RuntimeTestKit.TempDir("wave");
+        _dir = new TempDir("runtime-wave");
         _kws = RandomClassifier(3);
-        _file = Path.Combine(_dir, "wave.cochlea");
+        _file = _dir["wave.cochlea"];
         KwsExport.Save(_kws, _file);
     }
 
@@ -35,7 +35,7 @@ public class FrozenModelTests
     public void Teardown()
     {
         _kws.Dispose();
-        Directory.Delete(_dir, true);
+        _dir.Dispose();
     }
 
     /// <summary>WaveKws with peak normalisation and randomised batch-norm parameters and statistics, in eval mode.</summary>
@@ -114,7 +114,7 @@ public class FrozenModelTests
         while (root is not null && !File.Exists(Path.Combine(root, "runs", "demo", "best.safetensors"))) root = Path.GetDirectoryName(root);
         if (root is null) Assert.Ignore("no runs/demo/best.safetensors (run `cochlea demo` once to enable this test).");
         using var kws = KwsClassifier.Load(Path.Combine(root, "runs", "demo", "best.safetensors"));
-        string file = Path.Combine(_dir, "demo.cochlea");
+        string file = _dir["demo.cochlea"];
         KwsExport.Save(kws, file);
         AssertMatchesEngine(kws, file, 1, null, 1e-5);
         AssertMatchesEngine(kws, file, 1, SimdWidth.V128, 1e-5);
@@ -140,7 +140,7 @@ public class FrozenModelTests
     [Test]
     public void FileSizesAndMemoryPlan()
     {
-        string q = Path.Combine(_dir, "wave-int8.cochlea");
+        string q = _dir["wave-int8.cochlea"];
         long bytes = KwsExport.Save(_kws, q, int8: true);
         using var f = FrozenModel.Load(_file);
         using var i8 = FrozenModel.Load(q);
@@ -167,7 +167,7 @@ public class FrozenModelTests
         var bytes = File.ReadAllBytes(_file);
         foreach (int keep in new[] { 4, 100, bytes.Length / 2, bytes.Length - 1 })
         {
-            string p = Path.Combine(_dir, $"cut{keep}.cochlea");
+            string p = _dir[$"cut{keep}.cochlea"];
             File.WriteAllBytes(p, bytes[..keep]);
             var e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p).Dispose())!;
             Assert.That(e.Message, Does.Contain("truncated"), e.Message);
@@ -178,7 +178,7 @@ public class FrozenModelTests
     public void NewerFormatVersionIsRefused()
     {
         int newer = RuntimeModelFile.FormatVersion + 1;
-        string p = Rewrite(_dir, "newer.cochlea", w => w.AddMetadata(KwsExport.VersionKey, newer.ToString()), _kws);
+        string p = Rewrite(_dir.Path, "newer.cochlea", w => w.AddMetadata(KwsExport.VersionKey, newer.ToString()), _kws);
         var e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p).Dispose())!;
         Assert.That(e.Message, Does.Contain($"format version {newer}, newer than this runtime reads ({RuntimeModelFile.FormatVersion})"), e.Message);
     }
@@ -186,7 +186,7 @@ public class FrozenModelTests
     [Test]
     public void CompressedFloat32FitsTheBudgetAndDecodesBitExactly()
     {
-        string raw = Path.Combine(_dir, "wave-raw.cochlea");
+        string raw = _dir["wave-raw.cochlea"];
         long rawBytes = KwsExport.Save(_kws, raw, compress: false);
         long bytes = new FileInfo(_file).Length;
         var t0 = System.Diagnostics.Stopwatch.StartNew();
@@ -240,7 +240,7 @@ public class FrozenModelTests
         TestContext.Out.WriteLine($"'{name}' plane {zlib}: zlib, {size} bytes at {before}");
 
         // Bytes flipped inside a compressed plane: the inflater or the plane's Adler-32 notices.
-        string corrupt = CopyWith(_file, Path.Combine(_dir, "corrupt.cochlea"), name, b =>
+        string corrupt = CopyWith(_file, _dir["corrupt.cochlea"], name, b =>
         {
             for (long i = before + size / 2; i < before + size / 2 + 8; i++) b[i] ^= 0x5A;
             return b;
@@ -250,7 +250,7 @@ public class FrozenModelTests
 
         // A compressed plane cut short, with the sizes in the metadata made consistent: the stream ends early.
         long keep = size / 2;
-        string cut = CopyWith(_file, Path.Combine(_dir, "cutplane.cochlea"), name,
+        string cut = CopyWith(_file, _dir["cutplane.cochlea"], name,
             b => [.. b.AsSpan(0, (int)(before + keep)), .. b.AsSpan((int)(before + size))],
             (k, v) =>
             {
@@ -263,7 +263,7 @@ public class FrozenModelTests
         Assert.That(e.Message, Does.Contain($"'{name}' plane {zlib}").And.Contain("truncated"), e.Message);
 
         // Plane sizes that do not add up to the stored blob.
-        string sizes = CopyWith(_file, Path.Combine(_dir, "sizes.cochlea"), name, b => b, (k, v) =>
+        string sizes = CopyWith(_file, _dir["sizes.cochlea"], name, b => b, (k, v) =>
         {
             if (k != KwsExportEncoding.Key) return v;
             var enc = JsonNode.Parse(v)!;
@@ -277,17 +277,17 @@ public class FrozenModelTests
     [Test]
     public void InconsistentShapesAreRefused()
     {
-        string p = Rewrite(_dir, "shape.cochlea", w => w.AddMetadata(KwsExport.GraphKey,
+        string p = Rewrite(_dir.Path, "shape.cochlea", w => w.AddMetadata(KwsExport.GraphKey,
             w.Metadata[KwsExport.GraphKey].Replace("\"conv\":[399,32]", "\"conv\":[398,32]")), _kws);
         var e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p).Dispose())!;
         Assert.That(e.Message, Does.Contain("inconsistent shapes").And.Contain("(399, 32)"), e.Message);
 
-        string p2 = Rewrite(_dir, "weight.cochlea", w => w.AddMetadata(KwsExport.GraphKey,
+        string p2 = Rewrite(_dir.Path, "weight.cochlea", w => w.AddMetadata(KwsExport.GraphKey,
             w.Metadata[KwsExport.GraphKey].Replace("\"weight\":\"blocks.1.pw.weight\"", "\"weight\":\"blocks.2.pw.weight\"")), _kws);
         e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p2).Dispose())!;
         Assert.That(e.Message, Does.Contain("inconsistent shapes"), e.Message);
 
-        string p3 = Path.Combine(_dir, "notmodel.safetensors");
+        string p3 = _dir["notmodel.safetensors"];
         new SafeTensorsWriter().AddFloat32("x", new float[] { 1, 2 }, 2).Save(p3);
         e = Assert.Throws<RuntimeModelException>(() => FrozenModel.Load(p3).Dispose())!;
         Assert.That(e.Message, Does.Contain("cochlea export"), e.Message);

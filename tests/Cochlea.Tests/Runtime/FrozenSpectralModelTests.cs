@@ -17,18 +17,18 @@ namespace Cochlea.Tests.Runtime;
 [TestFixture(KwsModelKind.Conv)]
 public class FrozenSpectralModelTests(KwsModelKind kind)
 {
-    string _dir = null!;
+    TempDir _dir = null!;
     KwsClassifier _kws = null!;
     string _file = null!;
 
     [OneTimeSetUp]
     public void Setup()
     {
-        _dir = RuntimeTestKit.TempDir(kind.Name());
+        _dir = new TempDir("runtime-" + kind.Name());
         _kws = KwsClassifier.Create(kind, RuntimeTestKit.Labels, seed: 5);
         using (var batch = Tensor.FromArray(Clips(8, 21), 8, KwsClassifier.ClipSamples)) _kws.FrontEnd.FitStatistics([batch]);
         _kws.Model.Eval();
-        _file = Path.Combine(_dir, "model.cochlea");
+        _file = _dir["model.cochlea"];
         KwsExport.Save(_kws, _file);
     }
 
@@ -36,7 +36,7 @@ public class FrozenSpectralModelTests(KwsModelKind kind)
     public void Teardown()
     {
         _kws.Dispose();
-        Directory.Delete(_dir, true);
+        _dir.Dispose();
     }
 
     /// <summary>Decaying tones with noise at random pitch and level: features with structure, unlike white noise.</summary>
@@ -103,9 +103,9 @@ public class FrozenSpectralModelTests(KwsModelKind kind)
     [Test]
     public void Int8FileIsSmallerAndClose()
     {
-        string q = Path.Combine(_dir, "model-int8.cochlea");
+        string q = _dir["model-int8.cochlea"];
         long bytes = KwsExport.Save(_kws, q, int8: true);
-        string raw = Path.Combine(_dir, "model-raw.cochlea");
+        string raw = _dir["model-raw.cochlea"];
         long rawBytes = KwsExport.Save(_kws, raw, compress: false);
         using var f = FrozenModel.Load(_file);
         using var i8 = FrozenModel.Load(q);

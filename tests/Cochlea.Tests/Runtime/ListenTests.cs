@@ -68,49 +68,44 @@ public class ListenTests
     {
         string? ckpt = DemoCheckpoint();
         if (ckpt is null) Assert.Ignore("no runs/demo/best.safetensors (run `cochlea demo` once to enable this test).");
-        string dir = Path.Combine(Path.GetTempPath(), "cochlea-listen-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        try
+        using var dir = new TempDir("listen");
+        string model = dir["demo.cochlea"];
+        using (var kws = KwsClassifier.Load(ckpt!)) KwsExport.Save(kws, model);
+        // Test clips of six words, each followed by 1 s of silence: a 12 s recording with known word times.
+        string data = DataRoot();
+        var test = File.ReadAllLines(Path.Combine(data, "testing_list.txt"));
+        string[] words = ["yes", "no", "left", "right", "stop", "go"];
+        var audio = new List<float>();
+        var starts = new List<(string Word, double Start)>();
+        foreach (var w in words)
         {
-            string model = Path.Combine(dir, "demo.cochlea");
-            using (var kws = KwsClassifier.Load(ckpt!)) KwsExport.Save(kws, model);
-            // Test clips of six words, each followed by 1 s of silence: a 12 s recording with known word times.
-            string data = DataRoot();
-            var test = File.ReadAllLines(Path.Combine(data, "testing_list.txt"));
-            string[] words = ["yes", "no", "left", "right", "stop", "go"];
-            var audio = new List<float>();
-            var starts = new List<(string Word, double Start)>();
-            foreach (var w in words)
-            {
-                var clip = AudioFile.Read(Path.Combine(data, test.First(l => l.StartsWith(w + "/", StringComparison.Ordinal))), new AudioReadOptions { Mono = true, SampleRate = 16000 });
-                starts.Add((w, audio.Count / 16000.0));
-                audio.AddRange(clip.Samples);
-                audio.AddRange(new float[16000]);
-            }
-            string wav = Path.Combine(dir, "long.wav");
-            AudioFile.WriteWav(wav, audio.ToArray(), 16000);
-
-            var (code, output, err) = Cli(["listen", "--model", model, "--input", wav]);
-            Assert.That(code, Is.EqualTo(0), err);
-            TestContext.Out.WriteLine(output);
-            var found = Regex.Matches(output, @"^\s*([\d.]+) s\s+(\S+)", RegexOptions.Multiline)
-                .Select(m => (Time: double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), Label: m.Groups[2].Value)).ToList();
-            // Each word is detected once, after it starts and within 2 s of its start (the window must cover most of it).
-            int ok = starts.Count(s => found.Any(f => f.Label == s.Word && f.Time > s.Start && f.Time < s.Start + 2.0));
-            Assert.That(ok, Is.GreaterThanOrEqualTo(5), $"words found at the right time: {ok} of 6");
-            Assert.That(found.Count, Is.LessThanOrEqualTo(8), "few false alarms");
-
-            // The same audio (as the WAV holds it) as raw 16-bit PCM on stdin gives the same detections.
-            var pcm = new MemoryStream();
-            foreach (var v in AudioFile.Read(wav).Samples) { short s = (short)Math.Clamp(MathF.Round(v * 32768f), -32768, 32767); pcm.WriteByte((byte)s); pcm.WriteByte((byte)(s >> 8)); }
-            pcm.Position = 0;
-            var sw = new StringWriter(CultureInfo.InvariantCulture);
-            int code2 = ListenCommand.Run(["--model", model, "--input", "-"], CliConsole.Create(sw, new StringWriter()), pcm);
-            Assert.That(code2, Is.EqualTo(0));
-            var found2 = Regex.Matches(sw.ToString(), @"^\s*([\d.]+) s\s+(\S+)", RegexOptions.Multiline).Select(m => m.Groups[2].Value).ToList();
-            Assert.That(found2, Is.EqualTo(found.Select(f => f.Label).ToList()));
+            var clip = AudioFile.Read(Path.Combine(data, test.First(l => l.StartsWith(w + "/", StringComparison.Ordinal))), new AudioReadOptions { Mono = true, SampleRate = 16000 });
+            starts.Add((w, audio.Count / 16000.0));
+            audio.AddRange(clip.Samples);
+            audio.AddRange(new float[16000]);
         }
-        finally { Directory.Delete(dir, true); }
+        string wav = dir["long.wav"];
+        AudioFile.WriteWav(wav, audio.ToArray(), 16000);
+
+        var (code, output, err) = Cli(["listen", "--model", model, "--input", wav]);
+        Assert.That(code, Is.EqualTo(0), err);
+        TestContext.Out.WriteLine(output);
+        var found = Regex.Matches(output, @"^\s*([\d.]+) s\s+(\S+)", RegexOptions.Multiline)
+            .Select(m => (Time: double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), Label: m.Groups[2].Value)).ToList();
+        // Each word is detected once, after it starts and within 2 s of its start (the window must cover most of it).
+        int ok = starts.Count(s => found.Any(f => f.Label == s.Word && f.Time > s.Start && f.Time < s.Start + 2.0));
+        Assert.That(ok, Is.GreaterThanOrEqualTo(5), $"words found at the right time: {ok} of 6");
+        Assert.That(found.Count, Is.LessThanOrEqualTo(8), "few false alarms");
+
+        // The same audio (as the WAV holds it) as raw 16-bit PCM on stdin gives the same detections.
+        var pcm = new MemoryStream();
+        foreach (var v in AudioFile.Read(wav).Samples) { short s = (short)Math.Clamp(MathF.Round(v * 32768f), -32768, 32767); pcm.WriteByte((byte)s); pcm.WriteByte((byte)(s >> 8)); }
+        pcm.Position = 0;
+        var sw = new StringWriter(CultureInfo.InvariantCulture);
+        int code2 = ListenCommand.Run(["--model", model, "--input", "-"], CliConsole.Create(sw, new StringWriter()), pcm);
+        Assert.That(code2, Is.EqualTo(0));
+        var found2 = Regex.Matches(sw.ToString(), @"^\s*([\d.]+) s\s+(\S+)", RegexOptions.Multiline).Select(m => m.Groups[2].Value).ToList();
+        Assert.That(found2, Is.EqualTo(found.Select(f => f.Label).ToList()));
     }
 
     static (int Code, string Out, string Err) Cli(string[] args)

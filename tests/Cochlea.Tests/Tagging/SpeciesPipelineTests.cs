@@ -55,51 +55,43 @@ public class SpeciesPipelineTests
     [Test]
     public void FalsePositiveSpeciesOutsideTheClassesIsRefused()
     {
-        string dir = DataDir(), tmp = Path.Combine(Path.GetTempPath(), "cochlea-fp-" + Guid.NewGuid().ToString("N") + ".csv");
-        File.WriteAllText(tmp, "recording_id,species_id,songtype_id,t_min,f_min,t_max,f_max\n010002t,99,1,44.1,6000,45.2,8000\n");
-        try
+        string dir = DataDir();
+        using var scratch = new TempDir("fp");
+        string tmp = scratch.WriteText("train_fp.csv", "recording_id,species_id,songtype_id,t_min,f_min,t_max,f_max\n010002t,99,1,44.1,6000,45.2,8000\n");
+        var ex = Assert.Throws<InvalidDataException>(() => SpeciesTrainer.Train(new SpeciesTrainOptions
         {
-            var ex = Assert.Throws<InvalidDataException>(() => SpeciesTrainer.Train(new SpeciesTrainOptions
-            {
-                AudioDir = Path.Combine(dir, "train"), TpCsv = Path.Combine(dir, "train_tp.csv"), FpCsv = tmp, OutDir = tmp + ".out", Folds = 3, OnlyFold = 0,
-                Epochs = 1, WidthScale = 0.0625, DepthScale = 0.34, FrontEnd = new SpeciesFrontEnd(Height: 32, Width: 64),
-            }, _ => { }));
-            Assert.That(ex!.Message, Does.Contain("species id 99").And.Contain(tmp));
-        }
-        finally { File.Delete(tmp); if (Directory.Exists(tmp + ".out")) Directory.Delete(tmp + ".out", true); }
+            AudioDir = Path.Combine(dir, "train"), TpCsv = Path.Combine(dir, "train_tp.csv"), FpCsv = tmp, OutDir = scratch["out"], Folds = 3, OnlyFold = 0,
+            Epochs = 1, WidthScale = 0.0625, DepthScale = 0.34, FrontEnd = new SpeciesFrontEnd(Height: 32, Width: 64),
+        }, _ => { }));
+        Assert.That(ex!.Message, Does.Contain("species id 99").And.Contain(tmp));
     }
 
     [Test]
     public void TinyRunTrainsAndPredicts()
     {
-        string dir = DataDir(), outDir = Path.Combine(Path.GetTempPath(), "cochlea-species-" + Guid.NewGuid().ToString("N"));
-        try
+        string dir = DataDir();
+        using var scratch = new TempDir("species");
+        string outDir = scratch["out"];
+        var lines = new List<string>();
+        var paths = SpeciesTrainer.Train(new SpeciesTrainOptions
         {
-            var lines = new List<string>();
-            var paths = SpeciesTrainer.Train(new SpeciesTrainOptions
-            {
-                AudioDir = Path.Combine(dir, "train"), TpCsv = Path.Combine(dir, "train_tp.csv"), FpCsv = Path.Combine(dir, "train_fp.csv"), OutDir = outDir, Folds = 3, OnlyFold = 0,
-                Epochs = 1, Batch = 8, WidthScale = 0.0625, DepthScale = 0.34, FrontEnd = new SpeciesFrontEnd(Height: 32, Width: 64),
-            }, lines.Add);
-            Assert.That(paths, Has.Count.EqualTo(1));
-            Assert.That(File.Exists(paths[0]));
-            Assert.That(lines, Has.Some.Contains("val LWLRAP"));
-            // Training crops: the tp calls of the other folds' recordings plus the fp calls not in fold 0's recordings.
-            var tp = RainforestAnnotations.LoadBoxes(Path.Combine(dir, "train_tp.csv"));
-            var folds = SpeciesTrainer.StratifiedFolds(RainforestAnnotations.GroupByRecording(tp, Path.Combine(dir, "train")), 3);
-            var fp = RainforestAnnotations.LoadBoxes(Path.Combine(dir, "train_fp.csv"));
-            int expected = tp.Count(b => folds[b.RecordingId] != 0) + fp.Count(b => !folds.TryGetValue(b.RecordingId, out int f) || f != 0);
-            Assert.That(fp, Is.Not.Empty);
-            Assert.That(lines, Has.Some.Contains($"({expected} calls incl. false positives)"));
-            string csv = Path.Combine(outDir, "submission.csv");
-            Assert.That(SpeciesTrainer.Predict(paths, Path.Combine(dir, "test"), csv, lines.Add), Is.EqualTo(4));
-            var rows = File.ReadAllLines(csv);
-            Assert.That(rows[0], Is.EqualTo("recording_id,s0,s1,s2,s3,s4,s5,s6,s7"));
-            Assert.That(rows, Has.Length.EqualTo(5));
-        }
-        finally
-        {
-            if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
-        }
+            AudioDir = Path.Combine(dir, "train"), TpCsv = Path.Combine(dir, "train_tp.csv"), FpCsv = Path.Combine(dir, "train_fp.csv"), OutDir = outDir, Folds = 3, OnlyFold = 0,
+            Epochs = 1, Batch = 8, WidthScale = 0.0625, DepthScale = 0.34, FrontEnd = new SpeciesFrontEnd(Height: 32, Width: 64),
+        }, lines.Add);
+        Assert.That(paths, Has.Count.EqualTo(1));
+        Assert.That(File.Exists(paths[0]));
+        Assert.That(lines, Has.Some.Contains("val LWLRAP"));
+        // Training crops: the tp calls of the other folds' recordings plus the fp calls not in fold 0's recordings.
+        var tp = RainforestAnnotations.LoadBoxes(Path.Combine(dir, "train_tp.csv"));
+        var folds = SpeciesTrainer.StratifiedFolds(RainforestAnnotations.GroupByRecording(tp, Path.Combine(dir, "train")), 3);
+        var fp = RainforestAnnotations.LoadBoxes(Path.Combine(dir, "train_fp.csv"));
+        int expected = tp.Count(b => folds[b.RecordingId] != 0) + fp.Count(b => !folds.TryGetValue(b.RecordingId, out int f) || f != 0);
+        Assert.That(fp, Is.Not.Empty);
+        Assert.That(lines, Has.Some.Contains($"({expected} calls incl. false positives)"));
+        string csv = Path.Combine(outDir, "submission.csv");
+        Assert.That(SpeciesTrainer.Predict(paths, Path.Combine(dir, "test"), csv, lines.Add), Is.EqualTo(4));
+        var rows = File.ReadAllLines(csv);
+        Assert.That(rows[0], Is.EqualTo("recording_id,s0,s1,s2,s3,s4,s5,s6,s7"));
+        Assert.That(rows, Has.Length.EqualTo(5));
     }
 }

@@ -44,38 +44,31 @@ public class FreesoundCliTests
     [Test]
     public void TrainOneEpochThenPredictWholeAndEmptyClips()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "cochlea-freesound-cli-" + Guid.NewGuid().ToString("N"));
-        try
-        {
-            var (test, labels) = WriteTinySet(dir);
-            string run = Path.Combine(dir, "run");
+        using var dir = new TempDir("freesound-cli");
+        var (test, labels) = WriteTinySet(dir.Path);
+        string run = dir["run"];
 
-            var output = new StringWriter();
-            var error = new StringWriter();
-            int code = Commands.Run(["train", "freesound", "--data", dir, "--epochs", "1", "--batch", "4", "--out", run, "--bn-calibration", "8"], output, error);
-            Assert.That(code, Is.EqualTo(0), error.ToString());
-            Assert.That(output.ToString(), Does.Contain("MAP@3"));
-            Assert.That(File.Exists(Path.Combine(run, "best.safetensors")) && File.Exists(Path.Combine(run, "last.safetensors")));
-            var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
-            Assert.That(metrics[0], Is.EqualTo("epoch,train_loss,train_acc,val_loss,val_map1,val_map3,lr,seconds,clips_per_s"));
-            Assert.That(metrics, Has.Length.EqualTo(2));
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Commands.Run(["train", "freesound", "--data", dir.Path, "--epochs", "1", "--batch", "4", "--out", run, "--bn-calibration", "8"], output, error);
+        Assert.That(code, Is.EqualTo(0), error.ToString());
+        Assert.That(output.ToString(), Does.Contain("MAP@3"));
+        Assert.That(File.Exists(Path.Combine(run, "best.safetensors")) && File.Exists(Path.Combine(run, "last.safetensors")));
+        var metrics = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.That(metrics[0], Is.EqualTo("epoch,train_loss,train_acc,val_loss,val_map1,val_map3,lr,seconds,clips_per_s"));
+        Assert.That(metrics, Has.Length.EqualTo(2));
 
-            string submission = Path.Combine(dir, "submission.csv");
-            code = Commands.Run(["predict", "freesound", "--model", Path.Combine(run, "best.safetensors"), test, "--out", submission], output, error);
-            Assert.That(code, Is.EqualTo(0), error.ToString());
-            var rows = File.ReadAllLines(submission);
-            Assert.That(rows[0], Is.EqualTo("fname,label"));
-            Assert.That(rows.Skip(1).Select(r => r.Split(',')[0]), Is.EquivalentTo(new[] { "empty.wav", "short.wav", "long.wav" }));
-            foreach (var r in rows.Skip(1))
-            {
-                var top = r.Split(',')[1].Split(' ');
-                Assert.That(top, Has.Length.EqualTo(3), r);
-                Assert.That(top, Is.Unique.And.All.AnyOf(labels), r);
-            }
-        }
-        finally
+        string submission = dir["submission.csv"];
+        code = Commands.Run(["predict", "freesound", "--model", Path.Combine(run, "best.safetensors"), test, "--out", submission], output, error);
+        Assert.That(code, Is.EqualTo(0), error.ToString());
+        var rows = File.ReadAllLines(submission);
+        Assert.That(rows[0], Is.EqualTo("fname,label"));
+        Assert.That(rows.Skip(1).Select(r => r.Split(',')[0]), Is.EquivalentTo(new[] { "empty.wav", "short.wav", "long.wav" }));
+        foreach (var r in rows.Skip(1))
         {
-            try { Directory.Delete(dir, recursive: true); } catch (IOException) { }
+            var top = r.Split(',')[1].Split(' ');
+            Assert.That(top, Has.Length.EqualTo(3), r);
+            Assert.That(top, Is.Unique.And.All.AnyOf(labels), r);
         }
     }
 }

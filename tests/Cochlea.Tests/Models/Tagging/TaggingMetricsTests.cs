@@ -67,12 +67,9 @@ public class TaggingMetricsTests
     [Test]
     public void SubmissionHasTheHeaderAndThreeSpaceSeparatedLabels()
     {
-        string path = Path.Combine(Path.GetTempPath(), "cochlea-freesound-" + Guid.NewGuid().ToString("N") + ".csv");
-        try
-        {
-            FreesoundPredictor.WriteSubmission(path, [new("a.wav", ["tone", "beeps", "pluck"]), new("b.wav", ["sweep", "tone", "buzz"])]);
-            Assert.That(File.ReadAllText(path), Is.EqualTo("fname,label\na.wav,tone beeps pluck\nb.wav,sweep tone buzz\n"));
-        }
-        finally { File.Delete(path); }
+        using var dir = new TempDir("freesound");
+        string path = dir["submission.csv"];
+        FreesoundPredictor.WriteSubmission(path, [new("a.wav", ["tone", "beeps", "pluck"]), new("b.wav", ["sweep", "tone", "buzz"])]);
+        Assert.That(File.ReadAllText(path), Is.EqualTo("fname,label\na.wav,tone beeps pluck\nb.wav,sweep tone buzz\n"));
     }
 }
