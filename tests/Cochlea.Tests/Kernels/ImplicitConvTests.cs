@@ -201,18 +201,7 @@ public unsafe class ImplicitConvTests
                 ("input gradient", () => ImplicitConv.BackwardInput(ady, aw, adx, n, cin, cout, h, w, wd, 1)),
                 ("weight gradient", () => ImplicitConv.BackwardWeight(ax, ady, adw, n, cin, cout, h, w, wd, 1)),
             })
-            {
-                for (int i = 0; i < 3; i++) run();
-                // Up to 4 rounds: a one-off allocation by the runtime (tiering) may land in one; a per-call one hits every round.
-                long bytes = -1;
-                for (int round = 0; round < 4 && bytes != 0; round++)
-                {
-                    long before = GC.GetAllocatedBytesForCurrentThread();
-                    for (int i = 0; i < 5; i++) run();
-                    bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-                }
-                Assert.That(bytes, Is.Zero, $"{name} {wd}: bytes allocated by 5 warm calls (in each of 4 rounds)");
-            }
+                Assert.That(Check.WarmAllocatedBytes(run), Is.Zero, $"{name} {wd}: bytes allocated by 5 warm calls (in each of 4 rounds)");
         }
     }
 }
