@@ -1,7 +1,7 @@
 // Per-layer profile of the ResNet50 AttentionTagger's inference (issue 8: `compare tagging-resnet` b1 on
 // 3 x 192 x 384): `lab resnet [steps 9] [threads 2]` times the whole eval forward, then every conv of the backbone
 // alone on an input of its shape (conv only, and conv -> BN -> ReLU through the module path), grouped by kind
-// (stem 7x7, 1x1 stride 1, 3x3, 1x1 stride 2), medians in ms. Our side only, no anchor: for finding where the
+// (stem 7x7, 1x1 stride 1, 3x3, 1x1 stride 2), medians in ms. `cache` after the numbers: the backbone's eval caches on vs off. Our side only, no anchor: for finding where the
 // milliseconds go, not for claims (use `compare tagging-resnet` for those). `loop` after the numbers: only the forward.
 using System.Globalization;
 using Cochlea.Bench.Compare;
@@ -33,6 +33,7 @@ public static class ResNetLab
         double whole = Med(() => { using var s = Tensor.Scope(); using var ng = Tensor.NoGrad(); model.Forward(x); });
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"forward b1 eval: {whole:F1} ms ({KernelThreads.Count} threads)"));
         if (args.Contains("loop")) return 0;
+        if (args.Contains("cache")) return CacheAB(model, x, steps);
         StemPool(steps);   // `lab resnet 50 2 loop`: the forward alone, for a profiler (perf) to sample
 
         // A/B in this process, alternating: the backbone's eval forward (fused conv+BN+add+ReLU) against the same
@@ -110,6 +111,40 @@ public static class ResNetLab
                 $"{kind,-6} x{v.Count,2}: conv {v.Conv,7:F1} ms ({v.Gflop / v.Conv * 1e3,4:F0} GFLOP/s), conv+bn+relu {v.Fused,7:F1} ms, {v.Gflop:F2} GFLOP"));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sum: conv {sumConv:F1} ms, conv+bn+relu {sumFused:F1} ms; whole forward {whole:F1} ms"));
+        return 0;
+    }
+
+    // `lab resnet [steps] [threads] cache`: the whole tagger's b1 eval forward with the backbone's eval caches (packed conv
+    // weights, folded batch norms) against a second copy of the model (same seed) whose backbone caches are off (the weights
+    // packed for every image's GEMM and s, t folded on every call: the path before the caches), alternating in this process.
+    static int CacheAB(Module model, Tensor x, int steps)
+    {
+        using var plain = AttentionTagger.Create(TaggerBackbone.ResNet50, 24, seed: 1);
+        plain.Eval();
+        plain.Backbone.CacheDerivedData(false);
+        var me = System.Diagnostics.Process.GetCurrentProcess();
+        (double Wall, double Cpu) Both(Module m)
+        {
+            me.Refresh();
+            var c0 = me.TotalProcessorTime;
+            double wall = Timing.Time(() => { using var s = Tensor.Scope(); using var ng = Tensor.NoGrad(); m.Forward(x); }) * 1e3;
+            me.Refresh();
+            return (wall, (me.TotalProcessorTime - c0).TotalMilliseconds);
+        }
+        var on = new List<(double Wall, double Cpu)>();
+        var off = new List<(double Wall, double Cpu)>();
+        for (int i = 0; i <= steps; i++)
+        {
+            var a = Both(model); var b = Both(plain);
+            if (i > 0) { on.Add(a); off.Add(b); }
+        }
+        float diff;
+        using (Tensor.Scope())
+        using (Tensor.NoGrad())
+            diff = model.Forward(x).ToArray().Zip(plain.Forward(x).ToArray(), (u, v) => MathF.Abs(u - v)).Max();
+        string Line(List<(double Wall, double Cpu)> t) => string.Create(CultureInfo.InvariantCulture,
+            $"median {Timing.Median(t.Select(v => v.Wall).ToList()):F1} / min {t.Min(v => v.Wall):F1} ms / cpu median {Timing.Median(t.Select(v => v.Cpu).ToList()):F0} ms");
+        Console.WriteLine($"forward b1 eval, alternating x{steps}: caches on {Line(on)}; caches off {Line(off)}; max |diff| {diff.ToString("G3", CultureInfo.InvariantCulture)}");
         return 0;
     }
 

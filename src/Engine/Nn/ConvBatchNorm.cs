@@ -1,6 +1,7 @@
 // A Conv2d followed by a BatchNorm2d (and optionally a residual and a ReLU), as CNN backbones chain them: in eval
 // mode one fused op (Ops.ConvBatchNormEval: batch norm, residual and ReLU in the convolution's GEMM epilogue), in
-// training the modules one after another (batch statistics, running-statistics update, autograd).
+// training the modules one after another (batch statistics, running-statistics update, autograd). In eval the conv's
+// packed weight and the batch norm's folded scale and shift come from the modules' caches (CacheDerivedData).
 namespace Cochlea.Nn;
 
 /// <summary>act(bn(conv(x)) + residual) over a bias-free, ungrouped, undilated <see cref="Conv2d"/> and a <see cref="BatchNorm2d"/>.</summary>
@@ -19,6 +20,7 @@ public static class ConvBatchNorm
             if (residual is not null) z = Ops.Add(z, residual);
             return relu ? Ops.Relu(z) : z;
         }
-        return Ops.ConvBatchNormEval(x, conv.Weight, conv.Stride, conv.Padding, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, bn.Eps, residual, relu);
+        return Ops.ConvBatchNormEval(x, conv.Weight, conv.Stride, conv.Padding, bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar, bn.Eps, residual, relu,
+            conv.EvalPackedWeight, bn.EvalFolded);
     }
 }

@@ -67,7 +67,17 @@ public sealed class Conv2d : Module
             if (bias) Bias = RegisterParameter("bias", Tensor.Empty(outChannels));
         }
         Init.PyTorchDefault(Weight, Bias, rng ?? new Random(0));
+        _packed = RegisterCache(new Cochlea.Memory.PackedConvWeightCache());
     }
+
+    // Eval mode: the weight packed as the GEMM's A once, until it changes (ConvBatchNorm's fused path reads it).
+    readonly Cochlea.Memory.PackedConvWeightCache _packed;
+
+    /// <summary>The packed weight cache (tests watch it being rebuilt and released).</summary>
+    internal Cochlea.Memory.PackedConvWeightCache PackedWeight => _packed;
+
+    /// <summary>The packed weight cache when this module uses its caches now (eval mode, caching on), else null.</summary>
+    internal Cochlea.Memory.PackedConvWeightCache? EvalPackedWeight => UseDerivedCaches ? _packed : null;
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x) => Ops.Conv2d(x, Weight, Bias, Stride, Padding, Dilation, Groups);

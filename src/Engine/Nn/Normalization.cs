@@ -35,7 +35,17 @@ public class BatchNorm : Module
             RunningVar = RegisterBuffer("running_var", Tensor.Ones(channels));
             NumBatchesTracked = RegisterBuffer("num_batches_tracked", Tensor.FromArray(new long[] { 0 }, []));
         }
+        _folded = RegisterCache(new Cochlea.Memory.FoldedBatchNormCache(eps));
     }
+
+    // Eval mode: s = gamma / sqrt(var + eps), t = beta - mean * s kept until a source changes (ConvBatchNorm's fused path).
+    readonly Cochlea.Memory.FoldedBatchNormCache _folded;
+
+    /// <summary>The folded scale/shift cache (tests watch it being rebuilt and released).</summary>
+    internal Cochlea.Memory.FoldedBatchNormCache FoldedScaleShift => _folded;
+
+    /// <summary>The folded scale/shift cache when this module uses its caches now (eval mode, caching on), else null.</summary>
+    internal Cochlea.Memory.FoldedBatchNormCache? EvalFolded => UseDerivedCaches ? _folded : null;
 
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)

@@ -32,12 +32,14 @@ public static unsafe partial class Ops
         }
         foreach (var t in new[] { gamma, beta, runningMean, runningVar })
             fused &= t is null || (t.Device.IsCpu && t.DType == DType.Float32 && t.Rank == 1 && t.Size(0) == weight.Size(0) && t.IsContiguous);
-        bool evalInPlace = !training && !NoGradScope.IsGradEnabled && x.Device.IsCpu && weight.Device.IsCpu && weight.Rank == 4
-                           && runningMean is not null && runningVar is not null;
-        foreach (var t in new[] { gamma, beta, runningMean, runningVar })
-            evalInPlace &= t is null || (t.Device.IsCpu && t.DType == DType.Float32 && t.Rank == 1 && t.Size(0) == weight.Size(0) && t.IsContiguous);
-        if (evalInPlace)
+        // The same gate as ConvBatchNormEval's fused path (one predicate: CPU float32, running statistics, no gradient to
+        // record). What differs is the conv: here Conv2d keeps its own algorithm (the implicit GEMM for FreesoundCnn's
+        // 3x11 convs, faster than the im2col + GEMM that ConvBatchNormEval's epilogue needs), then BN and ReLU run in place.
+        if (!training && CanFuseConvBatchNormEval(x, weight, gamma, beta, runningMean, runningVar, null))
+        {
+            ValidateBatchNormParams("conv2d_batch_norm_relu", weight.Size(0), weight, gamma, beta, runningMean, runningVar);
             return EvalInPlace(Conv2d(x, weight, null, padding: padding), gamma, beta, runningMean!, runningVar!, eps);
+        }
         if (!fused) return Relu(BatchNorm(Conv2d(x, weight, null, padding: padding), gamma, beta, runningMean, runningVar, training, momentum, eps));
 
         int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0), p = ah.Out * aw.Out;
@@ -93,8 +95,12 @@ public static unsafe partial class Ops
         int n = z.Size(0), c = z.Size(1);
         int spatial = (int)(z.Numel / Math.Max(1L * n * c, 1));
         float* pz = z.DataPtr;
-        BatchNormKernel.ForwardEval(pz, pz, n, c, spatial, gamma is null ? null : gamma.DataPtr, beta is null ? null : beta.DataPtr,
-            runningMean.DataPtr, runningVar.DataPtr, eps);
+        using var gc = gamma?.ContiguousRaw();
+        using var bc = beta?.ContiguousRaw();
+        using var mc = runningMean.ContiguousRaw();
+        using var vc = runningVar.ContiguousRaw();
+        BatchNormKernel.ForwardEval(pz, pz, n, c, spatial, gc is null ? null : gc.ReadDataPtr, bc is null ? null : bc.ReadDataPtr,
+            mc.ReadDataPtr, vc.ReadDataPtr, eps);
         Kernels.Elementwise.ElementwiseLoops.Unary(new Kernels.Elementwise.ClampOp(0, float.PositiveInfinity), pz, pz, z.Numel);
         return z;
     }

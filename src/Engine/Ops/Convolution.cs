@@ -101,7 +101,7 @@ public static unsafe partial class Ops
         var y = Tensor.Empty(outShape);
         using var xc = x.ContiguousRaw();
         using var wc = weight.ContiguousRaw();
-        float* px = xc.DataPtr, pw = wc.DataPtr, py = y.DataPtr;
+        float* px = xc.ReadDataPtr, pw = wc.ReadDataPtr, py = y.DataPtr;   // read-only operands: no version bump (DerivedCache)
         Tensor? savedCols = null;   // the batched forward's columns, kept for the weight gradient when one will be taken
         if (depthwise) Depthwise.Forward2d(px, pw, py, n, cin, cout / cin, ah, aw);
         else if (batched)

@@ -26,7 +26,7 @@ public static unsafe partial class Ops
         var y = Tensor.Empty(outShape);
         using (var xc = x.ContiguousRaw())
         using (var wc = weight.ContiguousRaw())
-            ImplicitConv.Forward(xc.DataPtr, wc.DataPtr, y.DataPtr, n, cin, cout, ah, aw);
+            ImplicitConv.Forward(xc.ReadDataPtr, wc.ReadDataPtr, y.DataPtr, n, cin, cout, ah, aw);
         if (bias is not null) AddChannelBias(y.DataPtr, bias, n, cout, plane);
 
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];

@@ -12,10 +12,12 @@
 // y / dy may be NCHW or channel-major (C, N*OH*OW), the layout a fused batch norm reads (PlaneStrides).
 // Deterministic: every output element is computed by one thread in a fixed order; the weight gradient is summed per
 // image chunk (chunks depend only on n and the thread count), then over chunks in order.
-using System.Buffers;
+// Scratch (padded input, packed or flipped weights, the weight gradient's partial sums and tap offsets) is one reused
+// block, grown to the largest call: a warm call allocates nothing (single-threaded; a split call allocates the small
+// delegate that hands the work to the threads).
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Cochlea.Kernels.Audio;
 using Cochlea.Kernels.Gemm;
 using Cochlea.Kernels.Numerics;
 using Cochlea.Kernels.Threading;
@@ -57,7 +59,30 @@ public static unsafe class ImplicitConv
         KernelArgs.NotNull(x, (long)n * cin * h.In * w.In, nameof(x)); KernelArgs.NotNull(weight, 1, nameof(weight)); KernelArgs.NotNull(y, n, nameof(y));
         if (n == 0 || cout == 0) return;
         long outPlane = (long)h.Out * w.Out;
-        Run(x, PlaneStrides.Nchw(cin, (long)h.In * w.In), weight, y, yStrides ?? PlaneStrides.Nchw(cout, outPlane), n, cin, cout, h, w, width, threads);
+        var block = s_scratch.Take(ForwardFloats(n, cin, cout, h, w, width));
+        try { Run(x, PlaneStrides.Nchw(cin, (long)h.In * w.In), weight, y, yStrides ?? PlaneStrides.Nchw(cout, outPlane), n, cin, cout, h, w, width, threads, block.Ptr); }
+        finally { s_scratch.Give(block); }
+    }
+
+    // One reusable block for a call's scratch (see the file header). A call made while another thread holds it gets a fresh
+    // block (concurrent calls stay correct); the last one given back is kept.
+    static readonly ScratchSlot s_scratch = new();
+
+    // Sub-blocks start on 64-byte boundaries (the block itself is 64-byte aligned).
+    static long Align16(long floats) => (floats + 15) & ~15L;
+
+    // The forward body's tile: MR output channels x NR = 2 vectors of output columns, per path (Run's instantiations).
+    static (int Mr, int Nr) TileOf(SimdWidth width) => width switch
+    {
+        SimdWidth.V512 => (8, 32), SimdWidth.V256 => (6, 16), SimdWidth.V128 => (6, 8), _ => (4, 2),
+    };
+
+    // Scratch of the forward body: packed weights (panels of MR rows by Cin*KH*KW), then the padded batch with NR floats of slack.
+    static long ForwardFloats(int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width)
+    {
+        var (mr, nr) = TileOf(width);
+        long kk = (long)cin * h.Kernel * w.Kernel;
+        return Align16((cout + mr - 1) / mr * mr * kk) + Align16(PaddedLength(n, cin, h, w, nr));
     }
 
     /// <summary>
@@ -77,8 +102,12 @@ public static unsafe class ImplicitConv
         if (n == 0 || cin == 0) return;
         int kh = h.Kernel, kw = w.Kernel;
         long taps = (long)kh * kw;
+        var th = new ConvAxis(h.Out, kh, 1, kh - 1 - h.PadBefore, kh - 1 - h.PadAfter);
+        var tw = new ConvAxis(w.Out, kw, 1, kw - 1 - w.PadBefore, kw - 1 - w.PadAfter);
+        long wtLen = Align16((long)cin * cout * taps);
+        var block = s_scratch.Take(wtLen + ForwardFloats(n, cout, cin, th, tw, width));
         // wt[ci, co, ki, kj] = w[co, ci, KH-1-ki, KW-1-kj]: the transposed conv as a forward one.
-        float* wt = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(1, (long)cin * cout * taps) * sizeof(float)), 64);
+        float* wt = block.Ptr;
         try
         {
             for (int co = 0; co < cout; co++)
@@ -88,12 +117,10 @@ public static unsafe class ImplicitConv
                     float* dst = wt + ((long)ci * cout + co) * taps;
                     for (long t = 0; t < taps; t++) dst[taps - 1 - t] = src[t];
                 }
-            var th = new ConvAxis(h.Out, kh, 1, kh - 1 - h.PadBefore, kh - 1 - h.PadAfter);
-            var tw = new ConvAxis(w.Out, kw, 1, kw - 1 - w.PadBefore, kw - 1 - w.PadAfter);
             long outPlane = (long)h.Out * w.Out;
-            Run(dy, dyStrides ?? PlaneStrides.Nchw(cout, outPlane), wt, dx, PlaneStrides.Nchw(cin, (long)h.In * w.In), n, cout, cin, th, tw, width, threads);
+            Run(dy, dyStrides ?? PlaneStrides.Nchw(cout, outPlane), wt, dx, PlaneStrides.Nchw(cin, (long)h.In * w.In), n, cout, cin, th, tw, width, threads, wt + wtLen);
         }
-        finally { NativeMemory.AlignedFree(wt); }
+        finally { s_scratch.Give(block); }
     }
 
     /// <summary>
@@ -113,8 +140,7 @@ public static unsafe class ImplicitConv
         KernelArgs.NotNull(x, (long)n * cin * h.In * w.In, nameof(x)); KernelArgs.NotNull(dy, (long)n * cout * h.Out * w.Out, nameof(dy));
         KernelArgs.NotNull(dweight, wlen, nameof(dweight));
         if (wlen == 0) return;
-        new Span<float>(dweight, checked((int)wlen)).Clear();
-        if (n == 0) return;
+        if (n == 0) { new Span<float>(dweight, checked((int)wlen)).Clear(); return; }
         var gs = dyStrides ?? PlaneStrides.Nchw(cout, (long)h.Out * w.Out);
         switch (width)
         {
@@ -147,16 +173,25 @@ public static unsafe class ImplicitConv
     // floats after the last plane are zeroed.
     static void Pad(float* x, PlaneStrides xs, int cin, float* xp, int planes, ConvAxis h, ConvAxis w, int slack, int threads)
     {
-        int hp = h.Out + h.Kernel - 1, wp = w.Out + w.Kernel - 1;
-        long inPlane = (long)h.In * w.In, padPlane = (long)hp * wp;
-        int rowsIn = Math.Min(h.In, hp - h.PadBefore), colsIn = Math.Min(w.In, wp - w.PadBefore);
-        nint px = (nint)x, pp = (nint)xp;
-        KernelThreads.For(planes, Math.Max(1, (int)(65536 / Math.Max(1, padPlane))), threads, (p0, p1) =>
+        var job = new PadJob(x, xs, cin, xp, h, w);
+        KernelThreads.For(planes, Math.Max(1, (int)(65536 / Math.Max(1, job.PadPlane))), threads, job);
+        new Span<float>(xp + planes * job.PadPlane, slack).Clear();
+    }
+
+    readonly struct PadJob(float* x, PlaneStrides xs, int cin, float* xp, ConvAxis h, ConvAxis w) : KernelThreads.IRangeBody
+    {
+        readonly int _hp = h.Out + h.Kernel - 1, _wp = w.Out + w.Kernel - 1;
+        public long PadPlane => (long)_hp * _wp;
+
+        public void Run(int p0, int p1)
         {
+            int hp = _hp, wp = _wp;
+            long padPlane = PadPlane;
+            int rowsIn = Math.Min(h.In, hp - h.PadBefore), colsIn = Math.Min(w.In, wp - w.PadBefore);
             for (int p = p0; p < p1; p++)
             {
-                float* dst = (float*)pp + p * padPlane;
-                float* src = (float*)px + p / cin * xs.Image + p % cin * xs.Channel;
+                float* dst = xp + p * padPlane;
+                float* src = x + p / cin * xs.Image + p % cin * xs.Channel;
                 new Span<float>(dst, h.PadBefore * wp).Clear();
                 for (int r = 0; r < rowsIn; r++)
                 {
@@ -168,72 +203,76 @@ public static unsafe class ImplicitConv
                 int below = hp - h.PadBefore - rowsIn;
                 new Span<float>(dst + (long)(h.PadBefore + rowsIn) * wp, below * wp).Clear();
             }
-        });
-        new Span<float>(xp + planes * padPlane, slack).Clear();
+        }
     }
 
     // ---- forward ----
 
-    static void Run(float* x, PlaneStrides xs, float* weight, float* y, PlaneStrides ys, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads)
+    // ws: ForwardFloats(n, cin, cout, h, w, width) floats of scratch.
+    static void Run(float* x, PlaneStrides xs, float* weight, float* y, PlaneStrides ys, int n, int cin, int cout, ConvAxis h, ConvAxis w, SimdWidth width, int threads,
+        float* ws)
     {
         switch (width)
         {
             // MR x 2 vectors: 16 accumulators on AVX-512 (as the GEMM's 8x32), 12 on the 16-register ISAs.
-            case SimdWidth.V512: Forward<V512Ops, Vector512<float>, Rows8>(x, xs, weight, y, ys, n, cin, cout, h, w, threads); break;
-            case SimdWidth.V256: Forward<V256Ops, Vector256<float>, Rows6>(x, xs, weight, y, ys, n, cin, cout, h, w, threads); break;
-            case SimdWidth.V128: Forward<V128Ops, Vector128<float>, Rows6>(x, xs, weight, y, ys, n, cin, cout, h, w, threads); break;
-            default: Forward<ScalarOps, float, Rows4>(x, xs, weight, y, ys, n, cin, cout, h, w, threads); break;
+            case SimdWidth.V512: Forward<V512Ops, Vector512<float>, Rows8>(x, xs, weight, y, ys, n, cin, cout, h, w, threads, ws); break;
+            case SimdWidth.V256: Forward<V256Ops, Vector256<float>, Rows6>(x, xs, weight, y, ys, n, cin, cout, h, w, threads, ws); break;
+            case SimdWidth.V128: Forward<V128Ops, Vector128<float>, Rows6>(x, xs, weight, y, ys, n, cin, cout, h, w, threads, ws); break;
+            default: Forward<ScalarOps, float, Rows4>(x, xs, weight, y, ys, n, cin, cout, h, w, threads, ws); break;
         }
     }
 
-    static void Forward<TO, TV, TR>(float* x, PlaneStrides xs, float* weight, float* y, PlaneStrides ys, int n, int cin, int cout, ConvAxis h, ConvAxis w, int threads)
+    static void Forward<TO, TV, TR>(float* x, PlaneStrides xs, float* weight, float* y, PlaneStrides ys, int n, int cin, int cout, ConvAxis h, ConvAxis w, int threads,
+        float* ws)
         where TO : struct, IVec<TV> where TV : struct where TR : struct, IRows
     {
         int mr = TR.Count, nr = 2 * TO.Count;
-        int kh = h.Kernel, kw = w.Kernel, oh = h.Out, ow = w.Out;
-        int hp = oh + kh - 1, wp = ow + kw - 1;
-        int kk = cin * kh * kw, panels = (cout + mr - 1) / mr;
-        long padPlane = (long)hp * wp, outPlane = (long)oh * ow;
-        float* xp = (float*)NativeMemory.AlignedAlloc((nuint)(PaddedLength(n, cin, h, w, nr) * sizeof(float)), 64);
+        int kk = cin * h.Kernel * w.Kernel, panels = (cout + mr - 1) / mr;
         // wpk: panel q (kk, MR), wpk[q*kk*MR + k*MR + r] = w[q*MR + r, k]; rows past cout are zero. The GEMM's A packing
-        // (4x4 register transposes) does exactly this.
-        float* wpk = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(1, (long)panels * kk * mr) * sizeof(float)), 64);
-        try
+        // (4x4 register transposes) does exactly this. xp after it (ForwardFloats' layout).
+        float* wpk = ws, xp = ws + Align16((long)panels * kk * mr);
+        GemmPack.Block(wpk, weight, cout, kk, kk, 1, mr);
+        Pad(x, xs, cin, xp, n * cin, h, w, nr, threads);
+        // Units are (image, output row): enough of them to keep both threads busy at batch 1.
+        KernelThreads.For(n * h.Out, 1, threads, new ForwardJob<TO, TV, TR>(xp, wpk, y, ys, cin, cout, h, w));
+    }
+
+    // Output rows [u0, u1) of the (image, output row) units: every MR-channel panel, NR columns at a time.
+    readonly struct ForwardJob<TO, TV, TR>(float* xp, float* wpk, float* y, PlaneStrides ys, int cin, int cout, ConvAxis h, ConvAxis w) : KernelThreads.IRangeBody
+        where TO : struct, IVec<TV> where TV : struct where TR : struct, IRows
+    {
+        public void Run(int u0, int u1)
         {
-            GemmPack.Block(wpk, weight, cout, kk, kk, 1, mr);
-            Pad(x, xs, cin, xp, n * cin, h, w, nr, threads);
-            nint pxp = (nint)xp, pw = (nint)wpk, py = (nint)y;
-            // Units are (image, output row): enough of them to keep both threads busy at batch 1.
-            KernelThreads.For(n * oh, 1, threads, (u0, u1) =>
+            int mr = TR.Count, nr = 2 * TO.Count;
+            int kh = h.Kernel, kw = w.Kernel, oh = h.Out, ow = w.Out;
+            int wp = ow + kw - 1, kk = cin * kh * kw, panels = (cout + mr - 1) / mr;
+            long padPlane = (long)(oh + kh - 1) * wp;
+            float* tile = stackalloc float[mr * nr];
+            for (int u = u0; u < u1; u++)
             {
-                float* tile = stackalloc float[mr * nr];
-                for (int u = u0; u < u1; u++)
+                int img = u / oh, oy = u % oh;
+                float* src = xp + (long)img * cin * padPlane + (long)oy * wp;
+                float* dst = y + img * ys.Image + (long)oy * ow;
+                for (int q = 0; q < panels; q++)
                 {
-                    int img = u / oh, oy = u % oh;
-                    float* src = (float*)pxp + (long)img * cin * padPlane + (long)oy * wp;
-                    float* dst = (float*)py + img * ys.Image + (long)oy * ow;
-                    for (int q = 0; q < panels; q++)
+                    float* pa = wpk + (long)q * kk * mr;
+                    int mEff = Math.Min(mr, cout - q * mr);
+                    for (int ox = 0; ox < ow; ox += nr)
                     {
-                        float* pa = (float*)pw + (long)q * kk * mr;
-                        int mEff = Math.Min(mr, cout - q * mr);
-                        for (int ox = 0; ox < ow; ox += nr)
+                        int nEff = Math.Min(nr, ow - ox);
+                        float* c = dst + q * mr * ys.Channel + ox;
+                        if (mEff == mr && nEff == nr) Tile<TO, TV, TR>(pa, src + ox, cin, kh, kw, padPlane, wp, c, ys.Channel);
+                        else
                         {
-                            int nEff = Math.Min(nr, ow - ox);
-                            float* c = dst + q * mr * ys.Channel + ox;
-                            if (mEff == mr && nEff == nr) Tile<TO, TV, TR>(pa, src + ox, cin, kh, kw, padPlane, wp, c, ys.Channel);
-                            else
-                            {
-                                // Edge tile: computed whole into the scratch (xp's slack covers the over-read), valid part copied.
-                                Tile<TO, TV, TR>(pa, src + ox, cin, kh, kw, padPlane, wp, tile, nr);
-                                for (int r = 0; r < mEff; r++)
-                                    new ReadOnlySpan<float>(tile + r * nr, nEff).CopyTo(new Span<float>(c + r * ys.Channel, nEff));
-                            }
+                            // Edge tile: computed whole into the scratch (xp's slack covers the over-read), valid part copied.
+                            Tile<TO, TV, TR>(pa, src + ox, cin, kh, kw, padPlane, wp, tile, nr);
+                            for (int r = 0; r < mEff; r++)
+                                new ReadOnlySpan<float>(tile + r * nr, nEff).CopyTo(new Span<float>(c + r * ys.Channel, nEff));
                         }
                     }
                 }
-            });
+            }
         }
-        finally { NativeMemory.AlignedFree(xp); NativeMemory.AlignedFree(wpk); }
     }
 
     /// <summary>
@@ -302,47 +341,55 @@ public static unsafe class ImplicitConv
         int kh = h.Kernel, kw = w.Kernel, oh = h.Out, ow = w.Out;
         int hp = oh + kh - 1, wp = ow + kw - 1;
         int kk = cin * kh * kw;
-        long padPlane = (long)hp * wp, outPlane = (long)oh * ow, wlen = (long)cout * kk;
+        long padPlane = (long)hp * wp, wlen = (long)cout * kk;
         int rowsPerChunk = Math.Clamp(ChunkFloats / Math.Max(1, cout * ow + cin * wp), 1, oh);
         int chunks = (oh + rowsPerChunk - 1) / rowsPerChunk;
         rowsPerChunk = (oh + chunks - 1) / chunks;
         int parts = Math.Min(threads, n);
-        float* xp = (float*)NativeMemory.AlignedAlloc((nuint)(PaddedLength(n, cin, h, w, 0) * sizeof(float) + 64), 64);
-        float* partial = (float*)NativeMemory.AlignedAlloc((nuint)(parts * wlen * sizeof(float)), 64);
-        int[] offRented = ArrayPool<int>.Shared.Rent(kk);
+        // Scratch: xp (+ 16 floats), the partial sums of parts 1.. (part 0 sums straight into dw), the tap offsets.
+        long xpLen = Align16(PaddedLength(n, cin, h, w, 0) + 16), partLen = Align16((parts - 1) * wlen);
+        var block = s_scratch.Take(xpLen + partLen + Align16(kk));
         try
         {
-            new Span<float>(partial, checked((int)(parts * wlen))).Clear();
+            float* xp = block.Ptr, partial = xp + xpLen;
             // off[k]: where tap k = (c, ki, kj) starts in an image's xp, relative to the output position.
+            int* off = (int*)(partial + partLen);
             for (int c = 0, k = 0; c < cin; c++)
                 for (int ki = 0; ki < kh; ki++)
-                    for (int kj = 0; kj < kw; kj++, k++) offRented[k] = (int)(c * padPlane + (long)ki * wp + kj);
+                    for (int kj = 0; kj < kw; kj++, k++) off[k] = (int)(c * padPlane + (long)ki * wp + kj);
             Pad(x, PlaneStrides.Nchw(cin, (long)h.In * w.In), cin, xp, n * cin, h, w, 0, threads);
-            nint pxp = (nint)xp, pdy = (nint)dy, part0 = (nint)partial;
-            var off = offRented;
-            KernelThreads.For(n, 1, parts, (i0, i1) =>
+            KernelThreads.For(n, 1, parts, new WeightJob<TO, TV, TK>(xp, dy, gs, dw, partial, off, n, parts, cin, cout, h, w, rowsPerChunk));
+            // Parts in a fixed order: the sum does not depend on which thread ran which part. Part 0's sum is dw itself, so this is
+            // bit for bit the former zeroed dw plus every partial (0 + p0 is p0: a sum started at +0 is never -0).
+            for (int p = 1; p < parts; p++)
             {
-                int part = 0;
-                while (KernelThreads.Chunk(n, parts, part).Start != i0) part++;
-                float* acc = (float*)part0 + part * wlen;
-                fixed (int* po = off)
-                    for (int img = i0; img < i1; img++)
-                        for (int r0 = 0; r0 < oh; r0 += rowsPerChunk)
-                        {
-                            int r1 = Math.Min(oh, r0 + rowsPerChunk);
-                            float* xi = (float*)pxp + (long)img * cin * padPlane + (long)r0 * wp;
-                            float* gi = (float*)pdy + img * gs.Image + (long)r0 * ow;
-                            WeightChunk<TO, TV, TK>(xi, gi, acc, po, cout, kk, r1 - r0, ow, wp, gs.Channel);
-                        }
-            });
-            // Chunks in a fixed order: the sum does not depend on which thread ran which chunk.
-            for (int p = 0; p < parts; p++)
-                for (long j = 0; j < wlen; j++) dw[j] += partial[p * wlen + j];
+                float* src = partial + (p - 1) * wlen;
+                for (long j = 0; j < wlen; j++) dw[j] += src[j];
+            }
         }
-        finally
+        finally { s_scratch.Give(block); }
+    }
+
+    // Images [i0, i1): one part of KernelThreads.Chunk(n, parts, .), summed into dw (part 0) or its own partial (zeroed here).
+    readonly struct WeightJob<TO, TV, TK>(float* xp, float* dy, PlaneStrides gs, float* dw, float* partial, int* off, int n, int parts, int cin, int cout,
+        ConvAxis h, ConvAxis w, int rowsPerChunk) : KernelThreads.IRangeBody
+        where TO : struct, IVec<TV> where TV : struct where TK : struct, IRows
+    {
+        public void Run(int i0, int i1)
         {
-            NativeMemory.AlignedFree(xp); NativeMemory.AlignedFree(partial);
-            ArrayPool<int>.Shared.Return(offRented);
+            int kh = h.Kernel, kw = w.Kernel, oh = h.Out, ow = w.Out, kk = cin * kh * kw, wp = ow + kw - 1;
+            long padPlane = (long)(oh + kh - 1) * wp, wlen = (long)cout * kk;
+            int part = KernelThreads.ChunkOf(n, parts, i0);
+            float* acc = part == 0 ? dw : partial + (part - 1) * wlen;
+            new Span<float>(acc, checked((int)wlen)).Clear();
+            for (int img = i0; img < i1; img++)
+                for (int r0 = 0; r0 < oh; r0 += rowsPerChunk)
+                {
+                    int r1 = Math.Min(oh, r0 + rowsPerChunk);
+                    float* xi = xp + (long)img * cin * padPlane + (long)r0 * wp;
+                    float* gi = dy + img * gs.Image + (long)r0 * ow;
+                    WeightChunk<TO, TV, TK>(xi, gi, acc, off, cout, kk, r1 - r0, ow, wp, gs.Channel);
+                }
         }
     }
 

@@ -26,12 +26,14 @@ internal readonly unsafe struct GemmArgs
     public readonly int Lda, Ldb, Ldc;
     /// <summary>Applied to each C tile after its last K block (GemmEpilogue); the default does nothing.</summary>
     public readonly GemmEpilogue Epilogue;
+    /// <summary>A already packed (PackedGemmA's layout for this path's MR and KC), read in place by the driver; null: pack A.</summary>
+    public readonly float* PackedA;
 
     public GemmArgs(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
-        float* b, int ldb, float beta, float* c, int ldc, GemmEpilogue epilogue = default)
+        float* b, int ldb, float beta, float* c, int ldc, GemmEpilogue epilogue = default, float* packedA = null)
     {
         TransA = transA; TransB = transB; M = m; N = n; K = k; Alpha = alpha; Beta = beta;
-        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc; Epilogue = epilogue;
+        A = a; B = b; C = c; Lda = lda; Ldb = ldb; Ldc = ldc; Epilogue = epilogue; PackedA = packedA;
     }
 
     /// <summary>Address of op(A)[i, p], and the strides of op(A) along i and along p.</summary>
@@ -187,7 +189,10 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
         int mcPad = RoundUp(Math.Min(w.Mc, g.M), mr), ncPad = RoundUp(Math.Min(w.Nc, g.N), nr);
         int ksMax = Math.Min(w.Ks, g.K);
         // Packed super-blocks: the KC slab at offset pc (within the super-block) starts at pc * mcPad (A), pc * ncPad (B).
-        float* pa = PackBuffers.A((nint)mcPad * ksMax);
+        // A packed beforehand (PackedGemmA) is read in place: the KC slab at k starts at k * mPadAll, row block ic at + ic * kc.
+        bool prepacked = g.PackedA != null;
+        int mPadAll = RoundUp(g.M, mr);
+        float* pa = prepacked ? null : PackBuffers.A((nint)mcPad * ksMax);
         // Direct B packs only a last, partial micro-panel (one (KC, NR) panel; reading past B's row end is not allowed).
         float* pb = PackBuffers.B(w.DirectB ? (nint)kcMax * nr : (nint)ncPad * ksMax);
         float* edge = stackalloc float[mr * nr];
@@ -211,7 +216,7 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                             GemmPack.Block(pb + (nint)pc * ncPad, g.BAt(k0 + pc, jc), nc, Math.Min(kcMax, kLen - pc), g.BStrideJ, g.BStrideP, nr);
                         packedJb = jb; packedBk = k0;
                     }
-                    if (ib != packedIb || k0 != packedAk)
+                    if (!prepacked && (ib != packedIb || k0 != packedAk))
                     {
                         for (int pc = 0; pc < kLen; pc += kcMax)
                             GemmPack.Block(pa + (nint)pc * mcPad, g.AAt(ic, k0 + pc), mc, Math.Min(kcMax, kLen - pc), g.AStrideI, g.AStrideP, mr);
@@ -221,8 +226,10 @@ internal static unsafe class GemmDriver<TOps, TV, TRows>
                     {
                         bool last = k0 + pc + kcMax >= g.K;
                         float beta = k0 + pc == 0 ? g.Beta : 1f;
-                        if (w.DirectB) MacroDirect(g, pa + (nint)pc * mcPad, k0 + pc, pb, ic, jc, mc, nc, Math.Min(kcMax, kLen - pc), beta, edge, last);
-                        else Macro(g, pa + (nint)pc * mcPad, pb + (nint)pc * ncPad, ic, jc, mc, nc, Math.Min(kcMax, kLen - pc), beta, edge, last);
+                        int kc = Math.Min(kcMax, kLen - pc);
+                        float* paSlab = prepacked ? g.PackedA + (nint)(k0 + pc) * mPadAll + (nint)ic * kc : pa + (nint)pc * mcPad;
+                        if (w.DirectB) MacroDirect(g, paSlab, k0 + pc, pb, ic, jc, mc, nc, kc, beta, edge, last);
+                        else Macro(g, paSlab, pb + (nint)pc * ncPad, ic, jc, mc, nc, kc, beta, edge, last);
                     }
                 }
             }

@@ -44,16 +44,23 @@ public static unsafe class Sgemm
     /// As <see cref="Run(bool,bool,int,int,int,float,float*,int,float*,int,float,float*,int,SimdWidth,int)"/>, then
     /// <paramref name="epilogue"/> on every element of C (per-row scale and shift, residual, ReLU: <see cref="GemmEpilogue"/>),
     /// applied to each tile as soon as its last K block is stored, so C is written once. The residual may not overlap C.
+    /// <paramref name="packedA"/> (null: none) is the packing of this very A (not transposed, m by k, <see cref="PackedGemmA"/>):
+    /// the blocked driver then reads its panels instead of packing A again; the matrix-vector and narrow paths, and a pack
+    /// made for another <see cref="SimdWidth"/>, read <paramref name="a"/> as usual. Bit-identical to the call without it.
     /// </summary>
     public static void RunFused(bool transA, bool transB, int m, int n, int k, float alpha,
-        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, in GemmEpilogue epilogue, SimdWidth width, int threads)
+        float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, in GemmEpilogue epilogue, SimdWidth width, int threads, PackedGemmA? packedA = null)
     {
         Validate(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, width, threads);
         if (epilogue.Residual != null && epilogue.Ldr < n)
             throw new ArgumentOutOfRangeException(nameof(epilogue), epilogue.Ldr, $"Expected the epilogue's residual row stride >= n ({n}).");
+        if (packedA is not null && (transA || packedA.M != m || packedA.K != k))
+            throw new ArgumentException($"Sgemm.RunFused: packedA is ({packedA.M}, {packedA.K}), but A is {(transA ? "transposed " : "")}({m}, {k}); pack this A (not transposed) or pass null.", nameof(packedA));
         if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0) { ScaleC(m, n, beta, c, ldc); if (!epilogue.IsNone) epilogue.Reference(c, ldc, m, n); return; }
-        var g = new GemmArgs(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+        float* pa = packedA is not null && packedA.Width == width ? packedA.Data : null;
+        if (packedA is not null && pa == null && packedA.Width == width) throw new ObjectDisposedException(nameof(PackedGemmA));
+        var g = new GemmArgs(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, pa);
         switch (width)
         {
             // Why 8x32 on AVX-512: measured in the kernel lab (`bench lab gemm`) against 6x32, 12x32 and 14x32 it is

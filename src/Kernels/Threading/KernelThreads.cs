@@ -35,6 +35,36 @@ public static class KernelThreads
         return (start, start + q + (i < r ? 1 : 0));
     }
 
+    /// <summary>The index i of the chunk of <see cref="Chunk"/>(n, parts, i) that starts at <paramref name="start"/> (parts &lt;= n).</summary>
+    public static int ChunkOf(int n, int parts, int start)
+    {
+        // The first r chunks have q + 1 elements, the rest q.
+        int q = n / parts, r = n % parts, big = r * (q + 1);
+        return start < big ? start / (q + 1) : r + (start - big) / q;
+    }
+
+    /// <summary>A loop body over [start, end) carried by value (see <see cref="For{TBody}(int, int, int, in TBody)"/>).</summary>
+    public interface IRangeBody
+    {
+        /// <summary>Runs the items [start, end).</summary>
+        void Run(int start, int end);
+    }
+
+    /// <summary>
+    /// As <see cref="For(int,int,int,Action{int,int})"/> for a struct body: when the work runs as one chunk it is called
+    /// directly, with no delegate or closure allocated (a warm single-threaded kernel call then allocates nothing).
+    /// </summary>
+    public static void For<TBody>(int n, int minPerChunk, int maxParts, in TBody body) where TBody : struct, IRangeBody
+    {
+        if (n <= 0) return;
+        if (Math.Min(Math.Max(1, maxParts), Math.Max(1, n / Math.Max(1, minPerChunk))) == 1) { body.Run(0, n); return; }
+        ForParts(n, minPerChunk, maxParts, body);
+    }
+
+    // Its own method: the delegate (a boxed copy of the body) is made only when the work is split.
+    static void ForParts<TBody>(int n, int minPerChunk, int maxParts, TBody body) where TBody : struct, IRangeBody
+        => For(n, minPerChunk, maxParts, body.Run);
+
     /// <summary>
     /// Runs <paramref name="body"/>(start, end) over [0, n) in at most <see cref="Count"/> contiguous chunks,
     /// using one chunk per thread and no more chunks than n / <paramref name="minPerChunk"/>.

@@ -1,7 +1,8 @@
 // ImplicitConv (implicit-GEMM conv2d, stride 1) against the scalar references on every SIMD path: forward, input gradient
 // and weight gradient, on odd shapes (output widths around every tile width, channel counts off the tile heights,
 // asymmetric and zero padding, even kernels, FreesoundCnn's 3x11 'same'), with a guard after each output; results do
-// not depend on the thread count; unsupported geometries are refused with a message.
+// not depend on the thread count; the weight gradient at T threads is each thread's images summed alone, added in order;
+// warm single-threaded calls allocate nothing; unsupported geometries are refused with a message.
 using Cochlea.Kernels;
 using Cochlea.Kernels.Conv;
 using NUnit.Framework;
@@ -150,5 +151,57 @@ public unsafe class ImplicitConvTests
         Assert.That(ex.Message, Does.Contain("stride 1").And.Contain("Im2Col"));
         Assert.Throws<ArgumentException>(() => Fwd(new ConvAxis(4, 3, 1, 3, 0), new ConvAxis(4, 3, 1, 1, 1)));
         Assert.That(ImplicitConv.Supports(new ConvAxis(24, 3, 1, 1, 1), new ConvAxis(128, 11, 1, 5, 5)), Is.True);
+    }
+
+    // The split contract written out: at T threads the images are cut as KernelThreads.Chunk(n, T, .), each part summed
+    // alone (what a 1-thread call over just those images gives), and the parts added in order: bit for bit, every path.
+    [Test]
+    public void WeightGradientIsThePartsSummedAloneAndAddedInOrder([Values(2, 3)] int threads)
+    {
+        var rng = new Random(16);
+        const int n = 7, cin = 3, cout = 9;
+        var h = new ConvAxis(5, 3, 1, 1, 1); var w = new ConvAxis(37, 11, 1, 5, 5);
+        int xImg = cin * h.In * w.In, yImg = cout * h.Out * w.Out, wl = cout * cin * 33;
+        var x = Rand(n * xImg, rng); var dy = Rand(n * yImg, rng);
+        foreach (var wd in Check.Paths)
+        {
+            var got = new float[wl];
+            var want = new float[wl];
+            var part = new float[wl];
+            fixed (float* px = x, pdy = dy, pg = got, pp = part)
+            {
+                ImplicitConv.BackwardWeight(px, pdy, pg, n, cin, cout, h, w, wd, threads);
+                for (int p = 0; p < threads; p++)
+                {
+                    var (i0, i1) = Cochlea.Kernels.Threading.KernelThreads.Chunk(n, threads, p);
+                    ImplicitConv.BackwardWeight(px + i0 * xImg, pdy + i0 * yImg, pp, i1 - i0, cin, cout, h, w, wd, 1);
+                    for (int j = 0; j < wl; j++) want[j] = p == 0 ? part[j] : want[j] + part[j];
+                }
+            }
+            Assert.That(got, Is.EqualTo(want), $"{wd} {threads} threads");
+        }
+    }
+
+    // Scratch comes from one reused block: after a warm-up, single-threaded calls of all three kernels allocate nothing.
+    [Test]
+    [NonParallelizable]
+    public void WarmCallsAllocateNothing([ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth wd)
+    {
+        var rng = new Random(17);
+        const int n = 2, cin = 3, cout = 10;
+        var h = new ConvAxis(6, 3, 1, 1, 1); var w = new ConvAxis(45, 11, 1, 5, 5);
+        var x = Rand(n * cin * h.In * w.In, rng); var wt = Rand(cout * cin * 33, rng); var dy = Rand(n * cout * h.Out * w.Out, rng);
+        var y = new float[dy.Length]; var dx = new float[x.Length]; var dw = new float[wt.Length];
+        fixed (float* px = x, pw = wt, pdy = dy, py = y, pdx = dx, pdw = dw)
+        {
+            float* ax = px, aw = pw, ady = pdy, ay = py, adx = pdx, adw = pdw;
+            foreach (var (name, run) in new (string, Action)[]
+            {
+                ("forward", () => ImplicitConv.Forward(ax, aw, ay, n, cin, cout, h, w, wd, 1)),
+                ("input gradient", () => ImplicitConv.BackwardInput(ady, aw, adx, n, cin, cout, h, w, wd, 1)),
+                ("weight gradient", () => ImplicitConv.BackwardWeight(ax, ady, adw, n, cin, cout, h, w, wd, 1)),
+            })
+                Assert.That(Check.WarmAllocatedBytes(run), Is.Zero, $"{name} {wd}: bytes allocated by 5 warm calls (in each of 4 rounds)");
+        }
     }
 }

@@ -1,5 +1,5 @@
 // Shared helpers for the kernel tests: seeded random buffers with a guard region after the
-// payload, tolerance comparison (atol + rtol*|ref|), and the list of SIMD paths to run.
+// payload, tolerance comparison (atol + rtol*|ref|), the list of SIMD paths to run, and warm-call allocation counts.
 using Cochlea.Kernels;
 using NUnit.Framework;
 
@@ -68,6 +68,24 @@ static class Check
         double s = 0;
         for (int i = 0; i < a.Length; i++) s += (double)a[i] * b[i];
         return s;
+    }
+
+    /// <summary>
+    /// Bytes this thread allocated over 5 warm calls of <paramref name="run"/> (after 3 warm-up calls), in the best of up
+    /// to 4 rounds: a one-off allocation by the runtime (its lazy work during tiering) may land in one round; an
+    /// allocation per call lands in every round.
+    /// </summary>
+    public static long WarmAllocatedBytes(Action run)
+    {
+        for (int i = 0; i < 3; i++) run();
+        long bytes = -1;
+        for (int round = 0; round < 4 && bytes != 0; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 5; i++) run();
+            bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        return bytes;
     }
 
     /// <summary>Random floats in [-1, 1).</summary>

@@ -50,4 +50,32 @@ public class KernelThreadsTests
                 KernelThreads.For(50, 1, 2, (s2, e2) => Interlocked.Add(ref total, (e - s) * (e2 - s2)))));
         Assert.That(total, Is.EqualTo(4 * 8 * 50));
     }
+
+    [Test]
+    public void ChunkOfFindsTheChunkStartingThere()
+    {
+        for (int n = 1; n <= 40; n++)
+            for (int parts = 1; parts <= n; parts++)
+                for (int i = 0; i < parts; i++)
+                    Assert.That(KernelThreads.ChunkOf(n, parts, KernelThreads.Chunk(n, parts, i).Start), Is.EqualTo(i), $"n={n} parts={parts}");
+    }
+
+    struct SumBody(long[] sums) : KernelThreads.IRangeBody
+    {
+        public readonly void Run(int s, int e) { for (int i = s; i < e; i++) Interlocked.Add(ref sums[i], i); }
+    }
+
+    [Test]
+    [NonParallelizable]
+    public void AStructBodyRunsEveryIndexOnceAndAllocatesNothingAsOnePart([Values(1, 2, 3)] int parts)
+    {
+        var sums = new long[64];
+        var body = new SumBody(sums);
+        for (int i = 0; i < 10; i++) KernelThreads.For(64, 1, parts, body);
+        Assert.That(sums.Select((v, i) => v == 10L * i).All(b => b), "every index once per call");
+        if (parts > 1) return;   // a split call hands the work over as a delegate (a boxed copy of the body)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 100; i++) KernelThreads.For(64, 1, parts, body);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.Zero);
+    }
 }

@@ -117,19 +117,7 @@ public class MelFeatureKernelTests
             var x = Signal(batch * 16000, batch);
             var y = new float[batch * mel.FrameCount(16000) * 40];
             foreach (var (name, run) in new (string, Action)[] { ("log-mel", () => mel.Run(x, batch, y, w, 1)), ("mfcc", () => mfcc.Run(x, batch, y, w, 1)) })
-            {
-                for (int i = 0; i < 3; i++) run();
-                // Up to 4 rounds: a one-off (the runtime's own lazy work landing on this thread during tiering) may
-                // hit one round; an allocation per call hits every round.
-                long bytes = -1;
-                for (int round = 0; round < 4 && bytes != 0; round++)
-                {
-                    long before = GC.GetAllocatedBytesForCurrentThread();
-                    for (int i = 0; i < 5; i++) run();
-                    bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-                }
-                Assert.That(bytes, Is.Zero, $"{name} {w} batch {batch}: bytes allocated by 5 warm calls (in each of 4 rounds)");
-            }
+                Assert.That(Check.WarmAllocatedBytes(run), Is.Zero, $"{name} {w} batch {batch}: bytes allocated by 5 warm calls (in each of 4 rounds)");
         }
     }
 

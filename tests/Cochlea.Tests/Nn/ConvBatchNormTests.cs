@@ -114,4 +114,28 @@ public class ConvBatchNormTests
         for (int i = 0; i < fused.Length; i++)
             Assert.That(fused[i], Is.EqualTo(viaOps[i]).Within(1e-5 * scale), $"element {i}");
     }
+
+    // Conv2dBatchNormRelu's eval path uses ConvBatchNormEval's gate (CPU float32, running statistics, no gradient to record:
+    // grad mode off or nothing requiring one) and reads the statistics through contiguous views, so a strided gamma now
+    // takes it too (the former gate sent it to batch_norm, which refuses non-contiguous parameters); wrong shapes are named.
+    [Test]
+    public void Conv2dBatchNormReluEvalSharesTheFusedGate()
+    {
+        using var scope = Tensor.Scope();
+        var rng = new Random(9);
+        var x = Tensor.Randn(rng, 1f, 2, 3, 5, 40);
+        var wt = Tensor.Randn(rng, 0.3f, 4, 3, 3, 3);
+        var gammaStrided = Tensor.Rand(rng, 0.5f, 1.5f, 8).Slice(0, 0, 8, step: 2);
+        Assert.That(gammaStrided.IsContiguous, Is.False);
+        var gamma = gammaStrided.Clone();
+        var beta = Tensor.Randn(rng, 0.5f, 4);
+        var mean = Tensor.Randn(rng, 0.5f, 4);
+        var var_ = Tensor.Rand(rng, 0.5f, 2f, 4);
+        var want = Ops.Relu(Ops.BatchNorm(Ops.Conv2d(x, wt, null, padding: ConvPadding.Same), gamma, beta, mean, var_, training: false)).ToArray();
+        var y = Ops.Conv2dBatchNormRelu(x, wt, ConvPadding.Same, gammaStrided, beta, mean, var_, training: false);
+        Assert.That(y.GradFn, Is.Null);
+        Assert.That(y.ToArray(), Is.EqualTo(want), "grad mode on, nothing requires a gradient, strided gamma: the in-place eval path");
+        var ex = Assert.Throws<ArgumentException>(() => Ops.Conv2dBatchNormRelu(x, wt, ConvPadding.Same, Tensor.Ones(5), beta, mean, var_, training: false));
+        Assert.That(ex!.Message, Does.Contain("conv2d_batch_norm_relu: gamma must be (4,)"));
+    }
 }
