@@ -127,8 +127,15 @@ public static class Decibel
         {
             if (Vector512.IsHardwareAccelerated && n >= 16)
             {
-                var v = Vector512.Load(p);
-                for (i = 16; i <= n - 16; i += 16) v = Vector512.Max(v, Vector512.Load(p + i));
+                // Four running maxima: one would chain every load through vmaxps' latency.
+                Vector512<float> v = Vector512.Load(p), v1 = v, v2 = v, v3 = v;
+                for (i = 16; i <= n - 64; i += 64)
+                {
+                    v = Vector512.Max(v, Vector512.Load(p + i)); v1 = Vector512.Max(v1, Vector512.Load(p + i + 16));
+                    v2 = Vector512.Max(v2, Vector512.Load(p + i + 32)); v3 = Vector512.Max(v3, Vector512.Load(p + i + 48));
+                }
+                for (; i <= n - 16; i += 16) v = Vector512.Max(v, Vector512.Load(p + i));
+                v = Vector512.Max(Vector512.Max(v, v1), Vector512.Max(v2, v3));
                 var h = Vector256.Max(v.GetLower(), v.GetUpper());
                 for (int j = 0; j < 8; j++) m = Math.Max(m, h[j]);
             }

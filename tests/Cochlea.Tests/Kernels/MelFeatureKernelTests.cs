@@ -286,6 +286,23 @@ public class MelFeatureKernelTests
         Assert.That(y[4], Is.EqualTo(20 * Math.Log10(2)).Within(1e-5));
     }
 
+    /// <summary>The clip maximum (ref = max) is found wherever it sits: every position of lengths around the vector and 4-vector blocks.</summary>
+    [Test]
+    public void DecibelClipMaxFoundAtEveryPosition()
+    {
+        var rng = new Random(9);
+        foreach (int n in new[] { 1, 15, 16, 17, 63, 64, 65, 80, 127, 200 })
+            for (int at = 0; at < n; at++)
+            {
+                var s = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble()).ToArray();
+                s[at] = 7f;
+                var y = new float[n];
+                Decibel.PowerToDb(s, y, topDb: null, referenceIsMax: true);
+                Assert.That(y[at], Is.EqualTo(0f), $"n={n}: max at {at}");
+                Assert.That(y.Max(), Is.EqualTo(0f), $"n={n}: max at {at}");
+            }
+    }
+
     [Test]
     public void FilterbankApplyMatchesDense()
     {
