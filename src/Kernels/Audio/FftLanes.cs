@@ -86,16 +86,20 @@ internal static unsafe class FftLanes
 
     /// <summary>The first step of <see cref="PackStrided{TO,TV}"/>: xt row r = (M[0][r], ..., M[W-1][r]) for r &lt; min(hop, len), rows W floats apart.</summary>
     public static void TransposeHops<TO, TV>(float* s, int hop, int len, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
+        => TransposeColumns<TO, TV>(s, hop, Math.Min(hop, len), xt);
+
+    /// <summary>xt row r = (s[r], s[stride + r], ..., s[(W-1)*stride + r]) for r &lt; cols, rows W floats apart.</summary>
+    public static void TransposeColumns<TO, TV>(float* s, int stride, int cols, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
     {
-        int w = TO.Count, rb = hop / w * w;
-        if (w >= 8 && HasQuads<TV>()) TransposeHopsByQuads<TO, TV>(s, hop, rb, xt);
+        int w = TO.Count, rb = cols / w * w;
+        if (w >= 8 && HasQuads<TV>()) TransposeHopsByQuads<TO, TV>(s, stride, rb, xt);
         else for (int r0 = 0; r0 < rb; r0 += w)
         {
-            var io = new StridedRows<TO, TV> { Src = s + r0, SrcStride = hop, Dst = xt + (nint)r0 * w, DstStride = w };
+            var io = new StridedRows<TO, TV> { Src = s + r0, SrcStride = stride, Dst = xt + (nint)r0 * w, DstStride = w };
             Transpose<TO, TV, StridedRows<TO, TV>>(ref io);
         }
-        for (int r = rb; r < Math.Min(hop, len); r++)
-            for (int q = 0; q < w; q++) xt[(nint)r * w + q] = s[(nint)q * hop + r];
+        for (int r = rb; r < cols; r++)
+            for (int q = 0; q < w; q++) xt[(nint)r * w + q] = s[(nint)q * stride + r];
     }
 
     /// <summary>
@@ -544,6 +548,32 @@ internal unsafe struct StridedFrames : IStageInput
 }
 
 /// <summary>
+/// The input of a fused first FFT stage for frames in interleaved lanes (StftEngine's lane blocks): window sample j of the
+/// group's lane l is row j of Xt, lane l, already in place (no lane shifts); times the window. Row[pos] (read order, see
+/// <see cref="StridedTable"/>) is j, or -1 outside the window.
+/// </summary>
+internal unsafe struct BlockRows : IStageInput
+{
+    public float* Xt, Win;
+    public int* Row;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly void Load<TO, TV>(nint offset, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        nint pos = (nint)((nuint)offset / (nuint)TO.Count) * 2;
+        re = Value<TO, TV>(pos);
+        im = Value<TO, TV>(pos + 1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    readonly TV Value<TO, TV>(nint pos) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        int j = Row[pos];
+        return j < 0 ? TO.Splat(0f) : TO.Mul(TO.Load(Xt + (nint)j * TO.Count), TO.Splat(Win[pos]));
+    }
+}
+
+/// <summary>
 /// The per-spec tables of <see cref="StridedFrames"/> (built once per StftSpec): Code[pos] = (j % hop) * 4 + j / hop for the window
 /// sample j = pos - WindowOffset, -1 outside the window; the window placed at its n_fft positions. <see cref="Fusable"/>: at most
 /// three lane shifts per row (frame length &lt;= 4 hops; longer frames shift too often and keep the packed path).
@@ -561,6 +591,7 @@ internal sealed unsafe class StridedTable
         int n = spec.FftSize, off = spec.WindowOffset, len = spec.FrameLength, hop = spec.Hop;
         Fusable = allowFusion && (len - 1) / hop <= 3;
         _code = GC.AllocateArray<int>(n, pinned: true);
+        _row = GC.AllocateArray<int>(n, pinned: true);
         _window = GC.AllocateArray<float>(n, pinned: true);
         // Indexed by the position the first stage reads: packed row t holds positions 2 InputRow(t) and 2 InputRow(t) + 1
         // (InputRow permutes for a prime-factor plan, see RealPlan).
@@ -570,12 +601,17 @@ internal sealed unsafe class StridedTable
             int pos = plan.Split && plan.CanFuseInput ? 2 * plan.InputRow(at / 2) + at % 2 : at;
             _code[at] = CodeOf(pos, off, len, hop, Fusable);
             int j = pos - off;
+            _row[at] = j >= 0 && j < len ? j : -1;
             _window[at] = j >= 0 && j < len ? spec.Window[j] : 0f;
         }
         _off = off; _len = len; _hop = hop;
     }
 
     readonly int _off, _len, _hop;
+    readonly int[] _row;
+
+    /// <summary>Per position (read order): its window sample j, or -1 outside the window (<see cref="BlockRows"/>).</summary>
+    public int* RowPtr => (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_row));
 
     static int CodeOf(int pos, int off, int len, int hop, bool fusable)
     {

@@ -118,6 +118,8 @@ public sealed unsafe class MelSpectrogramKernel
         public readonly int RowFloats => Mels + (Energy ? 1 : 0);
         public readonly long WorkFloats(int w) => (long)(Bins + RowFloats) * w;
         public readonly bool PowerOnly => true;
+        /// <summary>RunLanes places a group's block at its first frame, so its lanes must be consecutive frames.</summary>
+        public readonly bool AnyLaneFrames => FrameMax == null;
 
         public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
         {

@@ -25,6 +25,9 @@ internal unsafe interface IFrameSink
     /// <summary>True when the sink needs only |X|^2: then xr holds the power rows and xi is unused.</summary>
     bool PowerOnly { get; }
 
+    /// <summary>True when the sink places each lane's row through dst alone, so a group's lanes may be any frames (lane blocks).</summary>
+    bool AnyLaneFrames { get; }
+
     void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged;
 }
 
@@ -32,8 +35,8 @@ internal static unsafe class StftEngine
 {
     /// <summary>Workspace floats for one worker at W lanes with a sink needing <paramref name="sinkWork"/> floats and rows of <paramref name="rowFloats"/>.</summary>
     public static long WorkFloats(StftSpec spec, RealPlan plan, int w, long sinkWork, int rowFloats)
-        => plan.WorkFloats(w) + Math.Max((long)w * spec.FrameLength, (long)(w - 1) * spec.Hop + spec.FrameLength) + spec.FrameLength
-            + FftLanes.StridedScratch(spec.FrameLength, spec.Hop, w) + rowFloats + sinkWork + 64;
+        => plan.WorkFloats(w) + Math.Max((long)w * spec.FrameLength, (long)(LaneBlock.Groups(spec) * w - 1) * spec.Hop + spec.FrameLength) + spec.FrameLength
+            + Math.Max(FftLanes.StridedScratch(spec.FrameLength, spec.Hop, w), LaneBlock.XtFloats(spec, w)) + rowFloats + sinkWork + 64;
 
     /// <summary>
     /// Runs the STFT of x (batch, n) through <paramref name="sink"/>, frame f of clip b writing output + (b*F + f) * RowFloats.
@@ -68,10 +71,11 @@ internal static unsafe class StftEngine
         {
             int w = TO.Count, len = Spec.FrameLength, off = Spec.WindowOffset, hop = Spec.Hop, pad = Spec.Pad, n = N;
             int nfft = Plan.N, row = Sink.RowFloats, span = (w - 1) * hop + len;
+            int kb = LaneBlock.Groups(Spec), blockSpan = (kb * w - 1) * hop + len;
             Plan.Carve(Work, w, out float* zr, out float* zi, out float* xr, out float* xi, out float* scratch);
-            float* edge = Work + Plan.WorkFloats(w);          // per-lane padded frames, or one padded group span
-            float* xt = edge + Math.Max((nint)w * len, span);
-            float* zeroRow = xt + FftLanes.StridedScratch(len, hop, w);
+            float* edge = Work + Plan.WorkFloats(w);          // per-lane padded frames, or one padded group (block) span
+            float* xt = edge + Math.Max((nint)w * len, blockSpan);
+            float* zeroRow = xt + Math.Max(FftLanes.StridedScratch(len, hop, w), LaneBlock.XtFloats(Spec, w));
             float* dummy = zeroRow + len;
             float* sinkWork = (float*)(((nint)(dummy + row) + 63) & ~(nint)63);
             new Span<float>(zeroRow, len).Clear();
@@ -83,6 +87,7 @@ internal static unsafe class StftEngine
             // 512-point within noise). At 4 lanes the table lookups in the first stage cost what the saved stores give (+-3 %).
             var table = w >= 8 && hop >= w && Plan.CanFuseInput ? Spec.Strided : null;
             bool fuse = table is { Fusable: true };
+            bool blocks = fuse && Sink.AnyLaneFrames;
             fixed (float* win = Spec.Window)
             {
                 for (long g = start; g < end; g += w)
@@ -90,6 +95,22 @@ internal static unsafe class StftEngine
                     long b0 = g / Frames;
                     int f0 = (int)(g - b0 * Frames), live = (int)Math.Min(w, end - g);
                     float* clip0 = X + b0 * n;
+                    if (blocks && g + (long)kb * w <= end && f0 + kb * w <= Frames)
+                    {
+                        // A lane block: kb groups whose lanes interleave (see LaneBlock), all from one span.
+                        float* sp = GroupSpan(clip0, (long)f0 * hop + off - pad, blockSpan, edge);
+                        LaneBlock.Transpose<TO, TV>(Spec, sp, xt);
+                        for (int gg = 0; gg < kb; gg++)
+                        {
+                            for (int l = 0; l < w; l++) dst[l] = Output + (g + gg + (long)kb * l) * row;
+                            var rows = new BlockRows { Xt = xt + (nint)gg * hop * w, Win = table!.WindowPtr, Row = table.RowPtr };
+                            if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, BlockRows>(rows, zr, zi, xr, scratch);
+                            else Plan.ForwardFrom<TO, TV, BlockRows>(rows, zr, zi, xr, xi, scratch);
+                            Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
+                        }
+                        g += (long)(kb - 1) * w;
+                        continue;
+                    }
                     for (int l = 0; l < w; l++) dst[l] = l < live ? Output + (g + l) * row : dummy;
                     bool strided = w > 1 && hop >= w && f0 + live <= Frames;
                     if (strided && fuse)
@@ -160,6 +181,36 @@ internal static unsafe class StftEngine
         TV z = TO.Splat(0f);
         for (int p = from; p < to; p++)
             TO.Store(!split ? re + (nint)p * w : ((p & 1) == 0 ? re : im) + (nint)(p >> 1) * w, z);
+    }
+}
+
+/// <summary>
+/// Lane blocks: K = q+1 groups of W lanes (q = (len-1)/hop, the most hops a frame spans past its first) whose lane l holds
+/// frames f0 + gg + K*l (gg &lt; K), so every frame sample a group needs is in place in some transposed block: block d
+/// (d &lt; K + q) row r lane l = s[(d + K*l)*hop + r], and group gg's window sample j = r + q'*hop, lane l, is frame
+/// f0 + gg + q' + K*l's sample... i.e. block gg + q', row r, lane l. Stacked, the blocks make group gg's frames rows
+/// gg*hop + j: aligned loads with no lane shifts (the consecutive-frame groups shift lanes for every sample past the
+/// first hop; measured in perf, those shifts and their table decode were about a third of the first FFT stage). The
+/// cost: K + q transposes per K groups instead of K (with a shorter last block).
+/// </summary>
+internal static unsafe class LaneBlock
+{
+    /// <summary>Groups per block (K).</summary>
+    public static int Groups(StftSpec spec) => (spec.FrameLength - 1) / spec.Hop + 1;
+
+    /// <summary>Floats of the stacked transposed blocks at W lanes.</summary>
+    public static long XtFloats(StftSpec spec, int w) => (long)(2 * Groups(spec) - 1) * spec.Hop * w + 16;
+
+    /// <summary>Transposes the block span sp (frames f0 .. f0 + K*W - 1 from their first sample on) into the stacked blocks xt.</summary>
+    public static void Transpose<TO, TV>(StftSpec spec, float* sp, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        int w = TO.Count, hop = spec.Hop, len = spec.FrameLength, k = Groups(spec);
+        for (int d = 0; d < 2 * k - 1; d++)
+        {
+            // Rows block d must hold: window samples j = r + q'*hop < len for the smallest q' = d - gg of any group gg < K.
+            int rows = Math.Min(hop, len - Math.Max(0, d - k + 1) * hop);
+            FftLanes.TransposeColumns<TO, TV>(sp + (nint)d * hop, k * hop, rows, xt + (nint)d * hop * w);
+        }
     }
 }
 

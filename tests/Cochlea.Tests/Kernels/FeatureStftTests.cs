@@ -139,7 +139,9 @@ public class FeatureStftTests
         var fused = new StftKernel(spec);
         var packed = new StftKernel(packedSpec);
         var rng = new Random(name.Length);
-        foreach (int n in new[] { spec.FftSize, 3 * spec.FftSize + 17, 1000, 4000 })
+        // 9000 and 16000 samples: enough frames for lane blocks (StftEngine's LaneBlock, K*W frames) at 16 lanes, with the
+        // second clip's blocks starting mid-group; 2 threads split the groups differently from 1.
+        foreach (int n in new[] { spec.FftSize, 3 * spec.FftSize + 17, 1000, 4000, 9000, 16000 })
         {
             if (spec.Center && n <= spec.Pad) continue;
             const int batch = 2;
@@ -153,6 +155,15 @@ public class FeatureStftTests
             fused.Spectrum(x, batch, SpectrumKind.Power, pa, width: w, threads: 1);
             packed.Spectrum(x, batch, SpectrumKind.Power, pb, width: w, threads: 1);
             Assert.That(pa, Is.EqualTo(pb), $"{name} {w} N={n} power");
+            fused.Spectrum(x, batch, SpectrumKind.Power, pa, width: w, threads: 2);
+            Assert.That(pa, Is.EqualTo(pb), $"{name} {w} N={n} power, 2 threads");
+            var bank = MelFilterbank.Create(spec.Bins, 16000, 24);
+            var melFused = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f));
+            var melPacked = new MelSpectrogramKernel(packedSpec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f));
+            var ma = new float[batch * spec.FrameCount(n) * 24]; var mb = new float[ma.Length];
+            melFused.Run(x, batch, ma, w, 1);
+            melPacked.Run(x, batch, mb, w, 1);
+            Assert.That(ma, Is.EqualTo(mb), $"{name} {w} N={n} log-mel");
         }
     }
 
