@@ -362,10 +362,10 @@ internal sealed unsafe class RealPlan
     }
 
     /// <summary>
-    /// FusedLast for the prime-factor plan (last radix 5): per leader, butterfly A and its partner butterfly B (B = A when A
-    /// pairs with itself) computed in registers; output kk of A (bin k) is untangled with its partner (bin h-k), B's output
-    /// 4-kk, or (5-kk) mod 5 when the leader is rotated (B's outputs moved down by one, so both read 4-kk). Pair holds for any
-    /// k in [1, h) given w^k, and for k = 0 it equals Ends; a self-paired leader's pairs kk = 3, 4 redo those of kk = 2, 1.
+    /// FusedLast for the prime-factor plan (last radix 5): per leader, butterfly A and its partner butterfly B computed in
+    /// registers; output kk of A (bin k) is untangled with its partner (bin h-k), B's output 4-kk, or (5-kk) mod 5 when the
+    /// leader is rotated (B's outputs moved down by one, so both read 4-kk). A butterfly paired with itself (B = A) pairs
+    /// kk with (5-kk) mod 5. Pair holds for any k in [1, h) given w^k, and for k = 0 it equals Ends.
     /// </summary>
     static void FusedLastPfa<TO, TV, TOut>(int h, float* xr, float* xi, float* post, TOut put, int leaders, int* leadA, int* leadB, int* rotate, int* bin)
         where TO : struct, IVec<TV> where TV : unmanaged where TOut : struct, IBinOut
@@ -378,6 +378,14 @@ internal sealed unsafe class RealPlan
             int* k = bin + 5 * i;
             Column<TO, TV, Last5>(xr + qa, xi + qa, ss, out TV a0r, out TV a0i, out TV a1r, out TV a1i, out TV a2r, out TV a2i,
                 out TV a3r, out TV a3i, out TV a4r, out TV a4i);
+            if (qb == qa)
+            {
+                // Paired with itself (bins 0 and h/2's butterflies): outputs kk and (5-kk) mod 5.
+                Pair<TO, TV, TOut>(h, k[0], a0r, a0i, a0r, a0i, post, put);
+                Pair<TO, TV, TOut>(h, k[1], a1r, a1i, a4r, a4i, post, put);
+                Pair<TO, TV, TOut>(h, k[2], a2r, a2i, a3r, a3i, post, put);
+                continue;
+            }
             Column<TO, TV, Last5>(xr + qb, xi + qb, ss, out TV b0r, out TV b0i, out TV b1r, out TV b1i, out TV b2r, out TV b2i,
                 out TV b3r, out TV b3i, out TV b4r, out TV b4i);
             if (rotate[i] != 0)
