@@ -185,13 +185,12 @@ internal static unsafe class StftEngine
 }
 
 /// <summary>
-/// Lane blocks: K = q+1 groups of W lanes (q = (len-1)/hop, the most hops a frame spans past its first) whose lane l holds
-/// frames f0 + gg + K*l (gg &lt; K), so every frame sample a group needs is in place in some transposed block: block d
-/// (d &lt; K + q) row r lane l = s[(d + K*l)*hop + r], and group gg's window sample j = r + q'*hop, lane l, is frame
-/// f0 + gg + q' + K*l's sample... i.e. block gg + q', row r, lane l. Stacked, the blocks make group gg's frames rows
-/// gg*hop + j: aligned loads with no lane shifts (the consecutive-frame groups shift lanes for every sample past the
-/// first hop; measured in perf, those shifts and their table decode were about a third of the first FFT stage). The
-/// cost: K + q transposes per K groups instead of K (with a shorter last block).
+/// Lane blocks: K = q+1 groups of W lanes (q = (len-1)/hop, the most hops a frame reaches past its first) in which lane l
+/// of group gg holds frame f0 + gg + K*l. With s the span from frame f0's first sample, block d (d &lt; K + q) row r lane l
+/// is s[(d + K*l)*hop + r]; window sample j = r + q'*hop of group gg's lane l is s[(gg + K*l)*hop + j], which is block
+/// gg + q', row r, lane l. Stacked (block d at row d*hop), group gg's frames are the aligned rows gg*hop + j: no lane
+/// shifts (consecutive-frame groups shift lanes for every sample past the first hop; in perf, those shifts and their
+/// table decode were about a third of the first FFT stage). The cost: 2K - 1 transposes per K groups instead of K.
 /// </summary>
 internal static unsafe class LaneBlock
 {
