@@ -81,8 +81,8 @@ internal static unsafe class FftLanes
     /// The input of a fused first FFT stage for <see cref="PackStrided{TO,TV}"/>'s case: s as there, xt filled by
     /// <see cref="TransposeHops{TO,TV}"/>; the rows are computed where the stage loads them, never stored.
     /// </summary>
-    public static StridedFrames Strided(float* s, int hop, float* xt, StridedTable table, int w)
-        => new() { Xt = xt, Next = s + (nint)w * hop, Hop = hop, Code = table.CodePtr, Win = table.WindowPtr };
+    public static PositionRows<StridedFrames> Strided(float* s, int hop, float* xt, StridedTable table, int w)
+        => new(new StridedFrames { Xt = xt, Next = s + (nint)w * hop, Hop = hop, Code = table.CodePtr, Win = table.WindowPtr });
 
     /// <summary>The first step of <see cref="PackStrided{TO,TV}"/>: xt row r = (M[0][r], ..., M[W-1][r]) for r &lt; min(hop, len), rows W floats apart.</summary>
     public static void TransposeHops<TO, TV>(float* s, int hop, int len, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
@@ -510,7 +510,7 @@ internal static unsafe class FftLanes
 /// row r moved down q lanes, M[W][r], ..., M[W+q-1][r] entering the top lane (as PackStrided's chain), times the window.
 /// Complex row t of the half-length transform is (position 2t, position 2t + 1).
 /// </summary>
-internal unsafe struct StridedFrames : IStageInput
+internal unsafe struct StridedFrames : IPositionValues
 {
     /// <summary>xt (TransposeHops), the signal from frame W on (s + W*hop), the window at its FFT positions (zero outside).</summary>
     public float* Xt, Next, Win;
@@ -519,15 +519,7 @@ internal unsafe struct StridedFrames : IStageInput
     public nint Hop;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Load<TO, TV>(nint offset, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        nint pos = (nint)((nuint)offset / (nuint)TO.Count) * 2;
-        re = Value<TO, TV>(pos);
-        im = Value<TO, TV>(pos + 1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    readonly TV Value<TO, TV>(nint pos) where TO : struct, IVec<TV> where TV : unmanaged
+    public readonly TV Value<TO, TV>(nint pos) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int c = Code[pos];
         if (c < 0) return TO.Splat(0f);
@@ -547,26 +539,40 @@ internal unsafe struct StridedFrames : IStageInput
     }
 }
 
+/// <summary>A fused first stage's input given per real FFT position (read order; <see cref="PositionRows{TP}"/> pairs them into rows).</summary>
+internal interface IPositionValues
+{
+    /// <summary>The lane row of position pos: the windowed samples of the W frames there.</summary>
+    TV Value<TO, TV>(nint pos) where TO : struct, IVec<TV> where TV : unmanaged;
+}
+
+/// <summary>Packed complex row t of the half-length transform = (position 2t, position 2t + 1) of <typeparamref name="TP"/>.</summary>
+internal readonly struct PositionRows<TP> : IStageInput where TP : struct, IPositionValues
+{
+    readonly TP _values;
+    public PositionRows(TP values) => _values = values;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Load<TO, TV>(nint offset, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
+    {
+        nint pos = (nint)((nuint)offset / (nuint)TO.Count) * 2;
+        re = _values.Value<TO, TV>(pos);
+        im = _values.Value<TO, TV>(pos + 1);
+    }
+}
+
 /// <summary>
 /// The input of a fused first FFT stage for frames in interleaved lanes (StftEngine's lane blocks): window sample j of the
 /// group's lane l is row j of Xt, lane l, already in place (no lane shifts); times the window. Row[pos] (read order, see
 /// <see cref="StridedTable"/>) is j, or -1 outside the window.
 /// </summary>
-internal unsafe struct BlockRows : IStageInput
+internal unsafe struct BlockRows : IPositionValues
 {
     public float* Xt, Win;
     public int* Row;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Load<TO, TV>(nint offset, out TV re, out TV im) where TO : struct, IVec<TV> where TV : unmanaged
-    {
-        nint pos = (nint)((nuint)offset / (nuint)TO.Count) * 2;
-        re = Value<TO, TV>(pos);
-        im = Value<TO, TV>(pos + 1);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    readonly TV Value<TO, TV>(nint pos) where TO : struct, IVec<TV> where TV : unmanaged
+    public readonly TV Value<TO, TV>(nint pos) where TO : struct, IVec<TV> where TV : unmanaged
     {
         int j = Row[pos];
         return j < 0 ? TO.Splat(0f) : TO.Mul(TO.Load(Xt + (nint)j * TO.Count), TO.Splat(Win[pos]));

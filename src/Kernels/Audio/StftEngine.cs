@@ -103,9 +103,9 @@ internal static unsafe class StftEngine
                         for (int gg = 0; gg < kb; gg++)
                         {
                             for (int l = 0; l < w; l++) dst[l] = Output + (g + gg + (long)kb * l) * row;
-                            var rows = new BlockRows { Xt = xt + (nint)gg * hop * w, Win = table!.WindowPtr, Row = table.RowPtr };
-                            if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, BlockRows>(rows, zr, zi, xr, scratch);
-                            else Plan.ForwardFrom<TO, TV, BlockRows>(rows, zr, zi, xr, xi, scratch);
+                            var rows = new PositionRows<BlockRows>(new BlockRows { Xt = xt + (nint)gg * hop * w, Win = table!.WindowPtr, Row = table.RowPtr });
+                            if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, PositionRows<BlockRows>>(rows, zr, zi, xr, scratch);
+                            else Plan.ForwardFrom<TO, TV, PositionRows<BlockRows>>(rows, zr, zi, xr, xi, scratch);
                             Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
                         }
                         g += (long)(kb - 1) * w;
@@ -119,8 +119,8 @@ internal static unsafe class StftEngine
                         float* sp = GroupSpan(clip0, (long)f0 * hop + off - pad, span, edge);
                         FftLanes.TransposeHops<TO, TV>(sp, hop, len, xt);
                         var input = FftLanes.Strided(sp, hop, xt, table!, w);
-                        if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, StridedFrames>(input, zr, zi, xr, scratch);
-                        else Plan.ForwardFrom<TO, TV, StridedFrames>(input, zr, zi, xr, xi, scratch);
+                        if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, PositionRows<StridedFrames>>(input, zr, zi, xr, scratch);
+                        else Plan.ForwardFrom<TO, TV, PositionRows<StridedFrames>>(input, zr, zi, xr, xi, scratch);
                         Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
                         continue;
                     }
