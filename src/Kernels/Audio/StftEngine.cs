@@ -35,8 +35,8 @@ internal static unsafe class StftEngine
 {
     /// <summary>Workspace floats for one worker at W lanes with a sink needing <paramref name="sinkWork"/> floats and rows of <paramref name="rowFloats"/>.</summary>
     public static long WorkFloats(StftSpec spec, RealPlan plan, int w, long sinkWork, int rowFloats)
-        => plan.WorkFloats(w) + Math.Max((long)w * spec.FrameLength, (long)(LaneBlock.Groups(spec) * w - 1) * spec.Hop + spec.FrameLength) + spec.FrameLength
-            + Math.Max(FftLanes.StridedScratch(spec.FrameLength, spec.Hop, w), LaneBlock.XtFloats(spec, w)) + rowFloats + sinkWork + 64;
+        => plan.WorkFloats(w) + Math.Max((long)w * spec.FrameLength, (long)(LaneBlock.Groups(spec, plan) * w - 1) * spec.Hop + spec.FrameLength) + spec.FrameLength
+            + Math.Max(FftLanes.StridedScratch(spec.FrameLength, spec.Hop, w), LaneBlock.XtFloats(spec, plan, w)) + rowFloats + sinkWork + 64;
 
     /// <summary>
     /// Runs the STFT of x (batch, n) through <paramref name="sink"/>, frame f of clip b writing output + (b*F + f) * RowFloats.
@@ -71,11 +71,11 @@ internal static unsafe class StftEngine
         {
             int w = TO.Count, len = Spec.FrameLength, off = Spec.WindowOffset, hop = Spec.Hop, pad = Spec.Pad, n = N;
             int nfft = Plan.N, row = Sink.RowFloats, span = (w - 1) * hop + len;
-            int kb = LaneBlock.Groups(Spec), blockSpan = (kb * w - 1) * hop + len;
+            int kb = LaneBlock.Groups(Spec, Plan), blockSpan = (kb * w - 1) * hop + len;
             Plan.Carve(Work, w, out float* zr, out float* zi, out float* xr, out float* xi, out float* scratch);
             float* edge = Work + Plan.WorkFloats(w);          // per-lane padded frames, or one padded group (block) span
             float* xt = edge + Math.Max((nint)w * len, blockSpan);
-            float* zeroRow = xt + Math.Max(FftLanes.StridedScratch(len, hop, w), LaneBlock.XtFloats(Spec, w));
+            float* zeroRow = xt + Math.Max(FftLanes.StridedScratch(len, hop, w), LaneBlock.XtFloats(Spec, Plan, w));
             float* dummy = zeroRow + len;
             float* sinkWork = (float*)(((nint)(dummy + row) + 63) & ~(nint)63);
             new Span<float>(zeroRow, len).Clear();
@@ -87,7 +87,7 @@ internal static unsafe class StftEngine
             // 512-point within noise). At 4 lanes the table lookups in the first stage cost what the saved stores give (+-3 %).
             var table = w >= 8 && hop >= w && Plan.CanFuseInput ? Spec.Strided : null;
             bool fuse = table is { Fusable: true };
-            bool blocks = fuse && Sink.AnyLaneFrames;
+            bool blocks = fuse && Sink.AnyLaneFrames; // then kb = (len-1)/hop + 1 (LaneBlock.Groups)
             fixed (float* win = Spec.Window)
             {
                 for (long g = start; g < end; g += w)
@@ -194,16 +194,17 @@ internal static unsafe class StftEngine
 /// </summary>
 internal static unsafe class LaneBlock
 {
-    /// <summary>Groups per block (K).</summary>
-    public static int Groups(StftSpec spec) => (spec.FrameLength - 1) / spec.Hop + 1;
+    /// <summary>Groups per block (K); 1 (no extra workspace) where the fused first stage, and so the blocks, do not apply.</summary>
+    public static int Groups(StftSpec spec, RealPlan plan)
+        => spec.Strided.Fusable && plan.CanFuseInput ? (spec.FrameLength - 1) / spec.Hop + 1 : 1;
 
     /// <summary>Floats of the stacked transposed blocks at W lanes.</summary>
-    public static long XtFloats(StftSpec spec, int w) => (long)(2 * Groups(spec) - 1) * spec.Hop * w + 16;
+    public static long XtFloats(StftSpec spec, RealPlan plan, int w) => (long)(2 * Groups(spec, plan) - 1) * spec.Hop * w + 16;
 
     /// <summary>Transposes the block span sp (frames f0 .. f0 + K*W - 1 from their first sample on) into the stacked blocks xt.</summary>
     public static void Transpose<TO, TV>(StftSpec spec, float* sp, float* xt) where TO : struct, IVec<TV> where TV : unmanaged
     {
-        int w = TO.Count, hop = spec.Hop, len = spec.FrameLength, k = Groups(spec);
+        int w = TO.Count, hop = spec.Hop, len = spec.FrameLength, k = (len - 1) / hop + 1;
         for (int d = 0; d < 2 * k - 1; d++)
         {
             // Rows block d must hold: window samples j = r + q'*hop < len for the smallest q' = d - gg of any group gg < K.
