@@ -149,9 +149,6 @@ internal sealed unsafe class ComplexPlan
     /// <summary>The physical input row read as logical row t (t itself unless the first stage is prime-factor).</summary>
     public int InputRow(int t) => _pfaIn is null ? t : _pfaIn[t];
 
-    /// <summary>True for a prime-factor plan (permuted input, CRT-ordered output).</summary>
-    public bool PrimeFactorFirst => _pfaIn is not null;
-
     /// <summary>True when this length runs through Bluestein's algorithm.</summary>
     public bool UsesBluestein => _blue is not null;
 
@@ -194,6 +191,7 @@ internal sealed unsafe class ComplexPlan
         where TO : struct, IVec<TV> where TV : unmanaged
     {
         if (_blue is not null) { _blue.Forward<TO, TV>(re, im, scratch); outRe = re; outIm = im; return; }
+        if (_pfaIn is not null) throw new InvalidOperationException($"The prime-factor {N}-point plan leaves its output in CRT order: RealPlan reads it through PrimeFactorBin.");
         ForwardStages<TO, TV>(re, im, scratch, _radix.Length, out outRe, out outIm);
     }
 
