@@ -43,6 +43,9 @@ public static class KernelThreads
         return start < big ? start / (q + 1) : r + (start - big) / q;
     }
 
+    // Chunks of a For: at most maxParts, and none smaller than minPerChunk items (at least one).
+    static int Parts(int n, int minPerChunk, int maxParts) => Math.Min(Math.Max(1, maxParts), Math.Max(1, n / Math.Max(1, minPerChunk)));
+
     /// <summary>A loop body over [start, end) carried by value (see <see cref="For{TBody}(int, int, int, in TBody)"/>).</summary>
     public interface IRangeBody
     {
@@ -57,7 +60,7 @@ public static class KernelThreads
     public static void For<TBody>(int n, int minPerChunk, int maxParts, in TBody body) where TBody : struct, IRangeBody
     {
         if (n <= 0) return;
-        if (Math.Min(Math.Max(1, maxParts), Math.Max(1, n / Math.Max(1, minPerChunk))) == 1) { body.Run(0, n); return; }
+        if (Parts(n, minPerChunk, maxParts) == 1) { body.Run(0, n); return; }
         ForParts(n, minPerChunk, maxParts, body);
     }
 
@@ -85,7 +88,7 @@ public static class KernelThreads
     public static void For(int n, int minPerChunk, int maxParts, Action<int, int> body)
     {
         if (n <= 0) return;
-        int parts = Math.Min(Math.Max(1, maxParts), Math.Max(1, n / Math.Max(1, minPerChunk)));
+        int parts = Parts(n, minPerChunk, maxParts);
         if (parts == 1) { body(0, n); return; }
         if (Monitor.IsEntered(s_gate) || !Monitor.TryEnter(s_gate))
         {
