@@ -1,6 +1,6 @@
 // `compare features`: log-mel and MFCC of 1 s of 16 kHz audio, Cochlea's kernels vs torchaudio, one
 // thread each, at batch 1 and 64, in clips per second. torchaudio runs in a persistent /usr/bin/python3
-// subprocess (torch.set_num_threads(1)) that times each call itself with perf_counter, so the pipe's
+// subprocess (torch.set_num_threads(1), OpenBLAS held to one thread) that times each call itself with perf_counter, so the pipe's
 // round trip is not charged to it; the two sides alternate call by call and medians are reported.
 using System.Diagnostics;
 using System.Globalization;
@@ -14,6 +14,7 @@ public sealed class FeaturesCompare : ICompareSuite
     public string Description => "log-mel / MFCC of 1 s at 16 kHz vs torchaudio, clips/s, 1 thread";
 
     const int SampleRate = 16000, Samples = 16000;
+    const double WarmupSeconds = 0.5;
 
     /// <summary>Cases: label, Python expression building the torchaudio module, and our kernel.</summary>
     static (string Label, string Torch, Func<IFeatureKernel> Ours)[] Cases() =>
@@ -65,9 +66,13 @@ public sealed class FeaturesCompare : ICompareSuite
         var x = new float[batch * Samples];
         for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * 0.5f;
         var y = new float[batch * k.Frames(Samples) * k.Row];
-        // Warm up both (JIT tiers, plan and workspace creation, torch's first-call costs).
-        for (int i = 0; i < 20; i++) k.Run(x, batch, y);
-        for (int i = 0; i < 3; i++) py?.Time(ci, batch);
+        // Warm up both (plan and workspace creation, torch's first-call costs) for at least WarmupSeconds each: the JIT's
+        // tier-1 code replaces the first tiers on a background thread only after ~30 calls and a 100 ms quiet spell, and
+        // 20 calls (what this did before) left the first case calibrating and timing partly unoptimised code.
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < 20 || warm.Elapsed.TotalSeconds < WarmupSeconds; i++) k.Run(x, batch, y);
+        warm.Restart();
+        for (int i = 0; py is not null && (i < 3 || warm.Elapsed.TotalSeconds < WarmupSeconds); i++) py.Time(ci, batch);
         // Turns of about equal wall time: each turn begins with caches the other process just used, and with a fixed
         // call count the faster side's short turn would carry that cold start over fewer calls (at batch 1 our 10 calls
         // take ~0.25 ms, the first of them 2-3x a warm one; torchaudio's 10 take ~3 ms).
@@ -91,9 +96,19 @@ public sealed class FeaturesCompare : ICompareSuite
             ours.Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / inner);
             if (py is not null) anchor.Add(py.Time(ci, batch, anchorInner));
         }
+        // COCHLEA_BENCH_TURNS=1: both sides' per-turn spread on stderr, to tell the VM's drift from a real change.
+        if (Environment.GetEnvironmentVariable("COCHLEA_BENCH_TURNS") == "1")
+            Console.Error.WriteLine(FormattableString.Invariant($"{label} batch {batch}: {ours.Count} turns of {inner} calls; us per call ours {Spread(ours)} | torchaudio {Spread(anchor)}"));
         double o = batch / Median(ours);
         double? a = py is null ? null : batch / Median(anchor);
         return new CompareResult($"{label} (1 s @16 kHz) batch {batch}", 1, o, a, "clips/s", anchorName, true);
+    }
+
+    static string Spread(List<double> xs)
+    {
+        if (xs.Count == 0) return "-";
+        var s = xs.Order().ToList();
+        return FormattableString.Invariant($"min {s[0] * 1e6:F1} p25 {s[s.Count / 4] * 1e6:F1} median {s[s.Count / 2] * 1e6:F1}");
     }
 
     static double Median(List<double> xs)
@@ -142,6 +157,12 @@ with torch.inference_mode():
             var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             psi.ArgumentList.Add("-c"); psi.ArgumentList.Add(Script);
             foreach (var m in modules) psi.ArgumentList.Add(m);
+            // torch.set_num_threads(1) covers torch's OpenMP pool but not OpenBLAS's (Debian's torch calls it for the mel
+            // matmul): without these, OpenBLAS keeps a second worker spinning on the other core, through our turns too.
+            SetDefault(psi, "OPENBLAS_NUM_THREADS", "1");
+            SetDefault(psi, "OMP_NUM_THREADS", "1");
+            SetDefault(psi, "OMP_WAIT_POLICY", "PASSIVE");
+            SetDefault(psi, "OPENBLAS_CORETYPE", "SkylakeX"); // as `compare gemm`: OpenBLAS's detection may pick its SSE3 kernels
             var p = Process.Start(psi)!;
             p.ErrorDataReceived += (_, _) => { };
             p.BeginErrorReadLine();
@@ -155,6 +176,12 @@ with torch.inference_mode():
             }
             var parts = first.Split(' ');
             return new TorchAudio(p) { Version = parts[1], TorchVersion = parts[2] };
+        }
+
+        /// <summary>Sets <paramref name="name"/> in the child's environment unless the user set it.</summary>
+        static void SetDefault(ProcessStartInfo psi, string name, string value)
+        {
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name))) psi.Environment[name] = value;
         }
 
         /// <summary>Seconds per call of module <paramref name="ci"/> on a (batch, 16000) input, averaged over <paramref name="reps"/> calls.</summary>
