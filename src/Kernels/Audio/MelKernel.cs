@@ -21,8 +21,6 @@ public sealed unsafe class MelSpectrogramKernel
     readonly bool _energy;
     readonly MelPairStep[]? _steps;
     readonly int[] _empty;
-    // TEMPORARY A/B toggle (read once, never in a hot path): COCHLEA_MEL_PAIRS=0 runs every bank by the one-chain loop.
-    internal static readonly bool LabPairsOff = Environment.GetEnvironmentVariable("COCHLEA_MEL_PAIRS") == "0";
 
     /// <summary>
     /// A kernel for the framing <paramref name="spec"/> and filterbank <paramref name="bank"/> (its bins must equal the
@@ -32,6 +30,7 @@ public sealed unsafe class MelSpectrogramKernel
     public MelSpectrogramKernel(StftSpec spec, MelFilterbank bank, float power = 2f, LogCompression? log = null, float powerScale = 1f)
         : this(spec, bank, power, log, powerScale, appendEnergy: false) { }
 
+    // pairSchedule false keeps the one-chain loop for any bank (the tests and `lab features pairs` compare the two).
     internal MelSpectrogramKernel(StftSpec spec, MelFilterbank bank, float power, LogCompression? log, float powerScale, bool appendEnergy, bool pairSchedule = true)
     {
         Spec = spec ?? throw new ArgumentNullException(nameof(spec));
@@ -45,7 +44,7 @@ public sealed unsafe class MelSpectrogramKernel
         PowerScale = powerScale;
         _energy = appendEnergy;
         _empty = [];
-        if (pairSchedule && !LabPairsOff) _steps = MelPairSchedule.TryCreate(bank, out _empty);
+        if (pairSchedule) _steps = MelPairSchedule.TryCreate(bank, out _empty);
         _plan = RealFft.Get(spec.FftSize).Plan;
         int bins = spec.Bins, rows = RowFloats;
         _pool = new WorkspacePool(w => StftEngine.WorkFloats(spec, _plan, w, (long)(bins + rows) * w, rows));
