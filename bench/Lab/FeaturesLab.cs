@@ -7,7 +7,8 @@
 // without the fused first FFT stage), "mfcc row-major mel" (MFCC's former two passes), and the packing alone
 // (PackStrided, TransposeHops); `coldcost` times 10-call samples after 8 MiB of writes, as `compare` samples batch 1;
 // `wakeprofile [spin|vspin] [mfcc]` times each of 10 calls after a 2 ms idle gap (see WakeProfile); `parts` times the log-mel
-// against itself without the top_db pass and without the log (what those cost).
+// against itself without the top_db pass and without the log (what those cost); `pairs` the log-mel against itself with one
+// multiply-add chain per mel instead of the pairwise walk (MelPairSchedule).
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
@@ -34,6 +35,8 @@ public static unsafe class FeaturesLab
         // Parts of the log-mel's cost (`parts`): without the per-clip top_db pass, without the log.
         var melNoTop = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.AmplitudeToDb(true, null));
         var melPlain = new MelSpectrogramKernel(spec, bank, 2f);
+        // `pairs`: the filterbank product by the pairwise walk (the default) against one dependent chain per mel.
+        var melChain = new MelSpectrogramKernel(spec, bank, 2f, LogCompression.AmplitudeToDb(true, 80f), 1f, appendEnergy: false, pairSchedule: false);
         var mfcc = new MfccKernel(spec, bank, 40, LogCompression.AmplitudeToDb(true, 80f));
         // The same kernels on the packed input path (no fused first FFT stage), for the side-by-side A/B.
         var packedSpec = StftSpec.Torch(nfft, 160);
@@ -95,6 +98,11 @@ public static unsafe class FeaturesLab
             if (!Simd.Supports(width)) continue;
             var wd = width;
             variants.Add(($"log-mel dB {wd}", () => mel.Run(x, batch, y, wd, 1)));
+            if (args.Contains("pairs"))
+            {
+                variants.Add(($"log-mel dB one chain per mel {wd}", () => melChain.Run(x, batch, y, wd, 1)));
+                continue;
+            }
             variants.Add(($"log-mel dB no top_db {wd}", () => melNoTop.Run(x, batch, y, wd, 1)));
             variants.Add(($"mel power (no log) {wd}", () => melPlain.Run(x, batch, y, wd, 1)));
             if (args.Contains("parts")) continue;

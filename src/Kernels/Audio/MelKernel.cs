@@ -1,6 +1,7 @@
 // Batched (log-)mel spectrogram on spans: STFT frames -> |X|^power (times a scale) -> sparse mel
-// filterbank -> log compression, all inside the lane pipeline (one pass over each frame's spectrum,
-// nothing but the final mel row leaves cache), then the per-clip decibel pass (ref = max, top_db).
+// filterbank (by the pairwise walk of MelPairSchedule where the bank allows it) -> log compression, all
+// inside the lane pipeline (one pass over each frame's spectrum, nothing but the final mel row leaves
+// cache), then the per-clip decibel pass (ref = max, top_db).
 // Optionally also the frame's total energy sum_k scale*|X_k|^2 as an extra column (python_speech_features'
 // appendEnergy), compressed the same way.
 using Cochlea.Kernels.Numerics;
@@ -18,6 +19,8 @@ public sealed unsafe class MelSpectrogramKernel
     readonly RealPlan _plan;
     readonly WorkspacePool _pool;
     readonly bool _energy;
+    readonly MelPairStep[]? _steps;
+    readonly int[] _empty;
 
     /// <summary>
     /// A kernel for the framing <paramref name="spec"/> and filterbank <paramref name="bank"/> (its bins must equal the
@@ -27,7 +30,8 @@ public sealed unsafe class MelSpectrogramKernel
     public MelSpectrogramKernel(StftSpec spec, MelFilterbank bank, float power = 2f, LogCompression? log = null, float powerScale = 1f)
         : this(spec, bank, power, log, powerScale, appendEnergy: false) { }
 
-    internal MelSpectrogramKernel(StftSpec spec, MelFilterbank bank, float power, LogCompression? log, float powerScale, bool appendEnergy)
+    // pairSchedule false keeps the one-chain loop for any bank (the tests and `lab features pairs` compare the two).
+    internal MelSpectrogramKernel(StftSpec spec, MelFilterbank bank, float power, LogCompression? log, float powerScale, bool appendEnergy, bool pairSchedule = true)
     {
         Spec = spec ?? throw new ArgumentNullException(nameof(spec));
         Bank = bank ?? throw new ArgumentNullException(nameof(bank));
@@ -39,6 +43,8 @@ public sealed unsafe class MelSpectrogramKernel
         Power = power;
         PowerScale = powerScale;
         _energy = appendEnergy;
+        _empty = [];
+        if (pairSchedule) _steps = MelPairSchedule.TryCreate(bank, out _empty);
         _plan = RealFft.Get(spec.FftSize).Plan;
         int bins = spec.Bins, rows = RowFloats;
         _pool = new WorkspacePool(w => StftEngine.WorkFloats(spec, _plan, w, (long)(bins + rows) * w, rows));
@@ -58,6 +64,8 @@ public sealed unsafe class MelSpectrogramKernel
     public int Mels => Bank.Mels;
     /// <summary>Floats per output frame (n_mels, plus one when the energy column is appended).</summary>
     public int RowFloats => Bank.Mels + (_energy ? 1 : 0);
+    /// <summary>True when the bank passed the pairwise check and the products run by <see cref="MelPairSchedule"/>.</summary>
+    internal bool HasPairSchedule => _steps != null;
     /// <summary>Frames for signals of <paramref name="length"/> samples.</summary>
     public int FrameCount(int length) => Spec.FrameCount(length);
 
@@ -88,10 +96,12 @@ public sealed unsafe class MelSpectrogramKernel
     void Execute(float* x, int batch, int n, float* output, float* frameMax, SimdWidth? width, int threads)
     {
         fixed (int* st = Bank.Start) fixed (int* of = Bank.Offset) fixed (int* ln = Bank.Length) fixed (float* vals = Bank.Values)
+        fixed (MelPairStep* steps = _steps) fixed (int* empty = _empty)
         {
             var sink = new MelSink
             {
                 Bins = Spec.Bins, Mels = Bank.Mels, Start = st, Offset = of, Len = ln, Values = vals,
+                Steps = _steps != null ? steps : null, StepCount = _steps?.Length ?? 0, Empty = empty, EmptyCount = _empty.Length,
                 Magnitude = Power == 1f, Scale = PowerScale, Energy = _energy,
                 Kind = Log.Kind, Offset0 = Log.Offset, DbScale = (float)(Log.Multiplier / Math.Log(10)), DbRef = Log.ReferenceDb, Amin = Log.Amin,
                 FastDb = Log.Amin >= 1.17549435e-38f, // smallest normal float
@@ -106,6 +116,10 @@ public sealed unsafe class MelSpectrogramKernel
         public int Bins, Mels;
         public int* Start, Offset, Len;
         public float* Values;
+        /// <summary>The pairwise walk (null: the bank fails its check, the one-chain loop runs) and the filters with no weights.</summary>
+        public MelPairStep* Steps;
+        public int* Empty;
+        public int StepCount, EmptyCount;
         public bool Magnitude, Energy;
         public float Scale;
         public LogKind Kind;
@@ -139,18 +153,58 @@ public sealed unsafe class MelSpectrogramKernel
                     TO.Store(p + o, v);
                 }
             else p = xr;
-            // Sparse filterbank: each filter is one run of weights; splat weight x lane row of the spectrum.
+            // The products first (raw sums into the mel rows), then the compression as a pass of its own: the products are a
+            // latency-bound walk, the logs independent rows that keep the vector units busy (measured in FEATURES.md).
+            if (Steps != null) PairProducts<TO, TV>(p, mel);
+            else ChainProducts<TO, TV>(p, mel);
+            if (Energy) TO.Store(mel + (nint)Mels * w, energy);
+            CompressRows<TO, TV>(mel, RowFloats);
+            if (FrameMax != null) LaneMax<TO, TV>(mel);
+            else FftLanes.Store<TO, TV>(mel, RowFloats, dst);
+        }
+
+        /// <summary>
+        /// The sparse filterbank, one dependent chain per mel (any bank): each filter is one run of weights; splat weight x lane
+        /// row of the spectrum p (Bins, W) -&gt; mel (Mels, W).
+        /// </summary>
+        readonly void ChainProducts<TO, TV>(float* p, float* mel) where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            int w = TO.Count;
             for (int m = 0; m < Mels; m++)
             {
                 TV acc = TO.Splat(0f);
                 float* wv = Values + Offset[m];
                 float* src = p + (nint)Start[m] * w;
                 for (int k = 0, len = Len[m]; k < len; k++) acc = TO.MulAdd(TO.Splat(wv[k]), TO.Load(src + (nint)k * w), acc);
-                TO.Store(mel + (nint)m * w, Compress<TO, TV>(acc));
+                TO.Store(mel + (nint)m * w, acc);
             }
-            if (Energy) TO.Store(mel + (nint)Mels * w, Compress<TO, TV>(energy));
-            if (FrameMax != null) LaneMax<TO, TV>(mel);
-            else FftLanes.Store<TO, TV>(mel, RowFloats, dst);
+        }
+
+        /// <summary>
+        /// The same products by the <see cref="MelPairSchedule"/> walk: p (Bins, W) -&gt; mel (Mels, W). Mel m's partial over the
+        /// bins it shares with mel m-1 comes in as carry; the shared bins of m and m+1 load each row once for both chains.
+        /// </summary>
+        readonly void PairProducts<TO, TV>(float* p, float* mel) where TO : struct, IVec<TV> where TV : unmanaged
+        {
+            int w = TO.Count;
+            TV carry = TO.Splat(0f);
+            for (int i = 0; i < StepCount; i++)
+            {
+                MelPairStep s = Steps[i];
+                TV a = carry, b = TO.Splat(0f);
+                float* src = p + (nint)s.Bin * w, wa = Values + s.W, wb = Values + s.NextW;
+                for (int k = 0; k < s.Solo; k++, src += w) a = TO.MulAdd(TO.Splat(wa[k]), TO.Load(src), a);
+                wa += s.Solo;
+                for (int k = 0; k < s.Pair; k++, src += w)
+                {
+                    TV x = TO.Load(src);
+                    a = TO.MulAdd(TO.Splat(wa[k]), x, a);
+                    b = TO.MulAdd(TO.Splat(wb[k]), x, b);
+                }
+                TO.Store(mel + (nint)s.Mel * w, a);
+                carry = b;
+            }
+            for (int i = 0; i < EmptyCount; i++) TO.Store(mel + (nint)Empty[i] * w, TO.Splat(0f));
         }
 
         /// <summary>RunLanes: frameMax[g + l] = max over the block's rows of lane l, for the live lanes of the group at mel (= Base + g*row).</summary>
@@ -165,18 +219,42 @@ public sealed unsafe class MelSpectrogramKernel
             for (int l = 0; l < w && g + l < Total; l++) FrameMax[g + l] = lanes[l];
         }
 
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        readonly TV Compress<TO, TV>(TV v) where TO : struct, IVec<TV> where TV : unmanaged
+        /// <summary>
+        /// The compression of rows (rows, W) in place, after the products: one loop per kind with its constants in registers
+        /// (read from the sink once, not per row), every row an independent chain.
+        /// </summary>
+        readonly void CompressRows<TO, TV>(float* rows, int count) where TO : struct, IVec<TV> where TV : unmanaged
         {
+            int w = TO.Count;
+            float* end = rows + (nint)count * w;
             switch (Kind)
             {
-                case LogKind.Ln: return VectorMath.Log<TO, TV>(TO.Add(v, TO.Splat(Offset0)));
-                case LogKind.LnZeroFloor: return VectorMath.Log<TO, TV>(TO.Select(TO.Eq(v, TO.Splat(0f)), TO.Splat(Offset0), v));
+                case LogKind.Ln:
+                {
+                    TV offset = TO.Splat(Offset0);
+                    for (float* r = rows; r < end; r += w) TO.Store(r, VectorMath.Log<TO, TV>(TO.Add(TO.Load(r), offset)));
+                    break;
+                }
+                case LogKind.LnZeroFloor:
+                {
+                    TV floor = TO.Splat(Offset0), zero = TO.Splat(0f);
+                    for (float* r = rows; r < end; r += w)
+                    {
+                        TV v = TO.Load(r);
+                        TO.Store(r, VectorMath.Log<TO, TV>(TO.Select(TO.Eq(v, zero), floor, v)));
+                    }
+                    break;
+                }
                 case LogKind.Decibel:
+                {
+                    TV amin = TO.Splat(Amin), scale = TO.Splat(DbScale), negRef = TO.Splat(-DbRef);
                     // max(v, amin) is positive and normal (amin >= 2^-126 is checked), so the lean log applies.
-                    TV ln = FastDb ? LaneMath.LogPositive<TO, TV>(TO.Max(v, TO.Splat(Amin))) : VectorMath.Log<TO, TV>(TO.Max(v, TO.Splat(Amin)));
-                    return TO.MulAdd(ln, TO.Splat(DbScale), TO.Splat(-DbRef));
-                default: return v;
+                    if (FastDb)
+                        for (float* r = rows; r < end; r += w) TO.Store(r, TO.MulAdd(LaneMath.LogPositive<TO, TV>(TO.Max(TO.Load(r), amin)), scale, negRef));
+                    else
+                        for (float* r = rows; r < end; r += w) TO.Store(r, TO.MulAdd(VectorMath.Log<TO, TV>(TO.Max(TO.Load(r), amin)), scale, negRef));
+                    break;
+                }
             }
         }
     }

@@ -21,7 +21,7 @@ public class MelFeatureKernelTests
     }
 
     /// <summary>Direct reference: power spectrum in double (STFT test's DFT), dense mel product, optional log compression.</summary>
-    static double[] MelReference(StftSpec spec, MelFilterbank bank, float[] x, int batch, Func<double, double> compress, double powerScale = 1)
+    internal static double[] MelReference(StftSpec spec, MelFilterbank bank, float[] x, int batch, Func<double, double> compress, double powerScale = 1)
     {
         int n = x.Length / batch, frames = spec.FrameCount(n), bins = spec.Bins;
         var dense = bank.ToDense();
