@@ -13,6 +13,13 @@ using Cochlea.Kernels.Threading;
 
 namespace Cochlea.Kernels.Audio;
 
+/// <summary>
+/// Which frames a lane group holds: lane l is frame First + Stride*l (frames numbered b*F + f; Stride 1 for a plain group, K
+/// in a lane block). Seq is the group's position in the driver's order (g for a plain group, g + gg*W for group gg of a lane
+/// block), so a worker's groups tile its range [start, end) by Seq in steps of W, whatever frames they hold.
+/// </summary>
+internal readonly record struct LaneGroup(long Seq, long First, int Stride);
+
 /// <summary>Consumes the spectra of W frames (lane rows xr/xi, Bins x W) and writes each live lane's output row dst[l].</summary>
 internal unsafe interface IFrameSink
 {
@@ -28,7 +35,7 @@ internal unsafe interface IFrameSink
     /// <summary>True when the sink places each lane's row through dst alone, so a group's lanes may be any frames (lane blocks).</summary>
     bool AnyLaneFrames { get; }
 
-    void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged;
+    void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work, LaneGroup group) where TO : struct, IVec<TV> where TV : unmanaged;
 }
 
 internal static unsafe class StftEngine
@@ -106,7 +113,7 @@ internal static unsafe class StftEngine
                             var rows = new PositionRows<BlockRows>(new BlockRows { Xt = xt + (nint)gg * hop * w, Win = table!.WindowPtr, Row = table.RowPtr });
                             if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, PositionRows<BlockRows>>(rows, zr, zi, xr, scratch);
                             else Plan.ForwardFrom<TO, TV, PositionRows<BlockRows>>(rows, zr, zi, xr, xi, scratch);
-                            Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
+                            Sink.Consume<TO, TV>(xr, xi, dst, sinkWork, new LaneGroup(g + (long)gg * w, g + gg, kb));
                         }
                         g += (long)(kb - 1) * w;
                         continue;
@@ -121,7 +128,7 @@ internal static unsafe class StftEngine
                         var input = FftLanes.Strided(sp, hop, xt, table!, w);
                         if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, PositionRows<StridedFrames>>(input, zr, zi, xr, scratch);
                         else Plan.ForwardFrom<TO, TV, PositionRows<StridedFrames>>(input, zr, zi, xr, xi, scratch);
-                        Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
+                        Sink.Consume<TO, TV>(xr, xi, dst, sinkWork, new LaneGroup(g, g, 1));
                         continue;
                     }
                     // FFT positions outside the window are zero; the imaginary part too for odd n (no z packing).
@@ -157,7 +164,7 @@ internal static unsafe class StftEngine
                     }
                     if (Sink.PowerOnly) Plan.ForwardPower<TO, TV>(zr, zi, xr, scratch);
                     else Plan.Forward<TO, TV>(zr, zi, xr, xi, scratch);
-                    Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
+                    Sink.Consume<TO, TV>(xr, xi, dst, sinkWork, new LaneGroup(g, g, 1));
                 }
             }
         }
