@@ -122,9 +122,6 @@ public sealed unsafe class MelSpectrogramKernel
         public readonly int RowFloats => Mels + (Energy ? 1 : 0);
         public readonly long WorkFloats(int w) => (long)(Bins + RowFloats) * w;
         public readonly bool PowerOnly => true;
-        /// <summary>RunLanes places a group's block by its sequence position and records its lanes' frames (FrameOf).</summary>
-        public readonly bool AnyLaneFrames => FrameMax == null || !NoBlocksAB;
-        static readonly bool NoBlocksAB = Environment.GetEnvironmentVariable("COCHLEA_MFCC_NOBLOCKS") == "1"; // TEMPORARY A/B toggle
 
         public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work, LaneGroup group) where TO : struct, IVec<TV> where TV : unmanaged
         {

@@ -32,9 +32,6 @@ internal unsafe interface IFrameSink
     /// <summary>True when the sink needs only |X|^2: then xr holds the power rows and xi is unused.</summary>
     bool PowerOnly { get; }
 
-    /// <summary>True when the sink places each lane's row through dst alone, so a group's lanes may be any frames (lane blocks).</summary>
-    bool AnyLaneFrames { get; }
-
     void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work, LaneGroup group) where TO : struct, IVec<TV> where TV : unmanaged;
 }
 
@@ -93,8 +90,7 @@ internal static unsafe class StftEngine
             // path, 5 runs, the 400-point log-mel 20.8-20.9 vs 21.5-22.2 us and its MFCC 22.4-23.1 vs 23.6-23.9 us best per clip, the
             // 512-point within noise). At 4 lanes the table lookups in the first stage cost what the saved stores give (+-3 %).
             var table = w >= 8 && hop >= w && Plan.CanFuseInput ? Spec.Strided : null;
-            bool fuse = table is { Fusable: true };
-            bool blocks = fuse && Sink.AnyLaneFrames; // then kb = (len-1)/hop + 1 (LaneBlock.Groups)
+            bool fuse = table is { Fusable: true }; // then lane blocks too, kb = (len-1)/hop + 1 (LaneBlock.Groups)
             fixed (float* win = Spec.Window)
             {
                 for (long g = start; g < end; g += w)
@@ -102,7 +98,7 @@ internal static unsafe class StftEngine
                     long b0 = g / Frames;
                     int f0 = (int)(g - b0 * Frames), live = (int)Math.Min(w, end - g);
                     float* clip0 = X + b0 * n;
-                    if (blocks && g + (long)kb * w <= end && f0 + kb * w <= Frames)
+                    if (fuse && g + (long)kb * w <= end && f0 + kb * w <= Frames)
                     {
                         // A lane block: kb groups whose lanes interleave (see LaneBlock), all from one span.
                         float* sp = GroupSpan(clip0, (long)f0 * hop + off - pad, blockSpan, edge);
