@@ -1,7 +1,7 @@
 // Kernel lab for the feature front end (DESIGN.md's "kernel lab"): `lab features [n_fft] [mels] [batch] [cold]`
 // times the log-mel and MFCC kernels of `compare features` and, separately, the
-// real FFT with the power fused in, at each SIMD width, one thread, the variants interleaved round by round so
-// they see the same machine load; best and quartiles (meaningful on a busy shared machine). `cold` writes 1 MiB
+// real FFT with the power fused in, at each SIMD width, one thread, the variants interleaved round by round (a new shuffled
+// order each round) so they see the same machine load; best and quartiles (meaningful on a busy shared machine). `cold` writes 1 MiB
 // between samples (as torchaudio's turn in `compare` does to the caches); `loop [seconds] [mfcc]` instead spins one
 // kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0). A/B variants: "packed" (the STFT
 // without the fused first FFT stage), "mfcc row-major mel" (MFCC's former two passes), and the packing alone
