@@ -37,6 +37,7 @@ internal unsafe interface IFrameSink
 
 internal static unsafe class StftEngine
 {
+
     /// <summary>Workspace floats for one worker at W lanes with a sink needing <paramref name="sinkWork"/> floats and rows of <paramref name="rowFloats"/>.</summary>
     public static long WorkFloats(StftSpec spec, RealPlan plan, int w, long sinkWork, int rowFloats)
         => plan.WorkFloats(w) + Math.Max((long)w * spec.FrameLength, (long)(LaneBlock.Groups(spec, plan) * w - 1) * spec.Hop + spec.FrameLength) + spec.FrameLength
@@ -98,7 +99,12 @@ internal static unsafe class StftEngine
                     long b0 = g / Frames;
                     int f0 = (int)(g - b0 * Frames), live = (int)Math.Min(w, end - g);
                     float* clip0 = X + b0 * n;
-                    if (fuse && g + (long)kb * w <= end && f0 + kb * w <= Frames)
+                    // At 16 lanes a block whose span reaches into the padding (31-42 KB to materialise for n_fft 400-512, about L1)
+                    // costs what the block saves: those frames take plain groups (`lab features 512 64 1`, variants shuffled, 6 pairs:
+                    // log-mel 0.1-0.9 us, MFCC -0.4 to +1.4 us faster per clip of ~23-26; n_fft 400 within noise). At 8 lanes (half
+                    // the span) the edge block still wins.
+                    if (fuse && g + (long)kb * w <= end && f0 + kb * w <= Frames
+                        && (w < 16 || InClip((long)f0 * hop + off - pad, blockSpan)))
                     {
                         // A lane block: kb groups whose lanes interleave (see LaneBlock), all from one span.
                         float* sp = GroupSpan(clip0, (long)f0 * hop + off - pad, blockSpan, edge);
@@ -165,13 +171,16 @@ internal static unsafe class StftEngine
             }
         }
 
+        /// <summary>True when samples [lo, lo + span) lie inside the clip (no padding to materialise).</summary>
+        readonly bool InClip(long lo, int span) => lo >= 0 && lo + span <= N;
+
         /// <summary>
         /// The group's span of (W-1)*hop + frame length samples from lo on: in the clip, or materialised into edge when it reaches into
         /// the padding (or past the end, for dead lanes).
         /// </summary>
         readonly float* GroupSpan(float* clip, long lo, int span, float* edge)
         {
-            if (lo >= 0 && lo + span <= N) return clip + lo;
+            if (InClip(lo, span)) return clip + lo;
             Spec.FillPadded(new ReadOnlySpan<float>(clip, N), lo, new Span<float>(edge, span));
             return edge;
         }
