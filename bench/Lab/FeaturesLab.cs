@@ -1,7 +1,7 @@
 // Kernel lab for the feature front end (DESIGN.md's "kernel lab"): `lab features [n_fft] [mels] [batch] [cold]`
 // times the log-mel and MFCC kernels of `compare features` and, separately, the
-// real FFT with the power fused in, at each SIMD width, one thread, the variants interleaved round by round so
-// they see the same machine load; best and quartiles (meaningful on a busy shared machine). `cold` writes 1 MiB
+// real FFT with the power fused in, at each SIMD width, one thread, the variants interleaved round by round (a new shuffled
+// order each round) so they see the same machine load; best and quartiles (meaningful on a busy shared machine). `cold` writes 1 MiB
 // between samples (as torchaudio's turn in `compare` does to the caches); `loop [seconds] [mfcc]` instead spins one
 // kernel for `perf record` (DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0). A/B variants: "packed" (the STFT
 // without the fused first FFT stage), "mfcc row-major mel" (MFCC's former two passes), and the packing alone
@@ -214,17 +214,22 @@ public static unsafe class FeaturesLab
         var times = variants.Select(_ => new List<double>()).ToArray();
         // `cold`: 1 MiB written between samples, as the other side of `compare` does to the caches between our samples.
         var junk = Environment.GetCommandLineArgs().Contains("cold") ? new float[1 << 18] : null;
-        // The starting variant rotates round by round, so no variant always runs right after the same neighbour (measured: a
-        // fixed order gave two runs of identical code 0.3-0.6 us apart).
+        // A new order every round (seeded shuffle), so no variant always runs right after the same neighbour. Measured: a fixed
+        // order gave two runs of identical code 0.3-0.6 us apart, and a variant right after its own A/B twin (same plans,
+        // workspace in cache) gained ~0.5 us per call (2-3 %) whichever of the two it was, even when only rotated.
+        var order = Enumerable.Range(0, variants.Count).ToArray();
+        var shuffle = new Random(11);
         for (int r = 0; r < 100; r++)
-            for (int kk = 0; kk < variants.Count; kk++)
+        {
+            shuffle.Shuffle(order);
+            foreach (int k in order)
             {
-                int k = (kk + r) % variants.Count;
                 if (junk is not null) for (int i = 0; i < junk.Length; i += 16) junk[i] += 1f;
                 long t0 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < 20; i++) variants[k].Run();
                 times[k].Add(Stopwatch.GetElapsedTime(t0).TotalSeconds / 20);
             }
+        }
         for (int k = 0; k < variants.Count; k++)
         {
             var t = times[k];

@@ -79,21 +79,24 @@ public sealed unsafe class MelSpectrogramKernel
         int frames = Spec.FrameCount(n), row = RowFloats;
         long need = (long)batch * frames * row;
         if (output.Length < need) throw new ArgumentException($"output has {output.Length} floats, expected at least batch*frames*{row} = {need} (frames = {frames} for N = {n}).", nameof(output));
-        fixed (float* px = x) fixed (float* po = output) Execute(px, batch, n, po, null, width, threads);
+        fixed (float* px = x) fixed (float* po = output) Execute(px, batch, n, po, null, null, width, threads);
         if (Log.NeedsClipPass)
             for (int b = 0; b < batch; b++) Decibel.FinishClip(output.Slice(b * frames * row, frames * row), Log);
     }
 
     /// <summary>
     /// For MfccKernel: x (batch, n), validated by the caller. As <see cref="Run"/>, but each lane group keeps its compressed
-    /// mel rows in the lane layout: frames [g, g+W) write their (RowFloats, W) block at output + g*RowFloats (so output needs
-    /// (W-1)*RowFloats floats of slack past the last frame), and frameMax[f] receives the largest value of frame f's row. The
-    /// clip pass (top_db, ref = max) is left to the caller, which applies it on the way into the DCT.
+    /// mel rows in the lane layout: the group at sequence position s (<see cref="LaneGroup.Seq"/>) writes its (RowFloats, W)
+    /// block at output + s*RowFloats (so output needs (W-1)*RowFloats floats of slack past the last frame), frameOf[s + l]
+    /// receives the frame of its lane l (b*F + f; s + l itself unless the group is part of a lane block) and frameMax[s + l]
+    /// that lane's largest value. A lane block permutes frames [g, g + K*W) of one clip among the sequence positions
+    /// [g, g + K*W), so frameMax by position gives the same per-clip maxima. The clip pass (top_db, ref = max) is left to the
+    /// caller, which applies it on the way into the DCT.
     /// </summary>
-    internal void RunLanes(float* x, int batch, int n, float* output, float* frameMax, SimdWidth width, int threads)
-        => Execute(x, batch, n, output, frameMax, width, threads);
+    internal void RunLanes(float* x, int batch, int n, float* output, float* frameMax, int* frameOf, SimdWidth width, int threads)
+        => Execute(x, batch, n, output, frameMax, frameOf, width, threads);
 
-    void Execute(float* x, int batch, int n, float* output, float* frameMax, SimdWidth? width, int threads)
+    void Execute(float* x, int batch, int n, float* output, float* frameMax, int* frameOf, SimdWidth? width, int threads)
     {
         fixed (int* st = Bank.Start) fixed (int* of = Bank.Offset) fixed (int* ln = Bank.Length) fixed (float* vals = Bank.Values)
         fixed (MelPairStep* steps = _steps) fixed (int* empty = _empty)
@@ -105,7 +108,7 @@ public sealed unsafe class MelSpectrogramKernel
                 Magnitude = Power == 1f, Scale = PowerScale, Energy = _energy,
                 Kind = Log.Kind, Offset0 = Log.Offset, DbScale = (float)(Log.Multiplier / Math.Log(10)), DbRef = Log.ReferenceDb, Amin = Log.Amin,
                 FastDb = Log.Amin >= 1.17549435e-38f, // smallest normal float
-                Base = output, FrameMax = frameMax, Total = (long)batch * Spec.FrameCount(n),
+                Base = output, FrameMax = frameMax, FrameOf = frameOf, Total = (long)batch * Spec.FrameCount(n),
             };
             StftEngine.Run(Spec, _plan, _pool, x, batch, n, output, sink, StftKernel.Resolve(width), StftKernel.Threads(threads));
         }
@@ -125,21 +128,20 @@ public sealed unsafe class MelSpectrogramKernel
         public LogKind Kind;
         public float Offset0, DbScale, DbRef, Amin;
         public bool FastDb;
-        /// <summary>Lane-layout output (RunLanes) when FrameMax is set: the output base and frame count, to place each block.</summary>
+        /// <summary>Lane-layout output (RunLanes) when FrameMax is set: the output base, each position's frame, and the frame count.</summary>
         public float* Base, FrameMax;
+        public int* FrameOf;
         public long Total;
 
         public readonly int RowFloats => Mels + (Energy ? 1 : 0);
         public readonly long WorkFloats(int w) => (long)(Bins + RowFloats) * w;
         public readonly bool PowerOnly => true;
-        /// <summary>RunLanes places a group's block at its first frame, so its lanes must be consecutive frames.</summary>
-        public readonly bool AnyLaneFrames => FrameMax == null;
 
-        public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
+        public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work, LaneGroup group) where TO : struct, IVec<TV> where TV : unmanaged
         {
             int w = TO.Count;
             // RunLanes: the mel rows are computed straight into the group's block of the output.
-            float* p = work, mel = FrameMax != null ? dst[0] : work + (nint)Bins * w;
+            float* p = work, mel = FrameMax != null ? Base + group.Seq * RowFloats : work + (nint)Bins * w;
             TV scale = TO.Splat(Scale), energy = TO.Splat(0f);
             // xr holds |X|^2 (PowerOnly). Scaling, energy and sqrt only when asked for: the common power-2,
             // scale-1 case reads the power rows in place.
@@ -159,7 +161,7 @@ public sealed unsafe class MelSpectrogramKernel
             else ChainProducts<TO, TV>(p, mel);
             if (Energy) TO.Store(mel + (nint)Mels * w, energy);
             CompressRows<TO, TV>(mel, RowFloats);
-            if (FrameMax != null) LaneMax<TO, TV>(mel);
+            if (FrameMax != null) LaneMax<TO, TV>(mel, group);
             else FftLanes.Store<TO, TV>(mel, RowFloats, dst);
         }
 
@@ -207,16 +209,23 @@ public sealed unsafe class MelSpectrogramKernel
             for (int i = 0; i < EmptyCount; i++) TO.Store(mel + (nint)Empty[i] * w, TO.Splat(0f));
         }
 
-        /// <summary>RunLanes: frameMax[g + l] = max over the block's rows of lane l, for the live lanes of the group at mel (= Base + g*row).</summary>
-        readonly void LaneMax<TO, TV>(float* mel) where TO : struct, IVec<TV> where TV : unmanaged
+        /// <summary>
+        /// RunLanes, for the live lanes l of the group at mel (= Base + s*row, s = group.Seq): frameMax[s + l] = max over the
+        /// block's rows of lane l, frameOf[s + l] = the lane's frame.
+        /// </summary>
+        readonly void LaneMax<TO, TV>(float* mel, LaneGroup group) where TO : struct, IVec<TV> where TV : unmanaged
         {
             int w = TO.Count, row = RowFloats;
             TV mx = TO.Load(mel);
             for (int r = 1; r < row; r++) mx = TO.Max(mx, TO.Load(mel + (nint)r * w));
             float* lanes = stackalloc float[w];
             TO.Store(lanes, mx);
-            long g = (mel - Base) / row;
-            for (int l = 0; l < w && g + l < Total; l++) FrameMax[g + l] = lanes[l];
+            long s = group.Seq;
+            for (int l = 0; l < w && s + l < Total; l++)
+            {
+                FrameMax[s + l] = lanes[l];
+                FrameOf[s + l] = (int)(group.First + (long)group.Stride * l);
+            }
         }
 
         /// <summary>

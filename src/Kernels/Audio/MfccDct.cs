@@ -49,12 +49,14 @@ internal sealed unsafe class DctLanes
 
     /// <summary>
     /// As <see cref="Run"/> on rows in the lane layout of MelSpectrogramKernel.RunLanes (same rows, width and threads, so the
-    /// same lane groups: group g's (lda, W) block at input + g*lda), each value first taken through the clip pass
-    /// max(v - sub[f], floor[f]) of its frame f (sub and floor: rows + 16 floats). No transposes on the way in.
+    /// same lane groups: the group at sequence position s has its (lda, W) block at input + s*lda, lane l holding frame
+    /// frameOf[s + l], whose output row it writes), each value first taken through the clip pass max(v - sub[s + l],
+    /// floor[s + l]) (sub and floor: rows + 16 floats, by sequence position; equal for every frame of a clip).
+    /// No transposes on the way in.
     /// </summary>
-    public void RunLanes(float* input, long rows, int lda, float* sub, float* floor, float* output, SimdWidth width, int threads)
+    public void RunLanes(float* input, long rows, int lda, float* sub, float* floor, int* frameOf, float* output, SimdWidth width, int threads)
     {
-        var job = new Job { Owner = this, In = input, Lda = lda, Out = output, Sub = sub, Floor = floor };
+        var job = new Job { Owner = this, In = input, Lda = lda, Out = output, Sub = sub, Floor = floor, FrameOf = frameOf };
         LaneParallel.Run(ref job, rows, _pool, width, threads);
     }
 
@@ -64,6 +66,8 @@ internal sealed unsafe class DctLanes
         public float* In, Out;
         /// <summary>Set for RunLanes: the per-frame clip pass (In is then in the lane layout).</summary>
         public float* Sub, Floor;
+        /// <summary>Set for RunLanes: the frame (output row) of each sequence position.</summary>
+        public int* FrameOf;
         public int Lda;
         public long Start { get; set; }
         public long End { get; set; }
@@ -91,7 +95,7 @@ internal sealed unsafe class DctLanes
                     {
                         bool live = g + l < end;
                         src[l] = live ? In + (g + l) * Lda : zero;
-                        dst[l] = live ? Out + (g + l) * coef : dummy;
+                        dst[l] = live ? Out + (FrameOf != null ? FrameOf[g + l] : g + l) * coef : dummy;
                     }
                     if (!plan.Split) FftLanes.Zero<TO, TV>(zi, 0, n);
                     if (Floor != null)

@@ -76,23 +76,26 @@ public sealed unsafe class MfccKernel
         var w = StftKernel.Resolve(width);
         int t = StftKernel.Threads(threads);
         // The mel rows stay in the lane layout between the two stages (no transposes out of the mel stage and back into the
-        // DCT's): mel blocks (rows + 16 slack, row), then per frame its max, the clip pass's subtrahend and floor.
+        // DCT's): mel blocks (rows + 16 slack, row), then per sequence position (see RunLanes) its lane's max, the clip pass's
+        // subtrahend and floor, and its frame (int).
         long slack = rows + 16;
-        var buf = _scratch.Take(slack * row + 3 * slack);
+        var buf = _scratch.Take(slack * row + 4 * slack);
         try
         {
             float* mel = buf.Ptr, frameMax = mel + slack * row, sub = frameMax + slack, floor = sub + slack;
+            int* frameOf = (int*)(floor + slack);
             new Span<float>(frameMax, checked((int)(3 * slack))).Clear();
-            fixed (float* px = x) _mel.RunLanes(px, batch, n, mel, frameMax, w, t);
+            fixed (float* px = x) _mel.RunLanes(px, batch, n, mel, frameMax, frameOf, w, t);
             ClipPass(frameMax, batch, frames, sub, floor);
-            fixed (float* o = output) _dct.RunLanes(mel, rows, row, sub, floor, o, w, t);
+            fixed (float* o = output) _dct.RunLanes(mel, rows, row, sub, floor, frameOf, o, w, t);
         }
         finally { _scratch.Give(buf); }
     }
 
     /// <summary>
     /// Per frame, Decibel.FinishClip as max(v - sub, floor): sub = the clip max when the reference is the max (else 0), floor =
-    /// (clip max - sub) - top_db when top_db is set (else -inf). Without a clip pass: sub 0, floor -inf.
+    /// (clip max - sub) - top_db when top_db is set (else -inf). Without a clip pass: sub 0, floor -inf. Indexed by sequence
+    /// position: clip b's positions [b*F, (b+1)*F) hold its frames (lane blocks permute frames only within a clip).
     /// </summary>
     void ClipPass(float* frameMax, int batch, int frames, float* sub, float* floor)
     {

@@ -13,6 +13,13 @@ using Cochlea.Kernels.Threading;
 
 namespace Cochlea.Kernels.Audio;
 
+/// <summary>
+/// Which frames a lane group holds: lane l is frame First + Stride*l (frames numbered b*F + f; Stride 1 for a plain group, K
+/// in a lane block). Seq is the group's position in the driver's order (g for a plain group, g + gg*W for group gg of a lane
+/// block), so a worker's groups tile its range [start, end) by Seq in steps of W, whatever frames they hold.
+/// </summary>
+internal readonly record struct LaneGroup(long Seq, long First, int Stride);
+
 /// <summary>Consumes the spectra of W frames (lane rows xr/xi, Bins x W) and writes each live lane's output row dst[l].</summary>
 internal unsafe interface IFrameSink
 {
@@ -25,14 +32,12 @@ internal unsafe interface IFrameSink
     /// <summary>True when the sink needs only |X|^2: then xr holds the power rows and xi is unused.</summary>
     bool PowerOnly { get; }
 
-    /// <summary>True when the sink places each lane's row through dst alone, so a group's lanes may be any frames (lane blocks).</summary>
-    bool AnyLaneFrames { get; }
-
-    void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged;
+    void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work, LaneGroup group) where TO : struct, IVec<TV> where TV : unmanaged;
 }
 
 internal static unsafe class StftEngine
 {
+
     /// <summary>Workspace floats for one worker at W lanes with a sink needing <paramref name="sinkWork"/> floats and rows of <paramref name="rowFloats"/>.</summary>
     public static long WorkFloats(StftSpec spec, RealPlan plan, int w, long sinkWork, int rowFloats)
         => plan.WorkFloats(w) + Math.Max((long)w * spec.FrameLength, (long)(LaneBlock.Groups(spec, plan) * w - 1) * spec.Hop + spec.FrameLength) + spec.FrameLength
@@ -86,8 +91,7 @@ internal static unsafe class StftEngine
             // path, 5 runs, the 400-point log-mel 20.8-20.9 vs 21.5-22.2 us and its MFCC 22.4-23.1 vs 23.6-23.9 us best per clip, the
             // 512-point within noise). At 4 lanes the table lookups in the first stage cost what the saved stores give (+-3 %).
             var table = w >= 8 && hop >= w && Plan.CanFuseInput ? Spec.Strided : null;
-            bool fuse = table is { Fusable: true };
-            bool blocks = fuse && Sink.AnyLaneFrames; // then kb = (len-1)/hop + 1 (LaneBlock.Groups)
+            bool fuse = table is { Fusable: true }; // then lane blocks too, kb = (len-1)/hop + 1 (LaneBlock.Groups)
             fixed (float* win = Spec.Window)
             {
                 for (long g = start; g < end; g += w)
@@ -95,7 +99,12 @@ internal static unsafe class StftEngine
                     long b0 = g / Frames;
                     int f0 = (int)(g - b0 * Frames), live = (int)Math.Min(w, end - g);
                     float* clip0 = X + b0 * n;
-                    if (blocks && g + (long)kb * w <= end && f0 + kb * w <= Frames)
+                    // At 16 lanes a block whose span reaches into the padding (31-42 KB to materialise for n_fft 400-512, about L1)
+                    // costs what the block saves: those frames take plain groups (`lab features 512 64 1`, variants shuffled, 6 pairs:
+                    // log-mel 0.1-0.9 us, MFCC -0.4 to +1.4 us faster per clip of ~23-26; n_fft 400 within noise). At 8 lanes (half
+                    // the span) the edge block still wins.
+                    if (fuse && g + (long)kb * w <= end && f0 + kb * w <= Frames
+                        && (w < 16 || InClip((long)f0 * hop + off - pad, blockSpan)))
                     {
                         // A lane block: kb groups whose lanes interleave (see LaneBlock), all from one span.
                         float* sp = GroupSpan(clip0, (long)f0 * hop + off - pad, blockSpan, edge);
@@ -106,7 +115,7 @@ internal static unsafe class StftEngine
                             var rows = new PositionRows<BlockRows>(new BlockRows { Xt = xt + (nint)gg * hop * w, Win = table!.WindowPtr, Row = table.RowPtr });
                             if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, PositionRows<BlockRows>>(rows, zr, zi, xr, scratch);
                             else Plan.ForwardFrom<TO, TV, PositionRows<BlockRows>>(rows, zr, zi, xr, xi, scratch);
-                            Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
+                            Sink.Consume<TO, TV>(xr, xi, dst, sinkWork, new LaneGroup(g + (long)gg * w, g + gg, kb));
                         }
                         g += (long)(kb - 1) * w;
                         continue;
@@ -121,7 +130,7 @@ internal static unsafe class StftEngine
                         var input = FftLanes.Strided(sp, hop, xt, table!, w);
                         if (Sink.PowerOnly) Plan.ForwardPowerFrom<TO, TV, PositionRows<StridedFrames>>(input, zr, zi, xr, scratch);
                         else Plan.ForwardFrom<TO, TV, PositionRows<StridedFrames>>(input, zr, zi, xr, xi, scratch);
-                        Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
+                        Sink.Consume<TO, TV>(xr, xi, dst, sinkWork, new LaneGroup(g, g, 1));
                         continue;
                     }
                     // FFT positions outside the window are zero; the imaginary part too for odd n (no z packing).
@@ -157,10 +166,13 @@ internal static unsafe class StftEngine
                     }
                     if (Sink.PowerOnly) Plan.ForwardPower<TO, TV>(zr, zi, xr, scratch);
                     else Plan.Forward<TO, TV>(zr, zi, xr, xi, scratch);
-                    Sink.Consume<TO, TV>(xr, xi, dst, sinkWork);
+                    Sink.Consume<TO, TV>(xr, xi, dst, sinkWork, new LaneGroup(g, g, 1));
                 }
             }
         }
+
+        /// <summary>True when samples [lo, lo + span) lie inside the clip (no padding to materialise).</summary>
+        readonly bool InClip(long lo, int span) => lo >= 0 && lo + span <= N;
 
         /// <summary>
         /// The group's span of (W-1)*hop + frame length samples from lo on: in the clip, or materialised into edge when it reaches into
@@ -168,7 +180,7 @@ internal static unsafe class StftEngine
         /// </summary>
         readonly float* GroupSpan(float* clip, long lo, int span, float* edge)
         {
-            if (lo >= 0 && lo + span <= N) return clip + lo;
+            if (InClip(lo, span)) return clip + lo;
             Spec.FillPadded(new ReadOnlySpan<float>(clip, N), lo, new Span<float>(edge, span));
             return edge;
         }

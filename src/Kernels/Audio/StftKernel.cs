@@ -106,8 +106,7 @@ public sealed unsafe class StftKernel
         public readonly int RowFloats => 2 * Bins;
         public readonly long WorkFloats(int w) => 0;
         public readonly bool PowerOnly => false;
-        public readonly bool AnyLaneFrames => true;
-        public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
+        public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work, LaneGroup group) where TO : struct, IVec<TV> where TV : unmanaged
             => FftLanes.StoreComplex<TO, TV>(xr, xi, Bins, dst);
     }
 
@@ -120,9 +119,8 @@ public sealed unsafe class StftKernel
         public readonly int RowFloats => Bins;
         public readonly long WorkFloats(int w) => (long)Bins * w;
         public readonly bool PowerOnly => Kind != SpectrumKind.Phase;
-        public readonly bool AnyLaneFrames => true;
 
-        public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work) where TO : struct, IVec<TV> where TV : unmanaged
+        public readonly void Consume<TO, TV>(float* xr, float* xi, float** dst, float* work, LaneGroup group) where TO : struct, IVec<TV> where TV : unmanaged
         {
             int w = TO.Count;
             if (Kind == SpectrumKind.Phase)

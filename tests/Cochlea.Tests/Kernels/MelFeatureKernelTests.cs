@@ -164,6 +164,44 @@ public class MelFeatureKernelTests
         }
     }
 
+    /// <summary>
+    /// MfccKernel on lane blocks (StftEngine's LaneBlock: lane l of a group holds frame f0 + gg + K*l, the mel block is placed by
+    /// the group's sequence position, the DCT writes each lane's row through the frame table) is bitwise MFCC on the packed path
+    /// (StftSpec.KeepPackedInput: no fused first stage, no blocks, consecutive frames). Batches of 1, 3 and 64 clips at levels
+    /// 20 dB apart (so each clip's top_db floor differs), lengths that give whole blocks, edge groups and groups spanning clips,
+    /// 1 and 2 threads, every width.
+    /// </summary>
+    [Test]
+    public void MfccLaneBlocksMatchPackedPathBitwise([Values(400, 512)] int nfft)
+    {
+        var spec = StftSpec.Torch(nfft, 160);
+        var packedSpec = StftSpec.Torch(nfft, 160);
+        packedSpec.KeepPackedInput();
+        Assert.That(LaneBlock.Groups(spec, RealFft.Get(nfft).Plan), Is.GreaterThan(1), "this framing must make lane blocks");
+        Assert.That(packedSpec.Strided.Fusable, Is.False);
+        var bank = MelFilterbank.Create(nfft / 2 + 1, 16000, 40);
+        var log = LogCompression.AmplitudeToDb(true, 30f);
+        var blocks = new MfccKernel(spec, bank, 20, log);
+        var packed = new MfccKernel(packedSpec, bank, 20, log);
+        foreach (int n in new[] { 9000, 16000 })
+            foreach (int batch in new[] { 1, 3, 64 })
+            {
+                var x = Signal(batch * n, batch + n);
+                for (int i = 0; i < x.Length; i++) x[i] *= MathF.Pow(0.1f, i / n % 3);
+                int count = batch * blocks.FrameCount(n) * 20;
+                foreach (var w in Simd.Available)
+                    foreach (int threads in new[] { 1, 2 })
+                    {
+                        var got = new GuardedBuffer(count);
+                        blocks.Run(x, batch, got.Span, w, threads);
+                        got.AssertGuard($"N={n} B={batch} {w}");
+                        var want = new float[count];
+                        packed.Run(x, batch, want, w, threads);
+                        Assert.That(got.Span.ToArray(), Is.EqualTo(want), $"n_fft {nfft} N={n} B={batch} {w} threads={threads}");
+                    }
+            }
+    }
+
     [Test]
     public void DctMatchesDenseMatrix([ValueSource(typeof(Simd), nameof(Simd.Available))] SimdWidth w)
     {
