@@ -37,7 +37,6 @@ internal unsafe interface IFrameSink
 
 internal static unsafe class StftEngine
 {
-
     /// <summary>Workspace floats for one worker at W lanes with a sink needing <paramref name="sinkWork"/> floats and rows of <paramref name="rowFloats"/>.</summary>
     public static long WorkFloats(StftSpec spec, RealPlan plan, int w, long sinkWork, int rowFloats)
         => plan.WorkFloats(w) + Math.Max((long)w * spec.FrameLength, (long)(LaneBlock.Groups(spec, plan) * w - 1) * spec.Hop + spec.FrameLength) + spec.FrameLength
