@@ -99,8 +99,8 @@ public sealed class FeaturesCompare : ICompareSuite
         // COCHLEA_BENCH_TURNS=1: both sides' per-turn spread on stderr, to tell the VM's drift from a real change.
         if (Environment.GetEnvironmentVariable("COCHLEA_BENCH_TURNS") == "1")
             Console.Error.WriteLine(FormattableString.Invariant($"{label} batch {batch}: {ours.Count} turns of {inner} calls; us per call ours {Spread(ours)} | torchaudio {Spread(anchor)}"));
-        double o = batch / Median(ours);
-        double? a = py is null ? null : batch / Median(anchor);
+        double o = batch / Timing.Median(ours);
+        double? a = py is null ? null : batch / Timing.Median(anchor);
         return new CompareResult($"{label} (1 s @16 kHz) batch {batch}", 1, o, a, "clips/s", anchorName, true);
     }
 
@@ -109,13 +109,6 @@ public sealed class FeaturesCompare : ICompareSuite
         if (xs.Count == 0) return "-";
         var s = xs.Order().ToList();
         return FormattableString.Invariant($"min {s[0] * 1e6:F1} p25 {s[s.Count / 4] * 1e6:F1} median {s[s.Count / 2] * 1e6:F1}");
-    }
-
-    static double Median(List<double> xs)
-    {
-        xs.Sort();
-        int n = xs.Count;
-        return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
     }
 
     /// <summary>A /usr/bin/python3 process holding the torchaudio modules; each request returns the seconds one call took (its own clock).</summary>
