@@ -439,7 +439,6 @@ struct Conv {
     bool flip, tf;
     int fr(int r) const { return flip ? w.h - 1 - r : r; }
     int fs(int s) const { return flip ? w.w - 1 - s : s; }
-    float in(float a) const { return tf ? tf32(a) : a; }
 };
 
 int outSize(int in, int pad, int k, int dil, int stride) { return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1; }
@@ -478,80 +477,117 @@ cudnnStatus_t makeConv(const char *fn, cudnnHandle_t handle, cudnnTensorDescript
     return CUDNN_STATUS_SUCCESS;
 }
 
-// Input row / column of output p / q at filter tap r / s (may be out of range: padding).
-inline int ih(const Conv &c, int p, int r) { return p * c.u - c.padH + r * c.dilH; }
-inline int iw(const Conv &c, int q, int s) { return q * c.v - c.padW + s * c.dilW; }
+// Outputs o in [lo, hi) whose input o * stride - pad + off lies inside [0, in): the taps that read no padding.
+void validRange(int in, int out, int stride, int pad, int off, int *lo, int *hi) {
+    int a = pad - off, b = in - 1 + pad - off;
+    *lo = a <= 0 ? 0 : (a + stride - 1) / stride;
+    *hi = b < 0 ? 0 : std::min(out, b / stride + 1);
+    if (*lo > *hi) *lo = *hi;
+}
 
+// A contiguous NCHW float copy of a view (TF32-rounded when the math type allows tensor cores), so the loops below
+// stream over rows whatever the caller's strides.
+std::vector<float> packed(const View4 &v, bool tf) {
+    std::vector<float> r((size_t)v.count());
+    size_t i = 0;
+    for (int a = 0; a < v.n; a++)
+        for (int b = 0; b < v.c; b++)
+            for (int y = 0; y < v.h; y++)
+                for (int x = 0; x < v.w; x++) { float f = v.at(a, b, y, x); r[i++] = tf ? tf32(f) : f; }
+    return r;
+}
+
+// y (N, K, P, Q): per (n, k) one double plane; each filter tap adds w * (shifted input rows) to it.
 void convForward(const Conv &c, float alpha, float beta) {
+    const int H = c.x.h, W = c.x.w, P = c.y.h, Q = c.y.w, R = c.w.h, S = c.w.w;
+    std::vector<float> X = packed(c.x, c.tf), Wt = packed(c.w, c.tf);
+    std::vector<double> acc((size_t)P * Q);
     for (int n = 0; n < c.y.n; n++)
         for (int k = 0; k < c.y.c; k++) {
+            std::fill(acc.begin(), acc.end(), 0.0);
             int g = k / c.kg;
-            for (int p = 0; p < c.y.h; p++)
-                for (int q = 0; q < c.y.w; q++) {
-                    double acc = 0.0;
-                    for (int ci = 0; ci < c.cg; ci++)
-                        for (int r = 0; r < c.w.h; r++) {
-                            int yy = ih(c, p, r);
-                            if (yy < 0 || yy >= c.x.h) continue;
-                            for (int s = 0; s < c.w.w; s++) {
-                                int xx = iw(c, q, s);
-                                if (xx < 0 || xx >= c.x.w) continue;
-                                acc += (double)c.in(c.x.at(n, g * c.cg + ci, yy, xx)) * c.in(c.w.at(k, ci, c.fr(r), c.fs(s)));
-                            }
+            for (int ci = 0; ci < c.cg; ci++) {
+                const float *xp = &X[((size_t)n * c.x.c + g * c.cg + ci) * H * W];
+                for (int r = 0; r < R; r++) {
+                    int p0, p1;
+                    validRange(H, P, c.u, c.padH, r * c.dilH, &p0, &p1);
+                    for (int s = 0; s < S; s++) {
+                        int q0, q1;
+                        validRange(W, Q, c.v, c.padW, s * c.dilW, &q0, &q1);
+                        double wv = Wt[(((size_t)k * c.cg + ci) * R + c.fr(r)) * S + c.fs(s)];
+                        for (int p = p0; p < p1; p++) {
+                            const float *row = xp + (size_t)(p * c.u - c.padH + r * c.dilH) * W - c.padW + s * c.dilW;
+                            double *a = &acc[(size_t)p * Q];
+                            for (int q = q0; q < q1; q++) a[q] += wv * row[(size_t)q * c.v];
                         }
-                    blend(c.y.at(n, k, p, q), acc, alpha, beta);
+                    }
                 }
+            }
+            for (int p = 0; p < P; p++)
+                for (int q = 0; q < Q; q++) blend(c.y.at(n, k, p, q), acc[(size_t)p * Q + q], alpha, beta);
         }
 }
 
-// dx = conv^T(dy, w): each dy element scattered through the filter into a double accumulator, then blended.
+// dx = conv^T(dy, w): each filter tap scatters w * dy rows into a double copy of dx, then blended.
 void convBackwardData(const Conv &c, float alpha, float beta) {
+    const int H = c.x.h, W = c.x.w, P = c.y.h, Q = c.y.w, R = c.w.h, S = c.w.w;
+    std::vector<float> DY = packed(c.y, c.tf), Wt = packed(c.w, c.tf);
     std::vector<double> acc((size_t)c.x.count(), 0.0);
-    auto ai = [&](int n, int ch, int yy, int xx) -> double & { return acc[(((size_t)n * c.x.c + ch) * c.x.h + yy) * c.x.w + xx]; };
     for (int n = 0; n < c.y.n; n++)
         for (int k = 0; k < c.y.c; k++) {
             int g = k / c.kg;
-            for (int p = 0; p < c.y.h; p++)
-                for (int q = 0; q < c.y.w; q++) {
-                    double d = c.in(c.y.at(n, k, p, q));
-                    for (int ci = 0; ci < c.cg; ci++)
-                        for (int r = 0; r < c.w.h; r++) {
-                            int yy = ih(c, p, r);
-                            if (yy < 0 || yy >= c.x.h) continue;
-                            for (int s = 0; s < c.w.w; s++) {
-                                int xx = iw(c, q, s);
-                                if (xx < 0 || xx >= c.x.w) continue;
-                                ai(n, g * c.cg + ci, yy, xx) += d * c.in(c.w.at(k, ci, c.fr(r), c.fs(s)));
-                            }
+            const float *gp = &DY[((size_t)n * c.y.c + k) * P * Q];
+            for (int ci = 0; ci < c.cg; ci++) {
+                double *ap = &acc[((size_t)n * c.x.c + g * c.cg + ci) * H * W];
+                for (int r = 0; r < R; r++) {
+                    int p0, p1;
+                    validRange(H, P, c.u, c.padH, r * c.dilH, &p0, &p1);
+                    for (int s = 0; s < S; s++) {
+                        int q0, q1;
+                        validRange(W, Q, c.v, c.padW, s * c.dilW, &q0, &q1);
+                        double wv = Wt[(((size_t)k * c.cg + ci) * R + c.fr(r)) * S + c.fs(s)];
+                        for (int p = p0; p < p1; p++) {
+                            double *row = ap + (size_t)(p * c.u - c.padH + r * c.dilH) * W - c.padW + s * c.dilW;
+                            const float *d = gp + (size_t)p * Q;
+                            for (int q = q0; q < q1; q++) row[(size_t)q * c.v] += wv * d[q];
                         }
+                    }
                 }
+            }
         }
+    size_t i = 0;
     for (int n = 0; n < c.x.n; n++)
         for (int ch = 0; ch < c.x.c; ch++)
-            for (int yy = 0; yy < c.x.h; yy++)
-                for (int xx = 0; xx < c.x.w; xx++) blend(c.x.at(n, ch, yy, xx), ai(n, ch, yy, xx), alpha, beta);
+            for (int yy = 0; yy < H; yy++)
+                for (int xx = 0; xx < W; xx++) blend(c.x.at(n, ch, yy, xx), acc[i++], alpha, beta);
 }
 
 // dw[k, c, r', s'] = sum over n, p, q of dy[n, k, p, q] x[n, g Cg + c, ih, iw] (r', s' flipped in CONVOLUTION mode).
 void convBackwardFilter(const Conv &c, float alpha, float beta) {
+    const int H = c.x.h, W = c.x.w, P = c.y.h, Q = c.y.w, R = c.w.h, S = c.w.w;
+    std::vector<float> X = packed(c.x, c.tf), DY = packed(c.y, c.tf);
     for (int k = 0; k < c.w.n; k++) {
         int g = k / c.kg;
         for (int ci = 0; ci < c.cg; ci++)
-            for (int r = 0; r < c.w.h; r++)
-                for (int s = 0; s < c.w.w; s++) {
+            for (int r = 0; r < R; r++) {
+                int p0, p1;
+                validRange(H, P, c.u, c.padH, r * c.dilH, &p0, &p1);
+                for (int s = 0; s < S; s++) {
+                    int q0, q1;
+                    validRange(W, Q, c.v, c.padW, s * c.dilW, &q0, &q1);
                     double acc = 0.0;
-                    for (int n = 0; n < c.y.n; n++)
-                        for (int p = 0; p < c.y.h; p++) {
-                            int yy = ih(c, p, r);
-                            if (yy < 0 || yy >= c.x.h) continue;
-                            for (int q = 0; q < c.y.w; q++) {
-                                int xx = iw(c, q, s);
-                                if (xx < 0 || xx >= c.x.w) continue;
-                                acc += (double)c.in(c.y.at(n, k, p, q)) * c.in(c.x.at(n, g * c.cg + ci, yy, xx));
-                            }
+                    for (int n = 0; n < c.y.n; n++) {
+                        const float *xp = &X[((size_t)n * c.x.c + g * c.cg + ci) * H * W];
+                        const float *gp = &DY[((size_t)n * c.y.c + k) * P * Q];
+                        for (int p = p0; p < p1; p++) {
+                            const float *row = xp + (size_t)(p * c.u - c.padH + r * c.dilH) * W - c.padW + s * c.dilW;
+                            const float *d = gp + (size_t)p * Q;
+                            for (int q = q0; q < q1; q++) acc += (double)d[q] * row[(size_t)q * c.v];
                         }
+                    }
                     blend(c.w.at(k, ci, c.fr(r), c.fs(s)), acc, alpha, beta);
                 }
+            }
     }
 }
 
