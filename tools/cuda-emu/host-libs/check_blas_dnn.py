@@ -343,33 +343,27 @@ def check_conv(D, R, rng, case):
         R.check(f"{name} {find.__name__} math type", all(p.mathType == FMA_MATH for p in perf[: n.value]))
         return ok[0]
 
+    # (pass, its Find and execute calls, Find's algorithm count, output shape / layout / descriptor, the other two
+    # operands as Find and execute take them, the float64 reference of the result)
+    passes = [
+        ("forward", L.cudnnFindConvolutionForwardAlgorithmEx, L.cudnnConvolutionForward, FWD_ALGO_COUNT,
+         (N, K, OH, OW), layout, yd, (xd, ptr(x.data), wd, ptr(w.data)), yt.detach()),
+        ("backward data", L.cudnnFindConvolutionBackwardDataAlgorithmEx, L.cudnnConvolutionBackwardData, BWD_DATA_ALGO_COUNT,
+         (N, Cin, H, W), layout, xd, (wd, ptr(w.data), yd, ptr(dy.data)), xt.grad),
+        ("backward filter", L.cudnnFindConvolutionBackwardFilterAlgorithmEx, L.cudnnConvolutionBackwardFilter, BWD_FILTER_ALGO_COUNT,
+         (K, Cin // G, kh, kw), "nchw", wd, (xd, ptr(x.data), yd, ptr(dy.data)), wt.grad),
+    ]
     for alpha, beta in ((1.0, 0.0), (0.5, -1.5)):
         tag = f"{name} alpha={alpha} beta={beta}"
-        # forward
-        y = Buf((N, K, OH, OW), layout, rng=None if beta == 0 else rng)  # beta 0: y starts as NaN
-        y0 = y.t()
-        p = best(L.cudnnFindConvolutionForwardAlgorithmEx, FWD_ALGO_COUNT, xd, ptr(x.data), wd, ptr(w.data), cd, yd, ptr(y.data))
-        y.set(y0)
-        st = L.cudnnConvolutionForward(h, f32(alpha), xd, ptr(x.data), wd, ptr(w.data), cd, p.algo, ptr(ws), p.memory, f32(beta), yd, ptr(y.data))
-        R.check(f"{tag} forward status", st == OK, f"status {st}")
-        R.close(f"{tag} forward", y.t(), alpha * yt.detach() + (beta * y0 if beta else 0))
-        R.check(f"{tag} forward guard", y.guard_ok())
-        # backward data
-        dx = Buf((N, Cin, H, W), layout, rng=None if beta == 0 else rng)
-        dx0 = dx.t()
-        p = best(L.cudnnFindConvolutionBackwardDataAlgorithmEx, BWD_DATA_ALGO_COUNT, wd, ptr(w.data), yd, ptr(dy.data), cd, xd, ptr(dx.data))
-        dx.set(dx0)
-        st = L.cudnnConvolutionBackwardData(h, f32(alpha), wd, ptr(w.data), yd, ptr(dy.data), cd, p.algo, ptr(ws), p.memory, f32(beta), xd, ptr(dx.data))
-        R.check(f"{tag} backward data status", st == OK, f"status {st}")
-        R.close(f"{tag} backward data", dx.t(), alpha * xt.grad + (beta * dx0 if beta else 0))
-        # backward filter
-        dw = Buf((K, Cin // G, kh, kw), rng=None if beta == 0 else rng)
-        dw0 = dw.t()
-        p = best(L.cudnnFindConvolutionBackwardFilterAlgorithmEx, BWD_FILTER_ALGO_COUNT, xd, ptr(x.data), yd, ptr(dy.data), cd, wd, ptr(dw.data))
-        dw.set(dw0)
-        st = L.cudnnConvolutionBackwardFilter(h, f32(alpha), xd, ptr(x.data), yd, ptr(dy.data), cd, p.algo, ptr(ws), p.memory, f32(beta), wd, ptr(dw.data))
-        R.check(f"{tag} backward filter status", st == OK, f"status {st}")
-        R.close(f"{tag} backward filter", dw.t(), alpha * wt.grad + (beta * dw0 if beta else 0))
+        for what, find, run, count, oshape, olayout, od, ins, ref in passes:
+            out = Buf(oshape, olayout, rng=None if beta == 0 else rng)  # beta 0: the output starts as NaN
+            out0 = out.t()
+            p = best(find, count, *ins, cd, od, ptr(out.data))
+            out.set(out0)
+            st = run(h, f32(alpha), *ins, cd, p.algo, ptr(ws), p.memory, f32(beta), od, ptr(out.data))
+            R.check(f"{tag} {what} status", st == OK, f"status {st}")
+            R.close(f"{tag} {what}", out.t(), alpha * ref + (beta * out0 if beta else 0))
+            R.check(f"{tag} {what} guard", out.guard_ok())
         # backward bias
         bd = D.tensor((1, K, 1, 1))
         db = Buf((1, K, 1, 1), rng=None if beta == 0 else rng)
