@@ -60,6 +60,24 @@ public class BlasDnnLogicTests
     }
 
     [Test]
+    public void MappedGemmPassesCublasArgumentChecksForEveryShapeRunReaches([Values] bool ta, [Values] bool tb)
+    {
+        // The cuBLAS documentation's INVALID_VALUE rules for cublasSgemm: lda >= max(1, transa == N ? m : k),
+        // ldb >= max(1, transb == N ? k : n), ldc >= max(1, m) (column-major m, n, k of the call). CudaGemm.Run skips
+        // m == 0 or n == 0 itself, so every m, n >= 1 and k >= 0 with the tightest row-major leading dims must pass.
+        for (int m = 1; m <= 3; m++)
+            for (int n = 1; n <= 3; n++)
+                for (int k = 0; k <= 3; k++)
+                {
+                    var g = CudaGemm.FromRowMajor(ta, tb, m, n, k, 0, ta ? m : k, 0, 0, tb ? k : n, 0, 0, n, 0);
+                    string at = $"ta={ta} tb={tb} m={m} n={n} k={k}";
+                    Assert.That(g.Lda, Is.GreaterThanOrEqualTo(Math.Max(1, g.TransA == CublasOperation.N ? g.M : g.K)), $"lda, {at}");
+                    Assert.That(g.Ldb, Is.GreaterThanOrEqualTo(Math.Max(1, g.TransB == CublasOperation.N ? g.K : g.N)), $"ldb, {at}");
+                    Assert.That(g.Ldc, Is.GreaterThanOrEqualTo(Math.Max(1, g.M)), $"ldc, {at}");
+                }
+    }
+
+    [Test]
     public void SymmetricPaddingStaysInTheDescriptor()
     {
         var plan = ConvPlan.Create(2, 6, 8, 2, new ConvAxis(9, 3, 2, 1, 1, 1), new ConvAxis(11, 5, 1, 2, 2, 2), tf32: false);

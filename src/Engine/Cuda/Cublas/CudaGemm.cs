@@ -15,8 +15,13 @@ internal static unsafe class CudaGemm
     /// </summary>
     internal static ColumnMajorGemm FromRowMajor(bool ta, bool tb, int m, int n, int k, ulong a, int lda, long strideA,
         ulong b, int ldb, long strideB, ulong c, int ldc, long strideC)
-        => new(tb ? CublasOperation.T : CublasOperation.N, ta ? CublasOperation.T : CublasOperation.N, n, m, k,
+    {
+        // cuBLAS rejects (INVALID_VALUE) a leading dimension below max(1, rows of the stored operand) even when k == 0 and
+        // nothing is read; a contiguous operand whose rows are k long then has ld = k = 0, so it is raised to 1.
+        if (k == 0) { lda = Math.Max(lda, 1); ldb = Math.Max(ldb, 1); }
+        return new(tb ? CublasOperation.T : CublasOperation.N, ta ? CublasOperation.T : CublasOperation.N, n, m, k,
             b, ldb, strideB, a, lda, strideA, c, ldc, strideC);
+    }
 
     /// <summary>Row-major (batched) SGEMM on <paramref name="device"/>'s stream: C_i = alpha op(A_i) op(B_i) + beta C_i for i &lt; batch.</summary>
     internal static void Run(CudaDevice device, bool ta, bool tb, int m, int n, int k, float alpha, ulong a, int lda, long strideA,
