@@ -30,6 +30,14 @@ internal static unsafe class CudaTensors
         return t;
     }
 
+    /// <summary>
+    /// <paramref name="op"/> on CPU copies of <paramref name="operands"/>, its result moved back to <paramref name="device"/>.
+    /// For empty tensors only: cuDNN rejects zero-sized dimensions (CUDNN_STATUS_BAD_PARAM), an empty op costs
+    /// nothing on the CPU, and To() carries the gradients back to the GPU operands.
+    /// </summary>
+    internal static Tensor EmptyViaCpu(Device device, Func<Tensor?[], Tensor> op, params Tensor?[] operands)
+        => op(operands.Select(t => t?.To(Device.Cpu)).ToArray()).To(device);
+
     /// <summary>Launches a grid-stride kernel over <paramref name="count"/> elements.</summary>
     internal static void Launch(CudaDevice device, string kernel, long count, void** args)
         => device.Launch(kernel, Grid(count), new Dim3(Threads), 0, args);

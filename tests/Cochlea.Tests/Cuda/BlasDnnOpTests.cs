@@ -73,6 +73,12 @@ public class BlasDnnOpTests
             [N(3, 4, 10), N(4), N(4)]);
     }
 
+    // cuDNN rejects zero-sized dimensions; empty inputs take the CPU op and come back (gradients included).
+    [Test] public void Conv1dEmptyBatch() => Compare(t => Ops.Conv1d(t[0], t[1], t[2], padding: 1), [N(0, 3, 10), N(4, 3, 3), N(4)]);
+    [Test] public void MaxPool2dEmptyBatch() => Compare(t => Ops.MaxPool2d(t[0], (2, 2)), [N(0, 3, 8, 8)]);
+    [Test] public void BatchNormEvalEmptyBatch() => Compare(t => Ops.BatchNorm(t[0], t[1], t[2], t[3], t[4], training: false),
+        [N(0, 4, 5), N(4), N(4), N(4), Tensor.FromArray([0.5f, 1f, 2f, 3f])], noGrad: [3, 4]);
+
     [Test] public void MaxPool1dPadded() => Compare(t => Ops.MaxPool1d(t[0], 3, 2, 1), [Distinct(2, 3, 17)]);
     [Test] public void MaxPool2dOverlapping() => Compare(t => Ops.MaxPool2d(t[0], (3, 3), (2, 2), (1, 1)), [Distinct(2, 3, 9, 11)]);
     [Test] public void MaxPool2dDefaultStride() => Compare(t => Ops.MaxPool2d(t[0], (2, 3)), [Distinct(1, 2, 8, 9)]);

@@ -14,6 +14,8 @@ public static unsafe partial class Ops
         bool training, float momentum, float eps, int n, int c, int spatial)
     {
         var dev = CudaTensors.DeviceOf("batch_norm", x, weight, bias, runningMean, runningVar);
+        if (x.Numel == 0)   // eval only: training rejects fewer than two values per channel
+            return CudaTensors.EmptyViaCpu(x.Device, t => BatchNorm(t[0]!, t[1], t[2], t[3], t[4], training, momentum, eps), x, weight, bias, runningMean, runningVar);
         var y = CudaTensors.Empty(x.Device, x.ShapeArray);
         var xc = x.ContiguousRaw();   // kept for backward
         // cuDNN needs scale and bias: ones (the device's shared vector, only read) and zeros stand in for null.

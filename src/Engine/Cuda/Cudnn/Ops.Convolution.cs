@@ -14,6 +14,7 @@ public static unsafe partial class Ops
     {
         var dev = CudaTensors.DeviceOf(name, x, weight, bias);
         int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0);
+        if ((long)n * cin * cout == 0) return CudaTensors.EmptyViaCpu(x.Device, t => ConvCore(t[0]!, t[1]!, t[2], ah, aw, groups, name), x, weight, bias);
         var plan = ConvPlan.Create(n, cin, cout, groups, ah, aw, CudaOptions.AllowTf32);
         var k = plan.Key;
         var conv = dev.Convolution(k);

@@ -16,6 +16,8 @@ public static unsafe partial class Ops
     {
         var dev = CudaTensors.DeviceOf(name, x);
         int n = x.Size(0), c = x.Size(1);
+        if ((long)n * c == 0)
+            return CudaTensors.EmptyViaCpu(x.Device, t => Ops.Pool(t[0]!, spatial, (ah.Kernel, aw.Kernel), (ah.Stride, aw.Stride), (ah.PadBefore, aw.PadBefore), max, name), x);
         var shape = spatial == 2 ? new[] { n, c, ah.Out, aw.Out } : new[] { n, c, aw.Out };
         var y = CudaTensors.Empty(x.Device, shape);
         var xc = x.ContiguousRaw();   // kept: cuDNN's backward reads x and y
