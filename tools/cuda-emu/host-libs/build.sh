@@ -10,7 +10,7 @@ cxx=${CXX:-g++}
 while read -r src soname; do
   [[ -z "$src" || "$src" == \#* ]] && continue
   if [[ ! -f "$here/$src" ]]; then echo "build.sh: $src absent, $soname not built"; continue; fi
-  "$cxx" -std=c++17 -O2 -g -shared -fPIC -fvisibility=hidden -Wall -Wl,-soname,"$soname" "$here/$src" -o "$out/$soname" -ldl -lpthread
+  "$cxx" -std=c++17 -O2 -g -shared -fPIC -Wall -Wl,-soname,"$soname" "$here/$src" -o "$out/$soname" -ldl -lpthread
   echo "build.sh: $out/$soname"
 done <<'TABLE'
 # source        soname
