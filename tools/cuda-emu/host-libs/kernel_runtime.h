@@ -425,7 +425,11 @@ static void launch(const char* kernel, int* mode, emu_dim3 grid, emu_dim3 block,
                 g_block = &b;
                 run_block(&b);
                 g_block = nullptr;
-                if (first && *mode == 0) *mode = b.waited ? 2 : 1;
+                if (first && *mode == 0)
+                {
+                    *mode = b.waited ? 2 : 1;
+                    if (getenv("COCHLEA_EMU_TRACE")) fprintf(stderr, "cochlea host emulator: kernel %s runs its threads %s\n", kernel, b.waited ? "on fibers" : "as plain calls");
+                }
                 first = false;
             }
 }
