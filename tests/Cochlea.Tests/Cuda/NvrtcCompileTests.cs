@@ -58,7 +58,7 @@ public class NvrtcCompileTests
     public void CompileErrorsCarryTheLog()
     {
         GpuTest.RequireNvrtc();
-        var e = Assert.Throws<CudaException>(() => NvrtcCompiler.Compile("extern \"C\" __global__ void k(float* x) { x[0] = no_such_symbol; }", "bad.cu", [], ["--gpu-architecture=compute_70"], cubin: false))!;
+        var e = Assert.Throws<CudaException>(() => NvrtcCompiler.Compile("extern \"C\" __global__ void k(float* x) { x[0] = no_such_symbol; }", "bad.cu", [], ["--gpu-architecture=compute_75"], cubin: false))!;
         Assert.That(e.Message, Does.Contain("nvrtcCompileProgram(bad.cu"));
         Assert.That(e.Message, Does.Contain("no_such_symbol"), "the NVRTC log names the error");
     }
