@@ -193,6 +193,12 @@ int main(int argc, char** argv)
     CU(cuMemAlloc_v2)(&small, 256 * 4);
     void* a5[] = { &small, &past };
     check(dies([&] { CU(cuLaunchKernel)(fn, 1, 1, 1, 256, 1, 1, 0, nullptr, a5, nullptr); }, SIGSEGV), "a kernel writing past its allocation faults");
+    void* a7[] = { &host, &y, &cnt };
+    static float hostx[1000];
+    float* hp = hostx;
+    a7[0] = &hp;
+    CU(cuModuleGetFunction)(&fn, mod, "block_total");
+    check(CU(cuLaunchKernel)(fn, 1, 1, 1, 256, 1, 1, 0, nullptr, a7, nullptr) == 700, "a host pointer as a kernel parameter: CUDA_ERROR_ILLEGAL_ADDRESS");
     int sync = 0;
     void* a6[] = { &y, &sync };
     CU(cuModuleGetFunction)(&fn, mod, "plain_then_barrier");

@@ -435,21 +435,37 @@ static void launch(const char* kernel, int* mode, emu_dim3 grid, emu_dim3 block,
 }
 
 // Reads kernel parameters as cuLaunchKernel does: params[i] points at sizeof(parameter i) bytes.
+// A pointer parameter must be null or point into device memory (a host pointer would be an illegal address on a GPU,
+// but reads fine here): `device` is the driver's check. Returns 0, or -1 after naming the parameter.
+template <class T> static int check_pointer(const char* kernel, size_t i, const T& v, int (*device)(const void*))
+{
+    if constexpr (std::is_pointer_v<T>)
+        if (v && device && !device((const void*)v))
+        {
+            fprintf(stderr, "cochlea host emulator: kernel %s: parameter %zu (%p) is not a device pointer (host memory, freed, or past an allocation)\n", kernel, i, (const void*)v);
+            return -1;
+        }
+    return 0;
+}
+
 template <class... A, size_t... I>
-static void launch_params(void (*k)(A...), const char* kernel, int* mode, void** params, emu_dim3 grid, emu_dim3 block, std::index_sequence<I...>)
+static int launch_params(void (*k)(A...), const char* kernel, int* mode, void** params, emu_dim3 grid, emu_dim3 block,
+                         int (*device)(const void*), std::index_sequence<I...>)
 {
     std::tuple<std::decay_t<A>...> args;
     (memcpy((void*)&std::get<I>(args), params[I], sizeof(std::get<I>(args))), ...);
+    if ((check_pointer(kernel, I, std::get<I>(args), device) | ... | 0)) return -1;
     launch(kernel, mode, grid, block, [&] { k(std::get<I>(args)...); });
+    return 0;
 }
 
 } // namespace emu
 
 template <class... A>
-static void emu_launch_kernel(void (*k)(A...), const char* kernel, int* mode, void** params, emu_dim3 grid, emu_dim3 block)
+static int emu_launch_kernel(void (*k)(A...), const char* kernel, int* mode, void** params, emu_dim3 grid, emu_dim3 block, int (*device)(const void*))
 {
     static_assert(((!std::is_reference_v<A>) && ...), "kernel parameters are passed by value");
-    emu::launch_params(k, kernel, mode, params, grid, block, std::index_sequence_for<A...>{});
+    return emu::launch_params(k, kernel, mode, params, grid, block, device, std::index_sequence_for<A...>{});
 }
 
 // ---- barriers, shuffles, votes ----
@@ -493,14 +509,14 @@ struct emu_at
 #define __syncwarp(...) emu_at{ EMU_HERE }.syncwarp(__VA_ARGS__)
 
 // The launcher the fake NVRTC generates per kernel (exported; the fake driver looks it up by name).
-struct emu_launch_config { unsigned grid[3], block[3], shared_bytes; };
+// Layout shared with libcuda.cpp's LaunchConfig. device_pointer: is this address inside a device allocation?
+struct emu_launch_config { unsigned grid[3], block[3], shared_bytes; int (*device_pointer)(const void*); };
 #define EMU_LAUNCHER(NAME)                                                                                   \
     extern "C" __attribute__((visibility("default"))) int cochlea_emu_launch_##NAME(void** params, const emu_launch_config* c) \
     {                                                                                                        \
         static int mode = 0;                                                                                 \
-        emu_launch_kernel(NAME, #NAME, &mode, params, emu_dim3{c->grid[0], c->grid[1], c->grid[2]},          \
-                          emu_dim3{c->block[0], c->block[1], c->block[2]});                                   \
-        return 0;                                                                                            \
+        return emu_launch_kernel(NAME, #NAME, &mode, params, emu_dim3{c->grid[0], c->grid[1], c->grid[2]},   \
+                                 emu_dim3{c->block[0], c->block[1], c->block[2]}, c->device_pointer);         \
     }                                                                                                        \
     extern "C" __attribute__((visibility("default"))) const int cochlea_emu_params_##NAME = emu_param_count(NAME);
 template <class... A> constexpr int emu_param_count(void (*)(A...)) { return (int)sizeof...(A); }

@@ -38,7 +38,7 @@ enum {
     CUDA_SUCCESS = 0, CUDA_ERROR_INVALID_VALUE = 1, CUDA_ERROR_OUT_OF_MEMORY = 2, CUDA_ERROR_NOT_INITIALIZED = 3,
     CUDA_ERROR_NO_DEVICE = 100, CUDA_ERROR_INVALID_DEVICE = 101, CUDA_ERROR_INVALID_IMAGE = 200, CUDA_ERROR_INVALID_CONTEXT = 201,
     CUDA_ERROR_INVALID_HANDLE = 400, CUDA_ERROR_NOT_FOUND = 500, CUDA_ERROR_NOT_READY = 600, CUDA_ERROR_CONTEXT_IS_DESTROYED = 709,
-    CUDA_ERROR_NOT_SUPPORTED = 801, CUDA_ERROR_UNKNOWN = 999,
+    CUDA_ERROR_ILLEGAL_ADDRESS = 700, CUDA_ERROR_NOT_SUPPORTED = 801, CUDA_ERROR_UNKNOWN = 999,
 };
 
 #define EXPORT extern "C" __attribute__((visibility("default")))
@@ -120,6 +120,7 @@ static const ErrorText Errors[] = {
     { 400, "CUDA_ERROR_INVALID_HANDLE", "invalid resource handle" },
     { 500, "CUDA_ERROR_NOT_FOUND", "named symbol not found" },
     { 600, "CUDA_ERROR_NOT_READY", "device not ready" },
+    { 700, "CUDA_ERROR_ILLEGAL_ADDRESS", "an illegal memory access was encountered" },
     { 709, "CUDA_ERROR_CONTEXT_IS_DESTROYED", "context is destroyed" },
     { 801, "CUDA_ERROR_NOT_SUPPORTED", "operation not supported" },
     { 999, "CUDA_ERROR_UNKNOWN", "unknown error" },
@@ -551,7 +552,15 @@ EXPORT CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name)
     return CUDA_SUCCESS;
 }
 
-struct LaunchConfig { unsigned grid[3], block[3], shared_bytes; };
+// Layout shared with kernel_runtime.h's emu_launch_config.
+struct LaunchConfig { unsigned grid[3], block[3], shared_bytes; int (*device_pointer)(const void*); };
+
+// For the launchers: pointer parameters must point into device memory (an allocation, or one past its end).
+static int is_device_pointer(const void* p)
+{
+    std::lock_guard<std::mutex> l(g_mu);
+    return device_range((CUdeviceptr)p, 0);
+}
 
 EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridX, unsigned int gridY, unsigned int gridZ, unsigned int blockX,
     unsigned int blockY, unsigned int blockZ, unsigned int sharedMemBytes, CUstream s, void** kernelParams, void** extra)
@@ -576,7 +585,8 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridX, unsigned int gr
                 f->name.c_str(), gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemBytes, why);
         return extra ? CUDA_ERROR_NOT_SUPPORTED : CUDA_ERROR_INVALID_VALUE;
     }
-    LaunchConfig c = { { gridX, gridY, gridZ }, { blockX, blockY, blockZ }, sharedMemBytes };
+    LaunchConfig c = { { gridX, gridY, gridZ }, { blockX, blockY, blockZ }, sharedMemBytes, is_device_pointer };
     std::lock_guard<std::mutex> l(g_launch);
-    return f->launch(kernelParams, &c) == 0 ? CUDA_SUCCESS : CUDA_ERROR_UNKNOWN;
+    // A launcher refuses a non-device pointer parameter: on a GPU that is an illegal address at the first access.
+    return f->launch(kernelParams, &c) == 0 ? CUDA_SUCCESS : CUDA_ERROR_ILLEGAL_ADDRESS;
 }
