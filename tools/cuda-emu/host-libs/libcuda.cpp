@@ -406,26 +406,30 @@ EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int value, size_t n, 
 }
 
 // ---- streams and events ----
-EXPORT CUresult cuStreamCreate(CUstream* ps, unsigned int flags)
+// Streams and events are handles in a live set: create adds, destroy checks and removes.
+template <class T> static CUresult create_handle(T** out, bool validFlags, std::set<T*>& live, T value)
 {
     NEED_CTX();
-    if (!ps || flags > 1) return CUDA_ERROR_INVALID_VALUE;
+    if (!out || !validFlags) return CUDA_ERROR_INVALID_VALUE;
     std::lock_guard<std::mutex> l(g_mu);
-    auto* s = new Stream{ t_ctx };
-    g_streams.insert(s);
-    *ps = s;
+    T* h = new T(value);
+    live.insert(h);
+    *out = h;
     return CUDA_SUCCESS;
 }
 
-EXPORT CUresult cuStreamDestroy_v2(CUstream s)
+template <class T> static CUresult destroy_handle(std::set<T*>& live, T* h)
 {
     NEED_CTX();
     std::lock_guard<std::mutex> l(g_mu);
-    if (!g_streams.count(s)) return CUDA_ERROR_INVALID_HANDLE;
-    g_streams.erase(s);
-    delete s;
+    if (!live.count(h)) return CUDA_ERROR_INVALID_HANDLE;
+    live.erase(h);
+    delete h;
     return CUDA_SUCCESS;
 }
+
+EXPORT CUresult cuStreamCreate(CUstream* ps, unsigned int flags) { return create_handle(ps, flags <= 1, g_streams, Stream{ t_ctx }); }
+EXPORT CUresult cuStreamDestroy_v2(CUstream s) { return destroy_handle(g_streams, s); }
 
 EXPORT CUresult cuStreamSynchronize(CUstream s)
 {
@@ -436,26 +440,9 @@ EXPORT CUresult cuStreamSynchronize(CUstream s)
 
 EXPORT CUresult cuStreamQuery(CUstream s) { return cuStreamSynchronize(s); }
 
-EXPORT CUresult cuEventCreate(CUevent* pe, unsigned int flags)
-{
-    NEED_CTX();
-    if (!pe || (flags & ~0xFu)) return CUDA_ERROR_INVALID_VALUE;
-    std::lock_guard<std::mutex> l(g_mu);
-    auto* e = new Event{ t_ctx, (flags & 2u) == 0, false, {} };
-    g_events.insert(e);
-    *pe = e;
-    return CUDA_SUCCESS;
-}
-
-EXPORT CUresult cuEventDestroy_v2(CUevent e)
-{
-    NEED_CTX();
-    std::lock_guard<std::mutex> l(g_mu);
-    if (!g_events.count(e)) return CUDA_ERROR_INVALID_HANDLE;
-    g_events.erase(e);
-    delete e;
-    return CUDA_SUCCESS;
-}
+// CU_EVENT_DISABLE_TIMING = 2.
+EXPORT CUresult cuEventCreate(CUevent* pe, unsigned int flags) { return create_handle(pe, (flags & ~0xFu) == 0, g_events, Event{ t_ctx, (flags & 2u) == 0, false, {} }); }
+EXPORT CUresult cuEventDestroy_v2(CUevent e) { return destroy_handle(g_events, e); }
 
 EXPORT CUresult cuEventRecord(CUevent e, CUstream s)
 {
