@@ -28,7 +28,11 @@ public sealed unsafe class CudaEvent : IDisposable
     }
 
     /// <summary>Blocks until the work queued before <see cref="Record"/> has finished.</summary>
-    public void Synchronize() => DriverCheck.Check(NativeMethods.cuEventSynchronize(Handle), "cuEventSynchronize");
+    public void Synchronize()
+    {
+        _device.MakeCurrent(); // the calling thread may not have the context current (events are waited on anywhere)
+        DriverCheck.Check(NativeMethods.cuEventSynchronize(Handle), "cuEventSynchronize");
+    }
 
     /// <summary>GPU milliseconds from <paramref name="start"/> to this event (both recorded and finished; waits for this one).</summary>
     public float ElapsedMilliseconds(CudaEvent start)
@@ -40,5 +44,10 @@ public sealed unsafe class CudaEvent : IDisposable
     }
 
     /// <inheritdoc/>
-    public void Dispose() => _handle.Dispose();
+    public void Dispose()
+    {
+        if (_handle.IsClosed) return;
+        _device.MakeCurrent(); // cuEventDestroy needs the context current on this thread, else the event leaks
+        _handle.Dispose();
+    }
 }

@@ -69,11 +69,23 @@ public static unsafe partial class Ops
         for (int k = 0; k < bins; k++)
             for (int t = 0; t < len; t++)
             {
-                double a = 2 * Math.PI * (((long)k * (off + t)) % nfft) / nfft;
-                basis[2 * k * len + t] = (float)(w[t] * Math.Cos(a));
-                basis[(2 * k + 1) * len + t] = (float)(-w[t] * Math.Sin(a));
+                long m = (((long)k * (off + t)) % nfft + nfft) % nfft;
+                var (cos, sin) = UnitCircle(m, nfft);
+                basis[2 * k * len + t] = cos == 0 ? 0f : (float)(w[t] * cos);
+                basis[(2 * k + 1) * len + t] = sin == 0 ? 0f : (float)(-w[t] * sin);
             }
         return basis;
+    }
+
+    // (cos, sin) of 2 pi m / n, exact at multiples of pi/2: the sine rows of the DC and Nyquist bins must be exactly
+    // zero (a real frame's DFT has no imaginary part there, as the CPU FFT gives), since sin(pi) = 1.2e-16 in double
+    // left Im = +-1e-16 on the GPU's GEMM STFT and flipped angle() between +pi and -pi against the CPU.
+    static (double Cos, double Sin) UnitCircle(long m, int n)
+    {
+        if (4 * m % n == 0)
+            return (4 * m / n) switch { 0 => (1, 0), 1 => (0, 1), 2 => (-1, 0), _ => (0, -1) };
+        double a = 2 * Math.PI * m / n;
+        return (Math.Cos(a), Math.Sin(a));
     }
 
     /// <summary>|z| = sqrt(re^2 + im^2) of a complex tensor stored as (..., 2) pairs -> (...). The gradient is z / |z| (0 at z = 0, as torch).</summary>

@@ -131,6 +131,15 @@ public class BlasDnnOpTests
     [Test] public void StftSpeechFeaturesPaddedEnd() => Compare(t => Ops.Stft(t[0], new StftKernel(StftSpec.SpeechFeatures(10, 4, 16, WindowKind.Hamming))), [N(2, 23)]);
     [Test] public void StftFreesoundSize() => Compare(t => Ops.Stft(t[0], new StftKernel(StftSpec.TensorFlow(512, 160, 512))), [N(2, 4000)], rtol: 1e-3f, atol: 2e-3f);
 
+    // The DC and Nyquist bins of a real frame have an imaginary part of exactly 0 (the CPU FFT gives +0), so their angle is 0 or
+    // +pi; the GEMM STFT must give exactly 0 there too, not +-1e-16, which turned +pi into -pi (FreesoundCnn's phase channel).
+    [Test]
+    public void StftAngleAtDcAndNyquist() => Compare(t =>
+    {
+        var a = Ops.Angle(Ops.Stft(t[0], new StftKernel(StftSpec.TensorFlow(400, 160, 512))));
+        return Ops.Concat([a.Slice(2, 0, 1), a.Slice(2, 256, 257)], 2);
+    }, [N(2, 4000)]);
+
     [Test] public void ComplexAbs() => Compare(t => Ops.ComplexAbs(t[0]), [N(3, 7, 2)]);
     [Test] public void Angle() => Compare(t => Ops.Angle(t[0]), [N(4, 5, 2)], rtol: 1e-4f, atol: 1e-4f);
 

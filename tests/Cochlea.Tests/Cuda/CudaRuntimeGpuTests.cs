@@ -151,6 +151,33 @@ public class CudaRuntimeGpuTests
         Assert.That(ms, Is.GreaterThan(0f).And.LessThan(10_000f));
     }
 
+    // Runs body on a fresh thread (no CUDA context current there yet) and rethrows what it threw.
+    static void OnFreshThread(Action body)
+    {
+        Exception? error = null;
+        var t = new Thread(() => { try { body(); } catch (Exception e) { error = e; } });
+        t.Start();
+        t.Join();
+        if (error is not null) throw new AggregateException("on a fresh thread", error);
+    }
+
+    [Test]
+    public void EveryEntryPointWorksFromAFreshThread()
+    {
+        // The driver's current context is per thread: test runners, data loaders and finalizers use other threads.
+        var dev = GpuTest.RequireGpu();
+        var data = Random(1000, 12);
+        CudaEvent? start = null, end = null;
+        Tensor? g = null, y = null;
+        OnFreshThread(() => { start = new CudaEvent(dev); start.Record(); using var x = Tensor.FromArray(data); g = x.To(GpuTest.Cuda); });
+        OnFreshThread(() => { y = Ops.Exp(g!); end = new CudaEvent(dev); end.Record(); });
+        OnFreshThread(() => end!.Synchronize());
+        OnFreshThread(() => Assert.That(end!.ElapsedMilliseconds(start!), Is.GreaterThanOrEqualTo(0f)));
+        OnFreshThread(() => Assert.That(y!.ToArray(), Is.EqualTo(data.Select(MathF.Exp).ToArray()).Within(1e-6f).Percent));
+        OnFreshThread(() => { start!.Dispose(); end!.Dispose(); g!.Dispose(); y!.Dispose(); dev.Synchronize(); });
+        OnFreshThread(dev.EmptyCache);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     static void Leak() => _ = new Storage(5 << 20, Device.Cuda(0));
 

@@ -36,7 +36,7 @@ public class NvrtcCompileTests
     public void CopyKernelTakesTheLayoutStructAsTheHostLaysItOut()
     {
         GpuTest.RequireNvrtc();
-        var ptx = NvrtcCompiler.Compile(KernelSources.Read("copy.cu"), "copy.cu", KernelSources.Headers, NvrtcCompiler.Options(70, false, KernelCache.CommonOptions), cubin: false);
+        var ptx = NvrtcCompiler.Compile(KernelSources.Read("copy.cu"), "copy.cu", KernelSources.Headers, NvrtcCompiler.Options(75, false, KernelCache.CommonOptions), cubin: false);
         string text = System.Text.Encoding.ASCII.GetString(ptx.Bytes);
         int size = System.Runtime.InteropServices.Marshal.SizeOf<Cochlea.Cuda.StridedLayout>();
         // Parameters: x, y (pointers), the struct by value, n. The struct's PTX parameter must be as large as the C# struct.
@@ -45,7 +45,7 @@ public class NvrtcCompileTests
             Assert.That(text, Does.Contain($".param .align 8 .b8 {k}_param_2[{size}]"), k);
             Assert.That(text, Does.Contain($".param .u64 {k}_param_3"), k);
         }
-        Assert.That(System.Text.Encoding.ASCII.GetString(NvrtcCompiler.Compile(KernelSources.Read("fill.cu"), "fill.cu", KernelSources.Headers, NvrtcCompiler.Options(70, false, KernelCache.CommonOptions), cubin: false).Bytes),
+        Assert.That(System.Text.Encoding.ASCII.GetString(NvrtcCompiler.Compile(KernelSources.Read("fill.cu"), "fill.cu", KernelSources.Headers, NvrtcCompiler.Options(75, false, KernelCache.CommonOptions), cubin: false).Bytes),
             Does.Contain(".param .f32 fill_f32_param_1").And.Contain(".param .u64 fill_f32_param_2"));
     }
 
@@ -58,7 +58,7 @@ public class NvrtcCompileTests
     public void CompileErrorsCarryTheLog()
     {
         GpuTest.RequireNvrtc();
-        var e = Assert.Throws<CudaException>(() => NvrtcCompiler.Compile("extern \"C\" __global__ void k(float* x) { x[0] = no_such_symbol; }", "bad.cu", [], ["--gpu-architecture=compute_70"], cubin: false))!;
+        var e = Assert.Throws<CudaException>(() => NvrtcCompiler.Compile("extern \"C\" __global__ void k(float* x) { x[0] = no_such_symbol; }", "bad.cu", [], ["--gpu-architecture=compute_75"], cubin: false))!;
         Assert.That(e.Message, Does.Contain("nvrtcCompileProgram(bad.cu"));
         Assert.That(e.Message, Does.Contain("no_such_symbol"), "the NVRTC log names the error");
     }

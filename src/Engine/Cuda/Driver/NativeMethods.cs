@@ -41,7 +41,26 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib, EntryPoint = "cuEventDestroy_v2")] internal static partial CuResult cuEventDestroy(nint ev);
     [LibraryImport(Lib)] internal static partial CuResult cuEventRecord(nint ev, nint stream);
     [LibraryImport(Lib)] internal static partial CuResult cuEventSynchronize(nint ev);
-    [LibraryImport(Lib)] internal static partial CuResult cuEventElapsedTime(float* milliseconds, nint start, nint end);
+
+    // CUDA 13's cuda.h maps cuEventElapsedTime to cuEventElapsedTime_v2 (exported by drivers since 12.8; the
+    // first version is gone from the 13 headers), while drivers before 12.8 export only cuEventElapsedTime:
+    // take _v2 where the driver has it, else the first version (same signature and meaning).
+    static delegate* unmanaged<float*, nint, nint, CuResult> s_eventElapsedTime;
+
+    internal static CuResult cuEventElapsedTime(float* milliseconds, nint start, nint end)
+    {
+        var f = s_eventElapsedTime;
+        if (f == null) s_eventElapsedTime = f = ResolveEventElapsedTime();
+        return f(milliseconds, start, end);
+    }
+
+    static delegate* unmanaged<float*, nint, nint, CuResult> ResolveEventElapsedTime()
+    {
+        nint lib = CudaLibraries.Require(Lib);
+        if (NativeLibrary.TryGetExport(lib, "cuEventElapsedTime_v2", out var p) || NativeLibrary.TryGetExport(lib, "cuEventElapsedTime", out p))
+            return (delegate* unmanaged<float*, nint, nint, CuResult>)p;
+        throw new EntryPointNotFoundException("libcuda.so.1 exports neither cuEventElapsedTime_v2 nor cuEventElapsedTime.");
+    }
 
     [LibraryImport(Lib)] internal static partial CuResult cuModuleLoadData(nint* module, void* image);
     [LibraryImport(Lib)] internal static partial CuResult cuModuleUnload(nint module);
