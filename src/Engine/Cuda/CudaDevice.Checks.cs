@@ -38,6 +38,7 @@ public sealed unsafe partial class CudaDevice
     readonly object _checkGate = new();
     readonly List<Func<DeviceCheckFailure, Exception>> _pendingChecks = new();
     ulong _checkBuffer;   // CheckSlots u64 slots; 0 = passed, else ~((position << 32) | value bits)
+    Exception? _folded;   // the first failure read when the slots ran out, thrown at the next synchronisation
     long _hostWaits;
 
     /// <summary>Calls that made the host wait for the compute stream (Synchronize, CopyToHost, a staging upload waiting for its buffer).</summary>
@@ -57,9 +58,10 @@ public sealed unsafe partial class CudaDevice
         {
             if (_pendingChecks.Count == CheckSlots)
             {
-                // Bounded: a caller that never synchronises pays one wait per CheckSlots checks.
+                // Bounded: a caller that never synchronises pays one wait per CheckSlots checks; a failure read
+                // here still waits for the next synchronisation (an op's call never throws a deferred check).
                 WaitForStream();
-                ReportChecksLocked();
+                _folded ??= ReadChecksLocked();
             }
             if (_checkBuffer == 0)
             {
@@ -90,8 +92,16 @@ public sealed unsafe partial class CudaDevice
 
     void ReportChecksLocked()
     {
+        var first = _folded ?? ReadChecksLocked();
+        _folded = null;
+        if (first is not null) throw first;
+    }
+
+    // Reads the used slots (the stream has been waited for), clears them and the list; the first failure or null.
+    Exception? ReadChecksLocked()
+    {
         int n = _pendingChecks.Count;
-        if (n == 0) return;
+        if (n == 0) return null;
         var slots = stackalloc ulong[n];
         _staging.ToHost((byte*)slots, _checkBuffer, n * sizeof(ulong));
         Zero(_checkBuffer, n * sizeof(ulong));   // ordered before any later kernel that gets one of these slots
@@ -103,6 +113,6 @@ public sealed unsafe partial class CudaDevice
                 first = _pendingChecks[i](new DeviceCheckFailure((long)(packed >> 32), (uint)packed));
             }
         _pendingChecks.Clear();
-        if (first is not null) throw first;
+        return first;
     }
 }
