@@ -92,7 +92,8 @@ public sealed unsafe partial class CudaDevice
 
     void ReportChecksLocked()
     {
-        var first = _folded ?? ReadChecksLocked();
+        var read = ReadChecksLocked();   // always: the slots after a fold are pending too
+        var first = _folded ?? read;
         _folded = null;
         if (first is not null) throw first;
     }
