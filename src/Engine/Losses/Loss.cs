@@ -16,6 +16,9 @@ namespace Cochlea;
 /// Loss functions. Each validates its inputs (dtypes, shapes, label range) with a message that
 /// names the expected shape, returns a differentiable tensor (a 0-d scalar for reduction
 /// "mean" or "sum", per-position losses for "none") and records one op in the graph.
+/// On CUDA the value checks (label range, target range, teacher probabilities) run in the kernel, as
+/// PyTorch's device-side asserts: a failing row becomes NaN and the same exception is thrown at the
+/// device's next synchronisation (Item, ToArray, CudaDevice.Synchronize), never by the call itself.
 /// </summary>
 public static unsafe partial class Loss
 {
