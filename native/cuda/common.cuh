@@ -50,3 +50,24 @@ __device__ __forceinline__ T block_sum(T v, T* sh)
     __syncthreads();
     return r;
 }
+
+// A failed input check (a class label, a target's range, an index) for CudaDevice's deferred checks (the host
+// reads the slot at its next synchronisation; src/Engine/Cuda/CudaDevice.Checks.cs). slot: one u64, 0 = passed
+// (nullable: no check). It keeps the lowest failing position, with the 32 bits of its value: stored complemented,
+// so atomicMax keeps the smallest (position << 32 | bits) whatever order threads arrive in. Positions saturate at
+// 2^32 - 2, so a failure never reads as 0.
+__device__ __forceinline__ void check_failed(unsigned long long* slot, unsigned long long pos, unsigned int value_bits)
+{
+    if (!slot) return;
+    unsigned long long p = pos < 0xfffffffeull ? pos : 0xfffffffeull;
+    atomicMax(slot, ~((p << 32) | (unsigned long long)value_bits));
+}
+
+// An integer for check_failed: clamped to the int32 range (the host prints a clamped value as ">= 2147483647").
+__device__ __forceinline__ unsigned int check_int_bits(long long v)
+{
+    return (unsigned int)(int)(v < -2147483647LL - 1 ? -2147483647LL - 1 : v > 2147483647LL ? 2147483647LL : v);
+}
+
+// The quiet NaN that marks results computed from input that failed a check.
+__device__ __forceinline__ float check_nan() { return __int_as_float(0x7fc00000); }

@@ -2,6 +2,7 @@
 // index is contiguous int64 (or int32 when index_i32 != 0) of shape `shape` (rank <= 8), the
 // output has that shape; x / dx are addressed through `xs` (element strides, any layout).
 // where() is the ternary select_f32 in binary.cu.
+#include "common.cuh"
 
 // Matches CudaGatherPlan in C# (sequential, 8-byte aligned).
 struct GatherPlan
@@ -18,15 +19,16 @@ __device__ __forceinline__ long long load_index(const void* index, int index_i32
     return index_i32 ? (long long)((const int*)index)[i] : ((const long long*)index)[i];
 }
 
-// y[lin] = x[coords(lin) with coords[dim] = index[lin]]. An out-of-range index sets *error = 1 (the host
-// reads it back and throws) and writes 0.
-extern "C" __global__ void gather_f32(const float* x, const void* index, int index_i32, float* y, unsigned long long n, GatherPlan plan, int* error)
+// y[lin] = x[coords(lin) with coords[dim] = index[lin]]. An out-of-range index writes NaN and is recorded in
+// check (check_failed; the host reports it at its next synchronisation).
+extern "C" __global__ void gather_f32(const float* x, const void* index, int index_i32, float* y, unsigned long long n, GatherPlan plan,
+    unsigned long long* check)
 {
     unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;
     for (unsigned long long lin = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x; lin < n; lin += stride)
     {
         long long v = load_index(index, index_i32, lin);
-        if (v < 0 || v >= plan.xdim) { *error = 1; y[lin] = 0.f; continue; }
+        if (v < 0 || v >= plan.xdim) { check_failed(check, lin, check_int_bits(v)); y[lin] = check_nan(); continue; }
         unsigned long long rest = lin;
         long long off = 0;
         for (int d = plan.rank - 1; d >= 0; d--)

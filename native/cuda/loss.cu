@@ -16,15 +16,24 @@ __device__ __forceinline__ double warp_lse(const float* src, unsigned long long 
     return m + log(warp_sum(s));
 }
 
-// Class labels: x (rows, C), labels (rows,) int64 (int32 when labels_i32), already range-checked by the host.
+// Class labels: x (rows, C), labels (rows,) int64 (int32 when labels_i32), contiguous.
 // q_c = keep [c == y] + uniform; loss_rows[r] = -keep lp_y - uniform sum_c lp_c; unit (nullable) = p - q.
+// A label outside [0, C) makes its row's loss and unit gradient NaN and is recorded in check (check_failed).
 extern "C" __global__ void cross_entropy_labels_f32(const float* x, const void* labels, int labels_i32, unsigned long long rows,
-    unsigned long long C, double keep, double uniform, float* unit, float* loss_rows)
+    unsigned long long C, double keep, double uniform, float* unit, float* loss_rows, unsigned long long* check)
 {
     WARP_ROWS(r, rows, lane)
     {
         const float* z = x + r * C;
         long long y = labels_i32 ? (long long)((const int*)labels)[r] : ((const long long*)labels)[r];
+        if (y < 0 || y >= (long long)C)
+        {
+            // The whole warp is on row r, so it skips the shuffles together.
+            if (lane == 0) { check_failed(check, r, check_int_bits(y)); loss_rows[r] = check_nan(); }
+            if (unit)
+                for (unsigned long long j = lane; j < C; j += 32) unit[r * C + j] = check_nan();
+            continue;
+        }
         double m, lse = warp_lse(z, C, 1.0, false, lane, m);
         double sumLp = 0;
         for (unsigned long long j = lane; j < C; j += 32) sumLp += (double)z[j] - lse;
@@ -66,12 +75,20 @@ extern "C" __global__ void cross_entropy_probs_f32(const float* x, const float* 
 }
 
 // Elementwise BCE on logits: t' = keep t + half; loss = max(x, 0) - x t' + log1p(exp(-|x|)); unit = sigmoid(x) - t'.
+// A target outside [0, 1] (or NaN) makes that loss and unit NaN and is recorded in check (check_failed).
 extern "C" __global__ void bce_with_logits_f32(const float* x, const float* t, unsigned long long n, double keep, double half,
-    float* unit, float* loss_elems)
+    float* unit, float* loss_elems, unsigned long long* check)
 {
     unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;
     for (unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride)
     {
+        if (!(t[i] >= 0.f && t[i] <= 1.f))
+        {
+            check_failed(check, i, __float_as_uint(t[i]));
+            loss_elems[i] = check_nan();
+            if (unit) unit[i] = check_nan();
+            continue;
+        }
         double xv = x[i], tv = keep * t[i] + half;
         double e = exp(-fabs(xv));
         loss_elems[i] = (float)(fmax(xv, 0.0) - xv * tv + log1p(e));
@@ -93,13 +110,36 @@ extern "C" __global__ void mse_f32(const float* p, const float* t, unsigned long
 
 // Distillation: s, t (rows, C); zs = s / T, zt = t / T (or log(t) / T for teacher probabilities);
 // loss_rows[r] = sum_{q > 0} q (log q - log p); unit (nullable) = p - q.
+// Teacher probabilities are checked (check_failed): a negative or non-finite one in check_value (position
+// r * C + c), a row summing to 0 in check_sum (position r); either makes the row's loss and unit NaN.
 extern "C" __global__ void kl_div_distill_f32(const float* s, const float* t, unsigned long long rows, unsigned long long C,
-    double invT, int teacher_probs, float* unit, float* loss_rows)
+    double invT, int teacher_probs, float* unit, float* loss_rows, unsigned long long* check_value, unsigned long long* check_sum)
 {
     WARP_ROWS(r, rows, lane)
     {
         const float* sr = s + r * C;
         const float* tr = t + r * C;
+        if (teacher_probs)
+        {
+            // Lanes stride the row; warp_sum / warp_max give every lane the row's verdict, so the warp stays together.
+            double sum = 0, bad = 0;
+            for (unsigned long long j = lane; j < C; j += 32)
+            {
+                float v = tr[j];
+                if (!(v >= 0.f) || !(v <= 3.402823466e38f)) { check_failed(check_value, r * C + j, __float_as_uint(v)); bad = 1; }
+                else sum += v;
+            }
+            sum = warp_sum(sum);
+            bad = warp_max(bad);
+            if (bad == 0 && !(sum > 0) && lane == 0) check_failed(check_sum, r, __float_as_uint((float)sum));
+            if (bad != 0 || !(sum > 0))
+            {
+                if (lane == 0) loss_rows[r] = check_nan();
+                if (unit)
+                    for (unsigned long long j = lane; j < C; j += 32) unit[r * C + j] = check_nan();
+                continue;
+            }
+        }
         double ms, mt;
         double lseS = warp_lse(sr, C, invT, false, lane, ms);
         double lseT = warp_lse(tr, C, invT, teacher_probs != 0, lane, mt);

@@ -1,6 +1,7 @@
 // Runs CUDA kernels on the host with one std::thread per CUDA thread of a block (blocks in turn):
 // __syncthreads is a block barrier, __shfl_xor_sync exchanges through per-warp slots between two warp barriers.
 #include "shim_common.h"
+#include "shim_checks.h"
 #include <barrier>
 #include <thread>
 #include <vector>

@@ -164,11 +164,12 @@ public sealed unsafe partial class CudaDevice
     /// <summary>Frees a block later, from any thread (finalizers): no lock, no CUDA call here.</summary>
     internal void FreeDeferred(ulong ptr) => Allocator.FreeDeferred(ptr);
 
-    /// <summary>Waits for the compute stream, then returns every cached block with no live tensor to the driver.</summary>
+    /// <summary>Waits for the compute stream, then returns every cached block with no live tensor to the driver; throws a failed device-side input check, as <see cref="Synchronize"/>.</summary>
     public void EmptyCache()
     {
-        Synchronize();
+        WaitForStream();
         Allocator.EmptyCache();
+        ReportChecks();
     }
 
     /// <summary>The allocator's counters.</summary>
@@ -212,12 +213,14 @@ public sealed unsafe partial class CudaDevice
         _staging.ToDevice(dst, (byte*)src, bytes);
     }
 
-    /// <summary>Copies device memory to the host; returns when the data has arrived.</summary>
+    /// <summary>Copies device memory to the host; returns when the data has arrived. Then throws a failed device-side input check, as <see cref="Synchronize"/>.</summary>
     public void CopyToHost(void* dst, ulong src, long bytes)
     {
         if (bytes <= 0) return;
         MakeCurrent();
+        Interlocked.Increment(ref _hostWaits);
         _staging.ToHost((byte*)dst, src, bytes);
+        ReportChecks();
     }
 
     /// <summary>Device-to-device copy on the compute stream.</summary>
@@ -236,11 +239,15 @@ public sealed unsafe partial class CudaDevice
         DriverCheck.Check(NativeMethods.cuMemsetD8Async(dst, 0, (nuint)bytes, Stream), $"cuMemsetD8Async({bytes} B)");
     }
 
-    /// <summary>Waits until all work queued on the compute stream has finished.</summary>
+    /// <summary>
+    /// Waits until all work queued on the compute stream has finished, then reports the input checks kernels did on
+    /// the device since the last synchronisation (labels, target ranges, indices): the first that failed is thrown
+    /// here, with the exception type the CPU path throws at the call.
+    /// </summary>
     public void Synchronize()
     {
-        MakeCurrent();
-        DriverCheck.Check(NativeMethods.cuStreamSynchronize(Stream), $"cuStreamSynchronize(cuda:{Index}) (an earlier kernel or copy may have failed)");
+        WaitForStream();
+        ReportChecks();
     }
 
     /// <summary>The compute stream (CUstream), for cuBLAS/cuDNN to run on.</summary>
@@ -265,8 +272,9 @@ public sealed unsafe partial class CudaDevice
 
         public void Free(ulong ptr)
         {
-            // Cached blocks may still be read by queued work: let the stream drain first.
-            device.Synchronize();
+            // Cached blocks may still be read by queued work: let the stream drain first (checks stay pending:
+            // the allocator must not be left half-way by a throw).
+            device.WaitForStream();
             DriverCheck.Check(NativeMethods.cuMemFree(ptr), "cuMemFree");
         }
 
@@ -318,6 +326,7 @@ public sealed unsafe partial class CudaDevice
                     int k = (int)(i & 1);
                     long n = Math.Min(Chunk, bytes - off);
                     byte* b = Buffer(k);
+                    if (_pending[k]) Interlocked.Increment(ref device._hostWaits);   // the buffer's last copy may still be queued
                     Wait(k);
                     System.Buffer.MemoryCopy(src + off, b, n, n);
                     DriverCheck.Check(NativeMethods.cuMemcpyHtoDAsync(dst + (ulong)off, b, (nuint)n, device.Stream), $"cuMemcpyHtoDAsync({n} B)");

@@ -16,6 +16,9 @@ namespace Cochlea;
 /// Loss functions. Each validates its inputs (dtypes, shapes, label range) with a message that
 /// names the expected shape, returns a differentiable tensor (a 0-d scalar for reduction
 /// "mean" or "sum", per-position losses for "none") and records one op in the graph.
+/// On CUDA the value checks (label range, target range, teacher probabilities) run in the kernel, as
+/// PyTorch's device-side asserts: a failing row becomes NaN and the same exception is thrown at the
+/// device's next synchronisation (Item, ToArray, CudaDevice.Synchronize), never by the call itself.
 /// </summary>
 public static unsafe partial class Loss
 {
@@ -55,15 +58,19 @@ public static unsafe partial class Loss
 
         // Losses have the logits' shape without the class dimension.
         var lossShape = logits.ShapeArray.Where((_, i) => i != 1).ToArray();
-        long[]? labels = null;
-        if (target.DType is DType.Int64 or DType.Int32)
+        bool classLabels = target.DType is DType.Int64 or DType.Int32;
+        long[]? labels = null;   // CPU labels, checked here; CUDA labels are checked by the kernel (CrossEntropyCuda)
+        if (classLabels)
         {
             if (!Tensor.SameShape(target.Shape, lossShape))
                 throw new ArgumentException($"{op}: class labels must have shape {Tensor.FormatShape(lossShape)} (the logits' shape {Tensor.FormatShape(logits.Shape)} without the class dimension), got {target.Describe()}.", nameof(target));
-            labels = HostValues(target, t => t.ToInt64Array());
-            for (int i = 0; i < labels.Length; i++)
-                if ((ulong)labels[i] >= (ulong)c)
-                    throw new ArgumentOutOfRangeException(nameof(target), labels[i], $"{op}: label {labels[i]} at position {i} is out of range for {c} classes (expected 0 <= label < {c}).");
+            if (!cuda)
+            {
+                labels = target.ToInt64Array();
+                for (int i = 0; i < labels.Length; i++)
+                    if ((ulong)labels[i] >= (ulong)c)
+                        throw new ArgumentOutOfRangeException(nameof(target), labels[i], LabelOutOfRange(op, labels[i].ToString(), $"position {i}", c) + ".");
+            }
         }
         else if (target.DType == DType.Float32)
         {
@@ -73,26 +80,30 @@ public static unsafe partial class Loss
         else throw new ArgumentException($"{op}: target must be int64 class labels {Tensor.FormatShape(lossShape)} or float32 probabilities {Tensor.FormatShape(logits.Shape)}, got {target.Describe()}.", nameof(target));
 
         bool needX = NoGradScope.IsGradEnabled && logits.RequiresGrad;
-        bool needT = NoGradScope.IsGradEnabled && labels is null && target.RequiresGrad;
-        // Classes last, one contiguous row of C per position: (rows, C).
+        bool needT = NoGradScope.IsGradEnabled && !classLabels && target.RequiresGrad;
+        // Classes last, one contiguous row of C per position: (rows, C); labels (rows) in the same order.
         using var xl = Ops.MoveLast(logits, 1);
-        using var tl = labels is null ? Ops.MoveLast(target, 1) : null;
+        using var tl = classLabels ? (cuda ? target.ContiguousRaw() : null) : Ops.MoveLast(target, 1);
         long rows = xl.Numel / c;
         var unitX = needX ? Tensor.Empty(xl.ShapeArray, DType.Float32, xl.Device) : null;   // dl/dlogits for a unit upstream gradient
         var logp = needT ? Tensor.Empty(xl.ShapeArray, DType.Float32, xl.Device) : null;    // lp, for the probability targets' gradient
         double keep = 1.0 - labelSmoothing, uniform = labelSmoothing / (double)c;
         var result = cuda
-            ? CrossEntropyCuda(xl, tl, labels, rows, c, keep, uniform, unitX, logp, lossShape, red)
+            ? CrossEntropyCuda(xl, tl!, classLabels, rows, c, keep, uniform, unitX, logp, lossShape, red)
             : CrossEntropyCpu(xl, tl, labels, rows, c, keep, uniform, unitX, logp, lossShape, red);
-        Tensor[] inputs = labels is null ? [logits, target] : [logits];
+        Tensor[] inputs = classLabels ? [logits] : [logits, target];
         return BackwardPass.Record(result, op, inputs, g =>
         {
             Tensor? dx = null, dt = null;
             if (unitX is not null) { dx = Ops.MoveBack(ScaleRows(unitX, g, red, rows, 1.0), 1); unitX.Dispose(); }
             if (logp is not null) { dt = Ops.MoveBack(ScaleRows(logp, g, red, rows, -keep), 1); logp.Dispose(); }
-            return labels is null ? [dx, dt] : [dx];
+            return classLabels ? [dx] : [dx, dt];
         });
     }
+
+    // The message of a class label out of range (the CPU's, and the CUDA kernel's reported at the next sync).
+    static string LabelOutOfRange(string op, string label, string position, int c) =>
+        $"{op}: label {label} at {position} is out of range for {c} classes (expected 0 <= label < {c})";
 
     // The row loop of CrossEntropy: xl (rows, C) logits, tl (rows, C) probabilities or labels; fills unitX / logp when given.
     static Tensor CrossEntropyCpu(Tensor xl, Tensor? tl, long[]? labels, long rows, int c, double keep, double uniform,
@@ -168,14 +179,13 @@ public static unsafe partial class Loss
         bool needT = NoGradScope.IsGradEnabled && targets.RequiresGrad;
         using var tc = targets.ContiguousRaw();
         long n = tc.Numel;
-        HostValues(tc, h =>
+        if (!cuda)   // CUDA targets are checked by the kernel (BceCuda)
         {
-            float* pt = h.DataPtr;
+            float* pt = tc.DataPtr;
             for (long i = 0; i < n; i++)
                 if (!(pt[i] >= 0f && pt[i] <= 1f))  // also rejects NaN; catches class indices passed as targets
-                    throw new ArgumentOutOfRangeException(nameof(targets), pt[i], $"{op}: target {pt[i]} at position {i} is outside [0, 1].");
-            return true;
-        });
+                    throw new ArgumentOutOfRangeException(nameof(targets), pt[i], TargetOutsideUnit(op, pt[i], $"position {i}") + ".");
+        }
         var xc = logits.ContiguousRaw();
         var unitX = needX ? Tensor.Empty(xc.ShapeArray, DType.Float32, xc.Device) : null;
         double keep = 1.0 - labelSmoothing, half = 0.5 * labelSmoothing;
@@ -192,6 +202,9 @@ public static unsafe partial class Loss
             return [dx, dt];
         });
     }
+
+    // The message of a BCE target outside [0, 1] (CPU, and CUDA at the next sync).
+    static string TargetOutsideUnit(string op, float t, string position) => $"{op}: target {t} at {position} is outside [0, 1]";
 
     // Elementwise BCE of contiguous logits xc and targets tc; fills unitX when given.
     static Tensor BceCpu(Tensor xc, Tensor tc, double keep, double half, Tensor? unitX, Reduction red)
@@ -309,24 +322,22 @@ public static unsafe partial class Loss
         bool needS = NoGradScope.IsGradEnabled && student.RequiresGrad;
         using var sc = student.ContiguousRaw();
         using var tc = teacher.ContiguousRaw();
-        if (teacherIsProbabilities)
-            HostValues(tc, h =>
+        if (teacherIsProbabilities && !cuda)   // CUDA teachers are checked by the kernel (KlDivDistillCuda)
+        {
+            float* pt = tc.DataPtr;
+            for (int r = 0; r < b; r++)
             {
-                float* pt = h.DataPtr;
-                for (int r = 0; r < b; r++)
+                double sum = 0;
+                for (int i = 0; i < c; i++)
                 {
-                    double sum = 0;
-                    for (int i = 0; i < c; i++)
-                    {
-                        float v = pt[(long)r * c + i];
-                        if (!(v >= 0f) || !float.IsFinite(v))
-                            throw new ArgumentOutOfRangeException(nameof(teacher), v, $"{op}: teacher probability {v} at ({r}, {i}) is negative or not finite.");
-                        sum += v;
-                    }
-                    if (!(sum > 0)) throw new ArgumentException($"{op}: teacher probabilities of row {r} sum to 0.", nameof(teacher));
+                    float v = pt[(long)r * c + i];
+                    if (!(v >= 0f) || !float.IsFinite(v))
+                        throw new ArgumentOutOfRangeException(nameof(teacher), v, TeacherProbabilityBad(op, v, r, i) + ".");
+                    sum += v;
                 }
-                return true;
-            });
+                if (!(sum > 0)) throw new ArgumentException(TeacherRowZero(op, r) + ".", nameof(teacher));
+            }
+        }
 
         var unit = needS ? Tensor.Empty([b, c], DType.Float32, sc.Device) : null;   // p - q
         double invT = 1.0 / temperature, t2 = (double)temperature * temperature;
@@ -339,6 +350,10 @@ public static unsafe partial class Loss
             return [ds];
         });
     }
+
+    // Messages of bad teacher probabilities (CPU, and CUDA at the next sync).
+    static string TeacherProbabilityBad(string op, float v, long r, long i) => $"{op}: teacher probability {v} at ({r}, {i}) is negative or not finite";
+    static string TeacherRowZero(string op, long r) => $"{op}: teacher probabilities of row {r} sum to 0";
 
     // T^2 / B * sum_b KL(q_b || p_b) of contiguous (B, C) student sc and teacher tc; fills unit = p - q when given.
     static Tensor KlDivDistillCpu(Tensor sc, Tensor tc, double invT, bool teacherIsProbabilities, Tensor? unit, double t2)
@@ -369,15 +384,6 @@ public static unsafe partial class Loss
     }
 
     // ------------------------------------------------------------------ shared helpers
-
-    // f applied to t, or to a host copy of t when it lives on a GPU (input validation reads the values on the CPU).
-    static T HostValues<T>(Tensor t, Func<Tensor, T> f)
-    {
-        if (t.Device.IsCpu) return f(t);
-        using var h = t.To(Device.Cpu);
-        using var hc = h.ContiguousRaw();
-        return f(hc);
-    }
 
     static Reduction ParseReduction(string reduction, string op) => reduction switch
     {

@@ -71,7 +71,8 @@ public sealed unsafe partial class Tensor
     internal Tensor HostCopy()
     {
         var h = Empty(_shape, DType);
-        CopyElements(this, h);
+        try { CopyElements(this, h); }
+        catch { h.Dispose(); throw; }   // e.g. a failed device-side check reported by the copy
         return h;
     }
 

@@ -99,7 +99,7 @@ unsafe
         y.Backward(g);
         var plan = new CudaGatherPlan { Rank = idx.Rank, Dim = dim, XDim = x.Shape[dim] };
         for (int i = 0; i < idx.Rank; i++) { plan.Shape[i] = idx.Shape[i]; plan.Xs[i] = x.Strides[i]; }
-        var got = new float[y.Numel]; int err = 0;
+        var got = new float[y.Numel]; ulong err = 0;
         fixed (float* py = got) K.gather_f32(x.DataPtr, idx.RawPtr, idx.DType == DType.Int32 ? 1 : 0, py, (ulong)got.Length, plan, &err);
         Same($"gather dim {dim} ({string.Join(",", xs)}){(transpose ? "^T" : "")} err {err}", got, y.ToArray());
         var dxShape = x.Shape.ToArray();
@@ -111,7 +111,11 @@ unsafe
         Same("  gather backward", dx.ToArray(), wantDx.ToArray());
         using var bad = Tensor.FromArray(new long[] { 0, 99 }, 1, 2);
         var p2 = plan; p2.Shape[0] = 1; p2.Shape[1] = 2; p2.Rank = 2; p2.Dim = 1; err = 0;
-        if (xs.Length == 2) { var o = new float[2]; fixed (float* po = o) K.gather_f32(x.DataPtr, bad.RawPtr, 0, po, 2, p2, &err); Same("  gather bad index flags", [err], [1]); }
+        if (xs.Length == 2)
+        {
+            var o = new float[2]; fixed (float* po = o) K.gather_f32(x.DataPtr, bad.RawPtr, 0, po, 2, p2, &err);
+            Same("  gather bad index: check slot ~(position 1 << 32 | 99), NaN there", [~err == ((1UL << 32) | 99UL) && float.IsNaN(o[1]) ? 1f : 0f], [1f]);
+        }
     }
 
     // ---- pad and concat
@@ -186,7 +190,7 @@ unsafe
         var l = Loss.BinaryCrossEntropyWithLogits(x, t, 0.2f, "none");
         l.Backward(Tensor.Ones(3, 41));
         var got = new float[l.Numel]; var unit = new float[l.Numel];
-        fixed (float* pl = got, pu = unit) K.bce_with_logits_f32(x.DataPtr, t.DataPtr, (ulong)got.Length, 0.8, 0.1, pu, pl);
+        fixed (float* pl = got, pu = unit) K.bce_with_logits_f32(x.DataPtr, t.DataPtr, (ulong)got.Length, 0.8, 0.1, pu, pl, null);
         Same("bce_with_logits loss", got, l.ToArray(), 1e-7, 1e-6);
         Same("  unit gradient", unit, x.Grad!.ToArray(), 1e-7, 1e-6);
         x.Grad = null;
@@ -285,7 +289,7 @@ static unsafe class K
     [DllImport(U)] public static extern void pow_f32(float* x, float* y, ulong n, float p0, float p1);
     [DllImport(U)] public static extern void log1p_f32(float* x, float* y, ulong n, float p0, float p1);
     [DllImport(U)] public static extern void silu_f32(float* x, float* y, ulong n, float p0, float p1);
-    [DllImport(I)] public static extern void gather_f32(float* x, void* index, int i32, float* y, ulong n, CudaGatherPlan plan, int* error);
+    [DllImport(I)] public static extern void gather_f32(float* x, void* index, int i32, float* y, ulong n, CudaGatherPlan plan, ulong* check);
     [DllImport(I)] public static extern void gather_backward_f32(float* g, void* index, int i32, float* dx, ulong columns, CudaGatherPlan plan);
     [DllImport(J)] public static extern void pad_f32(float* x, float* y, ulong n, CudaPadPlan plan, float value);
     [DllImport(J)] public static extern void concat_copy_f32(float* src, float* dst, ulong outer, ulong cols, ulong dstCols, ulong offset);
@@ -296,7 +300,7 @@ static unsafe class K
     [DllImport(S)] public static extern void log_softmax_cols_f32(float* x, float* y, ulong outer, ulong n, ulong inner);
     [DllImport(S)] public static extern void softmax_backward_cols_f32(float* y, float* g, float* dx, ulong outer, ulong n, ulong inner);
     [DllImport(S)] public static extern void log_softmax_backward_cols_f32(float* y, float* g, float* dx, ulong outer, ulong n, ulong inner);
-    [DllImport(L)] public static extern void bce_with_logits_f32(float* x, float* t, ulong n, double keep, double half, float* unit, float* loss);
+    [DllImport(L)] public static extern void bce_with_logits_f32(float* x, float* t, ulong n, double keep, double half, float* unit, float* loss, ulong* check);
     [DllImport(L)] public static extern void mse_f32(float* p, float* t, ulong n, float* unit, float* loss);
     [DllImport(L)] public static extern void loss_scale_rows_f32(float* unit, float* g, float* o, ulong rows, ulong k, double factor, double div, int perRow);
     [DllImport(O)] public static extern void sgd_f32(float* p, float* g, float* b, ulong n, float negLr, float wd, float mu, float keep, int hm, int ne, int fr);

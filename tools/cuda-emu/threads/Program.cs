@@ -42,8 +42,16 @@ unsafe
         l.Backward(Tensor.Ones(rows));
         var loss = new float[rows]; var unit = new float[rows * c];
         double keep = 1.0 - ls, uni = ls / (double)c;
-        fixed (float* pl = loss, pu = unit) fixed (long* plab = labels) K.emu_cross_entropy_labels_f32(Grid(rows * 32L), 256, x.DataPtr, plab, 0, (ulong)rows, (ulong)c, keep, uni, pu, pl);
+        ulong check = 0;
+        fixed (float* pl = loss, pu = unit) fixed (long* plab = labels) K.emu_cross_entropy_labels_f32(Grid(rows * 32L), 256, x.DataPtr, plab, 0, (ulong)rows, (ulong)c, keep, uni, pu, pl, &check);
         Same($"cross_entropy labels ({rows},{c}) ls {ls}", loss, l.ToArray(), 1e-6, 1e-6);
+        Same("  good labels leave the check slot 0", [check == 0 ? 1f : 0f], [1f], 0, 0);
+        // Bad labels in several warps (threads race on the slot): the lowest position wins, with its value; NaN rows.
+        var bad = (long[])labels.Clone(); bad[rows - 1] = c; bad[rows / 2] = -7;
+        var badLoss = new float[rows]; var badUnit = new float[rows * c];
+        fixed (float* pl = badLoss, pu = badUnit) fixed (long* plab = bad) K.emu_cross_entropy_labels_f32(Grid(rows * 32L), 256, x.DataPtr, plab, 0, (ulong)rows, (ulong)c, keep, uni, pu, pl, &check);
+        Same("  bad labels: slot = ~(lowest position << 32 | value)", [~check == (((ulong)(rows / 2) << 32) | unchecked((uint)-7)) ? 1f : 0f], [1f], 0, 0);
+        Same("  bad labels: NaN rows", [float.IsNaN(badLoss[rows / 2]) && float.IsNaN(badLoss[rows - 1]) && float.IsNaN(badUnit[(rows - 1) * c]) ? 1f : 0f], [1f], 0, 0);
         Same("  unit gradient", unit, x.Grad!.ToArray(), 1e-7, 1e-6);
         // mean over rows by loss_sum (one block, fixed tree)
         using var mean = Loss.CrossEntropy(x, lt, ls, "mean");
@@ -74,7 +82,7 @@ unsafe
         var per = new float[rows]; var unit = new float[rows * c]; var total = new float[1];
         fixed (float* pl = per, pu = unit, po = total)
         {
-            K.emu_kl_div_distill_f32(Grid(rows * 32L), 256, s.DataPtr, tch.DataPtr, (ulong)rows, (ulong)c, 1.0 / temp, probs ? 1 : 0, pu, pl);
+            K.emu_kl_div_distill_f32(Grid(rows * 32L), 256, s.DataPtr, tch.DataPtr, (ulong)rows, (ulong)c, 1.0 / temp, probs ? 1 : 0, pu, pl, null, null);
             K.emu_loss_sum_f32(1, 256, pl, (ulong)rows, (double)temp * temp / rows, po);
         }
         Same($"kl_div_distill ({rows},{c}) T {temp}{(probs ? " probs" : "")}", total, [l.Item()], 1e-6, 1e-5);
@@ -121,9 +129,9 @@ static unsafe class K
     [DllImport(S)] public static extern void emu_log_softmax_rows_f32(uint g, uint b, float* x, float* y, ulong rows, ulong n);
     [DllImport(S)] public static extern void emu_softmax_backward_rows_f32(uint g, uint b, float* y, float* gr, float* dx, ulong rows, ulong n);
     [DllImport(S)] public static extern void emu_log_softmax_backward_rows_f32(uint g, uint b, float* y, float* gr, float* dx, ulong rows, ulong n);
-    [DllImport(L)] public static extern void emu_cross_entropy_labels_f32(uint g, uint b, float* x, void* labels, int i32, ulong rows, ulong c, double keep, double uniform, float* unit, float* loss);
+    [DllImport(L)] public static extern void emu_cross_entropy_labels_f32(uint g, uint b, float* x, void* labels, int i32, ulong rows, ulong c, double keep, double uniform, float* unit, float* loss, ulong* check);
     [DllImport(L)] public static extern void emu_cross_entropy_probs_f32(uint g, uint b, float* x, float* t, ulong rows, ulong c, double keep, double uniform, float* unit, float* logp, float* loss);
-    [DllImport(L)] public static extern void emu_kl_div_distill_f32(uint g, uint b, float* s, float* t, ulong rows, ulong c, double invT, int probs, float* unit, float* loss);
+    [DllImport(L)] public static extern void emu_kl_div_distill_f32(uint g, uint b, float* s, float* t, ulong rows, ulong c, double invT, int probs, float* unit, float* loss, ulong* checkValue, ulong* checkSum);
     [DllImport(L)] public static extern void emu_loss_sum_f32(uint g, uint b, float* v, ulong n, double scale, float* o);
     [DllImport(R)] public static extern void emu_max_rows_f32(uint g, uint b, float* x, float* v, long* i, ulong rows, ulong r);
     [DllImport(R)] public static extern void emu_sum_rows_f32(uint g, uint b, float* x, float* y, ulong rows, ulong r);

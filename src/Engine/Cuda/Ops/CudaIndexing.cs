@@ -38,7 +38,9 @@ internal static unsafe class CudaIndexing
 
     /// <summary>
     /// y = torch.gather(x, d, index) for x and index on one CUDA device; returns y and the contiguous index the
-    /// backward needs. An out-of-range index throws (the kernel flags it; reading the flag waits for the GPU).
+    /// backward needs. An out-of-range index is checked by the kernel (NaN at its place, no gradient through it) and
+    /// throws <see cref="IndexOutOfRangeException"/> at the device's next synchronisation (CudaDevice.DeferCheck):
+    /// reading a flag here would wait for the GPU in the middle of the step.
     /// </summary>
     public static (Tensor Y, Tensor Index) Gather(Tensor x, int d, Tensor index)
     {
@@ -48,16 +50,12 @@ internal static unsafe class CudaIndexing
         if (y.Numel == 0) return (y, idx);
         var dev = CudaLaunch.Dev(x);
         var plan = Plan(index.Shape, x.Strides, d, x.Shape[d]);
-        using var flag = CudaLaunch.NewFlag(dev);
-        ulong px = x.DevicePtr, pi = idx.DevicePtr, py = y.DevicePtr, n = (ulong)y.Numel, pf = flag.DevicePtr;
+        string what = $"dimension {d} of {x.Describe()}";
+        ulong check = dev.DeferCheck(f => new IndexOutOfRangeException($"gather: index {f.IntText} at {f.PositionText} is out of range for {what}; {dev.DeferredNote}."));
+        ulong px = x.DevicePtr, pi = idx.DevicePtr, py = y.DevicePtr, n = (ulong)y.Numel;
         int i32 = idx.DType == DType.Int32 ? 1 : 0;
-        void** args = stackalloc void*[] { &px, &pi, &i32, &py, &n, &plan, &pf };
+        void** args = stackalloc void*[] { &px, &pi, &i32, &py, &n, &plan, &check };
         dev.Launch("gather_f32", CudaLaunch.Grid(y.Numel), new Dim3(CudaLaunch.Threads), 0, args);
-        if (CudaLaunch.FlagSet(dev, flag))
-        {
-            y.Dispose(); idx.Dispose();
-            throw new IndexOutOfRangeException($"gather: {index.Describe()} holds an index outside [0, {x.Shape[d]}) for dimension {d} of {x.Describe()}.");
-        }
         return (y, idx);
     }
 

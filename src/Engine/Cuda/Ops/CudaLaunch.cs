@@ -1,6 +1,6 @@
 // Shared plumbing of the CUDA op dispatch: the device of an op's operands (with a clear error for
-// mixed devices), launch configurations for the grid-stride kernels of native/cuda, zero-filled
-// device tensors, and the 4-byte error flag some kernels raise for bad input.
+// mixed devices) and launch configurations for the grid-stride kernels of native/cuda. Kernels that
+// check their input report through CudaDevice.DeferCheck (CudaDevice.Checks.cs).
 namespace Cochlea.Cuda;
 
 /// <summary>Launch helpers used by the CUDA paths of the ops (src/Engine/Cuda/Ops).</summary>
@@ -47,22 +47,6 @@ internal static unsafe class CudaLaunch
 
     /// <summary>Blocks for a one-warp-per-row kernel (blockDim = <see cref="Threads"/>, 8 rows per block).</summary>
     public static Dim3 WarpRowsGrid(long rows) => Grid(rows * 32);
-
-    /// <summary>A zeroed int on the device for kernels that report bad input (e.g. an index out of range).</summary>
-    public static Tensor NewFlag(CudaDevice dev)
-    {
-        var f = Tensor.Empty([1], DType.Int32, dev.Device);
-        dev.Zero(f.DevicePtr, sizeof(int));
-        return f;
-    }
-
-    /// <summary>Reads a flag from <see cref="NewFlag"/> (waits for the kernels before it).</summary>
-    public static bool FlagSet(CudaDevice dev, Tensor flag)
-    {
-        int v = 0;
-        dev.CopyToHost(&v, flag.DevicePtr, sizeof(int));
-        return v != 0;
-    }
 
     /// <summary>Device pointer of an optional tensor (0 = null in the kernel).</summary>
     public static ulong PtrOrNull(Tensor? t) => t is null ? 0 : t.DevicePtr;

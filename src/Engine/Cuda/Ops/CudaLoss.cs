@@ -1,36 +1,39 @@
 // CUDA paths of the fused losses (src/Engine/Losses/Loss.cs): the same per-row / per-element loss
 // and unit gradient in one pass (native/cuda/loss.cu), the total reduced on the device in a fixed
 // order, and the backward scaling by the upstream gradient read on the device (no host round trip).
+// Inputs are range-checked by the kernels, not read back: a class label outside [0, C), a BCE target
+// outside [0, 1] or a bad teacher probability makes that row's loss and gradient NaN and is thrown at
+// the device's next synchronisation (CudaDevice.DeferCheck; Item, ToArray, Synchronize), with the CPU
+// path's exception type and message. So a training step never waits for the GPU in its loss.
 using Cochlea.Cuda;
 
 namespace Cochlea;
 
 public static unsafe partial class Loss
 {
-    // Cross-entropy of xl (rows, C) on CUDA: labels (checked on the host) or probabilities tl (rows, C).
-    static Tensor CrossEntropyCuda(Tensor xl, Tensor? tl, long[]? labels, long rows, int c, double keep, double uniform,
+    // Cross-entropy of xl (rows, C) on CUDA: class labels tl (rows) int64 or int32, contiguous, checked by the
+    // kernel; or probabilities tl (rows, C).
+    static Tensor CrossEntropyCuda(Tensor xl, Tensor tl, bool classLabels, long rows, int c, double keep, double uniform,
         Tensor? unitX, Tensor? logp, int[] lossShape, Reduction red)
     {
         var perRow = Tensor.Empty(red == Reduction.None ? lossShape : [checked((int)rows)], DType.Float32, xl.Device);
         if (rows > 0)
         {
             var dev = CudaLaunch.Dev(xl);
-            ulong px = xl.DevicePtr, pu = CudaLaunch.PtrOrNull(unitX), pl = perRow.DevicePtr, r = (ulong)rows, cc = (ulong)c;
+            ulong px = xl.DevicePtr, pt = tl.DevicePtr, pu = CudaLaunch.PtrOrNull(unitX), pl = perRow.DevicePtr, r = (ulong)rows, cc = (ulong)c;
             var grid = CudaLaunch.WarpRowsGrid(rows);
             var block = new Dim3(CudaLaunch.Threads);
-            if (labels is not null)
+            if (classLabels)
             {
-                // The labels were read on the host for the range check; the kernel gets them as int64.
-                using var host = Tensor.FromArray(labels);
-                using var lab = host.To(xl.Device);
-                ulong plab = lab.DevicePtr;
-                int i32 = 0;
-                void** args = stackalloc void*[] { &px, &plab, &i32, &r, &cc, &keep, &uniform, &pu, &pl };
+                ulong check = dev.DeferCheck(f => new ArgumentOutOfRangeException("target", f.Int,
+                    $"{LabelOutOfRange("cross_entropy", f.IntText, f.PositionText, c)}; {dev.DeferredNote}."));
+                int i32 = tl.DType == DType.Int32 ? 1 : 0;
+                void** args = stackalloc void*[] { &px, &pt, &i32, &r, &cc, &keep, &uniform, &pu, &pl, &check };
                 dev.Launch("cross_entropy_labels_f32", grid, block, 0, args);
             }
             else
             {
-                ulong pt = tl!.DevicePtr, plp = CudaLaunch.PtrOrNull(logp);
+                ulong plp = CudaLaunch.PtrOrNull(logp);
                 void** args = stackalloc void*[] { &px, &pt, &r, &cc, &keep, &uniform, &pu, &plp, &pl };
                 dev.Launch("cross_entropy_probs_f32", grid, block, 0, args);
             }
@@ -45,9 +48,12 @@ public static unsafe partial class Loss
         long n = xc.Numel;
         if (n > 0)
         {
+            var dev = CudaLaunch.Dev(xc);
+            ulong check = dev.DeferCheck(f => new ArgumentOutOfRangeException("targets", f.Float,
+                $"{TargetOutsideUnit("bce_with_logits", f.Float, f.PositionText)}; {dev.DeferredNote}."));
             ulong px = xc.DevicePtr, pt = tc.DevicePtr, nn = (ulong)n, pu = CudaLaunch.PtrOrNull(unitX), pl = perElem.DevicePtr;
-            void** args = stackalloc void*[] { &px, &pt, &nn, &keep, &half, &pu, &pl };
-            CudaLaunch.Dev(xc).Launch("bce_with_logits_f32", CudaLaunch.Grid(n), new Dim3(CudaLaunch.Threads), 0, args);
+            void** args = stackalloc void*[] { &px, &pt, &nn, &keep, &half, &pu, &pl, &check };
+            dev.Launch("bce_with_logits_f32", CudaLaunch.Grid(n), new Dim3(CudaLaunch.Threads), 0, args);
         }
         return ReduceCuda(perElem, n, red, 1.0);
     }
@@ -73,10 +79,19 @@ public static unsafe partial class Loss
         var perRow = Tensor.Empty([b], DType.Float32, sc.Device);
         if (b > 0)
         {
+            var dev = CudaLaunch.Dev(sc);
+            ulong checkValue = 0, checkSum = 0;
+            if (teacherIsProbabilities)
+            {
+                const string op = "kl_div_distill";
+                checkValue = dev.DeferCheck(f => new ArgumentOutOfRangeException("teacher", f.Float,
+                    $"{TeacherProbabilityBad(op, f.Float, f.Position / c, f.Position % c)}; {dev.DeferredNote}."));
+                checkSum = dev.DeferCheck(f => new ArgumentException($"{TeacherRowZero(op, f.Position)}; {dev.DeferredNote}.", "teacher"));
+            }
             ulong ps = sc.DevicePtr, pt = tc.DevicePtr, r = (ulong)b, cc = (ulong)c, pu = CudaLaunch.PtrOrNull(unit), pl = perRow.DevicePtr;
             int probs = teacherIsProbabilities ? 1 : 0;
-            void** args = stackalloc void*[] { &ps, &pt, &r, &cc, &invT, &probs, &pu, &pl };
-            CudaLaunch.Dev(sc).Launch("kl_div_distill_f32", CudaLaunch.WarpRowsGrid(b), new Dim3(CudaLaunch.Threads), 0, args);
+            void** args = stackalloc void*[] { &ps, &pt, &r, &cc, &invT, &probs, &pu, &pl, &checkValue, &checkSum };
+            dev.Launch("kl_div_distill_f32", CudaLaunch.WarpRowsGrid(b), new Dim3(CudaLaunch.Threads), 0, args);
         }
         return ReduceCuda(perRow, b, Reduction.Sum, t2 / b);
     }
