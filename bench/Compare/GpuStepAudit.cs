@@ -1,9 +1,11 @@
-// `gpu-audit [model...] [--warmup W] [--steps K] [--batch B] [--names]`: what one steady-state training step of the
+// `gpu-audit [model...] [--warmup W] [--steps K] [--repeats R] [--batch B] [--names]`: what one steady-state training step of the
 // gpu-train models (WaveKws, DeepSpeechKws, TutorialConv, FreesoundCnn; gpu-train's step and batch sizes) asks of the
 // CUDA driver and libraries, and its host time. After W warm-up steps (default 3) it runs K more (default 5) and
 // reports (counts after W+K steps - counts after W) / K: kernel launches, host waits, copies, memsets, cuMemAlloc and
 // cuMemFree (0 after warm-up = memory flat), cuBLAS calls, cuDNN calls and cuDNN Find calls (0 after the first step),
-// and host ms per step (stopwatch over the K steps; no synchronize inside them).
+// and host ms per step (stopwatch over the K steps, no synchronize inside them; with R > 1, R more blocks of K steps
+// are timed after the counted ones and the fastest block's mean is printed: this shared machine's noise only adds).
+// On a real GPU the host time includes waiting for the GPU wherever the step waits (label read-back, loss).
 // The counts come from the host emulator (tools/cuda-emu/host-libs: COCHLEA_EMU_STATS=<file> and its export
 // cochlea_emu_stats_dump); on a real driver only the time is printed. Under COCHLEA_EMU_SKIP_WORK=1 the emulator runs
 // no kernel, cuBLAS or cuDNN work, so the time is the engine's own host cost per step (results are garbage then).
@@ -26,11 +28,12 @@ public static class GpuStepAudit
 
     public static int Run(string[] args)
     {
-        int warmup = Option(args, "--warmup", 3), steps = Option(args, "--steps", 5), batchOverride = Option(args, "--batch", 0);
+        int warmup = Option(args, "--warmup", 3), steps = Option(args, "--steps", 5), repeats = Option(args, "--repeats", 1);
+        int batchOverride = Option(args, "--batch", 0);
         bool names = args.Contains("--names");
         var wanted = new HashSet<string>();   // model names: the arguments that are neither options nor their values
         for (int i = 0; i < args.Length; i++)
-            if (args[i] is "--warmup" or "--steps" or "--batch") i++;
+            if (args[i] is "--warmup" or "--steps" or "--repeats" or "--batch") i++;
             else if (!args[i].StartsWith("--", StringComparison.Ordinal)) wanted.Add(args[i]);
         CudaDevice dev;
         try { dev = GpuBench.RequireGpu("gpu-audit"); }
@@ -54,6 +57,13 @@ public static class GpuStepAudit
             double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
             var after = dump?.Invoke();
             dev.Synchronize();
+            for (int r = 1; r < repeats; r++)
+            {
+                t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < steps; i++) c.Step();
+                dev.Synchronize();
+                ms = Math.Min(ms, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps);
+            }
             string Cell(string[] groups) => before is null ? "-" : PerStep(Sum(after!, groups) - Sum(before, groups), steps);
             Console.WriteLine($"{label,-14} {batch,4} " + string.Join(" ", Columns.Select(col => $"{Cell(col.Groups),10}")) + $" {ms,9:F2}");
             if (names && before is not null)
