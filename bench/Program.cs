@@ -10,6 +10,7 @@ public static class Program
     public static int Main(string[] args)
     {
         if (args.Length > 0 && args[0] == "compare") return CompareRunner.Run(args[1..]);
+        if (args.Length > 0 && args[0] == "gpu-audit") return GpuStepAudit.Run(args[1..]);
         if (args.Length > 1 && args[0] == "lab" && args[1] == "gemm") return Lab.GemmLab.Run(args[2..]);
         if (args.Length > 1 && args[0] == "lab" && args[1] == "gemmpack") return Lab.GemmPackLab.Run(args[2..]);
         if (args.Length > 1 && args[0] == "lab" && args[1] == "conv") return Lab.ConvLab.Run(args[2..]);

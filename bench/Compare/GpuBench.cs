@@ -11,11 +11,19 @@ public sealed class NoGpuException(string reason) : Exception(reason);
 
 public static unsafe class GpuBench
 {
-    /// <summary>cuda:0, or throws <see cref="NoGpuException"/> with the backend's reason.</summary>
-    public static CudaDevice RequireGpu()
+    /// <summary>
+    /// COCHLEA_BENCH_SMOKE=1: a functional run of the bench code itself (the host emulator of tools/cuda-emu/host-libs
+    /// runs it on the CPU): small sizes, few steps; its numbers are not measurements.
+    /// </summary>
+    public static bool Smoke { get; } = Environment.GetEnvironmentVariable("COCHLEA_BENCH_SMOKE") == "1";
+
+    /// <summary>cuda:0, or throws <see cref="NoGpuException"/> with the backend's reason. Says so on stderr in a smoke run.</summary>
+    public static CudaDevice RequireGpu(string what)
     {
         if (!CudaBackend.IsAvailable) throw new NoGpuException(CudaBackend.UnavailableReason ?? "CUDA is unavailable");
-        return CudaBackend.Get(0);
+        var dev = CudaBackend.Get(0);
+        if (Smoke) Console.Error.WriteLine($"{what}: SMOKE RUN (COCHLEA_BENCH_SMOKE=1) on {dev}: shrunk sizes and step counts; the numbers are not measurements.");
+        return dev;
     }
 
     /// <summary>Seconds per call of <paramref name="body"/>, run <paramref name="reps"/> times between two CUDA events on the compute stream.</summary>

@@ -14,6 +14,8 @@ public sealed class GpuGemmCompare : ICompareSuite
     public string Description => "fp32 GEMM on cuda:0: Ops.Matmul vs raw cublasSgemm vs torch.mm, TFLOP/s";
 
     static readonly (int M, int K, int N)[] Sizes = [(4096, 4096, 4096), (2048, 2048, 2048), (1024, 1024, 1024), (512, 512, 512), (64, 4096, 4096), (4096, 64, 4096)];
+    // COCHLEA_BENCH_SMOKE=1 (GpuBench.Smoke): the same shapes' kinds at sizes the host emulator runs in seconds.
+    static readonly (int M, int K, int N)[] SmokeSizes = [(256, 256, 256), (64, 256, 256), (256, 64, 256)];
 
     const string Script = """
         import sys
@@ -48,13 +50,14 @@ public sealed class GpuGemmCompare : ICompareSuite
 
     public IEnumerable<CompareResult> Run()
     {
-        var dev = GpuBench.RequireGpu();
+        var dev = GpuBench.RequireGpu("compare gpu-gemm");
         CudaOptions.AllowTf32 = false;
         using var torch = PythonAnchor.Start("compare gpu-gemm", Script);
-        foreach (var (m, k, n) in Sizes)
+        bool smoke = GpuBench.Smoke;
+        foreach (var (m, k, n) in smoke ? SmokeSizes : Sizes)
         {
             double flop = 2.0 * m * n * k;
-            int reps = (int)Math.Clamp(2.5e12 / flop, 5, 2000);   // ~50 ms at 50 TFLOP/s
+            int reps = smoke ? 2 : (int)Math.Clamp(2.5e12 / flop, 5, 2000);   // ~50 ms at 50 TFLOP/s
             var rng = new Random(m + k + n);
             using var a = Tensor.Randn(rng, 1f, m, k).To(dev.Device);
             using var b = Tensor.Randn(rng, 1f, k, n).To(dev.Device);
@@ -68,8 +71,9 @@ public sealed class GpuGemmCompare : ICompareSuite
             double Raw() => GpuBench.EventSeconds(dev, reps, () =>
                 CudaGemm.Run(dev, false, false, m, n, k, 1f, a.DevicePtr, k, b.DevicePtr, n, 0f, c.DevicePtr, n));
             bool anchored = torch is not null && torch.Setup($"{m} {k} {n} {reps}");
-            var (ours, anchor) = Timing.Alternate(Ours, anchored ? torch!.RunOnce : null, 3.0, 5, 25, 2);
-            var (ours2, raw) = Timing.Alternate(Ours, Raw, 3.0, 5, 25, 2);
+            var (budget, minReps, maxReps, warmup) = smoke ? (0.0, 2, 2, 1) : (3.0, 5, 25, 2);
+            var (ours, anchor) = Timing.Alternate(Ours, anchored ? torch!.RunOnce : null, budget, minReps, maxReps, warmup);
+            var (ours2, raw) = Timing.Alternate(Ours, Raw, budget, minReps, maxReps, warmup);
             string label = $"sgemm {m}x{k}x{n} cuda:0";
             yield return new CompareResult($"{label} vs torch.mm", 0, flop / ours / 1e12, anchored ? flop / anchor!.Value / 1e12 : null, "TFLOP/s",
                 anchored ? $"torch {torch!.Version} torch.mm fp32 (allow_tf32=False), CUDA events" : "torch.mm (not available: python3 with CUDA torch)", true);

@@ -19,9 +19,11 @@ public sealed class GpuTrainCompare : ICompareSuite
     public string Description => "training step on cuda:0 (WaveKws, DeepSpeechKws, TutorialConv, FreesoundCnn) vs the PyTorch reference on the same GPU, ms; memory at steps 10 and 1000";
 
     const int MemorySteps = 1000;
+    // COCHLEA_BENCH_SMOKE=1 (GpuBench.Smoke): batch 2, a few timed steps, memory at steps 10 and 30.
+    const int SmokeBatch = 2, SmokeMemorySteps = 30;
 
     // (reference name, our label, batch)
-    static readonly (string Name, string Label, int Batch)[] Cases =
+    internal static readonly (string Name, string Label, int Batch)[] Cases =
     [
         ("wavekws", "WaveKws", 64),
         ("dskws", "DeepSpeechKws", 64),
@@ -84,26 +86,31 @@ public sealed class GpuTrainCompare : ICompareSuite
 
     public IEnumerable<CompareResult> Run()
     {
-        var dev = GpuBench.RequireGpu();
+        var dev = GpuBench.RequireGpu("compare gpu-train");
         CudaOptions.AllowTf32 = false;
+        bool smoke = GpuBench.Smoke;
+        int memorySteps = smoke ? SmokeMemorySteps : MemorySteps;
         var reference = PythonAnchor.FindReference();
         using var torch = reference is null ? null : PythonAnchor.Start("compare gpu-train", Script, reference);
         if (reference is null) Console.Error.WriteLine("compare gpu-train: ../shared/reference (bench.py, models.py) not found; set COCHLEA_REFERENCE. No anchor.");
-        foreach (var (name, label, batch) in Cases)
+        foreach (var (name, label, fullBatch) in Cases)
         {
+            int batch = smoke ? SmokeBatch : fullBatch;
             using var c = Build(name, batch, dev);
             bool anchored = torch is not null && torch.Setup($"{name} {batch}");
-            var (ours, anchor) = Timing.Alternate(() => Timing.Time(c.Step), anchored ? torch!.RunOnce : null, 10.0, 10, 51, 3);
+            var (budget, minReps, maxReps, warmup) = smoke ? (0.0, 2, 2, 1) : (10.0, 10, 51, 3);
+            var (ours, anchor) = Timing.Alternate(() => Timing.Time(c.Step), anchored ? torch!.RunOnce : null, budget, minReps, maxReps, warmup);
             yield return new CompareResult($"{label} train step B={batch} cuda:0", 0, ours * 1e3, anchor * 1e3, "ms",
                 anchored ? $"torch {torch!.Version} reference {name} train (zero_grad+fwd+loss+bwd+Adam), fp32, TF32 off, cuda" : "PyTorch reference on cuda (not available)", false);
-            double at10 = TrainUntil(c, dev, 10), at1000 = TrainUntil(c, dev, MemorySteps);
-            yield return new CompareResult($"{label} GPU MiB in use at step {MemorySteps} (anchor: step 10)", 0, at1000, at10, "MiB",
+            double at10 = TrainUntil(c, dev, 10), atEnd = TrainUntil(c, dev, memorySteps);
+            yield return new CompareResult($"{label} GPU MiB in use at step {memorySteps} (anchor: step 10)", 0, atEnd, at10, "MiB",
                 "same run at step 10 (cuMemGetInfo total - free; 1.0 = flat)", false);
         }
     }
 
-    /// <summary>Our side: the model on the GPU, its input and labels there, Adam(1e-4), and a step that ends synchronized.</summary>
-    static ModelStepCase Build(string name, int batch, CudaDevice dev)
+    /// <summary>Our side: the model on the GPU, its input and labels there, Adam(1e-4), and a step that ends synchronized
+    /// (unless <paramref name="syncEachStep"/> is false: `gpu-audit` counts the step's own host waits).</summary>
+    internal static ModelStepCase Build(string name, int batch, CudaDevice dev, bool syncEachStep = true)
     {
         var (net, classes, shape) = name switch
         {
@@ -112,7 +119,7 @@ public sealed class GpuTrainCompare : ICompareSuite
             "tutorialconv" => (new TutorialConv(numClasses: 12), 12, new[] { batch, 98, 40 }),
             _ => (new FreesoundCnn(numClasses: 41), 41, new[] { batch, 8000 }),
         };
-        return new ModelStepCase(net, classes, shape, new Random(batch * 7 + 1), train: true, dev.Device, dev.Synchronize);
+        return new ModelStepCase(net, classes, shape, new Random(batch * 7 + 1), train: true, dev.Device, syncEachStep ? dev.Synchronize : null);
     }
 
     /// <summary>Steps until <paramref name="step"/> steps have run in all, then returns the device memory in use (MiB).</summary>

@@ -43,7 +43,7 @@ public static class BackwardPass
             var fn = t.GradFn;
             if (fn is null)
             {
-                AccumulateLeaf(t, g);
+                AccumulateLeaf(t, g, mayTake: !ReferenceEquals(g, gradient));
                 continue;
             }
             Tensor?[] gi;
@@ -74,12 +74,17 @@ public static class BackwardPass
         foreach (var left in grads.Values) left.Dispose();
     }
 
-    static void AccumulateLeaf(Tensor leaf, Tensor g)
+    // g belongs to the pass (it is disposed here); mayTake is false for the caller's own output gradient.
+    static void AccumulateLeaf(Tensor leaf, Tensor g, bool mayTake)
     {
         using var _ = TensorScope.Suspend();
         if (leaf.Grad is null || leaf.Grad.IsDisposed)
         {
-            leaf.Grad = g.Clone(); // a private copy: g's storage may be shared with other gradients
+            // A dense g that is its storage's only view becomes .Grad as it is (PyTorch steals it the same way): on CUDA
+            // the copy was a cuMemcpyDtoD and a cached block per parameter per step. Otherwise a private copy, since
+            // g's storage may be shared with other gradients.
+            if (mayTake && g.IsExclusiveDense) { leaf.Grad = g.Keep(); return; }
+            leaf.Grad = g.Clone();
         }
         else
         {

@@ -85,6 +85,9 @@ public sealed unsafe class Storage
     /// <summary>True while at least one view holds the buffer.</summary>
     public bool IsAlive => _ptr != null || _dptr != 0;
 
+    /// <summary>True when exactly one view holds the buffer (no other tensor can see its contents).</summary>
+    internal bool IsExclusive => Volatile.Read(ref _refs) == 1;
+
     internal void AddRef()
     {
         if (Interlocked.Increment(ref _refs) <= 1)

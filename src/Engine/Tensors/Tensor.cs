@@ -171,6 +171,9 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Turns gradient recording off on this thread until disposed: <c>using var _ = Tensor.NoGrad();</c>.</summary>
     public static NoGradScope NoGrad() => new();
 
+    /// <summary>True when this tensor is contiguous, starts at its storage's start, covers all of it, and is the storage's only view.</summary>
+    internal bool IsExclusiveDense => _storage is { IsExclusive: true } s && IsContiguous && Offset == 0 && s.Bytes == Numel * DType.Size();
+
     /// <summary>Detaches this tensor from its scope so it outlives it (the caller disposes it).</summary>
     public Tensor Keep() { OwnerScope = null; return this; }
 

@@ -30,6 +30,36 @@ public class AutogradTests
         x.Grad.Dispose();
     }
 
+    // A leaf's first gradient becomes .Grad without a copy only when no other tensor shares its storage: add hands one
+    // gradient to both inputs (two views of one storage), so one leaf must get a private copy.
+    [Test]
+    public void AGradientSharedByTwoLeavesIsNotTakenByBoth()
+    {
+        using var a = Tensor.FromArray([1f, 2f], 2);
+        using var b = Tensor.FromArray([3f, 4f], 2);
+        a.RequiresGrad = b.RequiresGrad = true;
+        using (var s = Tensor.Scope()) Ops.Sum(Ops.Add(a, b)).Backward();
+        Assert.That(a.Grad!.Storage, Is.Not.SameAs(b.Grad!.Storage));
+        Assert.That(a.Grad.ToArray(), Is.EqualTo(new[] { 1f, 1f }));
+        Assert.That(b.Grad.ToArray(), Is.EqualTo(new[] { 1f, 1f }));
+        a.Grad.Dispose();
+        b.Grad.Dispose();
+    }
+
+    // The output gradient passed to Backward belongs to the caller: a leaf root copies it.
+    [Test]
+    public void TheCallersOutputGradientIsNotTakenAsGrad()
+    {
+        using var x = Tensor.FromArray([1f, 2f, 3f], 3);
+        x.RequiresGrad = true;
+        var g = Tensor.FromArray([5f, 6f, 7f], 3);
+        x.Backward(g);
+        Assert.That(x.Grad!.Storage, Is.Not.SameAs(g.Storage));
+        g.Dispose();
+        Assert.That(x.Grad.ToArray(), Is.EqualTo(new[] { 5f, 6f, 7f }));
+        x.Grad.Dispose();
+    }
+
     [Test]
     public void NoGradRecordsNothing()
     {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
+#include <map>
 
 typedef int (*Fn)(...);
 static void* cu;
@@ -75,10 +76,49 @@ extern "C" __global__ void plain_then_barrier(float* y, int sync) { if (sync) __
 
 static const char* Common = nullptr;
 
+// The counters so far, "group\tname" -> count, through the fake driver's cochlea_emu_stats_dump.
+static std::map<std::string, long long> stats(const std::string& path)
+{
+    std::map<std::string, long long> m;
+    if (((int (*)(const char*))dlsym(cu, "cochlea_emu_stats_dump"))(path.c_str()) != 0) return m;
+    FILE* f = fopen(path.c_str(), "r");
+    char line[512], group[64], name[256];
+    long long count, bytes;
+    while (f && fgets(line, sizeof line, f))
+        if (line[0] != '#' && sscanf(line, "%63[^\t]\t%255[^\t]\t%lld\t%lld", group, name, &count, &bytes) == 4) m[std::string(group) + "\t" + name] = count;
+    if (f) fclose(f);
+    unlink(path.c_str());
+    return m;
+}
+
+// COCHLEA_EMU_SKIP_WORK=1: a launch is still validated (a host pointer is still ILLEGAL_ADDRESS) and counted, but
+// the kernel does not run; memsets do not either; HtoD copies still do.
+static int check_skip_work(void* fn, void** a1, unsigned long long x, unsigned long long y, const std::string& path)
+{
+    ((float*)y)[0] = -7;
+    check(CU(cuLaunchKernel)(fn, 3, 1, 1, 256, 1, 1, 0, nullptr, a1, nullptr) == 0 && ((float*)y)[0] == -7, "SKIP_WORK: the launch succeeds and the kernel does not run");
+    static float hostx[1000];
+    float* hp = hostx;
+    void* bad[] = { &hp, a1[1], a1[2] };
+    check(CU(cuLaunchKernel)(fn, 1, 1, 1, 256, 1, 1, 0, nullptr, bad, nullptr) == 700, "SKIP_WORK: a host pointer parameter is still CUDA_ERROR_ILLEGAL_ADDRESS");
+    ((unsigned char*)x)[0] = 5;
+    check(CU(cuMemsetD8Async)(x, 0, 16, nullptr) == 0 && ((unsigned char*)x)[0] == 5, "SKIP_WORK: a memset does not run");
+    float v = 42;
+    check(CU(cuMemcpyHtoDAsync_v2)(x, &v, 4, nullptr) == 0 && ((float*)x)[0] == 42, "SKIP_WORK: an HtoD copy still moves the data");
+    auto s = stats(path);
+    check(s["launch\tblock_total"] == 2 && s["memset\tcuMemsetD8Async"] == 1, "SKIP_WORK: skipped launches and memsets are still counted");
+    printf("%d failure(s)\n", failures);
+    return failures;
+}
+
 int main(int argc, char** argv)
 {
-    if (argc < 3) { fprintf(stderr, "usage: check LIBDIR COMMON_CUH\n"); return 2; }
+    if (argc < 3) { fprintf(stderr, "usage: check LIBDIR COMMON_CUH [--skip-work]\n"); return 2; }
     std::string dir = argv[1];
+    // --skip-work: check.sh's second run, under COCHLEA_EMU_SKIP_WORK=1 (read once, at the first launch).
+    bool skipWork = argc > 3 && !strcmp(argv[3], "--skip-work");
+    std::string statsPath = "/tmp/cochlea-emu-check-stats-" + std::to_string(getpid());
+    setenv("COCHLEA_EMU_STATS", statsPath.c_str(), 1);   // read at the first counted call
     cu = dlopen((dir + "/libcuda.so.1").c_str(), RTLD_NOW);
     nv = dlopen((dir + "/libnvrtc.so.13").c_str(), RTLD_NOW);
     if (!cu || !nv) { printf("FAIL cannot load the fakes: %s\n", dlerror()); return 1; }
@@ -167,6 +207,7 @@ int main(int argc, char** argv)
     int cnt = 1000;
     void* a1[] = { &x, &y, &cnt };
     CU(cuModuleGetFunction)(&fn, mod, "block_total");
+    if (skipWork) return check_skip_work(fn, a1, x, y, statsPath);
     check(CU(cuLaunchKernel)(fn, 3, 1, 1, 256, 1, 1, 0, nullptr, a1, nullptr) == 0 && ((float*)y)[0] == 2997 && ((float*)y)[2] == 2997,
           "block_sum over 256 fibers (3 blocks): 2997");
     check(CU(cuLaunchKernel)(fn, 1, 1, 1, 2048, 1, 1, 0, nullptr, a1, nullptr) == 1, "2048 threads per block: CUDA_ERROR_INVALID_VALUE");
@@ -205,6 +246,13 @@ int main(int argc, char** argv)
     CU(cuLaunchKernel)(fn, 1, 1, 1, 32, 1, 1, 0, nullptr, a6, nullptr);
     sync = 1;
     check(dies([&] { CU(cuLaunchKernel)(fn, 1, 1, 1, 32, 1, 1, 0, nullptr, a6, nullptr); }, SIGABRT), "a plain-mode kernel reaching a barrier later: abort");
+    // Call statistics (COCHLEA_EMU_STATS): launches that passed the driver's checks, per kernel (block_total: the
+    // 3-block launch and the host-pointer one; the four refused by the launch limits are not counted).
+    CU(cuStreamSynchronize)(nullptr);
+    auto st = stats(statsPath);
+    check(st["launch\tblock_total"] == 2 && st["launch\twarp_ops"] == 1 && st["alloc\tcuMemAlloc"] == 4 && st["free\tcuMemFree"] == 1
+          && st["wait\tcuStreamSynchronize"] == 1 && st["copy\tcuMemcpyHtoDAsync"] == 0,
+          "call statistics: launches per kernel, allocations, frees, waits (the refused copy not counted)");
     printf("%d failure(s)\n", failures);
     return failures;
 }

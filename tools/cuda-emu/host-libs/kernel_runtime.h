@@ -450,11 +450,12 @@ template <class T> static int check_pointer(const char* kernel, size_t i, const 
 
 template <class... A, size_t... I>
 static int launch_params(void (*k)(A...), const char* kernel, int* mode, void** params, emu_dim3 grid, emu_dim3 block,
-                         int (*device)(const void*), std::index_sequence<I...>)
+                         int (*device)(const void*), int skip_work, std::index_sequence<I...>)
 {
     std::tuple<std::decay_t<A>...> args;
     (memcpy((void*)&std::get<I>(args), params[I], sizeof(std::get<I>(args))), ...);
     if ((check_pointer(kernel, I, std::get<I>(args), device) | ... | 0)) return -1;
+    if (skip_work) return 0;   // COCHLEA_EMU_SKIP_WORK: arguments checked, the kernel body not run
     launch(kernel, mode, grid, block, [&] { k(std::get<I>(args)...); });
     return 0;
 }
@@ -462,10 +463,11 @@ static int launch_params(void (*k)(A...), const char* kernel, int* mode, void** 
 } // namespace emu
 
 template <class... A>
-static int emu_launch_kernel(void (*k)(A...), const char* kernel, int* mode, void** params, emu_dim3 grid, emu_dim3 block, int (*device)(const void*))
+static int emu_launch_kernel(void (*k)(A...), const char* kernel, int* mode, void** params, emu_dim3 grid, emu_dim3 block, int (*device)(const void*),
+                             int skip_work)
 {
     static_assert(((!std::is_reference_v<A>) && ...), "kernel parameters are passed by value");
-    return emu::launch_params(k, kernel, mode, params, grid, block, device, std::index_sequence_for<A...>{});
+    return emu::launch_params(k, kernel, mode, params, grid, block, device, skip_work, std::index_sequence_for<A...>{});
 }
 
 // ---- barriers, shuffles, votes ----
@@ -510,13 +512,15 @@ struct emu_at
 
 // The launcher the fake NVRTC generates per kernel (exported; the fake driver looks it up by name).
 // Layout shared with libcuda.cpp's LaunchConfig. device_pointer: is this address inside a device allocation?
-struct emu_launch_config { unsigned grid[3], block[3], shared_bytes; int (*device_pointer)(const void*); };
+// skip_work: COCHLEA_EMU_SKIP_WORK (check the parameters, do not run the kernel).
+struct emu_launch_config { unsigned grid[3], block[3], shared_bytes; int (*device_pointer)(const void*); int skip_work; };
 #define EMU_LAUNCHER(NAME)                                                                                   \
     extern "C" __attribute__((visibility("default"))) int cochlea_emu_launch_##NAME(void** params, const emu_launch_config* c) \
     {                                                                                                        \
         static int mode = 0;                                                                                 \
         return emu_launch_kernel(NAME, #NAME, &mode, params, emu_dim3{c->grid[0], c->grid[1], c->grid[2]},   \
-                                 emu_dim3{c->block[0], c->block[1], c->block[2]}, c->device_pointer);         \
+                                 emu_dim3{c->block[0], c->block[1], c->block[2]}, c->device_pointer,          \
+                                 c->skip_work);                                                              \
     }                                                                                                        \
     extern "C" __attribute__((visibility("default"))) const int cochlea_emu_params_##NAME = emu_param_count(NAME);
 template <class... A> constexpr int emu_param_count(void (*)(A...)) { return (int)sizeof...(A); }

@@ -24,7 +24,7 @@ typedef int CUdevice;
 typedef unsigned long long CUdeviceptr;
 struct Context { int refs = 0; bool active = false; };
 struct Module;
-struct Function { Module* module; std::string name; int (*launch)(void**, const void*); int params; };
+struct Function { Module* module; std::string name; int (*launch)(void**, const void*); int params; const char* stat_name; };
 struct Module { void* dl; std::map<std::string, Function*> functions; Context* ctx; };
 struct Stream { Context* ctx; };
 struct Event { Context* ctx; bool timing; bool recorded; timespec at; };
@@ -104,6 +104,60 @@ static CUresult bad_range(const char* call, CUdeviceptr p, size_t n)
     fprintf(stderr, "cochlea host emulator: %s: [0x%llx, +%zu) is not inside one device allocation\n", call, p, n);
     return CUDA_ERROR_INVALID_VALUE;
 }
+
+// ---- call statistics (COCHLEA_EMU_STATS=<file>) and COCHLEA_EMU_SKIP_WORK ----
+// Counts per entry point, grouped: launch (per kernel name), wait (the calls that block the host until the stream
+// or an event is done: cuStreamSynchronize, cuEventSynchronize, cuCtxSynchronize, the synchronous cuMemcpyDtoH),
+// copy (HtoD, DtoH, DtoD, with bytes; the engine's DtoH is async and followed by a cuEventSynchronize, counted as
+// a wait), memset, alloc/free (cuMemAlloc/cuMemFree, with bytes); the fake cuBLAS/cuDNN add theirs through
+// cochlea_emu_stat_add (groups cublas, cudnn, cudnn-find). Written at exit to $COCHLEA_EMU_STATS, and whenever
+// cochlea_emu_stats_dump(path) is called (null: that file), as "group<TAB>name<TAB>count<TAB>bytes" lines.
+// Keys are the callers' string pointers (kernel names and __func__ live as long as the library), so a count is a
+// hash lookup; names are merged when written.
+static bool stats_on() { static bool on = [] { const char* e = getenv("COCHLEA_EMU_STATS"); return e && *e; }(); return on; }
+static int skip_work() { static int s = [] { const char* e = getenv("COCHLEA_EMU_SKIP_WORK"); return e && *e && strcmp(e, "0") != 0; }(); return s; }
+struct StatKey { const char* group; const char* name; bool operator<(const StatKey& o) const { return group != o.group ? group < o.group : name < o.name; } };
+struct StatValue { long long count = 0, bytes = 0; };
+static std::mutex g_stats_mu;
+static std::map<StatKey, StatValue>& stats() { static auto* m = new std::map<StatKey, StatValue>(); return *m; }   // never destroyed: dumped at exit
+
+EXPORT void cochlea_emu_stat_add(const char* group, const char* name, long long bytes)
+{
+    if (!stats_on()) return;
+    std::lock_guard<std::mutex> l(g_stats_mu);
+    auto& v = stats()[StatKey{ group, name }];
+    v.count++;
+    v.bytes += bytes;
+}
+// A kernel's name for the counters: outlives its module (modules may be unloaded before the dump at exit).
+static const char* intern(const std::string& name)
+{
+    static auto* names = new std::set<std::string>();
+    std::lock_guard<std::mutex> l(g_stats_mu);
+    return names->insert(name).first->c_str();
+}
+static void stat(const char* group, const char* name, long long bytes = 0) { cochlea_emu_stat_add(group, name, bytes); }
+
+// Writes the counters so far to `path` (null or empty: $COCHLEA_EMU_STATS); 0 on success, -1 if it cannot.
+EXPORT int cochlea_emu_stats_dump(const char* path)
+{
+    if (!path || !*path) path = getenv("COCHLEA_EMU_STATS");
+    if (!path || !*path) return -1;
+    std::map<std::pair<std::string, std::string>, StatValue> merged;
+    {
+        std::lock_guard<std::mutex> l(g_stats_mu);
+        for (auto& [k, v] : stats()) { auto& m = merged[{ k.group, k.name }]; m.count += v.count; m.bytes += v.bytes; }
+    }
+    FILE* f = fopen(path, "w");
+    if (!f) { fprintf(stderr, "cochlea host emulator: cannot write the call statistics to %s\n", path); return -1; }
+    fprintf(f, "# cochlea host emulator call statistics: group, name, count, bytes%s\n",
+            skip_work() ? " (COCHLEA_EMU_SKIP_WORK: kernels, cuBLAS and cuDNN did no work; results were garbage)" : "");
+    for (auto& [k, v] : merged) fprintf(f, "%s\t%s\t%lld\t%lld\n", k.first.c_str(), k.second.c_str(), v.count, v.bytes);
+    fclose(f);
+    return 0;
+}
+
+__attribute__((destructor)) static void stats_at_exit() { if (stats_on()) cochlea_emu_stats_dump(nullptr); }
 
 // ---- errors ----
 struct ErrorText { CUresult code; const char* name; const char* text; };
@@ -286,6 +340,7 @@ EXPORT CUresult cuCtxGetDevice(CUdevice* dev)
 EXPORT CUresult cuCtxSynchronize()
 {
     NEED_CTX();
+    stat("wait", "cuCtxSynchronize");
     return CUDA_SUCCESS;
 }
 
@@ -305,6 +360,7 @@ EXPORT CUresult cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytesize)
     if (mprotect((char*)map + span, page(), PROT_NONE) != 0) { munmap(map, span + page()); return CUDA_ERROR_OUT_OF_MEMORY; }
     char* start = (char*)map + (span - rounded);
     memset(start, 0xFF, rounded); // fresh device memory is not zero: NaN floats, -1 integers
+    stat("alloc", "cuMemAlloc", (long long)bytesize);
     g_device[(CUdeviceptr)start] = { map, span + page(), rounded };
     g_used += rounded;
     *dptr = (CUdeviceptr)start;
@@ -321,6 +377,7 @@ EXPORT CUresult cuMemFree_v2(CUdeviceptr dptr)
         fprintf(stderr, "cochlea host emulator: cuMemFree(0x%llx): not the start of a live device allocation\n", dptr);
         return CUDA_ERROR_INVALID_VALUE;
     }
+    stat("free", "cuMemFree", (long long)it->second.bytes);
     munmap(it->second.map, it->second.mapBytes);
     g_used -= it->second.bytes;
     g_device.erase(it);
@@ -372,6 +429,10 @@ static CUresult copy(const char* call, CUdeviceptr dst, bool dstDevice, CUdevice
     if (!dst || !src) return CUDA_ERROR_INVALID_VALUE;
     if (dstDevice && !device_range(dst, n)) return bad_range(call, dst, n);
     if (srcDevice && !device_range(src, n)) return bad_range(call, src, n);
+    stat("copy", call, (long long)n);
+    if (!strcmp(call, "cuMemcpyDtoH")) stat("wait", call);   // the synchronous DtoH waits for the stream
+    // SKIP_WORK moves data only across the host boundary (labels go over, losses come back and are read).
+    if (skip_work() && dstDevice && srcDevice) return CUDA_SUCCESS;
     memmove((void*)dst, (const void*)src, n);
     return CUDA_SUCCESS;
 }
@@ -390,6 +451,8 @@ EXPORT CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char value, size_t n, 
     if (!valid_stream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (n == 0) return CUDA_SUCCESS;
     if (!device_range(dst, n)) return bad_range("cuMemsetD8Async", dst, n);
+    stat("memset", "cuMemsetD8Async", (long long)n);
+    if (skip_work()) return CUDA_SUCCESS;
     memset((void*)dst, value, n);
     return CUDA_SUCCESS;
 }
@@ -401,6 +464,8 @@ EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int value, size_t n, 
     if (!valid_stream(s)) return CUDA_ERROR_INVALID_HANDLE;
     if (n == 0) return CUDA_SUCCESS;
     if (dst % 4 || n > SIZE_MAX / 4 || !device_range(dst, n * 4)) return bad_range("cuMemsetD32Async", dst, n * 4);
+    stat("memset", "cuMemsetD32Async", (long long)n * 4);
+    if (skip_work()) return CUDA_SUCCESS;
     for (size_t i = 0; i < n; i++) ((unsigned int*)dst)[i] = value;
     return CUDA_SUCCESS;
 }
@@ -434,11 +499,18 @@ EXPORT CUresult cuStreamDestroy_v2(CUstream s) { return destroy_handle(g_streams
 EXPORT CUresult cuStreamSynchronize(CUstream s)
 {
     NEED_CTX();
+    stat("wait", "cuStreamSynchronize");
     std::lock_guard<std::mutex> l(g_mu);
     return valid_stream(s) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
-EXPORT CUresult cuStreamQuery(CUstream s) { return cuStreamSynchronize(s); }
+EXPORT CUresult cuStreamQuery(CUstream s)
+{
+    NEED_CTX();
+    stat("query", "cuStreamQuery");   // polls, does not wait
+    std::lock_guard<std::mutex> l(g_mu);
+    return valid_stream(s) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
 
 // CU_EVENT_DISABLE_TIMING = 2.
 EXPORT CUresult cuEventCreate(CUevent* pe, unsigned int flags) { return create_handle(pe, (flags & ~0xFu) == 0, g_events, Event{ t_ctx, (flags & 2u) == 0, false, {} }); }
@@ -457,11 +529,18 @@ EXPORT CUresult cuEventRecord(CUevent e, CUstream s)
 EXPORT CUresult cuEventSynchronize(CUevent e)
 {
     NEED_CTX();
+    stat("wait", "cuEventSynchronize");
     std::lock_guard<std::mutex> l(g_mu);
     return g_events.count(e) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
 }
 
-EXPORT CUresult cuEventQuery(CUevent e) { return cuEventSynchronize(e); }
+EXPORT CUresult cuEventQuery(CUevent e)
+{
+    NEED_CTX();
+    stat("query", "cuEventQuery");
+    std::lock_guard<std::mutex> l(g_mu);
+    return g_events.count(e) ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
 
 // CUDA 13's cuda.h maps cuEventElapsedTime to this symbol. Unrecorded or timing-disabled events: INVALID_HANDLE.
 EXPORT CUresult cuEventElapsedTime_v2(float* ms, CUevent start, CUevent end)
@@ -532,7 +611,7 @@ EXPORT CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name)
     void* sym = dlsym(m->dl, launcher.c_str());
     void* params = dlsym(m->dl, count.c_str());
     if (!sym || !params) return CUDA_ERROR_NOT_FOUND;
-    auto* fn = new Function{ m, name, (int (*)(void**, const void*))sym, *(const int*)params };
+    auto* fn = new Function{ m, name, (int (*)(void**, const void*))sym, *(const int*)params, intern(name) };
     m->functions[name] = fn;
     g_functions.insert(fn);
     *f = fn;
@@ -540,7 +619,7 @@ EXPORT CUresult cuModuleGetFunction(CUfunction* f, CUmodule m, const char* name)
 }
 
 // Layout shared with kernel_runtime.h's emu_launch_config.
-struct LaunchConfig { unsigned grid[3], block[3], shared_bytes; int (*device_pointer)(const void*); };
+struct LaunchConfig { unsigned grid[3], block[3], shared_bytes; int (*device_pointer)(const void*); int skip_work; };
 
 // For the launchers: pointer parameters must point into device memory (an allocation, or one past its end).
 static int is_device_pointer(const void* p)
@@ -572,7 +651,8 @@ EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gridX, unsigned int gr
                 f->name.c_str(), gridX, gridY, gridZ, blockX, blockY, blockZ, sharedMemBytes, why);
         return extra ? CUDA_ERROR_NOT_SUPPORTED : CUDA_ERROR_INVALID_VALUE;
     }
-    LaunchConfig c = { { gridX, gridY, gridZ }, { blockX, blockY, blockZ }, sharedMemBytes, is_device_pointer };
+    stat("launch", f->stat_name);
+    LaunchConfig c = { { gridX, gridY, gridZ }, { blockX, blockY, blockZ }, sharedMemBytes, is_device_pointer, skip_work() };
     std::lock_guard<std::mutex> l(g_launch);
     // A launcher refuses a non-device pointer parameter: on a GPU that is an illegal address at the first access.
     return f->launch(kernelParams, &c) == 0 ? CUDA_SUCCESS : CUDA_ERROR_ILLEGAL_ADDRESS;

@@ -2,7 +2,9 @@
 // "cublas" is a logical name: the CUDA library resolver maps it to libcublas.so.13/12 on the machine.
 // Signatures from the cuBLAS reference (cublas_api.h): handles and streams are opaque pointers,
 // alpha/beta are host pointers (the default CUBLAS_POINTER_MODE_HOST).
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Cochlea.Cuda.Driver;
 
 namespace Cochlea.Cuda.Cublas;
 
@@ -45,6 +47,12 @@ public static unsafe class Cublas
     public static void Check(CublasStatus status, string call)
     {
         if (status != CublasStatus.Success) throw new CudaException(Describe(status, call));
+    }
+
+    /// <summary>As <see cref="Check(CublasStatus, string)"/>; an interpolated <paramref name="call"/> is formatted only on failure.</summary>
+    public static void Check(CublasStatus status, [InterpolatedStringHandlerArgument(nameof(status))] ref CheckMessage call)
+    {
+        if (status != CublasStatus.Success) throw new CudaException(Describe(status, call.ToStringAndClear()));
     }
 
     internal static string Describe(CublasStatus status, string call)

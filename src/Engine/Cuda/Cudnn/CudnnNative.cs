@@ -2,7 +2,9 @@
 // convolution forward/backward with cudnnFind*AlgorithmEx, bias, batch norm, pooling — and one Check helper.
 // "cudnn" is a logical name: the CUDA library resolver maps it to libcudnn.so.9. All alpha/beta are host
 // float pointers (float data); descriptors and the handle are opaque pointers.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Cochlea.Cuda.Driver;
 
 namespace Cochlea.Cuda.Cudnn;
 
@@ -130,6 +132,12 @@ public static unsafe class Cudnn
     public static void Check(int status, string call)
     {
         if (status != 0) throw new CudaException(Describe(status, call));
+    }
+
+    /// <summary>As <see cref="Check(int, string)"/>; an interpolated <paramref name="call"/> is formatted only on failure.</summary>
+    public static void Check(int status, [InterpolatedStringHandlerArgument(nameof(status))] ref CheckMessage call)
+    {
+        if (status != 0) throw new CudaException(Describe(status, call.ToStringAndClear()));
     }
 
     internal static string Describe(int status, string call)

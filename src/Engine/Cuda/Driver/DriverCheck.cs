@@ -1,5 +1,6 @@
 // The one place driver API status codes become exceptions: the message names the call, the
 // error's name and description (cuGetErrorName/cuGetErrorString) and, for common ones, the fix.
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Cochlea.Cuda.Driver;
@@ -11,6 +12,12 @@ public static unsafe class DriverCheck
     public static void Check(CuResult result, string call)
     {
         if (result != CuResult.Success) throw new CudaException(Describe(result, call));
+    }
+
+    /// <summary>As <see cref="Check(CuResult, string)"/>; an interpolated <paramref name="call"/> is formatted only on failure.</summary>
+    public static void Check(CuResult result, [InterpolatedStringHandlerArgument(nameof(result))] ref CheckMessage call)
+    {
+        if (result != CuResult.Success) throw new CudaException(Describe(result, call.ToStringAndClear()));
     }
 
     /// <summary>"cuMemAlloc(4096): CUDA_ERROR_OUT_OF_MEMORY (out of memory)".</summary>

@@ -1,0 +1,114 @@
+// `gpu-audit [model...] [--warmup W] [--steps K] [--repeats R] [--batch B] [--names]`: what one steady-state training step of the
+// gpu-train models (WaveKws, DeepSpeechKws, TutorialConv, FreesoundCnn; gpu-train's step and batch sizes) asks of the
+// CUDA driver and libraries, and its host time. After W warm-up steps (default 3) it runs K more (default 5) and
+// reports (counts after W+K steps - counts after W) / K: kernel launches, host waits, copies, memsets, cuMemAlloc and
+// cuMemFree (0 after warm-up = memory flat), cuBLAS calls, cuDNN calls and cuDNN Find calls (0 after the first step),
+// and host ms per step (stopwatch over the K steps, no synchronize inside them; with R > 1, R more blocks of K steps
+// are timed after the counted ones and the fastest block's mean is printed: this shared machine's noise only adds).
+// On a real GPU the host time includes waiting for the GPU wherever the step waits (label read-back, loss).
+// The counts come from the host emulator (tools/cuda-emu/host-libs: COCHLEA_EMU_STATS=<file> and its export
+// cochlea_emu_stats_dump); on a real driver only the time is printed. Under COCHLEA_EMU_SKIP_WORK=1 the emulator runs
+// no kernel, cuBLAS or cuDNN work, so the time is the engine's own host cost per step (results are garbage then).
+// --names adds the per-name counts (kernel names, cuDNN/cuBLAS entry points) behind each total.
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Cochlea.Cuda;
+
+namespace Cochlea.Bench.Compare;
+
+public static class GpuStepAudit
+{
+    // The columns: a label and the emulator's counter groups (libcuda.cpp) it sums.
+    static readonly (string Column, string[] Groups)[] Columns =
+    [
+        ("launches", ["launch"]), ("waits", ["wait"]), ("copies", ["copy"]), ("memsets", ["memset"]),
+        ("allocs", ["alloc"]), ("frees", ["free"]), ("cublas", ["cublas"]), ("cudnn", ["cudnn"]), ("cudnn-find", ["cudnn-find"]),
+    ];
+
+    public static int Run(string[] args)
+    {
+        int warmup = Option(args, "--warmup", 3), steps = Option(args, "--steps", 5), repeats = Option(args, "--repeats", 1);
+        int batchOverride = Option(args, "--batch", 0);
+        bool names = args.Contains("--names");
+        var wanted = new HashSet<string>();   // model names: the arguments that are neither options nor their values
+        for (int i = 0; i < args.Length; i++)
+            if (args[i] is "--warmup" or "--steps" or "--repeats" or "--batch") i++;
+            else if (!args[i].StartsWith("--", StringComparison.Ordinal)) wanted.Add(args[i]);
+        CudaDevice dev;
+        try { dev = GpuBench.RequireGpu("gpu-audit"); }
+        catch (NoGpuException e) { Console.WriteLine($"no GPU: {e.Message}"); return 3; }
+        CudaOptions.AllowTf32 = false;
+        var dump = EmulatorDump();
+        bool skip = Environment.GetEnvironmentVariable("COCHLEA_EMU_SKIP_WORK") is { Length: > 0 } v && v != "0";
+        Console.WriteLine($"gpu-audit: per training step, mean of steps {warmup + 1}..{warmup + steps} on {dev}"
+            + (dump is null ? " (no emulator counters: times only)" : "") + (skip ? "; COCHLEA_EMU_SKIP_WORK=1: host cost only, results garbage" : ""));
+        Console.WriteLine($"{"model",-14} {"B",4} " + string.Join(" ", Columns.Select(c => $"{c.Column,10}")) + $" {"host ms",9}");
+        foreach (var (name, label, fullBatch) in GpuTrainCompare.Cases)
+        {
+            if (wanted.Count > 0 && !wanted.Contains(name) && !wanted.Contains(label)) continue;
+            int batch = batchOverride > 0 ? batchOverride : fullBatch;
+            using var c = GpuTrainCompare.Build(name, batch, dev, syncEachStep: false);
+            for (int i = 0; i < warmup; i++) c.Step();
+            dev.Synchronize();
+            var before = dump?.Invoke();
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < steps; i++) c.Step();
+            double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
+            var after = dump?.Invoke();
+            dev.Synchronize();
+            for (int r = 1; r < repeats; r++)
+            {
+                t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < steps; i++) c.Step();
+                dev.Synchronize();
+                ms = Math.Min(ms, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps);
+            }
+            string Cell(string[] groups) => before is null ? "-" : PerStep(Sum(after!, groups) - Sum(before, groups), steps);
+            Console.WriteLine($"{label,-14} {batch,4} " + string.Join(" ", Columns.Select(col => $"{Cell(col.Groups),10}")) + $" {ms,9:F2}");
+            if (names && before is not null)
+                foreach (var (key, n) in after!.OrderBy(kv => kv.Key))
+                {
+                    long d = n - before.GetValueOrDefault(key);
+                    if (d != 0) Console.WriteLine($"    {key,-60} {PerStep(d, steps),8}");
+                }
+        }
+        return 0;
+    }
+
+    static string PerStep(long count, int steps) => (count / (double)steps).ToString("0.##", CultureInfo.InvariantCulture);
+
+    static long Sum(Dictionary<string, long> counts, string[] groups)
+        => counts.Where(kv => groups.Any(g => kv.Key.StartsWith(g + "\t", StringComparison.Ordinal))).Sum(kv => kv.Value);
+
+    static int Option(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    // The emulator's counters so far ("group\tname" -> count), or null when libcuda.so.1 is not the emulator's or
+    // COCHLEA_EMU_STATS is unset.
+    static unsafe Func<Dictionary<string, long>>? EmulatorDump()
+    {
+        string? path = Environment.GetEnvironmentVariable("COCHLEA_EMU_STATS");
+        if (string.IsNullOrEmpty(path)) return null;
+        if (!NativeLibrary.TryLoad("libcuda.so.1", out var lib) || !NativeLibrary.TryGetExport(lib, "cochlea_emu_stats_dump", out var fn)) return null;
+        var dumpTo = (delegate* unmanaged<byte*, int>)fn;
+        string snapshot = path + ".audit";
+        return () =>
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(snapshot + "\0");
+            fixed (byte* p = bytes)
+                if (dumpTo(p) != 0) throw new IOException($"gpu-audit: cochlea_emu_stats_dump could not write {snapshot}");
+            var counts = new Dictionary<string, long>();
+            foreach (var line in File.ReadLines(snapshot))
+            {
+                if (line.StartsWith('#')) continue;
+                var f = line.Split('\t');
+                counts[f[0] + "\t" + f[1]] = long.Parse(f[2], CultureInfo.InvariantCulture);
+            }
+            return counts;
+        };
+    }
+}
