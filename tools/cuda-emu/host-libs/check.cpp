@@ -102,11 +102,15 @@ static int check_skip_work(void* fn, void** a1, unsigned long long x, unsigned l
     void* bad[] = { &hp, a1[1], a1[2] };
     check(CU(cuLaunchKernel)(fn, 1, 1, 1, 256, 1, 1, 0, nullptr, bad, nullptr) == 700, "SKIP_WORK: a host pointer parameter is still CUDA_ERROR_ILLEGAL_ADDRESS");
     ((unsigned char*)x)[0] = 5;
-    check(CU(cuMemsetD8Async)(x, 0, 16, nullptr) == 0 && ((unsigned char*)x)[0] == 5, "SKIP_WORK: a memset does not run");
+    check(CU(cuMemsetD8Async)(x, 0, 16, nullptr) == 0 && ((unsigned char*)x)[0] == 0, "SKIP_WORK: a small memset still clears (device-check slots)");
+    unsigned long long big = 0;
+    check(CU(cuMemAlloc_v2)(&big, 128 << 10) == 0, "SKIP_WORK: cuMemAlloc_v2 128 KiB");
+    ((unsigned char*)big)[0] = 5;
+    check(CU(cuMemsetD8Async)(big, 0, 128 << 10, nullptr) == 0 && ((unsigned char*)big)[0] == 5, "SKIP_WORK: a memset over 64 KiB does not run");
     float v = 42;
     check(CU(cuMemcpyHtoDAsync_v2)(x, &v, 4, nullptr) == 0 && ((float*)x)[0] == 42, "SKIP_WORK: an HtoD copy still moves the data");
     auto s = stats(path);
-    check(s["launch\tblock_total"] == 2 && s["memset\tcuMemsetD8Async"] == 1, "SKIP_WORK: skipped launches and memsets are still counted");
+    check(s["launch\tblock_total"] == 2 && s["memset\tcuMemsetD8Async"] == 2, "SKIP_WORK: skipped launches and memsets are still counted");
     printf("%d failure(s)\n", failures);
     return failures;
 }

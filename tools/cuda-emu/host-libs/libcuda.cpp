@@ -115,6 +115,9 @@ static CUresult bad_range(const char* call, CUdeviceptr p, size_t n)
 // Keys are the callers' string pointers (kernel names and __func__ live as long as the library), so a count is a
 // hash lookup; names are merged when written.
 static bool stats_on() { static bool on = [] { const char* e = getenv("COCHLEA_EMU_STATS"); return e && *e; }(); return on; }
+// SKIP_WORK still clears small ranges: the engine zeroes its device-check slots (CudaDevice.DeferCheck) with a
+// memset, and kernels that never run leave them as zeroed, so a skipped clear would read as a failed check.
+static const size_t kSkipMemsetAbove = 64 * 1024;
 static int skip_work() { static int s = [] { const char* e = getenv("COCHLEA_EMU_SKIP_WORK"); return e && *e && strcmp(e, "0") != 0; }(); return s; }
 struct StatKey { const char* group; const char* name; bool operator<(const StatKey& o) const { return group != o.group ? group < o.group : name < o.name; } };
 struct StatValue { long long count = 0, bytes = 0; };
@@ -452,7 +455,7 @@ EXPORT CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char value, size_t n, 
     if (n == 0) return CUDA_SUCCESS;
     if (!device_range(dst, n)) return bad_range("cuMemsetD8Async", dst, n);
     stat("memset", "cuMemsetD8Async", (long long)n);
-    if (skip_work()) return CUDA_SUCCESS;
+    if (skip_work() && n > kSkipMemsetAbove) return CUDA_SUCCESS;
     memset((void*)dst, value, n);
     return CUDA_SUCCESS;
 }
@@ -465,7 +468,7 @@ EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int value, size_t n, 
     if (n == 0) return CUDA_SUCCESS;
     if (dst % 4 || n > SIZE_MAX / 4 || !device_range(dst, n * 4)) return bad_range("cuMemsetD32Async", dst, n * 4);
     stat("memset", "cuMemsetD32Async", (long long)n * 4);
-    if (skip_work()) return CUDA_SUCCESS;
+    if (skip_work() && n * 4 > kSkipMemsetAbove) return CUDA_SUCCESS;
     for (size_t i = 0; i < n; i++) ((unsigned int*)dst)[i] = value;
     return CUDA_SUCCESS;
 }
