@@ -46,6 +46,8 @@ template <class F> static bool dies(F body, int signal)
 
 static const char* Source = R"(
 #include "common.cuh"
+// out[0] = the linear index of whichever thread wrote last (a deliberate race: the run order shows through).
+extern "C" __global__ void last_writer(int* out) { out[0] = blockIdx.x * blockDim.x + threadIdx.x; }
 // out[b] = sum of x[0..n) by one block of 256 threads (block_sum), then a warp butterfly of lane ids.
 extern "C" __global__ void block_total(const float* x, float* out, int n)
 {
@@ -117,10 +119,11 @@ static int check_skip_work(void* fn, void** a1, unsigned long long x, unsigned l
 
 int main(int argc, char** argv)
 {
-    if (argc < 3) { fprintf(stderr, "usage: check LIBDIR COMMON_CUH [--skip-work]\n"); return 2; }
+    if (argc < 3) { fprintf(stderr, "usage: check LIBDIR COMMON_CUH [--skip-work|--reverse]\n"); return 2; }
     std::string dir = argv[1];
     // --skip-work: check.sh's second run, under COCHLEA_EMU_SKIP_WORK=1 (read once, at the first launch).
     bool skipWork = argc > 3 && !strcmp(argv[3], "--skip-work");
+    bool reverse = argc > 3 && !strcmp(argv[3], "--reverse");   // check.sh's third run, under COCHLEA_EMU_ORDER=reverse
     std::string statsPath = "/tmp/cochlea-emu-check-stats-" + std::to_string(getpid());
     setenv("COCHLEA_EMU_STATS", statsPath.c_str(), 1);   // read at the first counted call
     cu = dlopen((dir + "/libcuda.so.1").c_str(), RTLD_NOW);
@@ -212,6 +215,16 @@ int main(int argc, char** argv)
     void* a1[] = { &x, &y, &cnt };
     CU(cuModuleGetFunction)(&fn, mod, "block_total");
     if (skipWork) return check_skip_work(fn, a1, x, y, statsPath);
+    if (reverse)
+    {
+        void* lw;
+        void* a3[] = { &y };
+        CU(cuModuleGetFunction)(&lw, mod, "last_writer");
+        check(CU(cuLaunchKernel)(lw, 4, 1, 1, 64, 1, 1, 0, nullptr, a3, nullptr) == 0 && ((int*)y)[0] == 0,
+              "COCHLEA_EMU_ORDER=reverse: blocks and threads run last-first (thread 0 of block 0 writes last)");
+        printf("%d failure(s)\n", failures);
+        return failures;
+    }
     check(CU(cuLaunchKernel)(fn, 3, 1, 1, 256, 1, 1, 0, nullptr, a1, nullptr) == 0 && ((float*)y)[0] == 2997 && ((float*)y)[2] == 2997,
           "block_sum over 256 fibers (3 blocks): 2997");
     check(CU(cuLaunchKernel)(fn, 1, 1, 1, 2048, 1, 1, 0, nullptr, a1, nullptr) == 1, "2048 threads per block: CUDA_ERROR_INVALID_VALUE");

@@ -2,7 +2,7 @@
 // `-include`). Blocks run one after another on the calling thread. A kernel that never reaches a barrier or a
 // warp exchange runs each thread as a plain call; one that does runs each thread of a block on its own fiber
 // (a tiny x86-64 stack switch, ucontext elsewhere) with a block barrier and per-warp exchanges. The mode is
-// decided at a kernel's first launch: block 0 runs on fibers; if no thread of it ever waited, the kernel is
+// decided at a kernel's first launch: its first block runs on fibers; if no thread of it ever waited, the kernel is
 // "plain" from then on (a plain thread that later reaches a barrier aborts with the kernel's name).
 #pragma once
 #include "shim_common.h"
@@ -109,6 +109,16 @@ struct Fiber
 };
 
 const size_t StackBytes = 64 << 10;
+
+// COCHLEA_EMU_ORDER=reverse runs blocks, plain threads and runnable fibers last-first: a GPU promises no order, so a
+// kernel whose result depends on blocks or threads running in index order (a missing barrier or atomic) gives a
+// different answer in one of the two orders.
+static bool reverse_order()
+{
+    static const int r = [] { const char* e = getenv("COCHLEA_EMU_ORDER"); return e && !strcmp(e, "reverse") ? 1 : 0; }();
+    return r != 0;
+}
+static inline unsigned ordered(unsigned k, unsigned n) { return reverse_order() ? n - 1 - k : k; }
 
 struct Block
 {
@@ -248,7 +258,7 @@ static Fiber* self()
 [[noreturn]] static void plain_wait(const char* what)
 {
     char msg[512];
-    snprintf(msg, sizeof msg, "%s reached in a thread run without fibers: block 0 of the kernel's first launch never waited, "
+    snprintf(msg, sizeof msg, "%s reached in a thread run without fibers: the first block of the kernel's first launch never waited, "
              "so its threads run as plain calls; a kernel whose barriers depend on its arguments needs the emulator's "
              "fiber mode for every launch (not supported)", what);
     fail(g_plain_kernel, msg);
@@ -346,8 +356,9 @@ static void run_block(Block* b)
     while (live > 0)
     {
         bool progress = false;
-        for (unsigned i = 0; i < b->count; i++)
+        for (unsigned k = 0; k < b->count; k++)
         {
+            unsigned i = ordered(k, b->count);
             Fiber& f = b->fibers[i];
             if (f.state != Runnable) continue;
             b->current = i;
@@ -395,43 +406,46 @@ static void launch(const char* kernel, int* mode, emu_dim3 grid, emu_dim3 block,
     static Block b;   // this kernel's fiber pool (launches are serialised by the driver)
     auto body = [](void* p) { (*(F*)p)(); };
     bool first = true;
-    for (unsigned bz = 0; bz < grid.z; bz++)
-        for (unsigned by = 0; by < grid.y; by++)
-            for (unsigned bx = 0; bx < grid.x; bx++)
+    unsigned long long blocks = (unsigned long long)grid.x * grid.y * grid.z;
+    for (unsigned long long kb = 0; kb < blocks; kb++)
+    {
+        unsigned long long lb = reverse_order() ? blocks - 1 - kb : kb;
+        blockIdx = { (unsigned)(lb % grid.x), (unsigned)(lb / grid.x % grid.y), (unsigned)(lb / ((unsigned long long)grid.x * grid.y)) };
+        if (*mode == 1)
+        {
+            g_plain_kernel = kernel;
+            for (unsigned k = 0; k < count; k++)
             {
-                blockIdx = { bx, by, bz };
-                if (*mode == 1)
-                {
-                    g_plain_kernel = kernel;
-                    for (unsigned z = 0; z < block.z; z++)
-                        for (unsigned y = 0; y < block.y; y++)
-                            for (unsigned x = 0; x < block.x; x++) { threadIdx = { x, y, z }; thread(); }
-                    continue;
-                }
-                if (b.stack_count < count)
-                {
-                    if (b.stacks) munmap(b.stacks, b.stack_count * StackBytes);
-                    b.stacks = (char*)mmap(nullptr, count * StackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-                    if (b.stacks == MAP_FAILED) fail(kernel, "cannot map fiber stacks");
-                    delete[] b.fibers;
-                    b.fibers = new Fiber[count];
-                    b.stack_count = count;
-                }
-                b.kernel = kernel;
-                b.count = count;
-                b.waited = false;
-                b.body = body;
-                b.arg = (void*)&thread;
-                g_block = &b;
-                run_block(&b);
-                g_block = nullptr;
-                if (first && *mode == 0)
-                {
-                    *mode = b.waited ? 2 : 1;
-                    if (getenv("COCHLEA_EMU_TRACE")) fprintf(stderr, "cochlea host emulator: kernel %s runs its threads %s\n", kernel, b.waited ? "on fibers" : "as plain calls");
-                }
-                first = false;
+                unsigned t = ordered(k, count);
+                threadIdx = { t % block.x, t / block.x % block.y, t / (block.x * block.y) };
+                thread();
             }
+            continue;
+        }
+        if (b.stack_count < count)
+        {
+            if (b.stacks) munmap(b.stacks, b.stack_count * StackBytes);
+            b.stacks = (char*)mmap(nullptr, count * StackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (b.stacks == MAP_FAILED) fail(kernel, "cannot map fiber stacks");
+            delete[] b.fibers;
+            b.fibers = new Fiber[count];
+            b.stack_count = count;
+        }
+        b.kernel = kernel;
+        b.count = count;
+        b.waited = false;
+        b.body = body;
+        b.arg = (void*)&thread;
+        g_block = &b;
+        run_block(&b);
+        g_block = nullptr;
+        if (first && *mode == 0)
+        {
+            *mode = b.waited ? 2 : 1;
+            if (getenv("COCHLEA_EMU_TRACE")) fprintf(stderr, "cochlea host emulator: kernel %s runs its threads %s\n", kernel, b.waited ? "on fibers" : "as plain calls");
+        }
+        first = false;
+    }
 }
 
 // Reads kernel parameters as cuLaunchKernel does: params[i] points at sizeof(parameter i) bytes.
