@@ -82,6 +82,7 @@ public sealed unsafe partial class CudaDevice
         MakeCurrent();
         Interlocked.Increment(ref _hostWaits);
         DriverCheck.Check(NativeMethods.cuStreamSynchronize(Stream), $"cuStreamSynchronize(cuda:{Index}) (an earlier kernel or copy may have failed)");
+        _staging.StreamDrained();
     }
 
     // After the stream has been waited for: reads and clears the pending checks, throws the first failed one.

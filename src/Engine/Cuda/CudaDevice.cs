@@ -288,7 +288,9 @@ public sealed unsafe partial class CudaDevice
     }
 
     // Host<->device transfers through two pinned chunks, so the host-side memcpy of one chunk
-    // overlaps the DMA of the other; an event per chunk says when it may be reused.
+    // overlaps the DMA of the other; an event per chunk says when it may be reused. Uploads take the
+    // chunks in turn across calls: restarting at chunk 0 made a batch's labels wait for its features'
+    // copy, queued behind the whole previous step - a host stall per batch in `train --device cuda`.
     sealed class Staging(CudaDevice device)
     {
         const long Chunk = 4L << 20;
@@ -296,6 +298,13 @@ public sealed unsafe partial class CudaDevice
         readonly EventHandle?[] _done = new EventHandle?[2];
         readonly bool[] _pending = new bool[2];
         readonly object _gate = new();
+        int _next;   // the chunk the next upload starts with
+
+        /// <summary>After a stream wait: every chunk's copy has finished, so none needs waiting for.</summary>
+        public void StreamDrained()
+        {
+            lock (_gate) _pending[0] = _pending[1] = false;
+        }
 
         byte* Buffer(int k)
         {
@@ -321,9 +330,10 @@ public sealed unsafe partial class CudaDevice
         {
             lock (_gate)
             {
-                for (long off = 0, i = 0; off < bytes; off += Chunk, i++)
+                for (long off = 0; off < bytes; off += Chunk)
                 {
-                    int k = (int)(i & 1);
+                    int k = _next;
+                    _next ^= 1;
                     long n = Math.Min(Chunk, bytes - off);
                     byte* b = Buffer(k);
                     if (_pending[k]) Interlocked.Increment(ref device._hostWaits);   // the buffer's last copy may still be queued

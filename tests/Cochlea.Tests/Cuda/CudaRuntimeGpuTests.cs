@@ -118,6 +118,23 @@ public class CudaRuntimeGpuTests
     }
 
     [Test]
+    public void BackToBackUploadsDoNotWaitForEachOther()
+    {
+        var dev = GpuTest.RequireGpu();
+        using var a = Tensor.Randn(new Random(3), 1f, 64, 1000);
+        var labels = Tensor.FromArray(Enumerable.Range(0, 64).Select(i => (long)(i % 12)).ToArray(), 64);
+        dev.Synchronize();
+        long waits = dev.HostWaits;
+        using var ga = a.To(GpuTest.Cuda);       // a batch's features, then its labels: two staging chunks in turn
+        using var gl = labels.To(GpuTest.Cuda);
+        Assert.That(dev.HostWaits, Is.EqualTo(waits), "the second upload waited for the first one's staging chunk");
+        using var again = a.To(GpuTest.Cuda);    // the first chunk again, its copy maybe still queued: may wait
+        Assert.That(dev.HostWaits, Is.EqualTo(waits + 1));
+        GpuTest.AssertClose(gl.To(Device.Cpu).ToInt64Array().Select(v => (float)v).ToArray(), labels.ToInt64Array().Select(v => (float)v).ToArray(), 0, 0, "labels");
+        GpuTest.AssertClose(again.To(Device.Cpu).ToArray(), a.ToArray(), 0, 0, "features");
+    }
+
+    [Test]
     public void FillZerosItemAndIndexer()
     {
         GpuTest.RequireGpu();
