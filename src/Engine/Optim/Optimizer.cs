@@ -110,8 +110,15 @@ public abstract class Optimizer : IDisposable
             _steps[i]++;
             Update(new ParamView(p, g, _state[i]!), _steps[i], fresh);
         }
+        EndStep();
         StepCount++;
     }
+
+    /// <summary>
+    /// Called once per <see cref="Step"/> after <see cref="Update"/> has seen every parameter with a gradient: an
+    /// algorithm that queued updates there (e.g. CUDA parameters batched into one launch) applies them here.
+    /// </summary>
+    protected virtual void EndStep() { }
 
     Tensor?[] CreateState(Tensor p)
     {
