@@ -55,7 +55,7 @@ public class CudaOptimTests
     }
 
     // Adam's batched CUDA step (adam_multi_f32, 32 tensors a launch) against the per-tensor kernel and the CPU, bit for bit,
-    // over four steps: 1 element, more than 65536 elements, an empty tensor, 40 tensors in all (two chunks), one parameter
+    // over four steps: 1 element, more than 4096 blocks of 256 (the grid cap: threads loop over the tensor), an empty tensor, 40 tensors in all (two chunks), one parameter
     // that never has a gradient and one that has it every other step (so parameters are at different step counts).
     [TestCase(false, false), TestCase(false, true), TestCase(true, false), TestCase(true, true)]
     public unsafe void MultiTensorAdamEqualsThePerTensorKernel(bool adamW, bool amsgrad)
@@ -63,7 +63,7 @@ public class CudaOptimTests
         GpuTest.RequireGpu();
         Assert.That(sizeof(Cochlea.Cuda.CudaAdamChunk), Is.EqualTo(1920), "layout of struct AdamChunk in native/cuda/optim.cu");
         const int never = 3, everyOther = 5;
-        var shapes = new List<int[]> { new[] { 1 }, new[] { 70001 }, new[] { 0 } };
+        var shapes = new List<int[]> { new[] { 1 }, new[] { 4096 * 256 + 1001 }, new[] { 0 } };
         for (int k = 0; shapes.Count < 40; k++) shapes.Add(k % 3 == 0 ? [k * 37 % 300 + 1] : [k % 7 + 1, k * 13 % 50 + 2]);
         var rng = new Random(11);
         var cpu = shapes.Select(s => Tensor.Randn(rng, 1f, s)).ToArray();
