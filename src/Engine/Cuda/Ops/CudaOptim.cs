@@ -56,29 +56,51 @@ internal static unsafe class CudaOptim
     /// </summary>
     public static void AdamMulti(IReadOnlyList<AdamTensor> ts, float b1, float b2, float ob1, float ob2, float eps, float l2, float shrink, bool amsgrad)
     {
-        foreach (var group in ts.Where(t => t.P.Numel > 0).GroupBy(t => t.P.Device.Index))
+        // Allocation-free (a step's garbage would bring garbage collections into the training loop): one pass per device.
+        int ams = amsgrad ? 1 : 0;
+        for (int d = NextDevice(ts, -1); d >= 0; d = NextDevice(ts, d))
         {
-            var dev = CudaBackend.Get(group.Key);
-            foreach (var chunk in group.Chunk(CudaAdamChunk.Max)) LaunchAdamChunk(dev, chunk, b1, b2, ob1, ob2, eps, l2, shrink, amsgrad ? 1 : 0);
+            var dev = CudaBackend.Get(d);
+            var c = new CudaAdamChunk();
+            int k = 0;
+            uint blocks = 0;
+            for (int i = 0; i < ts.Count; i++)
+            {
+                var t = ts[i];
+                if (t.P.Numel == 0 || t.P.Device.Index != d) continue;
+                c.P[k] = t.P.DevicePtr; c.G[k] = t.G.DevicePtr; c.M[k] = t.M.DevicePtr; c.V[k] = t.V.DevicePtr; c.VMax[k] = CudaLaunch.PtrOrNull(t.VMax);
+                c.N[k] = N(t.P);
+                c.StepSize[k] = t.StepSize; c.Bc2Sqrt[k] = t.Bc2Sqrt;
+                blocks += CudaLaunch.Grid(t.P.Numel).X;
+                c.BlockEnd[k] = blocks;
+                if (++k < CudaAdamChunk.Max) continue;
+                LaunchAdamChunk(dev, ref c, blocks, b1, b2, ob1, ob2, eps, l2, shrink, ams);
+                c = default; k = 0; blocks = 0;
+            }
+            if (k > 0) LaunchAdamChunk(dev, ref c, blocks, b1, b2, ob1, ob2, eps, l2, shrink, ams);
         }
     }
 
-    // One adam_multi_f32 launch over chunk (non-empty tensors of dev, at most CudaAdamChunk.Max).
-    static void LaunchAdamChunk(CudaDevice dev, AdamTensor[] chunk, float b1, float b2, float ob1, float ob2, float eps, float l2, float shrink, int ams)
+    // The smallest CUDA device index above `after` holding a non-empty tensor of ts; -1 when none.
+    static int NextDevice(IReadOnlyList<AdamTensor> ts, int after)
     {
-        var c = new CudaAdamChunk();
-        uint blocks = 0;
-        for (int k = 0; k < chunk.Length; k++)
+        int next = -1;
+        for (int i = 0; i < ts.Count; i++)
         {
-            var t = chunk[k];
-            c.P[k] = t.P.DevicePtr; c.G[k] = t.G.DevicePtr; c.M[k] = t.M.DevicePtr; c.V[k] = t.V.DevicePtr; c.VMax[k] = CudaLaunch.PtrOrNull(t.VMax);
-            c.N[k] = N(t.P);
-            c.StepSize[k] = t.StepSize; c.Bc2Sqrt[k] = t.Bc2Sqrt;
-            blocks += CudaLaunch.Grid(t.P.Numel).X;
-            c.BlockEnd[k] = blocks;
+            int d = ts[i].P.Device.Index;
+            if (ts[i].P.Numel > 0 && d > after && (next < 0 || d < next)) next = d;
         }
-        void** args = stackalloc void*[] { &c, &b1, &b2, &ob1, &ob2, &eps, &l2, &shrink, &ams };
-        dev.Launch("adam_multi_f32", new Dim3(blocks), new Dim3(CudaLaunch.Threads), 0, args);
+        return next;
+    }
+
+    // One adam_multi_f32 launch over a filled chunk whose last tensor ends at block `blocks`.
+    static void LaunchAdamChunk(CudaDevice dev, ref CudaAdamChunk chunk, uint blocks, float b1, float b2, float ob1, float ob2, float eps, float l2, float shrink, int ams)
+    {
+        fixed (CudaAdamChunk* c = &chunk)
+        {
+            void** args = stackalloc void*[] { c, &b1, &b2, &ob1, &ob2, &eps, &l2, &shrink, &ams };
+            dev.Launch("adam_multi_f32", new Dim3(blocks), new Dim3(CudaLaunch.Threads), 0, args);
+        }
     }
 
     /// <summary>RMSprop step in place on p, s, and the momentum buffer b / gradient average a when present.</summary>
