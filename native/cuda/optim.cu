@@ -33,22 +33,61 @@ extern "C" __global__ void sgd_f32(float* p, const float* g, float* b, unsigned 
     }
 }
 
-// Adam / AdamW: pj = p shrink; gj = g + l2 pj; m = b1 m + ob1 gj; v = b2 v + ob2 gj gj; vmax = max(vmax, v) (amsgrad);
-// p = pj - step_size (m / (sqrt(v or vmax) / bc2_sqrt + eps)). vmax may be null without amsgrad.
+// Adam / AdamW, element i: pj = p shrink; gj = g + l2 pj; m = b1 m + ob1 gj; v = b2 v + ob2 gj gj;
+// vmax = max(vmax, v) (amsgrad); p = pj - step_size (m / (sqrt(v or vmax) / bc2_sqrt + eps)).
+// The one copy of the arithmetic: adam_f32 and adam_multi_f32 both call it, so their bits agree.
+__device__ __forceinline__ void adam_element(float* p, const float* g, float* m, float* v, float* vmax, unsigned long long i,
+    float step_size, float bc2_sqrt, float b1, float b2, float ob1, float ob2, float eps, float l2, float shrink, int amsgrad)
+{
+    float pj = MUL(p[i], shrink);
+    float gj = ADD(g[i], MUL(l2, pj));
+    float mv = ADD(MUL(b1, m[i]), MUL(ob1, gj));
+    float vv = ADD(MUL(b2, v[i]), MUL(MUL(ob2, gj), gj));
+    m[i] = mv;
+    v[i] = vv;
+    if (amsgrad) { vv = fmaxf(vmax[i], vv); vmax[i] = vv; }
+    p[i] = SUB(pj, MUL(step_size, DIV(mv, ADD(DIV(__fsqrt_rn(vv), bc2_sqrt), eps))));
+}
+
+// One parameter: p, g, m, v, vmax (n,). vmax may be null without amsgrad.
 extern "C" __global__ void adam_f32(float* p, const float* g, float* m, float* v, float* vmax, unsigned long long n,
     float step_size, float bc2_sqrt, float b1, float b2, float ob1, float ob2, float eps, float l2, float shrink, int amsgrad)
 {
-    FOR_EACH(i, n)
-    {
-        float pj = MUL(p[i], shrink);
-        float gj = ADD(g[i], MUL(l2, pj));
-        float mv = ADD(MUL(b1, m[i]), MUL(ob1, gj));
-        float vv = ADD(MUL(b2, v[i]), MUL(MUL(ob2, gj), gj));
-        m[i] = mv;
-        v[i] = vv;
-        if (amsgrad) { vv = fmaxf(vmax[i], vv); vmax[i] = vv; }
-        p[i] = SUB(pj, MUL(step_size, DIV(mv, ADD(DIV(__fsqrt_rn(vv), bc2_sqrt), eps))));
-    }
+    FOR_EACH(i, n) adam_element(p, g, m, v, vmax, i, step_size, bc2_sqrt, b1, b2, ob1, ob2, eps, l2, shrink, amsgrad);
+}
+
+// Up to ADAM_MULTI_MAX parameters in one launch (PyTorch's multi-tensor apply): one launch per step instead of one per
+// parameter. Passed by value (1920 bytes, well under the 4 KiB parameter limit); matches CudaAdamChunk in
+// src/Engine/Cuda/Ops/CudaOptim.cs. Tensor t owns blocks [block_end[t-1], block_end[t]) of the 1-D grid (block_end[-1]
+// = 0, gridDim.x = block_end[count-1]) and grid-strides over its n[t] elements with them; step_size and bc2_sqrt are
+// per tensor because each parameter counts its own steps. vmax[t] may be null without amsgrad.
+#define ADAM_MULTI_MAX 32
+struct AdamChunk
+{
+    float* p[ADAM_MULTI_MAX];
+    const float* g[ADAM_MULTI_MAX];
+    float* m[ADAM_MULTI_MAX];
+    float* v[ADAM_MULTI_MAX];
+    float* vmax[ADAM_MULTI_MAX];
+    unsigned long long n[ADAM_MULTI_MAX];
+    float step_size[ADAM_MULTI_MAX];
+    float bc2_sqrt[ADAM_MULTI_MAX];
+    unsigned int block_end[ADAM_MULTI_MAX];
+};
+static_assert(sizeof(AdamChunk) == 1920, "AdamChunk must match CudaAdamChunk in CudaOptim.cs");
+
+extern "C" __global__ void adam_multi_f32(AdamChunk c, float b1, float b2, float ob1, float ob2, float eps, float l2, float shrink, int amsgrad)
+{
+    // Linear search: at most 32 compares per block, against one launch per parameter saved.
+    int t = 0;
+    while (blockIdx.x >= c.block_end[t]) t++;
+    unsigned int first = t > 0 ? c.block_end[t - 1] : 0u;
+    unsigned long long n = c.n[t], stride = (unsigned long long)(c.block_end[t] - first) * blockDim.x;
+    float *p = c.p[t], *m = c.m[t], *v = c.v[t], *vmax = c.vmax[t];
+    const float* g = c.g[t];
+    float step_size = c.step_size[t], bc2_sqrt = c.bc2_sqrt[t];
+    for (unsigned long long i = (unsigned long long)(blockIdx.x - first) * blockDim.x + threadIdx.x; i < n; i += stride)
+        adam_element(p, g, m, v, vmax, i, step_size, bc2_sqrt, b1, b2, ob1, ob2, eps, l2, shrink, amsgrad);
 }
 
 // RMSprop, PyTorch form (tf_style = 0) or TensorFlow 1 form (tf_style = 1), as RmsProp.cs documents.

@@ -54,12 +54,45 @@ public class Adam : Optimizer
         ["weight_decay"] = WeightDecay, ["amsgrad"] = Amsgrad ? 1 : 0,
     };
 
+    /// <summary>
+    /// True (default): CUDA parameters are queued by <see cref="Update"/> and updated in <see cref="EndStep"/> by one
+    /// multi-tensor launch per device and 32 parameters; false: one <c>adam_f32</c> launch per parameter (the reference
+    /// the tests compare the batched path with). Both give the same bits.
+    /// </summary>
+    internal bool MultiTensorCuda { get; set; } = true;
+
+    readonly List<Cuda.AdamTensor> _queued = [];
+
     /// <inheritdoc/>
     protected override void Update(ParamView param, long step, bool fresh)
     {
+        var op = Constants(step);
+        if (param.OnCpu) ForEachElement(op, param);
+        else if (MultiTensorCuda)
+            _queued.Add(new(param.ParamTensor, param.GradTensor, param.SlotTensor(0)!, param.SlotTensor(1)!, param.SlotTensor(2), op.StepSize[0], op.Bc2Sqrt[0]));
+        else Cuda.CudaOptim.Adam(param.ParamTensor, param.GradTensor, param.SlotTensor(0)!, param.SlotTensor(1)!, param.SlotTensor(2),
+            op.StepSize[0], op.Bc2Sqrt[0], op.B1[0], op.B2[0], op.Ob1[0], op.Ob2[0], op.Eps[0], op.L2[0], op.Shrink[0], Amsgrad);
+    }
+
+    /// <inheritdoc/>
+    protected override void EndStep()
+    {
+        if (_queued.Count == 0) return;
+        try
+        {
+            // Only step size and bias correction depend on a parameter's step count; they travel with each tensor.
+            var op = Constants(1);
+            Cuda.CudaOptim.AdamMulti(_queued, op.B1[0], op.B2[0], op.Ob1[0], op.Ob2[0], op.Eps[0], op.L2[0], op.Shrink[0], Amsgrad);
+        }
+        finally { _queued.Clear(); }
+    }
+
+    // The update's constants for a parameter's step-th update.
+    Op Constants(long step)
+    {
         // Scalars in double, then rounded once to float, as PyTorch computes them in Python floats.
         double lr = LearningRate;
-        var op = new Op
+        return new Op
         {
             StepSize = new((float)(lr / (1 - Math.Pow(Beta1, step)))),
             Bc2Sqrt = new((float)Math.Sqrt(1 - Math.Pow(Beta2, step))),
@@ -68,9 +101,6 @@ public class Adam : Optimizer
             Shrink = new(_decoupled ? (float)(1 - lr * WeightDecay) : 1f),
             Amsgrad = Amsgrad,
         };
-        if (param.OnCpu) ForEachElement(op, param);
-        else Cuda.CudaOptim.Adam(param.ParamTensor, param.GradTensor, param.SlotTensor(0)!, param.SlotTensor(1)!, param.SlotTensor(2),
-            op.StepSize[0], op.Bc2Sqrt[0], op.B1[0], op.B2[0], op.Ob1[0], op.Ob2[0], op.Eps[0], op.L2[0], op.Shrink[0], Amsgrad);
     }
 
     struct Op : IElementUpdate

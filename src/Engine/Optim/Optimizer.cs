@@ -100,18 +100,29 @@ public abstract class Optimizer : IDisposable
                 throw new InvalidOperationException($"{GetType().Name}.Step: the gradient of parameter {i} ({p.Describe()}) is on {g.Device}, the parameter on {p.Device}; they must be on one device.");
         }
         if (Schedule is not null) LearningRate = Schedule.At(StepCount);
-        for (int i = 0; i < _params.Length; i++)
+        try
         {
-            var p = _params[i];
-            var g = p.Grad;
-            if (g is null) continue;
-            bool fresh = _state[i] is null;
-            if (fresh) _state[i] = CreateState(p);
-            _steps[i]++;
-            Update(new ParamView(p, g, _state[i]!), _steps[i], fresh);
+            for (int i = 0; i < _params.Length; i++)
+            {
+                var p = _params[i];
+                var g = p.Grad;
+                if (g is null) continue;
+                bool fresh = _state[i] is null;
+                if (fresh) _state[i] = CreateState(p);
+                _steps[i]++;
+                Update(new ParamView(p, g, _state[i]!), _steps[i], fresh);
+            }
         }
+        // Also when a state allocation fails part way: parameters whose step was counted get their queued update.
+        finally { EndStep(); }
         StepCount++;
     }
+
+    /// <summary>
+    /// Called once per <see cref="Step"/> after <see cref="Update"/> has seen every parameter with a gradient: an
+    /// algorithm that queued updates there (e.g. CUDA parameters batched into one launch) applies them here.
+    /// </summary>
+    protected virtual void EndStep() { }
 
     Tensor?[] CreateState(Tensor p)
     {

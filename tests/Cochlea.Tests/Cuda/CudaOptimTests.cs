@@ -54,6 +54,57 @@ public class CudaOptimTests
         foreach (var p in cpu.Concat(gpu)) { p.Grad?.Dispose(); p.Dispose(); }
     }
 
+    // Adam's batched CUDA step (adam_multi_f32, 32 tensors a launch) against the per-tensor kernel and the CPU, bit for bit,
+    // over four steps: 1 element, more than 4096 blocks of 256 (the grid cap: threads loop over the tensor), an empty tensor, 40 tensors in all (two chunks), one parameter
+    // that never has a gradient and one that has it every other step (so parameters are at different step counts).
+    [TestCase(false, false), TestCase(false, true), TestCase(true, false), TestCase(true, true)]
+    public unsafe void MultiTensorAdamEqualsThePerTensorKernel(bool adamW, bool amsgrad)
+    {
+        GpuTest.RequireGpu();
+        Assert.That(sizeof(Cochlea.Cuda.CudaAdamChunk), Is.EqualTo(1920), "layout of struct AdamChunk in native/cuda/optim.cu");
+        const int never = 3, everyOther = 5;
+        var shapes = new List<int[]> { new[] { 1 }, new[] { 4096 * 256 + 1001 }, new[] { 0 } };
+        for (int k = 0; shapes.Count < 40; k++) shapes.Add(k % 3 == 0 ? [k * 37 % 300 + 1] : [k % 7 + 1, k * 13 % 50 + 2]);
+        var rng = new Random(11);
+        var cpu = shapes.Select(s => Tensor.Randn(rng, 1f, s)).ToArray();
+        var multi = cpu.Select(p => p.To(GpuTest.Cuda)).ToArray();
+        var single = cpu.Select(p => p.To(GpuTest.Cuda)).ToArray();
+        Adam Make(Tensor[] p) => adamW ? new AdamW(p, 1e-2f, weightDecay: 0.1f, amsgrad: amsgrad) : new Adam(p, 1e-2f, weightDecay: 1e-3f, amsgrad: amsgrad);
+        using var oc = Make(cpu);
+        using var om = Make(multi);
+        using var os = Make(single);
+        os.MultiTensorCuda = false;
+        for (int step = 0; step < 4; step++)
+        {
+            for (int i = 0; i < cpu.Length; i++)
+            {
+                foreach (var p in new[] { cpu[i], multi[i], single[i] }) { p.Grad?.Dispose(); p.Grad = null; }
+                if (i == never || (i == everyOther && step % 2 == 1)) continue;
+                cpu[i].Grad = Tensor.Randn(rng, 1f, shapes[i]);
+                multi[i].Grad = cpu[i].Grad!.To(GpuTest.Cuda);
+                single[i].Grad = cpu[i].Grad!.To(GpuTest.Cuda);
+            }
+            oc.Step(); om.Step(); os.Step();
+            for (int i = 0; i < cpu.Length; i++)
+            {
+                var m = multi[i].ToArray();
+                Assert.That(m, Is.EqualTo(single[i].ToArray()), $"step {step + 1}, parameter {i} {Tensor.FormatShape(shapes[i])}: batched vs per-tensor kernel");
+                Assert.That(m, Is.EqualTo(cpu[i].ToArray()), $"step {step + 1}, parameter {i} {Tensor.FormatShape(shapes[i])}: batched vs CPU");
+            }
+        }
+        Assert.That(cpu[never].ToArray(), Is.EqualTo(multi[never].ToArray()), "a parameter without gradients is not touched");
+        var sc = oc.StateDict();
+        var sm = om.StateDict();
+        Assert.That(sm.ParameterSteps, Is.EqualTo(sc.ParameterSteps));
+        Assert.That(sm.ParameterSteps[everyOther], Is.EqualTo(2), "the every-other parameter was updated twice");
+        foreach (var (key, t) in sc.Tensors)
+        {
+            Assert.That(sm.Tensors[key].ToArray(), Is.EqualTo(t.ToArray()), $"state {key}: batched vs CPU");
+            Assert.That(os.StateDict().Tensors[key].ToArray(), Is.EqualTo(t.ToArray()), $"state {key}: per-tensor kernel vs CPU");
+        }
+        foreach (var p in cpu.Concat(multi).Concat(single)) { p.Grad?.Dispose(); p.Dispose(); }
+    }
+
     [Test]
     public void ClipByGlobalNormMatchesTheCpu()
     {

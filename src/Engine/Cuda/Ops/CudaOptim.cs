@@ -1,7 +1,27 @@
 // CUDA paths of the optimizers and gradient clipping (src/Engine/Optim): one fused kernel per
-// parameter per step (native/cuda/optim.cu) with the constants the CPU computes, and the per-tensor
-// sum of squares for the global gradient norm, reduced in a fixed order.
+// parameter per step (native/cuda/optim.cu) with the constants the CPU computes (Adam: one launch per
+// chunk of up to 32 parameters), and the per-tensor sum of squares for the global gradient norm,
+// reduced in a fixed order.
+using System.Runtime.InteropServices;
+
 namespace Cochlea.Cuda;
+
+/// <summary>One parameter of a multi-tensor Adam step: the tensors (one device, contiguous, same length) and its own step constants.</summary>
+internal readonly record struct AdamTensor(Tensor P, Tensor G, Tensor M, Tensor V, Tensor? VMax, float StepSize, float Bc2Sqrt);
+
+/// <summary>
+/// The by-value parameter of <c>adam_multi_f32</c>: per tensor its pointers, length, step constants and the end of its block range.
+/// Layout matches <c>struct AdamChunk</c> in native/cuda/optim.cu (sequential, 1920 bytes).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct CudaAdamChunk
+{
+    public const int Max = 32;
+    public fixed ulong P[Max], G[Max], M[Max], V[Max], VMax[Max];
+    public fixed ulong N[Max];
+    public fixed float StepSize[Max], Bc2Sqrt[Max];
+    public fixed uint BlockEnd[Max];
+}
 
 /// <summary>Fused optimizer updates and gradient-norm helpers on CUDA tensors.</summary>
 internal static unsafe class CudaOptim
@@ -27,6 +47,60 @@ internal static unsafe class CudaOptim
         int ams = amsgrad ? 1 : 0;
         void** args = stackalloc void*[] { &pp, &pg, &pm, &pv, &px, &n, &stepSize, &bc2Sqrt, &b1, &b2, &ob1, &ob2, &eps, &l2, &shrink, &ams };
         CudaLaunch.Dev(p).Launch("adam_f32", CudaLaunch.Grid(p.Numel), new Dim3(CudaLaunch.Threads), 0, args);
+    }
+
+    /// <summary>
+    /// Adam / AdamW step in place on every tensor of <paramref name="ts"/> (empty ones skipped): per device, one
+    /// <c>adam_multi_f32</c> launch per <see cref="CudaAdamChunk.Max"/> tensors, each tensor given the blocks
+    /// <see cref="CudaLaunch.Grid"/> gives it alone, so every element gets adam_f32's arithmetic. The shared constants as in <see cref="Optim.Adam"/>.
+    /// </summary>
+    public static void AdamMulti(IReadOnlyList<AdamTensor> ts, float b1, float b2, float ob1, float ob2, float eps, float l2, float shrink, bool amsgrad)
+    {
+        // Allocation-free (a step's garbage would bring garbage collections into the training loop): one pass per device.
+        int ams = amsgrad ? 1 : 0;
+        for (int d = NextDevice(ts, -1); d >= 0; d = NextDevice(ts, d))
+        {
+            var dev = CudaBackend.Get(d);
+            var c = new CudaAdamChunk();
+            int k = 0;
+            uint blocks = 0;
+            for (int i = 0; i < ts.Count; i++)
+            {
+                var t = ts[i];
+                if (t.P.Numel == 0 || t.P.Device.Index != d) continue;
+                c.P[k] = t.P.DevicePtr; c.G[k] = t.G.DevicePtr; c.M[k] = t.M.DevicePtr; c.V[k] = t.V.DevicePtr; c.VMax[k] = CudaLaunch.PtrOrNull(t.VMax);
+                c.N[k] = N(t.P);
+                c.StepSize[k] = t.StepSize; c.Bc2Sqrt[k] = t.Bc2Sqrt;
+                blocks += CudaLaunch.Grid(t.P.Numel).X;
+                c.BlockEnd[k] = blocks;
+                if (++k < CudaAdamChunk.Max) continue;
+                LaunchAdamChunk(dev, ref c, blocks, b1, b2, ob1, ob2, eps, l2, shrink, ams);
+                c = default; k = 0; blocks = 0;
+            }
+            if (k > 0) LaunchAdamChunk(dev, ref c, blocks, b1, b2, ob1, ob2, eps, l2, shrink, ams);
+        }
+    }
+
+    // The smallest CUDA device index above `after` holding a non-empty tensor of ts; -1 when none.
+    static int NextDevice(IReadOnlyList<AdamTensor> ts, int after)
+    {
+        int next = -1;
+        for (int i = 0; i < ts.Count; i++)
+        {
+            int d = ts[i].P.Device.Index;
+            if (ts[i].P.Numel > 0 && d > after && (next < 0 || d < next)) next = d;
+        }
+        return next;
+    }
+
+    // One adam_multi_f32 launch over a filled chunk whose last tensor ends at block `blocks`.
+    static void LaunchAdamChunk(CudaDevice dev, ref CudaAdamChunk chunk, uint blocks, float b1, float b2, float ob1, float ob2, float eps, float l2, float shrink, int ams)
+    {
+        fixed (CudaAdamChunk* c = &chunk)
+        {
+            void** args = stackalloc void*[] { c, &b1, &b2, &ob1, &ob2, &eps, &l2, &shrink, &ams };
+            dev.Launch("adam_multi_f32", new Dim3(blocks), new Dim3(CudaLaunch.Threads), 0, args);
+        }
     }
 
     /// <summary>RMSprop step in place on p, s, and the momentum buffer b / gradient average a when present.</summary>
