@@ -15,10 +15,13 @@ for f in softmax loss reduce optim; do
   (cd "$here" && g++ -std=c++20 -O1 -shared -fPIC -pthread -include "$here/shim_threads.h" "launch_$f.cpp" -o "$out/libemu_$f.so")
 done
 for h in serial threads; do dotnet run -c Release --project "$here/$h" ; done
-g++ -O1 -std=c++20 -w -pthread "$here/golden/planes.cpp" -o "$out/planes" && "$out/planes"
+g++ -O1 -std=c++20 -w -pthread "$here/golden/planes.cpp" -o "$out/planes"   # no `&&`: set -e must see a failed build
+"$out/planes"
 g++ -O1 -std=c++17 -w "$here/golden/host.cpp" -o "$out/host"
-if python3 -c "import numpy, torch" 2>/dev/null; then
-  (mkdir -p "$out/golden" && cd "$out/golden" && python3 "$here/golden/check.py" "$out/host")
+py=""   # the first python with numpy and torch (Debian's /usr/bin/python3 has them when python3 on PATH does not)
+for p in python3 /usr/bin/python3; do if "$p" -c "import numpy, torch" 2>/dev/null; then py=$p; break; fi; done
+if [ -n "$py" ]; then
+  (mkdir -p "$out/golden" && cd "$out/golden" && "$py" "$here/golden/check.py" "$out/host")
 else
   echo "golden/check.py skipped: python3 lacks numpy or torch (host.cpp built as $out/host)"
 fi

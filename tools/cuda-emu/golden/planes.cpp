@@ -13,11 +13,9 @@ struct D3 { unsigned x, y, z; };
 static thread_local D3 threadIdx{0, 0, 0};
 static D3 blockIdx{0, 0, 0}, blockDim{256, 1, 1}, gridDim{1, 1, 1};
 static std::barrier<>* bar;
-#define __global__
-#define __device__
-#define __forceinline__ inline
+#include "../shim_common.h"   // CUDA keywords and intrinsics (common.cuh's checks need __int_as_float)
+#include "../shim_checks.h"   // and atomicMax, __float_as_uint
 #define __restrict__
-#define __shared__ static
 #define __syncthreads() bar->arrive_and_wait()
 #include "../../../native/cuda/dnn_planes.cu"
 
