@@ -5,7 +5,8 @@
 // cuMemFree (0 after warm-up = memory flat), cuBLAS calls, cuDNN calls and cuDNN Find calls (0 after the first step),
 // and host ms per step (stopwatch over the K steps, no synchronize inside them; with R > 1, R more blocks of K steps
 // are timed after the counted ones and the fastest block's mean is printed: this shared machine's noise only adds).
-// On a real GPU the host time includes waiting for the GPU wherever the step waits (label read-back, loss).
+// On a real GPU the host time is the time to enqueue the steps, plus any wait inside a step (none in these four
+// models; a full launch queue would also block).
 // The counts come from the host emulator (tools/cuda-emu/host-libs: COCHLEA_EMU_STATS=<file> and its export
 // cochlea_emu_stats_dump); on a real driver only the time is printed. Under COCHLEA_EMU_SKIP_WORK=1 the emulator runs
 // no kernel, cuBLAS or cuDNN work, so the time is the engine's own host cost per step (results are garbage then).
@@ -61,8 +62,8 @@ public static class GpuStepAudit
             {
                 t0 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < steps; i++) c.Step();
+                ms = Math.Min(ms, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps);   // as the first block: no sync timed
                 dev.Synchronize();
-                ms = Math.Min(ms, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps);
             }
             string Cell(string[] groups) => before is null ? "-" : PerStep(Sum(after!, groups) - Sum(before, groups), steps);
             Console.WriteLine($"{label,-14} {batch,4} " + string.Join(" ", Columns.Select(col => $"{Cell(col.Groups),10}")) + $" {ms,9:F2}");
