@@ -25,11 +25,14 @@ internal sealed unsafe class CudaRecurrence : IDisposable
         _dev = dev; _device = device; _cell = cell; _t = T; _b = B; _h = H; _gh = (cell == RecurrentCell.Lstm ? 4 : 1) * H;
         _reverse = reverse; _inputMajor = hhInputMajor; _forgetBias = forgetBias;
         using var _ = TensorScope.Suspend();   // saved state lives until backward, whatever scope is active
-        _hs = CudaTensors.Zeros(dev, T + 1, B, H);
+        // Every step writes slice s + 1 (inactive rows copy slice s), so only the zero initial state needs a memset.
+        _hs = CudaTensors.Empty(device, T + 1, B, H);
+        dev.Zero(_hs.DevicePtr, (long)B * H * sizeof(float));
         _pre = CudaTensors.Empty(device, B, _gh);
         if (cell == RecurrentCell.Lstm)
         {
-            _cs = CudaTensors.Zeros(dev, T + 1, B, H);
+            _cs = CudaTensors.Empty(device, T + 1, B, H);
+            dev.Zero(_cs.DevicePtr, (long)B * H * sizeof(float));
             _gates = CudaTensors.Empty(device, Math.Max(T, 1), B, _gh);
         }
         if (lengths is not null)
