@@ -156,6 +156,20 @@ public class DeviceCheckGpuTests
         Assert.That(y.ToArray(), Is.EqualTo(new[] { 1f, float.NaN }));
     }
 
+    // The message is built at the report from values captured at the launch: x may be gone by then.
+    [Test]
+    public void GatherMessageNamesTheTensorAfterItWasDisposed()
+    {
+        Start();
+        using var scope = Tensor.Scope();
+        var x = Tensor.Ones(2, 3).To(Gpu);
+        x.Name = "logits";
+        var y = Ops.Gather(x, 1, Tensor.FromArray(new long[] { 0, 5 }, 2, 1).To(Gpu));
+        x.Dispose();
+        var e = Assert.Throws<IndexOutOfRangeException>(() => y.ToArray())!;
+        Assert.That(e.Message, Does.StartWith("gather: index 5 at position 1 is out of range for dimension 1 of tensor 'logits' (2, 3) Float32; checked on cuda:0"));
+    }
+
     [Test]
     public void PendingChecksAreBoundedAndMemoryStaysFlat()
     {
