@@ -156,6 +156,28 @@ public class DeviceCheckGpuTests
         Assert.That(y.ToArray(), Is.EqualTo(new[] { 1f, float.NaN }));
     }
 
+    // A check registered with a static builder and a CheckContext (as the losses and gather do, once per call) allocates
+    // nothing: no closure, no boxed context, no message.
+    [Test]
+    public void RegisteringACheckAllocatesNothing()
+    {
+        var dev = Start();
+        int[] shape = [2, 3];
+        void Register(int count)
+        {
+            for (int i = 0; i < count; i++)
+                dev.DeferCheck(static (f, ctx, d) => new InvalidOperationException($"{ctx.Value} {ctx.Name} {f.PositionText}; {d.DeferredNote}"),
+                    new(Value: i, Shape: shape, Name: "x"));
+        }
+        Register(16);          // grows the pending list once
+        dev.Synchronize();     // no kernel wrote the slots: nothing fails; the list keeps its capacity
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Register(16);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        dev.Synchronize();
+        Assert.That(allocated, Is.Zero, "bytes allocated by 16 DeferCheck calls");
+    }
+
     // The message is built at the report from values captured at the launch: x may be gone by then.
     [Test]
     public void GatherMessageNamesTheTensorAfterItWasDisposed()
