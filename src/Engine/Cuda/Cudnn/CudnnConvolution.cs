@@ -1,9 +1,9 @@
 // One convolution shape on cuDNN: its descriptors, and for each pass the algorithm found once by
 // cudnnFind*AlgorithmEx (timed trials on the real buffers, fastest successful one kept) with the workspace it needs,
-// taken from the device's cached workspace. Cached per device by ConvKey (CudaDevice.Convolution). cuDNN runs an
-// algorithm with the math type its search reported; that is the key's (CudaOptions.AllowTf32 at creation) in
-// practice, and a pass that got another one runs on a second descriptor made once with it, so no call sets a math
-// type (it was 80 cudnnSetConvolutionMathType calls per WaveKws step) and passes on other threads see no change.
+// taken from the device's cached workspace. Cached per device by ConvKey (CudaDevice.Convolution). An algorithm runs
+// with the math type its search reported: the key's (CudaOptions.AllowTf32, part of the key) on the descriptor the
+// search used, any other on a descriptor made once with it. So no call sets a math type (that was 80
+// cudnnSetConvolutionMathType calls per WaveKws step) and a pass on another thread never sees it changed.
 namespace Cochlea.Cuda.Cudnn;
 
 internal sealed unsafe class CudnnConvolution : IDisposable
