@@ -30,13 +30,20 @@ internal readonly record struct DeviceCheckFailure(long Position, uint Bits)
     public string IntText => Int switch { int.MaxValue => $">= {int.MaxValue}", int.MinValue => $"<= {int.MinValue}", var v => v.ToString() };
 }
 
+/// <summary>
+/// What a deferred check's message is built from, captured when the kernel is launched: cheap values only (no formatted
+/// text, no tensor: it may be disposed before the report), so registering a check allocates nothing.
+/// </summary>
+internal readonly record struct CheckContext(long Value = 0, int[]? Shape = null, string? Name = null);
+
 public sealed unsafe partial class CudaDevice
 {
     /// <summary>Checks that may be pending at once; one more first waits for the stream and reports (never in a step that syncs).</summary>
     internal const int CheckSlots = 256;
 
     readonly object _checkGate = new();
-    readonly List<Func<DeviceCheckFailure, Exception>> _pendingChecks = new();
+    // A static builder and its context per slot (no closure per check: a training step registers one per loss call).
+    readonly List<(Func<DeviceCheckFailure, CheckContext, CudaDevice, Exception> Build, CheckContext Context)> _pendingChecks = new();
     ulong _checkBuffer;   // CheckSlots u64 slots; 0 = passed, else ~((position << 32) | value bits)
     Exception? _folded;   // the first failure read when the slots ran out, thrown at the next synchronisation
     long _hostWaits;
@@ -50,9 +57,10 @@ public sealed unsafe partial class CudaDevice
     /// <summary>
     /// Registers a check a kernel about to be launched performs, and returns its slot (a device pointer to one zeroed
     /// u64, the kernel's <c>check</c> argument). When the kernel records a failure, <paramref name="failure"/> builds the
-    /// exception thrown at the next synchronisation; its message should end with <see cref="DeferredNote"/>.
+    /// exception thrown at the next synchronisation from the failure, <paramref name="context"/> and this device; its
+    /// message should end with <see cref="DeferredNote"/>. Pass a static lambda: it is allocated once, not per call.
     /// </summary>
-    internal ulong DeferCheck(Func<DeviceCheckFailure, Exception> failure)
+    internal ulong DeferCheck(Func<DeviceCheckFailure, CheckContext, CudaDevice, Exception> failure, CheckContext context = default)
     {
         lock (_checkGate)
         {
@@ -68,7 +76,7 @@ public sealed unsafe partial class CudaDevice
                 _checkBuffer = Allocate(CheckSlots * sizeof(ulong));   // kept for the device's lifetime
                 Zero(_checkBuffer, CheckSlots * sizeof(ulong));
             }
-            _pendingChecks.Add(failure);
+            _pendingChecks.Add((failure, context));
             return _checkBuffer + (ulong)(_pendingChecks.Count - 1) * sizeof(ulong);
         }
     }
@@ -112,7 +120,8 @@ public sealed unsafe partial class CudaDevice
             if (slots[i] != 0)
             {
                 ulong packed = ~slots[i];
-                first = _pendingChecks[i](new DeviceCheckFailure((long)(packed >> 32), (uint)packed));
+                var (build, context) = _pendingChecks[i];
+                first = build(new DeviceCheckFailure((long)(packed >> 32), (uint)packed), context, this);
             }
         _pendingChecks.Clear();
         return first;

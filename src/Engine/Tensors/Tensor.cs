@@ -346,7 +346,10 @@ public sealed unsafe partial class Tensor : IDisposable
     public static string FormatShape(ReadOnlySpan<int> shape) => "(" + string.Join(", ", shape.ToArray()) + (shape.Length == 1 ? ",)" : ")");
 
     /// <summary>Short description for error messages: name, shape, dtype.</summary>
-    public string Describe() => $"tensor{(Name is null ? "" : " '" + Name + "'")} {FormatShape(_shape)} {DType}";
+    public string Describe() => Describe(Name, _shape, DType);
+
+    /// <summary><see cref="Describe()"/> from captured values (deferred messages must not touch a tensor that may be disposed).</summary>
+    internal static string Describe(string? name, ReadOnlySpan<int> shape, DType dtype) => $"tensor{(name is null ? "" : " '" + name + "'")} {FormatShape(shape)} {dtype}";
 
     /// <inheritdoc/>
     public override string ToString() => Describe();

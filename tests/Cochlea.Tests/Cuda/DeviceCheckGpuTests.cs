@@ -156,6 +156,42 @@ public class DeviceCheckGpuTests
         Assert.That(y.ToArray(), Is.EqualTo(new[] { 1f, float.NaN }));
     }
 
+    // A check registered with a static builder and a CheckContext (as the losses and gather do, once per call) allocates
+    // nothing: no closure, no boxed context, no message.
+    [Test]
+    public void RegisteringACheckAllocatesNothing()
+    {
+        var dev = Start();
+        int[] shape = [2, 3];
+        void Register(int count)
+        {
+            for (int i = 0; i < count; i++)
+                dev.DeferCheck(static (f, ctx, d) => new InvalidOperationException($"{ctx.Value} {ctx.Name} {f.PositionText}; {d.DeferredNote}"),
+                    new(Value: i, Shape: shape, Name: "x"));
+        }
+        Register(16);          // grows the pending list once
+        dev.Synchronize();     // no kernel wrote the slots: nothing fails; the list keeps its capacity
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Register(16);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        dev.Synchronize();
+        Assert.That(allocated, Is.Zero, "bytes allocated by 16 DeferCheck calls");
+    }
+
+    // The message is built at the report from values captured at the launch: x may be gone by then.
+    [Test]
+    public void GatherMessageNamesTheTensorAfterItWasDisposed()
+    {
+        Start();
+        using var scope = Tensor.Scope();
+        var x = Tensor.Ones(2, 3).To(Gpu);
+        x.Name = "logits";
+        var y = Ops.Gather(x, 1, Tensor.FromArray(new long[] { 0, 5 }, 2, 1).To(Gpu));
+        x.Dispose();
+        var e = Assert.Throws<IndexOutOfRangeException>(() => y.ToArray())!;
+        Assert.That(e.Message, Does.StartWith("gather: index 5 at position 1 is out of range for dimension 1 of tensor 'logits' (2, 3) Float32; checked on cuda:0"));
+    }
+
     [Test]
     public void PendingChecksAreBoundedAndMemoryStaysFlat()
     {

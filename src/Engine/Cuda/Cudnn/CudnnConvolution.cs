@@ -1,6 +1,9 @@
 // One convolution shape on cuDNN: its descriptors, and for each pass the algorithm found once by
 // cudnnFind*AlgorithmEx (timed trials on the real buffers, fastest successful one kept) with the workspace it needs,
-// taken from the device's cached workspace. Cached per device by ConvKey (CudaDevice.Convolution).
+// taken from the device's cached workspace. Cached per device by ConvKey (CudaDevice.Convolution). An algorithm runs
+// with the math type its search reported: the key's (CudaOptions.AllowTf32, part of the key) on the descriptor the
+// search used, any other on a descriptor made once with it. So no call sets a math type (that was 80
+// cudnnSetConvolutionMathType calls per WaveKws step) and a pass on another thread never sees it changed.
 namespace Cochlea.Cuda.Cudnn;
 
 internal sealed unsafe class CudnnConvolution : IDisposable
@@ -12,7 +15,8 @@ internal sealed unsafe class CudnnConvolution : IDisposable
     readonly ConvKey _key;
     readonly CudnnTensorDescriptor _x, _y, _bias;
     readonly CudnnFilterDescriptor _w;
-    readonly CudnnConvolutionDescriptor _conv;
+    readonly CudnnConvolutionDescriptor _conv;   // the key's math type; the searches run on it
+    readonly CudnnConvolutionDescriptor?[] _otherMath = new CudnnConvolutionDescriptor?[4];   // by cudnnMathType_t, made on demand
     ConvAlgoChoice? _forward, _backwardData, _backwardFilter;
 
     public CudnnConvolution(ConvKey k)
@@ -22,7 +26,23 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         _w = CudnnFilterDescriptor.Create(k.K, k.C / k.Groups, k.KH, k.KW);
         _y = CudnnTensorDescriptor.Create(k.N, k.K, k.OutH, k.OutW);
         _bias = CudnnTensorDescriptor.Create(1, k.K, 1, 1);
-        _conv = CudnnConvolutionDescriptor.Create(k.PadH, k.PadW, k.StrideH, k.StrideW, k.DilationH, k.DilationW, k.Groups, Cudnn.MathTypeFor(k.Tf32));
+        _conv = CreateDescriptor(Cudnn.MathTypeFor(k.Tf32));
+    }
+
+    CudnnConvolutionDescriptor CreateDescriptor(CudnnMathType math) =>
+        CudnnConvolutionDescriptor.Create(_key.PadH, _key.PadW, _key.StrideH, _key.StrideW, _key.DilationH, _key.DilationW, _key.Groups, math);
+
+    // The descriptor to run an algorithm of math type `math` with: the key's, or one made once for that math type.
+    nint DescriptorFor(CudnnMathType math)
+    {
+        if (math == Cudnn.MathTypeFor(_key.Tf32)) return _conv.Raw;
+        ref var slot = ref _otherMath[(int)math];
+        if (slot is null)
+        {
+            var made = CreateDescriptor(math);
+            if (Interlocked.CompareExchange(ref slot, made, null) is not null) made.Dispose();   // another thread made it first
+        }
+        return slot!.Raw;
     }
 
     /// <summary>y = conv(x, w) (beta 0).</summary>
@@ -31,7 +51,7 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
         Run(dev, ref _forward, ConvPass.Forward, "cudnnConvolutionForward",
             (h, n, p, ws) => CudnnNative.FindConvolutionForwardAlgorithmEx(h, xd, x, wd, w, cd, yd, y, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
-            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionForward(h, one, xd, x, wd, w, cd, algo, ws, bytes, zero, yd, y));
+            (h, conv, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionForward(h, one, xd, x, wd, w, conv, algo, ws, bytes, zero, yd, y));
     }
 
     /// <summary>dx = conv^T(dy, w) (beta 0).</summary>
@@ -40,7 +60,7 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
         Run(dev, ref _backwardData, ConvPass.BackwardData, "cudnnConvolutionBackwardData",
             (h, n, p, ws) => CudnnNative.FindConvolutionBackwardDataAlgorithmEx(h, wd, w, yd, dy, cd, xd, dx, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
-            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardData(h, one, wd, w, yd, dy, cd, algo, ws, bytes, zero, xd, dx));
+            (h, conv, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardData(h, one, wd, w, yd, dy, conv, algo, ws, bytes, zero, xd, dx));
     }
 
     /// <summary>dw = sum over the batch of dy (x) x (beta 0).</summary>
@@ -49,21 +69,21 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
         Run(dev, ref _backwardFilter, ConvPass.BackwardFilter, "cudnnConvolutionBackwardFilter",
             (h, n, p, ws) => CudnnNative.FindConvolutionBackwardFilterAlgorithmEx(h, xd, x, yd, dy, cd, wd, dw, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
-            (h, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardFilter(h, one, xd, x, yd, dy, cd, algo, ws, bytes, zero, wd, dw));
+            (h, conv, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardFilter(h, one, xd, x, yd, dy, conv, algo, ws, bytes, zero, wd, dw));
     }
 
     delegate int Find(nint handle, int* returned, CudnnAlgoPerf* perf, ulong workspace);
-    delegate int Exec(nint handle, float* one, float* zero, int algo, ulong workspace, nuint workspaceBytes);
+    delegate int Exec(nint handle, nint convDesc, float* one, float* zero, int algo, ulong workspace, nuint workspaceBytes);
 
-    // One pass: the algorithm from the cache slot (searched on first use), its math type and workspace, then the call.
+    // One pass: the algorithm from the cache slot (searched on first use), the descriptor of its math type, its workspace, then the call.
     void Run(CudaDevice dev, ref ConvAlgoChoice? slot, ConvPass pass, string call, Find find, Exec exec)
     {
         nint h = dev.Cudnn.Raw;
         var a = slot ??= Choose(dev, h, pass, find);
-        Cudnn.Check(CudnnNative.SetConvolutionMathType(_conv.Raw, a.MathType), "cudnnSetConvolutionMathType");
+        nint conv = DescriptorFor(a.MathType);
         ulong ws = a.WorkspaceBytes > 0 ? dev.Workspace(a.WorkspaceBytes) : 0;
         float one = 1f, zero = 0f;
-        Cudnn.Check(exec(h, &one, &zero, a.Algo, ws, (nuint)a.WorkspaceBytes), $"{call}(algo {a.Algo}, {a.WorkspaceBytes} B workspace) for {_key}");
+        Cudnn.Check(exec(h, conv, &one, &zero, a.Algo, ws, (nuint)a.WorkspaceBytes), $"{call}(algo {a.Algo}, {a.WorkspaceBytes} B workspace) for {_key}");
     }
 
     /// <summary>y[n, k, ...] += bias[k].</summary>
@@ -95,5 +115,6 @@ internal sealed unsafe class CudnnConvolution : IDisposable
     public void Dispose()
     {
         _x.Dispose(); _y.Dispose(); _bias.Dispose(); _w.Dispose(); _conv.Dispose();
+        foreach (var d in _otherMath) d?.Dispose();
     }
 }

@@ -1,7 +1,8 @@
-// batch_norm on cuDNN (spatial mode, x seen as (N, C, spatial, 1)). Training: cudnnBatchNormalizationForwardTraining
-// with exponentialAverageFactor = momentum, which is the CPU's convention (running = (1 - m) running + m batch, the
-// running variance unbiased); backward cudnnBatchNormalizationBackward from the saved mean / inverse std. Eval:
-// cudnnBatchNormalizationForwardInference, backward with the statistics as constants (batch_norm_eval_backward_f32).
+// batch_norm on cuDNN (spatial mode, x seen as (N, C, spatial, 1); descriptors cached per shape, CudnnBatchNorm).
+// Training: cudnnBatchNormalizationForwardTraining with exponentialAverageFactor = momentum, which is the CPU's
+// convention (running = (1 - m) running + m batch, the running variance unbiased); backward
+// cudnnBatchNormalizationBackward from the saved mean / inverse std. Eval: cudnnBatchNormalizationForwardInference,
+// backward with the statistics as constants (batch_norm_eval_backward_f32).
 using Cochlea.Autograd;
 using Cochlea.Cuda;
 using Cochlea.Cuda.Cudnn;
@@ -20,34 +21,25 @@ public static unsafe partial class Ops
         var xc = x.ContiguousRaw();   // kept for backward
         // cuDNN needs scale and bias: ones (the device's shared vector, only read) and zeros stand in for null.
         ulong scale = weight?.DevicePtr ?? dev.Ones(c);
+        var bn = dev.BatchNorm(new BatchNormKey(n, c, spatial));   // descriptors made once per shape, shared with backward
         Tensor mean, stat;   // training: saved mean and inverse std; eval: copies of the running mean and variance
-        float one = 1f, zero = 0f;
         using (var zeros = bias is null ? CudaTensors.Zeros(dev, c) : null)
-        using (var xd = CudnnTensorDescriptor.Create(n, c, spatial, 1))
-        using (var bnd = CudnnTensorDescriptor.Create(1, c, 1, 1))
         {
             ulong shift = (bias ?? zeros!).DevicePtr;
-            nint h = dev.Cudnn.Raw;
+            mean = CudaTensors.Empty(x.Device, c);
+            stat = CudaTensors.Empty(x.Device, c);
             if (training)
             {
-                mean = CudaTensors.Empty(x.Device, c);
-                stat = CudaTensors.Empty(x.Device, c);
                 // cuDNN updates both running statistics or neither: a missing one gets a throw-away buffer.
                 using var spare = (runningMean is null) != (runningVar is null) ? CudaTensors.Zeros(dev, c) : null;
                 ulong rm = runningMean?.DevicePtr ?? spare?.DevicePtr ?? 0, rv = runningVar?.DevicePtr ?? spare?.DevicePtr ?? 0;
-                Cudnn.Check(CudnnNative.BatchNormalizationForwardTraining(h, CudnnBatchNormMode.Spatial, &one, &zero, xd.Raw, xc.DevicePtr,
-                    xd.Raw, y.DevicePtr, bnd.Raw, scale, shift, momentum, rm, rv, eps, mean.DevicePtr, stat.DevicePtr),
-                    $"cudnnBatchNormalizationForwardTraining({x.Describe()})");
+                bn.ForwardTraining(dev, xc.DevicePtr, y.DevicePtr, scale, shift, momentum, rm, rv, eps, mean.DevicePtr, stat.DevicePtr);
             }
             else
             {
-                mean = CudaTensors.Empty(x.Device, c);
-                stat = CudaTensors.Empty(x.Device, c);
                 dev.CopyOnDevice(mean.DevicePtr, runningMean!.DevicePtr, c * sizeof(float));
                 dev.CopyOnDevice(stat.DevicePtr, runningVar!.DevicePtr, c * sizeof(float));
-                Cudnn.Check(CudnnNative.BatchNormalizationForwardInference(h, CudnnBatchNormMode.Spatial, &one, &zero, xd.Raw, xc.DevicePtr,
-                    xd.Raw, y.DevicePtr, bnd.Raw, scale, shift, mean.DevicePtr, stat.DevicePtr, eps),
-                    $"cudnnBatchNormalizationForwardInference({x.Describe()})");
+                bn.ForwardInference(dev, xc.DevicePtr, y.DevicePtr, scale, shift, mean.DevicePtr, stat.DevicePtr, eps);
             }
         }
 
@@ -61,14 +53,8 @@ public static unsafe partial class Ops
             var dgamma = CudaTensors.Empty(x.Device, c);
             var dbeta = CudaTensors.Empty(x.Device, c);
             if (training)
-            {
-                using var xd = CudnnTensorDescriptor.Create(n, c, spatial, 1);
-                using var bnd = CudnnTensorDescriptor.Create(1, c, 1, 1);
-                float one1 = 1f, zero1 = 0f;
-                Cudnn.Check(CudnnNative.BatchNormalizationBackward(dev.Cudnn.Raw, CudnnBatchNormMode.Spatial, &one1, &zero1, &one1, &zero1,
-                    xd.Raw, xc.DevicePtr, xd.Raw, gc.DevicePtr, xd.Raw, dx.DevicePtr, bnd.Raw, weight?.DevicePtr ?? dev.Ones(c),
-                    dgamma.DevicePtr, dbeta.DevicePtr, eps, mean.DevicePtr, stat.DevicePtr), $"cudnnBatchNormalizationBackward({x.Describe()})");
-            }
+                bn.Backward(dev, xc.DevicePtr, gc.DevicePtr, dx.DevicePtr, weight?.DevicePtr ?? dev.Ones(c), dgamma.DevicePtr, dbeta.DevicePtr,
+                    eps, mean.DevicePtr, stat.DevicePtr);
             else
             {
                 ulong px = xc.DevicePtr, pg = gc.DevicePtr, pdx = dx.DevicePtr, pgam = weight?.DevicePtr ?? 0, pm = mean.DevicePtr, pv = stat.DevicePtr;

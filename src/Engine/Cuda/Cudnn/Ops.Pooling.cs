@@ -1,6 +1,7 @@
-// max / average pooling (1-d as 2-d with H = 1) on cuDNN and global average pooling (dnn_planes.cu). cuDNN's
-// semantics are the CPU's: max ignores the padding (reads it as -inf), average counts padded zeros in the
-// divisor (CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING), output floor((in + 2p - k) / s) + 1 (ceil mode off).
+// max / average pooling (1-d as 2-d with H = 1) on cuDNN (descriptors cached per shape, CudnnPooling) and global
+// average pooling (dnn_planes.cu). cuDNN's semantics are the CPU's: max ignores the padding (reads it as -inf),
+// average counts padded zeros in the divisor (CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING), output
+// floor((in + 2p - k) / s) + 1 (ceil mode off).
 // Max backward sends each output's gradient to the window maximum; on exact ties cuDNN and the CPU may pick
 // different (equally valid) elements.
 using Cochlea.Autograd;
@@ -21,23 +22,14 @@ public static unsafe partial class Ops
         var shape = spatial == 2 ? new[] { n, c, ah.Out, aw.Out } : new[] { n, c, aw.Out };
         var y = CudaTensors.Empty(x.Device, shape);
         var xc = x.ContiguousRaw();   // kept: cuDNN's backward reads x and y
-        var mode = max ? CudnnPoolingMode.Max : CudnnPoolingMode.AverageCountIncludePadding;
-        CudnnPoolingDescriptor Pool() => CudnnPoolingDescriptor.Create(mode, ah.Kernel, aw.Kernel, ah.PadBefore, aw.PadBefore, ah.Stride, aw.Stride);
-        float one = 1f, zero = 0f;
-        using (var pd = Pool())
-        using (var xd = CudnnTensorDescriptor.Create(n, c, ah.In, aw.In))
-        using (var yd = CudnnTensorDescriptor.Create(n, c, ah.Out, aw.Out))
-            Cudnn.Check(CudnnNative.PoolingForward(dev.Cudnn.Raw, pd.Raw, &one, xd.Raw, xc.DevicePtr, &zero, yd.Raw, y.DevicePtr), $"cudnnPoolingForward({name}, {x.Describe()})");
+        // Descriptors made once per shape and shared with the backward (cuDNN pads symmetrically: PadBefore both sides).
+        var pool = dev.Pooling(new PoolKey(max, n, c, ah.In, aw.In, ah.Out, aw.Out, ah.Kernel, aw.Kernel, ah.PadBefore, aw.PadBefore, ah.Stride, aw.Stride));
+        pool.Forward(dev, xc.DevicePtr, y.DevicePtr);
         return BackwardPass.Record(y, name, [x], g =>
         {
             using var gc = g.ContiguousRaw();
             var dx = CudaTensors.Empty(x.Device, x.ShapeArray);
-            using var pd = Pool();
-            using var xd = CudnnTensorDescriptor.Create(n, c, ah.In, aw.In);
-            using var yd = CudnnTensorDescriptor.Create(n, c, ah.Out, aw.Out);
-            float one1 = 1f, zero1 = 0f;
-            Cudnn.Check(CudnnNative.PoolingBackward(dev.Cudnn.Raw, pd.Raw, &one1, yd.Raw, y.DevicePtr, yd.Raw, gc.DevicePtr, xd.Raw, xc.DevicePtr,
-                &zero1, xd.Raw, dx.DevicePtr), $"cudnnPoolingBackward({name}, {x.Describe()})");
+            pool.Backward(dev, xc.DevicePtr, y.DevicePtr, gc.DevicePtr, dx.DevicePtr);
             return [dx];
         });
     }

@@ -50,8 +50,10 @@ internal static unsafe class CudaIndexing
         if (y.Numel == 0) return (y, idx);
         var dev = CudaLaunch.Dev(x);
         var plan = Plan(index.Shape, x.Strides, d, x.Shape[d]);
-        string what = $"dimension {d} of {x.Describe()}";
-        ulong check = dev.DeferCheck(f => new IndexOutOfRangeException($"gather: index {f.IntText} at {f.PositionText} is out of range for {what}; {dev.DeferredNote}."));
+        // The message is formatted only on failure, from x's name and shape array (immutable) captured now: x itself may be disposed by then.
+        ulong check = dev.DeferCheck(static (f, ctx, dv) => new IndexOutOfRangeException(
+            $"gather: index {f.IntText} at {f.PositionText} is out of range for dimension {ctx.Value} of {Tensor.Describe(ctx.Name, ctx.Shape, DType.Float32)}; {dv.DeferredNote}."),
+            new(Value: d, Shape: x.ShapeArray, Name: x.Name));
         ulong px = x.DevicePtr, pi = idx.DevicePtr, py = y.DevicePtr, n = (ulong)y.Numel;
         int i32 = idx.DType == DType.Int32 ? 1 : 0;
         void** args = stackalloc void*[] { &px, &pi, &i32, &py, &n, &plan, &check };

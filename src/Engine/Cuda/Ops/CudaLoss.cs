@@ -25,8 +25,8 @@ public static unsafe partial class Loss
             var block = new Dim3(CudaLaunch.Threads);
             if (classLabels)
             {
-                ulong check = dev.DeferCheck(f => new ArgumentOutOfRangeException("target", f.Int,
-                    $"{LabelOutOfRange("cross_entropy", f.IntText, f.PositionText, c)}; {dev.DeferredNote}."));
+                ulong check = dev.DeferCheck(static (f, ctx, d) => new ArgumentOutOfRangeException("target", f.Int,
+                    $"{LabelOutOfRange("cross_entropy", f.IntText, f.PositionText, (int)ctx.Value)}; {d.DeferredNote}."), new(Value: c));
                 int i32 = tl.DType == DType.Int32 ? 1 : 0;
                 void** args = stackalloc void*[] { &px, &pt, &i32, &r, &cc, &keep, &uniform, &pu, &pl, &check };
                 dev.Launch("cross_entropy_labels_f32", grid, block, 0, args);
@@ -49,8 +49,8 @@ public static unsafe partial class Loss
         if (n > 0)
         {
             var dev = CudaLaunch.Dev(xc);
-            ulong check = dev.DeferCheck(f => new ArgumentOutOfRangeException("targets", f.Float,
-                $"{TargetOutsideUnit("bce_with_logits", f.Float, f.PositionText)}; {dev.DeferredNote}."));
+            ulong check = dev.DeferCheck(static (f, _, d) => new ArgumentOutOfRangeException("targets", f.Float,
+                $"{TargetOutsideUnit("bce_with_logits", f.Float, f.PositionText)}; {d.DeferredNote}."));
             ulong px = xc.DevicePtr, pt = tc.DevicePtr, nn = (ulong)n, pu = CudaLaunch.PtrOrNull(unitX), pl = perElem.DevicePtr;
             void** args = stackalloc void*[] { &px, &pt, &nn, &keep, &half, &pu, &pl, &check };
             dev.Launch("bce_with_logits_f32", CudaLaunch.Grid(n), new Dim3(CudaLaunch.Threads), 0, args);
@@ -84,9 +84,9 @@ public static unsafe partial class Loss
             if (teacherIsProbabilities)
             {
                 const string op = "kl_div_distill";
-                checkValue = dev.DeferCheck(f => new ArgumentOutOfRangeException("teacher", f.Float,
-                    $"{TeacherProbabilityBad(op, f.Float, f.Position / c, f.Position % c)}; {dev.DeferredNote}."));
-                checkSum = dev.DeferCheck(f => new ArgumentException($"{TeacherRowZero(op, f.Position)}; {dev.DeferredNote}.", "teacher"));
+                checkValue = dev.DeferCheck(static (f, ctx, d) => new ArgumentOutOfRangeException("teacher", f.Float,
+                    $"{TeacherProbabilityBad(op, f.Float, f.Position / ctx.Value, f.Position % ctx.Value)}; {d.DeferredNote}."), new(Value: c));
+                checkSum = dev.DeferCheck(static (f, _, d) => new ArgumentException($"{TeacherRowZero(op, f.Position)}; {d.DeferredNote}.", "teacher"));
             }
             ulong ps = sc.DevicePtr, pt = tc.DevicePtr, r = (ulong)b, cc = (ulong)c, pu = CudaLaunch.PtrOrNull(unit), pl = perRow.DevicePtr;
             int probs = teacherIsProbabilities ? 1 : 0;
