@@ -13,7 +13,6 @@
 // --names adds the per-name counts (kernel names, cuDNN/cuBLAS entry points) behind each total.
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Cochlea.Cuda;
 
 namespace Cochlea.Bench.Compare;
@@ -40,7 +39,7 @@ public static class GpuStepAudit
         try { dev = GpuBench.RequireGpu("gpu-audit"); }
         catch (NoGpuException e) { Console.WriteLine($"no GPU: {e.Message}"); return 3; }
         CudaOptions.AllowTf32 = false;
-        var dump = EmulatorDump();
+        var dump = EmulatorCounters.Open((Environment.GetEnvironmentVariable("COCHLEA_EMU_STATS") ?? "") + ".audit");
         bool skip = Environment.GetEnvironmentVariable("COCHLEA_EMU_SKIP_WORK") is { Length: > 0 } v && v != "0";
         Console.WriteLine($"gpu-audit: per training step, mean of steps {warmup + 1}..{warmup + steps} on {dev}"
             + (dump is null ? " (no emulator counters: times only)" : "") + (skip ? "; COCHLEA_EMU_SKIP_WORK=1: host cost only, results garbage" : ""));
@@ -65,7 +64,7 @@ public static class GpuStepAudit
                 ms = Math.Min(ms, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps);   // as the first block: no sync timed
                 dev.Synchronize();
             }
-            string Cell(string[] groups) => before is null ? "-" : PerStep(Sum(after!, groups) - Sum(before, groups), steps);
+            string Cell(string[] groups) => before is null ? "-" : PerStep(EmulatorCounters.Sum(after!, groups) - EmulatorCounters.Sum(before, groups), steps);
             Console.WriteLine($"{label,-14} {batch,4} " + string.Join(" ", Columns.Select(col => $"{Cell(col.Groups),10}")) + $" {ms,9:F2}");
             if (names && before is not null)
                 foreach (var (key, n) in after!.OrderBy(kv => kv.Key))
@@ -79,37 +78,9 @@ public static class GpuStepAudit
 
     static string PerStep(long count, int steps) => (count / (double)steps).ToString("0.##", CultureInfo.InvariantCulture);
 
-    static long Sum(Dictionary<string, long> counts, string[] groups)
-        => counts.Where(kv => groups.Any(g => kv.Key.StartsWith(g + "\t", StringComparison.Ordinal))).Sum(kv => kv.Value);
-
     static int Option(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    // The emulator's counters so far ("group\tname" -> count), or null when libcuda.so.1 is not the emulator's or
-    // COCHLEA_EMU_STATS is unset.
-    static unsafe Func<Dictionary<string, long>>? EmulatorDump()
-    {
-        string? path = Environment.GetEnvironmentVariable("COCHLEA_EMU_STATS");
-        if (string.IsNullOrEmpty(path)) return null;
-        if (!NativeLibrary.TryLoad("libcuda.so.1", out var lib) || !NativeLibrary.TryGetExport(lib, "cochlea_emu_stats_dump", out var fn)) return null;
-        var dumpTo = (delegate* unmanaged<byte*, int>)fn;
-        string snapshot = path + ".audit";
-        return () =>
-        {
-            var bytes = System.Text.Encoding.UTF8.GetBytes(snapshot + "\0");
-            fixed (byte* p = bytes)
-                if (dumpTo(p) != 0) throw new IOException($"gpu-audit: cochlea_emu_stats_dump could not write {snapshot}");
-            var counts = new Dictionary<string, long>();
-            foreach (var line in File.ReadLines(snapshot))
-            {
-                if (line.StartsWith('#')) continue;
-                var f = line.Split('\t');
-                counts[f[0] + "\t" + f[1]] = long.Parse(f[2], CultureInfo.InvariantCulture);
-            }
-            return counts;
-        };
     }
 }
