@@ -30,14 +30,13 @@ public class CudaGradClipTests
     public void NormAndClippedGradientsMatchTheCpuAndTheHostSummedPath(int[]?[] shapes)
     {
         GpuTest.RequireGpu();
-        foreach (double factor in new[] { 0.5, 2.0 })   // clipped, and within the bound (unchanged)
+        foreach (double factor in new[] { 0.5, 1.0, 2.0 })   // clipped; norm == maxNorm and within the bound: unchanged
         {
             var rng = new Random(17);
             var cpu = Make(rng, shapes);
             var gpu = Copy(cpu, GpuTest.Cuda);
             var old = Copy(cpu, GpuTest.Cuda);
-            float cpuNorm0 = GradClip.GlobalNorm(cpu);
-            float maxNorm = (float)(cpuNorm0 * factor);
+            float maxNorm = factor == 1.0 ? GradClip.GlobalNorm(gpu) : (float)(GradClip.GlobalNorm(cpu) * factor);
             var before = Grads(gpu).Select(g => g.ToArray()).ToList();
 
             float oldNorm = HostSummedClip(old, maxNorm);
@@ -58,11 +57,42 @@ public class CudaGradClipTests
                 var gi = g[i].ToArray();
                 Assert.That(gi, Is.EqualTo(o[i].ToArray()), $"{what}: gradient {i} vs host-summed path");
                 GpuTest.AssertClose(gi, c[i].ToArray(), 1e-7, 1e-6, $"{what}: gradient {i} vs CPU");
-                if (factor > 1) Assert.That(gi, Is.EqualTo(before[i]), $"{what}: gradient {i} changed though the norm is within the bound");
+                if (factor >= 1) Assert.That(gi, Is.EqualTo(before[i]), $"{what}: gradient {i} changed though the norm is within the bound");
                 else if (gi.Length > 0) Assert.That(gi, Is.Not.EqualTo(before[i]), $"{what}: gradient {i} not clipped");
             }
             Dispose(cpu, gpu, old);
         }
+    }
+
+    // Sums of squares whose float norm depends on the order of the double additions: in the host loop's order (tensors in
+    // order, each tensor's partials in order) the total is exactly m^2 with m = 1 + 2^-24, halfway between two floats, so
+    // the norm rounds to 1 (even); eight 2^-27 (squares 2^-54, a quarter ulp of 1) are lost after the 1 but add up to 2^-51
+    // when summed first, and then the norm rounds up to 1 + 2^-23. So the reverse order fails here.
+    [TestCase(false, TestName = "NormAddsTheTensorsInTheHostLoopsOrder")]
+    [TestCase(true, TestName = "NormAddsEachTensorsPartialsInTheHostLoopsOrder")]
+    public void NormAddsInTheHostLoopsOrder(bool withinATensor)
+    {
+        GpuTest.RequireGpu();
+        float big = 1f, tiny = MathF.Pow(2, -27), half = MathF.Pow(2, -12), quarter = MathF.Pow(2, -24);
+        float[][] values;
+        if (withinATensor)
+        {
+            // 10240 elements = 5 sum-of-squares blocks of a grid-stride over 256-element rows: the 1 in block 0, two tiny in each of blocks 1..4.
+            var x = new float[10240];
+            x[0] = big;
+            foreach (int i in new[] { 256, 257, 512, 513, 768, 769, 1024, 1025 }) x[i] = tiny;
+            Assert.That(CudaOptim.SumSquaresBlocks(x.Length), Is.EqualTo(5));
+            values = [x, [half, half, quarter]];
+        }
+        else values = [[big], .. Enumerable.Repeat(new[] { tiny }, 8), [half], [half], [quarter]];
+        var cpu = values.Select(v => { var p = Tensor.Zeros(v.Length); p.Grad = Tensor.FromArray(v, v.Length); return p; }).ToArray();
+        var gpu = Copy(cpu, GpuTest.Cuda);
+        double reversed = values.Reverse().Sum(v => v.Reverse().Sum(e => (double)e * e));
+        Assert.That((float)Math.Sqrt(reversed), Is.EqualTo(1f + MathF.Pow(2, -23)), "the case tells the orders apart");
+        using var norm = GradClip.GlobalNormTensor(gpu);
+        Assert.That(norm.Item(), Is.EqualTo(1f), "device norm");
+        Assert.That(GradClip.GlobalNorm(cpu), Is.EqualTo(1f), "CPU norm");
+        Dispose(cpu, gpu);
     }
 
     [TestCase(float.NaN), TestCase(float.PositiveInfinity), TestCase(float.NegativeInfinity)]
