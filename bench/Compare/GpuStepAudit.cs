@@ -1,4 +1,4 @@
-// `gpu-audit [model...] [--warmup W] [--steps K] [--repeats R] [--batch B] [--names]`: what one steady-state training step of the
+// `gpu-audit [model...] [--warmup W] [--steps K] [--repeats R] [--batch B] [--clip N | --clip-read N] [--names]`: what one steady-state training step of the
 // gpu-train models (WaveKws, DeepSpeechKws, TutorialConv, FreesoundCnn; gpu-train's step and batch sizes) asks of the
 // CUDA driver and libraries, and its host time. After W warm-up steps (default 3) it runs K more (default 5) and
 // reports (counts after W+K steps - counts after W) / K: kernel launches, host waits, copies, memsets, cuMemAlloc and
@@ -10,10 +10,14 @@
 // The counts come from the host emulator (tools/cuda-emu/host-libs: COCHLEA_EMU_STATS=<file> and its export
 // cochlea_emu_stats_dump); on a real driver only the time is printed. Under COCHLEA_EMU_SKIP_WORK=1 the emulator runs
 // no kernel, cuBLAS or cuDNN work, so the time is the engine's own host cost per step (results are garbage then).
+// --clip N clips the gradients to global norm N between backward and Adam in every step (FreesoundCnn's recipe clips at 15)
+// with GradClip.ClipByGlobalNormTensor (the norm stays on the device); --clip-read N with GradClip.ClipByGlobalNorm, which
+// reads the norm back (one host wait: what a caller pays that needs the number every step).
 // --names adds the per-name counts (kernel names, cuDNN/cuBLAS entry points) behind each total.
 using System.Diagnostics;
 using System.Globalization;
 using Cochlea.Cuda;
+using Cochlea.Optim;
 
 namespace Cochlea.Bench.Compare;
 
@@ -31,9 +35,12 @@ public static class GpuStepAudit
         int warmup = Option(args, "--warmup", 3), steps = Option(args, "--steps", 5), repeats = Option(args, "--repeats", 1);
         int batchOverride = Option(args, "--batch", 0);
         bool names = args.Contains("--names");
+        int clipTensor = Option(args, "--clip", 0), clipRead = Option(args, "--clip-read", 0);
+        Action<IReadOnlyList<Tensor>>? clip = clipTensor > 0 ? ps => GradClip.ClipByGlobalNormTensor(ps, clipTensor)
+            : clipRead > 0 ? ps => GradClip.ClipByGlobalNorm(ps, clipRead) : null;
         var wanted = new HashSet<string>();   // model names: the arguments that are neither options nor their values
         for (int i = 0; i < args.Length; i++)
-            if (args[i] is "--warmup" or "--steps" or "--repeats" or "--batch") i++;
+            if (args[i] is "--warmup" or "--steps" or "--repeats" or "--batch" or "--clip" or "--clip-read") i++;
             else if (!args[i].StartsWith("--", StringComparison.Ordinal)) wanted.Add(args[i]);
         CudaDevice dev;
         try { dev = GpuBench.RequireGpu("gpu-audit"); }
@@ -42,13 +49,15 @@ public static class GpuStepAudit
         var dump = EmulatorCounters.Open((Environment.GetEnvironmentVariable("COCHLEA_EMU_STATS") ?? "") + ".audit");
         bool skip = Environment.GetEnvironmentVariable("COCHLEA_EMU_SKIP_WORK") is { Length: > 0 } v && v != "0";
         Console.WriteLine($"gpu-audit: per training step, mean of steps {warmup + 1}..{warmup + steps} on {dev}"
-            + (dump is null ? " (no emulator counters: times only)" : "") + (skip ? "; COCHLEA_EMU_SKIP_WORK=1: host cost only, results garbage" : ""));
+            + (dump is null ? " (no emulator counters: times only)" : "") + (skip ? "; COCHLEA_EMU_SKIP_WORK=1: host cost only, results garbage" : "")
+            + (clipTensor > 0 ? $"; gradients clipped to norm {clipTensor} (norm kept on the device)" : clipRead > 0 ? $"; gradients clipped to norm {clipRead} (norm read back)" : ""));
         Console.WriteLine($"{"model",-14} {"B",4} " + string.Join(" ", Columns.Select(c => $"{c.Column,10}")) + $" {"host ms",9}");
         foreach (var (name, label, fullBatch) in GpuTrainCompare.Cases)
         {
             if (wanted.Count > 0 && !wanted.Contains(name) && !wanted.Contains(label)) continue;
             int batch = batchOverride > 0 ? batchOverride : fullBatch;
             using var c = GpuTrainCompare.Build(name, batch, dev, syncEachStep: false);
+            c.BeforeOptimizerStep = clip;
             for (int i = 0; i < warmup; i++) c.Step();
             dev.Synchronize();
             var before = dump?.Invoke();
