@@ -5,6 +5,7 @@
 // the bound; and, on the host emulator with COCHLEA_EMU_STATS set, that it makes no host wait, copy or cuMemAlloc.
 using Cochlea.Bench.Compare;
 using Cochlea.Cuda;
+using Cochlea.Cuda.Nvrtc;
 using Cochlea.Optim;
 using NUnit.Framework;
 
@@ -215,4 +216,17 @@ public class CudaGradChunkLayoutTests
 {
     [Test]
     public unsafe void GradChunkHasTheKernelLayout() => Assert.That(sizeof(CudaGradChunk), Is.EqualTo(640));
+
+    // NVRTC's PTX declares the by-value chunk parameter as large as the C# struct (the static_assert in optim.cu checks the C side).
+    [Test, Category("Nvrtc")]
+    public unsafe void TheMultiTensorGradKernelsTakeTheChunkAsTheHostLaysItOut()
+    {
+        GpuTest.RequireNvrtc();
+        var ptx = NvrtcCompiler.Compile(KernelSources.Read("optim.cu"), "optim.cu", KernelSources.Headers,
+            NvrtcCompiler.Options(90, false, KernelCache.CommonOptions), cubin: false);
+        string text = System.Text.Encoding.ASCII.GetString(ptx.Bytes);
+        foreach (var k in new[] { "sumsq_multi_f32", "clip_scale_multi_f32" })
+            Assert.That(text, Does.Contain($".param .align 8 .b8 {k}_param_0[{sizeof(CudaGradChunk)}]"), k);
+        Assert.That(text, Does.Contain(".entry sumsq_norm_f32"));
+    }
 }
