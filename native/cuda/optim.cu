@@ -216,7 +216,7 @@ extern "C" __global__ void sumsq_norm_f32(double* partials, const unsigned int* 
     norm[0] = (float)sqrt(total);
 }
 
-// g *= max_norm / (norm + 1e-6) over `count` gradients (blocks per tensor as CudaLaunch.Grid), only when the norm
+// g *= max_norm / (norm + 1e-6) over the chunk's gradients (blocks per tensor as CudaLaunch.Grid), only when the norm
 // (norm[0], on the device: no host wait) is finite and above max_norm (GradClip's CPU rule; NaN, Inf or a norm within
 // the bound leave every gradient unchanged). The scale in double from the float norm, rounded to float, as the CPU.
 extern "C" __global__ void clip_scale_multi_f32(GradChunk c, const float* norm, float max_norm)

@@ -226,7 +226,6 @@ public class CudaGradChunkLayoutTests
             NvrtcCompiler.Options(90, false, KernelCache.CommonOptions), cubin: false);
         string text = System.Text.Encoding.ASCII.GetString(ptx.Bytes);
         foreach (var k in new[] { "sumsq_multi_f32", "clip_scale_multi_f32" })
-            Assert.That(text, Does.Contain($".param .align 8 .b8 {k}_param_0[{sizeof(CudaGradChunk)}]"), k);
-        Assert.That(text, Does.Contain(".entry sumsq_norm_f32"));
+            Assert.That(text.Contains($".param .align 8 .b8 {k}_param_0[{sizeof(CudaGradChunk)}]", StringComparison.Ordinal), Is.True, $"{k}'s chunk parameter (not the PTX text: an emulator image?)");
     }
 }
