@@ -1,6 +1,7 @@
 // Our side of a model-step timing case, shared by `compare kws` (CPU, train and inference) and `compare gpu-train`
 // (cuda:0, train): a model, a random input x (shape, e.g. (B, 16000)) and random labels y (B) in [0, classes),
-// Adam(1e-4), and the step to time. Train: zero_grad + forward (train mode) + cross-entropy + backward + Adam step;
+// Adam(1e-4), and the step to time. Train: zero_grad + forward (train mode) + cross-entropy + backward (+ an optional
+// hook, e.g. gradient clipping) + Adam step;
 // infer: eval-mode forward under no_grad. Each step frees its temporaries (one Tensor.Scope).
 using Cochlea.Nn;
 using Cochlea.Optim;
@@ -14,6 +15,7 @@ public sealed class ModelStepCase : IDisposable
     readonly Tensor _x, _y;
     readonly Adam _opt;
     readonly Action? _afterStep;
+    readonly Tensor[] _params;
 
     /// <summary>
     /// Moves <paramref name="net"/> to <paramref name="device"/> (null: stays on the CPU), then draws x (<paramref name="shape"/>,
@@ -32,7 +34,8 @@ public sealed class ModelStepCase : IDisposable
         for (int i = 0; i < batch; i++) labels[i] = rng.Next(classes);
         var y = Tensor.FromArray(labels, batch);
         _y = (device is { } dy ? y.To(dy) : y).Keep();
-        _opt = new Adam(_net.Parameters(), lr: 1e-4f);
+        _params = _net.Parameters().ToArray();
+        _opt = new Adam(_params, lr: 1e-4f);
         if (train) _net.Train(); else _net.Eval();
         Step = train ? TrainStep : InferStep;
     }
@@ -42,6 +45,10 @@ public sealed class ModelStepCase : IDisposable
 
     /// <summary>The step to time: train or infer, as constructed.</summary>
     public Action Step { get; }
+
+    /// <summary>Runs between backward and the optimizer step of a train step, inside its scope, on the model's parameters
+    /// (e.g. gradient clipping, as FreesoundCnn's recipe: `gpu-audit --clip`). Null: nothing.</summary>
+    public Action<IReadOnlyList<Tensor>>? BeforeOptimizerStep { get; set; }
 
     /// <summary>Steps run so far.</summary>
     public int Steps { get; private set; }
@@ -53,6 +60,7 @@ public sealed class ModelStepCase : IDisposable
             _opt.ZeroGrad();
             var loss = Loss.CrossEntropy(_net.Forward(_x), _y);
             loss.Backward();
+            BeforeOptimizerStep?.Invoke(_params);
             _opt.Step();
         }
         Done();

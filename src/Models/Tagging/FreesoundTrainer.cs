@@ -147,7 +147,7 @@ public static class FreesoundTrainer
                 var loss = Loss.CrossEntropy(logits, y);
                 opt.ZeroGrad();
                 loss.Backward();
-                GradClip.ClipByGlobalNorm(model.Parameters(), o.ClipNorm);
+                GradClip.ClipByGlobalNormTensor(model.Parameters(), o.ClipNorm);   // the norm stays on the device (no wait); the scope frees it
                 opt.Step();
                 float l = loss.Item();
                 if (!float.IsFinite(l)) throw new InvalidOperationException($"the training loss became {l} at epoch {epoch}, step {s + 1}; lower --lr.");

@@ -354,6 +354,26 @@ public class GradClipTests
     }
 
     [Test]
+    public void TheTensorFormReturnsTheNormAsA0dTensorOnTheCpu()
+    {
+        using var a = WithGrad([3f, 4f]);
+        using var b = WithGrad([12f]);
+        using var norm = GradClip.ClipByGlobalNormTensor([a, b], 6.5f);
+        Assert.That(norm.Device, Is.EqualTo(Device.Cpu));
+        Assert.That(norm.Shape.ToArray(), Is.Empty);
+        Assert.That(norm.Item(), Is.EqualTo(13f));
+        float scale = (float)(6.5 / (13 + 1e-6));
+        Assert.That(a.Grad!.ToArray(), Is.EqualTo(new[] { 3f * scale, 4f * scale }));
+        using var within = GradClip.ClipByGlobalNormTensor([a, b], 100f);
+        Assert.That(a.Grad.ToArray(), Is.EqualTo(new[] { 3f * scale, 4f * scale }), "within the bound: unchanged");
+        using var none = Tensor.Zeros(2);
+        using var zero = GradClip.GlobalNormTensor([none]);
+        Assert.That(zero.Item(), Is.EqualTo(0f), "no gradients: norm 0");
+        Assert.Throws<ArgumentOutOfRangeException>(() => GradClip.ClipByGlobalNormTensor([a], float.NaN));
+        a.Grad.Dispose(); b.Grad!.Dispose();
+    }
+
+    [Test]
     public void NonFiniteNormLeavesGradientsAlone()
     {
         using var a = WithGrad([float.PositiveInfinity, 1f]);

@@ -1,7 +1,7 @@
 // CUDA paths of the optimizers and gradient clipping (src/Engine/Optim): one fused kernel per
 // parameter per step (native/cuda/optim.cu) with the constants the CPU computes (Adam: one launch per
-// chunk of up to 32 parameters), and the per-tensor sum of squares for the global gradient norm,
-// reduced in a fixed order.
+// chunk of up to 32 parameters), and the global gradient norm and its clipping on the device (multi-tensor
+// launches, partials reduced in a fixed order, no host wait).
 using System.Runtime.InteropServices;
 
 namespace Cochlea.Cuda;
@@ -20,6 +20,19 @@ internal unsafe struct CudaAdamChunk
     public fixed ulong P[Max], G[Max], M[Max], V[Max], VMax[Max];
     public fixed ulong N[Max];
     public fixed float StepSize[Max], Bc2Sqrt[Max];
+    public fixed uint BlockEnd[Max];
+}
+
+/// <summary>
+/// The by-value parameter of the multi-tensor gradient kernels (<c>sumsq_multi_f32</c>, <c>clip_scale_multi_f32</c>): per
+/// gradient its pointer, length and the end of its block range. Layout matches <c>struct GradChunk</c> in native/cuda/optim.cu (640 bytes).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct CudaGradChunk
+{
+    public const int Max = 32;
+    public fixed ulong G[Max];
+    public fixed ulong N[Max];
     public fixed uint BlockEnd[Max];
 }
 
@@ -128,6 +141,7 @@ internal static unsafe class CudaOptim
     /// <summary>
     /// sum(g^2) in double of each contiguous CUDA tensor in <paramref name="grads"/>: per-block partials of every
     /// tensor into one device buffer per GPU, one copy back (one wait) per GPU, partials added in order on the host.
+    /// The host-summed reference of <see cref="GlobalNorm"/> (tests compare the two bit for bit); training uses GlobalNorm.
     /// </summary>
     public static double[] SumSquares(IReadOnlyList<Tensor> grads)
     {
@@ -156,5 +170,105 @@ internal static unsafe class CudaOptim
             finally { dev.Free(partials, total * sizeof(double)); }
         }
         return sums;
+    }
+
+    /// <summary>
+    /// norm[0] = (float)sqrt(sum over <paramref name="grads"/> in order of sum(g^2)), empty gradients skipped, all on
+    /// <paramref name="dev"/> with no host wait: one <c>sumsq_multi_f32</c> launch per <see cref="CudaGradChunk.Max"/>
+    /// gradients (each gradient the blocks <see cref="SumSquaresBlocks"/> gives it, so the same partials as
+    /// <see cref="SumSquares"/>), then one single-block <c>sumsq_norm_f32</c> that adds them in the host loop's order:
+    /// the norm is bit-identical to summing <see cref="SumSquares"/> in double and rounding sqrt to float.
+    /// </summary>
+    /// <param name="dev">The device of every gradient and of <paramref name="norm"/>.</param>
+    /// <param name="grads">Contiguous float32 gradients on <paramref name="dev"/>.</param>
+    /// <param name="norm">A float32 tensor of at least one element on <paramref name="dev"/>.</param>
+    public static void GlobalNorm(CudaDevice dev, IReadOnlyList<Tensor> grads, Tensor norm)
+    {
+        int count = 0;
+        long partialCount = 0;
+        foreach (var g in grads)
+            if (g.Numel > 0) { count++; partialCount += SumSquaresBlocks(g.Numel); }
+        // One scratch block from the caching allocator (no cuMemAlloc once the size has been seen): the partials
+        // (double), then each gradient's end in them (uint), written by the partial kernels, read by the final one.
+        long bytes = partialCount * sizeof(double) + count * sizeof(uint);
+        ulong scratch = count > 0 ? dev.Allocate(bytes) : 0, ends = count > 0 ? scratch + (ulong)(partialCount * sizeof(double)) : 0;
+        try
+        {
+            var c = new CudaGradChunk();
+            int start = 0, done = 0;
+            uint based = 0;
+            do
+            {
+                int next = FillChunk(grads, start, sumSquares: true, ref c, out int k, out uint blocks);
+                if (k > 0)
+                {
+                    LaunchSumSquaresChunk(dev, ref c, blocks, k, scratch + based * sizeof(double), ends + (ulong)done * sizeof(uint), based);
+                    based += blocks; done += k;
+                }
+                start = next;
+            } while (start > 0);
+            ulong pn = norm.DevicePtr;
+            uint n = (uint)count;
+            void** fin = stackalloc void*[] { &scratch, &ends, &n, &pn };
+            dev.Launch("sumsq_norm_f32", new Dim3(1), new Dim3(CudaLaunch.Threads), 0, fin);
+        }
+        finally { if (count > 0) dev.Free(scratch, bytes); }
+    }
+
+    /// <summary>
+    /// Every gradient of <paramref name="grads"/> times maxNorm / (norm + 1e-6), decided on the device from
+    /// <paramref name="norm"/>[0] (no host wait): only when that norm is finite and above <paramref name="maxNorm"/>, as
+    /// GradClip's CPU rule; one <c>clip_scale_multi_f32</c> launch per <see cref="CudaGradChunk.Max"/> non-empty gradients.
+    /// </summary>
+    public static void ScaleByNorm(CudaDevice dev, IReadOnlyList<Tensor> grads, Tensor norm, float maxNorm)
+    {
+        ulong pn = norm.DevicePtr;
+        var c = new CudaGradChunk();
+        int start = 0;
+        do
+        {
+            int next = FillChunk(grads, start, sumSquares: false, ref c, out int k, out uint blocks);
+            if (k > 0) LaunchScaleChunk(dev, ref c, blocks, pn, maxNorm);
+            start = next;
+        } while (start > 0);
+    }
+
+    // sumsq_multi_f32 over a filled chunk of `count` gradients and `blocks` blocks.
+    static void LaunchSumSquaresChunk(CudaDevice dev, ref CudaGradChunk chunk, uint blocks, int count, ulong partials, ulong ends, uint based)
+    {
+        fixed (CudaGradChunk* c = &chunk)
+        {
+            void** args = stackalloc void*[] { c, &count, &partials, &ends, &based };
+            dev.Launch("sumsq_multi_f32", new Dim3(blocks), new Dim3(CudaLaunch.Threads), 0, args);
+        }
+    }
+
+    // clip_scale_multi_f32 over a filled chunk of `blocks` blocks.
+    static void LaunchScaleChunk(CudaDevice dev, ref CudaGradChunk chunk, uint blocks, ulong norm, float maxNorm)
+    {
+        fixed (CudaGradChunk* c = &chunk)
+        {
+            void** args = stackalloc void*[] { c, &norm, &maxNorm };
+            dev.Launch("clip_scale_multi_f32", new Dim3(blocks), new Dim3(CudaLaunch.Threads), 0, args);
+        }
+    }
+
+    // Fills c with up to CudaGradChunk.Max non-empty gradients from grads[start..] (k of them, `blocks` blocks in all:
+    // SumSquaresBlocks or CudaLaunch.Grid each; the rest of c zero) and returns
+    // where the next chunk starts, 0 when none is left.
+    static int FillChunk(IReadOnlyList<Tensor> grads, int start, bool sumSquares, ref CudaGradChunk c, out int k, out uint blocks)
+    {
+        c = default;
+        k = 0; blocks = 0;
+        for (int i = start; i < grads.Count; i++)
+        {
+            var g = grads[i];
+            if (g.Numel == 0) continue;
+            if (k == CudaGradChunk.Max) return i;
+            c.G[k] = g.DevicePtr; c.N[k] = N(g);
+            blocks += sumSquares ? (uint)SumSquaresBlocks(g.Numel) : CudaLaunch.Grid(g.Numel).X;
+            c.BlockEnd[k++] = blocks;
+        }
+        return 0;
     }
 }
