@@ -1,13 +1,49 @@
-// Process-wide CUDA numerics switches.
+// Process-wide CUDA numerics and kernel-choice switches.
 namespace Cochlea.Cuda;
+
+/// <summary>Which implementation runs depthwise convolutions (groups == C_in == C_out) on CUDA.</summary>
+public enum DepthwiseKernels
+{
+    /// <summary>Per shape and pass, the faster of the two, timed once on the first call's own buffers.</summary>
+    Auto,
+    /// <summary>Always the engine's kernels (native/cuda/depthwise.cu); cuDNN is not called for depthwise convolutions.</summary>
+    Own,
+    /// <summary>Always cuDNN (grouped convolution, groups = C).</summary>
+    Cudnn,
+}
 
 /// <summary>Options of the CUDA backend.</summary>
 public static class CudaOptions
 {
+    /// <summary>The environment variable that sets <see cref="DepthwiseKernels"/>'s initial value: auto, own or cudnn.</summary>
+    public const string DepthwiseEnvironmentVariable = "COCHLEA_CUDA_DEPTHWISE";
+
     /// <summary>
     /// Lets float32 GEMMs (cuBLAS CUBLAS_TF32_TENSOR_OP_MATH) and convolutions (cuDNN default math instead of FMA math)
     /// use TF32 tensor cores: several times faster on Ampere/Hopper, about 10 mantissa bits per product. Off by default,
     /// so CUDA results match the CPU to float32 accuracy.
     /// </summary>
     public static bool AllowTf32 { get; set; }
+
+    static DepthwiseKernels? _depthwise;
+
+    /// <summary>
+    /// Who runs float32 depthwise convolutions (channel multiplier 1): <see cref="Cuda.DepthwiseKernels.Auto"/> (the
+    /// default) times our kernels against cuDNN's best algorithm once per shape and pass and keeps the faster; Own / Cudnn
+    /// force one. Both are float32 math whatever <see cref="AllowTf32"/> says. The default comes from
+    /// COCHLEA_CUDA_DEPTHWISE=auto|own|cudnn, read at the first use; setting this property overrides it.
+    /// </summary>
+    public static DepthwiseKernels DepthwiseKernels
+    {
+        get => _depthwise ??= ParseDepthwise(Environment.GetEnvironmentVariable(DepthwiseEnvironmentVariable));
+        set => _depthwise = value;
+    }
+
+    internal static DepthwiseKernels ParseDepthwise(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => DepthwiseKernels.Auto,
+        "own" => DepthwiseKernels.Own,
+        "cudnn" => DepthwiseKernels.Cudnn,
+        _ => throw new ArgumentException($"{DepthwiseEnvironmentVariable}='{value}' is not a depthwise kernel choice; set it to auto, own or cudnn, or unset it."),
+    };
 }

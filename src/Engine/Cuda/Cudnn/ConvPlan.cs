@@ -36,5 +36,5 @@ internal readonly record struct ConvPlan(ConvKey Key, int PadTop, int PadBottom,
     }
 }
 
-/// <summary>An algorithm chosen for one pass: its id, workspace and math type.</summary>
-internal readonly record struct ConvAlgoChoice(int Algo, long WorkspaceBytes, CudnnMathType MathType);
+/// <summary>An algorithm chosen for one pass: its id, workspace, math type and the time the search measured for it (ms).</summary>
+internal readonly record struct ConvAlgoChoice(int Algo, long WorkspaceBytes, CudnnMathType MathType, float Milliseconds);

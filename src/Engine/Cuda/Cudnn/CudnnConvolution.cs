@@ -18,6 +18,18 @@ internal sealed unsafe class CudnnConvolution : IDisposable
     readonly CudnnConvolutionDescriptor _conv;   // the key's math type; the searches run on it
     readonly CudnnConvolutionDescriptor?[] _otherMath = new CudnnConvolutionDescriptor?[4];   // by cudnnMathType_t, made on demand
     ConvAlgoChoice? _forward, _backwardData, _backwardFilter;
+    readonly bool?[] _ownDepthwise = new bool?[3];   // by ConvPass: DepthwiseKernels.Auto's choice, null until timed
+
+    /// <summary>The time cuDNN's search measured for the algorithm it chose for <paramref name="pass"/> (ms); null before that pass first ran.</summary>
+    public float? SearchMilliseconds(ConvPass pass) => (pass switch
+    {
+        ConvPass.Forward => _forward,
+        ConvPass.BackwardData => _backwardData,
+        _ => _backwardFilter,
+    })?.Milliseconds;
+
+    /// <summary>For a depthwise key under DepthwiseKernels.Auto: true when our kernel won the timing of <paramref name="pass"/>, false when cuDNN did, null before it was timed. Kept here so the choice is made once per shape and pass.</summary>
+    public ref bool? OwnDepthwise(ConvPass pass) => ref _ownDepthwise[(int)pass];
 
     public CudnnConvolution(ConvKey k)
     {
@@ -108,7 +120,7 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         ulong ws = dev.Workspace(SearchWorkspaceBytes);
         Cudnn.Check(find(h, &returned, perf, ws), $"cudnnFindConvolution{pass}AlgorithmEx for {_key}");
         for (int i = 0; i < returned; i++)
-            if (perf[i].Status == 0) return new ConvAlgoChoice(perf[i].Algo, (long)perf[i].Memory, (CudnnMathType)perf[i].MathType);
+            if (perf[i].Status == 0) return new ConvAlgoChoice(perf[i].Algo, (long)perf[i].Memory, (CudnnMathType)perf[i].MathType, perf[i].Time);
         throw new CudaException($"cuDNN found no {pass} algorithm for {_key} within a {SearchWorkspaceBytes >> 20} MB workspace ({returned} tried).");
     }
 
