@@ -6,6 +6,8 @@
 // Both sides: fp32 with TF32 off (torch: matmul and cuDNN allow_tf32 = False), wall clock from a synchronize to a
 // synchronize, alternating step by step. Then our model keeps training to step 1000, and device memory in use
 // after step 10 and after step 1000 is reported as one more row (flat: the ratio is 1).
+// COCHLEA_GPU_TRAIN_MODELS=WaveKws (names or labels, comma-separated; default all) picks models, e.g. to time WaveKws
+// once per COCHLEA_CUDA_DEPTHWISE choice; each row's note names the depthwise choice in force.
 using Module = Cochlea.Nn.Module;
 using Cochlea.Cuda;
 using Cochlea.Models.Kws;
@@ -84,6 +86,17 @@ public sealed class GpuTrainCompare : ICompareSuite
                 break
         """;
 
+    // The cases named in `filter` (reference names or labels, comma-separated, any case); all when it is empty.
+    internal static (string Name, string Label, int Batch)[] PickedCases(string? filter)
+    {
+        var wanted = filter?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+        if (wanted.Length == 0) return Cases;
+        foreach (var w in wanted)
+            if (!Cases.Any(c => c.Name.Equals(w, StringComparison.OrdinalIgnoreCase) || c.Label.Equals(w, StringComparison.OrdinalIgnoreCase)))
+                throw new ArgumentException($"COCHLEA_GPU_TRAIN_MODELS: no model '{w}'; use some of {string.Join(", ", Cases.Select(c => c.Label))} (comma-separated), or unset it.");
+        return Cases.Where(c => wanted.Any(w => c.Name.Equals(w, StringComparison.OrdinalIgnoreCase) || c.Label.Equals(w, StringComparison.OrdinalIgnoreCase))).ToArray();
+    }
+
     public IEnumerable<CompareResult> Run()
     {
         var dev = GpuBench.RequireGpu("compare gpu-train");
@@ -93,7 +106,8 @@ public sealed class GpuTrainCompare : ICompareSuite
         var reference = PythonAnchor.FindReference();
         using var torch = reference is null ? null : PythonAnchor.Start("compare gpu-train", Script, reference);
         if (reference is null) Console.Error.WriteLine("compare gpu-train: ../shared/reference (bench.py, models.py) not found; set COCHLEA_REFERENCE. No anchor.");
-        foreach (var (name, label, fullBatch) in Cases)
+        var picked = PickedCases(Environment.GetEnvironmentVariable("COCHLEA_GPU_TRAIN_MODELS"));
+        foreach (var (name, label, fullBatch) in picked)
         {
             int batch = smoke ? SmokeBatch : fullBatch;
             using var c = Build(name, batch, dev);
@@ -101,7 +115,8 @@ public sealed class GpuTrainCompare : ICompareSuite
             var (budget, minReps, maxReps, warmup) = smoke ? (0.0, 2, 2, 1) : (10.0, 10, 51, 3);
             var (ours, anchor) = Timing.Alternate(() => Timing.Time(c.Step), anchored ? torch!.RunOnce : null, budget, minReps, maxReps, warmup);
             yield return new CompareResult($"{label} train step B={batch} cuda:0", 0, ours * 1e3, anchor * 1e3, "ms",
-                anchored ? $"torch {torch!.Version} reference {name} train (zero_grad+fwd+loss+bwd+Adam), fp32, TF32 off, cuda" : "PyTorch reference on cuda (not available)", false);
+                anchored ? $"torch {torch!.Version} reference {name} train (zero_grad+fwd+loss+bwd+Adam), fp32, TF32 off, cuda; ours: depthwise {CudaOptions.DepthwiseKernels}"
+                    : $"PyTorch reference on cuda (not available); ours: depthwise {CudaOptions.DepthwiseKernels}", false);
             double at10 = TrainUntil(c, dev, 10), atEnd = TrainUntil(c, dev, memorySteps);
             yield return new CompareResult($"{label} GPU MiB in use at step {memorySteps} (anchor: step 10)", 0, atEnd, at10, "MiB",
                 "same run at step 10 (cuMemGetInfo total - free; 1.0 = flat)", false);
