@@ -4,6 +4,8 @@
 // with the math type its search reported: the key's (CudaOptions.AllowTf32, part of the key) on the descriptor the
 // search used, any other on a descriptor made once with it. So no call sets a math type (that was 80
 // cudnnSetConvolutionMathType calls per WaveKws step) and a pass on another thread never sees it changed.
+// The search's time for the chosen algorithm is kept (SearchMilliseconds), and for a depthwise shape under
+// CudaOptions.DepthwiseKernels.Auto so is the verdict of timing our kernel against it (OwnDepthwise, Ops.ConvCuda).
 namespace Cochlea.Cuda.Cudnn;
 
 internal sealed unsafe class CudnnConvolution : IDisposable
