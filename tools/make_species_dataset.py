@@ -43,6 +43,17 @@ SPECIES = {
 }
 
 
+def bursts(t, f, every, length, stop):
+    """Hann-windowed sine bursts of frequency f, `length` s long, starting every `every` s before `stop` (clicks, frog pulses)."""
+    x = np.zeros_like(t)
+    for c in np.arange(0, stop, every):
+        i = int(c * SR)
+        n = int(length * SR)
+        tt = np.arange(n) / SR
+        x[i:i + n] += np.sin(2 * np.pi * f * tt) * np.hanning(n)
+    return x
+
+
 def note(kind, f0, f1, dur, rng):
     t = np.arange(int(dur * SR)) / SR
     env = np.sin(np.pi * t / dur) ** 2                      # smooth on/off
@@ -60,22 +71,10 @@ def note(kind, f0, f1, dur, rng):
         f = f0 + 50
         x = sum(np.sin(2 * np.pi * k * f * t) / k for k in range(1, 5))
     elif kind == "clicks":
-        x = np.zeros_like(t)
-        fc = 0.5 * (f0 + f1)
-        for c in np.arange(0, dur - 0.01, 1 / 12):
-            i = int(c * SR)
-            n = int(0.004 * SR)
-            tt = np.arange(n) / SR
-            x[i:i + n] += np.sin(2 * np.pi * fc * tt) * np.hanning(n)
+        x = bursts(t, 0.5 * (f0 + f1), every=1 / 12, length=0.004, stop=dur - 0.01)
         env = np.ones_like(t)
     elif kind == "pulses":
-        x = np.zeros_like(t)
-        f = 0.5 * (f0 + f1)
-        for c in np.arange(0, dur - 0.06, 1 / 8):
-            i = int(c * SR)
-            n = int(0.05 * SR)
-            tt = np.arange(n) / SR
-            x[i:i + n] += np.sin(2 * np.pi * f * tt) * np.hanning(n)
+        x = bursts(t, 0.5 * (f0 + f1), every=1 / 8, length=0.05, stop=dur - 0.06)
         env = np.ones_like(t)
     else:
         raise ValueError(kind)

@@ -95,26 +95,11 @@ public sealed class DeepSpeechCompare : ICompareSuite
         var labels = new long[batch * Labels];
         try
         {
-            void Ours()
+            void Ours() => ModelStep.Run(model, opt, mode == "train", x, logits =>
             {
-                using var step = Tensor.Scope();
-                if (mode == "train")
-                {
-                    model.Train();
-                    opt.ZeroGrad();
-                    var logits = model.Forward(x);
-                    for (int i = 0; i < labels.Length; i++) labels[i] = rng.Next(0, Blank);
-                    var loss = Ops.Mean(Loss.CtcFromLogits(logits, Tensor.FromArray(labels, batch, Labels), inputLengths, targetLengths, Blank, "none"));
-                    loss.Backward();
-                    opt.Step();
-                }
-                else
-                {
-                    model.Eval();
-                    using var ng = Tensor.NoGrad();
-                    model.Forward(x);
-                }
-            }
+                for (int i = 0; i < labels.Length; i++) labels[i] = rng.Next(0, Blank);
+                return Ops.Mean(Loss.CtcFromLogits(logits, Tensor.FromArray(labels, batch, Labels), inputLengths, targetLengths, Blank, "none"));
+            });
             bool anchored = torch is not null && torch.Setup($"{mode} {hidden} {batch} {Threads}");
             // Alternating step by step: drift on this shared machine hits both sides alike.
             var ours = new List<double>(); var theirs = new List<double>();

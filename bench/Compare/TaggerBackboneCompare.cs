@@ -41,24 +41,7 @@ public sealed class TaggerBackboneCompare : ICompareSuite
         using var targets = Tensor.FromArray(y, batch, Classes).Keep();
         try
         {
-            void Ours()
-            {
-                using var step = Tensor.Scope();
-                if (train)
-                {
-                    model.Train();
-                    opt.ZeroGrad();
-                    var loss = Loss.BinaryCrossEntropyWithLogits(model.Forward(x), targets, 0.2f);   // targets y * 0.8 + 0.1
-                    loss.Backward();
-                    opt.Step();
-                }
-                else
-                {
-                    model.Eval();
-                    using var ng = Tensor.NoGrad();
-                    model.Forward(x);
-                }
-            }
+            void Ours() => ModelStep.Run(model, opt, train, x, logits => Loss.BinaryCrossEntropyWithLogits(logits, targets, 0.2f));   // targets y * 0.8 + 0.1
             bool anchored = torch is not null && torch.Setup($"rfcx {(train ? "train" : "infer")} {batch} {Threads}");
             var ours = new List<double>();
             var anchor = new List<double>();

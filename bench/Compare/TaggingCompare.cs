@@ -63,24 +63,7 @@ public sealed class TaggingCompare : ICompareSuite
         using var opt = new Adam(model.Parameters(), 1e-4f);
         try
         {
-            void Ours()
-            {
-                using var step = Tensor.Scope();
-                if (c.Mode == "train")
-                {
-                    model.Train();
-                    opt.ZeroGrad();
-                    var loss = Loss(c.BenchName, model.Forward(x), rng);
-                    loss.Backward();
-                    opt.Step();
-                }
-                else
-                {
-                    model.Eval();
-                    using var ng = Tensor.NoGrad();
-                    model.Forward(x);
-                }
-            }
+            void Ours() => ModelStep.Run(model, opt, c.Mode == "train", x, logits => Loss(c.BenchName, logits, rng));
             bool anchored = torch is not null && torch.Setup(string.Create(CultureInfo.InvariantCulture, $"{c.BenchName} {c.Mode} {c.Batch} {Threads}"));
             var ours = new List<double>();
             var anchor = new List<double>();

@@ -6,6 +6,7 @@
 // with offsets relative to the data buffer; tensors must tile the buffer exactly (no gaps, no overlaps).
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
@@ -308,11 +309,8 @@ public sealed class SafeTensorsFile : IDisposable
                     var i64 = MemoryMarshal.Cast<byte, long>(src);
                     for (int i = 0; i < i64.Length; i++) dst[i] = i64[i];
                     break;
-                case SafeTensorDType.I8:
-                    for (int i = 0; i < src.Length; i++) dst[i] = (sbyte)src[i];
-                    break;
-                default: // U8, Bool
-                    for (int i = 0; i < src.Length; i++) dst[i] = src[i];
+                default: // I8, U8, Bool
+                    WidenBytes(src, dtype, dst);
                     break;
             }
         });
@@ -368,11 +366,8 @@ public sealed class SafeTensorsFile : IDisposable
                         dst[i] = (int)l[i];
                     }
                     break;
-                case SafeTensorDType.I8:
-                    for (int i = 0; i < src.Length; i++) dst[i] = (sbyte)src[i];
-                    break;
-                default: // U8, Bool
-                    for (int i = 0; i < src.Length; i++) dst[i] = src[i];
+                default: // I8, U8, Bool
+                    WidenBytes(src, dtype, dst);
                     break;
             }
         });
@@ -399,11 +394,8 @@ public sealed class SafeTensorsFile : IDisposable
                     var i32 = MemoryMarshal.Cast<byte, int>(src);
                     for (int i = 0; i < i32.Length; i++) dst[i] = i32[i];
                     break;
-                case SafeTensorDType.I8:
-                    for (int i = 0; i < src.Length; i++) dst[i] = (sbyte)src[i];
-                    break;
-                default: // U8, Bool
-                    for (int i = 0; i < src.Length; i++) dst[i] = src[i];
+                default: // I8, U8, Bool
+                    WidenBytes(src, dtype, dst);
                     break;
             }
         });
@@ -417,6 +409,15 @@ public sealed class SafeTensorsFile : IDisposable
         if (info.DType is not (SafeTensorDType.U8 or SafeTensorDType.I8 or SafeTensorDType.Bool))
             throw new SafeTensorsException(Path, $"tensor '{name}' is {info.DType.ToFormatName()}; ReadUInt8 reads U8, I8 or BOOL tensors only.");
         return ReadBytes(name);
+    }
+
+    // The one-byte dtypes, shared by the float and integer readers: I8 sign-extends, U8 and BOOL zero-extend (exact in every T).
+    private static void WidenBytes<T>(ReadOnlySpan<byte> src, SafeTensorDType dtype, Span<T> dst) where T : INumberBase<T>
+    {
+        if (dtype == SafeTensorDType.I8)
+            for (int i = 0; i < src.Length; i++) dst[i] = T.CreateTruncating((sbyte)src[i]);
+        else
+            for (int i = 0; i < src.Length; i++) dst[i] = T.CreateTruncating(src[i]);
     }
 
     private delegate void Converter<T>(ReadOnlySpan<byte> src, SafeTensorDType dtype, Span<T> dst);

@@ -16,21 +16,20 @@ public static unsafe class ConvReference
     /// <summary>Same contract as <see cref="Im2Col.Forward2d"/>.</summary>
     public static void Im2Col2d(float* x, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* cols)
     {
-        int oh = h.Out, ow = w.Out;
-        for (int c = 0; c < channelCount; c++)
-            for (int ki = 0; ki < h.Kernel; ki++)
-                for (int kj = 0; kj < w.Kernel; kj++)
-                    for (int oy = 0; oy < oh; oy++)
-                        for (int ox = 0; ox < ow; ox++)
-                        {
-                            int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
-                            long r = (c * h.Kernel + ki) * w.Kernel + kj;
-                            cols[r * oh * ow + oy * ow + ox] = iy < 0 || ix < 0 ? 0f : x[((long)(channelStart + c) * h.In + iy) * w.In + ix];
-                        }
+        foreach (var (col, src) in ColumnSources(h, w, channelStart, channelCount))
+            cols[col] = src < 0 ? 0f : x[src];
     }
 
     /// <summary>Same contract as <see cref="Im2Col.Backward2d(float*, ConvAxis, ConvAxis, int, int, float*)"/> (accumulates).</summary>
     public static void Col2Im2d(float* cols, ConvAxis h, ConvAxis w, int channelStart, int channelCount, float* dx)
+    {
+        foreach (var (col, src) in ColumnSources(h, w, channelStart, channelCount))
+            if (src >= 0) dx[src] += cols[col];
+    }
+
+    // Every entry of the column matrix (channelCount*KH*KW, OH*OW) with the x (C, H, W) index it copies, -1 for padding,
+    // in row-major column order; im2col reads along it and col2im, its adjoint, adds back along it.
+    static IEnumerable<(long Col, long Src)> ColumnSources(ConvAxis h, ConvAxis w, int channelStart, int channelCount)
     {
         int oh = h.Out, ow = w.Out;
         for (int c = 0; c < channelCount; c++)
@@ -40,9 +39,8 @@ public static unsafe class ConvReference
                         for (int ox = 0; ox < ow; ox++)
                         {
                             int iy = InputIndex(h, oy, ki), ix = InputIndex(w, ox, kj);
-                            if (iy < 0 || ix < 0) continue;
                             long r = (c * h.Kernel + ki) * w.Kernel + kj;
-                            dx[((long)(channelStart + c) * h.In + iy) * w.In + ix] += cols[r * oh * ow + oy * ow + ox];
+                            yield return (r * oh * ow + oy * ow + ox, iy < 0 || ix < 0 ? -1 : ((long)(channelStart + c) * h.In + iy) * w.In + ix);
                         }
     }
 

@@ -4,6 +4,7 @@
 // model tests share: |actual - expected| <= atol + rtol * |expected|, reporting the largest errors seen.
 using System.Text.Json;
 using Cochlea.IO;
+using Cochlea.Nn;
 using NUnit.Framework;
 
 namespace Cochlea.Tests.Fixtures;
@@ -83,6 +84,19 @@ public sealed class ModelFixture : IDisposable
         foreach (var name in _file.Names)
             if (name.StartsWith(prefix, StringComparison.Ordinal)) d.Add(name[prefix.Length..], ToTensor(name));
         return d;
+    }
+
+    /// <summary>
+    /// Backpropagates sum(y * g) (g: the fixture's "g") and checks the gradient of <paramref name="x"/> against the
+    /// fixture's <paramref name="dxName"/> and every parameter's against "grad." + its name; then frees x's gradient.
+    /// </summary>
+    public void CheckGradients(Module model, Tensor x, Tensor y, string dxName, double atol, double rtol)
+    {
+        Ops.Sum(Ops.Mul(y, ToTensor("g"))).Backward();
+        Close.Check(x.Grad!.ToArray(), Floats(dxName), atol, rtol, "grad " + dxName);
+        foreach (var (name, p) in model.NamedParameters())
+            Close.Check(p.Grad!.ToArray(), Floats("grad." + name), atol, rtol, "grad " + name);
+        x.Grad.Dispose();
     }
 
     /// <inheritdoc/>

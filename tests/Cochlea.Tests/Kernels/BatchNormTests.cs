@@ -20,6 +20,22 @@ public unsafe class BatchNormTests
         for (int s = 0; s <= 257; s += 1 + s / 8) yield return (2, 2, s);
     }
 
+    // The train forward's statistics against the reference's: saved mean and invstd, updated running mean and var.
+    static void CheckStats(GuardedBuffer sm, float[] smr, GuardedBuffer si, float[] sir, float[] rm, float[] rm2, float[] rv, float[] rv2, string what)
+    {
+        Check.Close(sm.Span, smr, 1e-6, 1e-6, "mean " + what);
+        Check.Close(si.Span, sir, 1e-6, 1e-6, "invstd " + what);
+        Check.Close(rm, rm2, 1e-6, 1e-6, "running mean " + what);
+        Check.Close(rv, rv2, 1e-6, 1e-6, "running var " + what);
+    }
+
+    // The backward's gamma and beta gradients against the reference's.
+    static void CheckAffineGrads(GuardedBuffer dg, float[] dgr, GuardedBuffer db, float[] dbr, string what)
+    {
+        Check.Close(dg.Span, dgr, 1e-4, 1e-5, "dgamma " + what);
+        Check.Close(db.Span, dbr, 1e-4, 1e-5, "dbeta " + what);
+    }
+
     [Test]
     public void TrainForwardAndBackwardMatchReference()
     {
@@ -52,13 +68,9 @@ public unsafe class BatchNormTests
                 }
                 string what = $"{wd} ({n},{c},{s})";
                 Check.Close(y.Span, yr, 1e-5, 1e-5, "y " + what);
-                Check.Close(sm.Span, smr, 1e-6, 1e-6, "mean " + what);
-                Check.Close(si.Span, sir, 1e-6, 1e-6, "invstd " + what);
-                Check.Close(rm, rm2, 1e-6, 1e-6, "running mean " + what);
-                Check.Close(rv, rv2, 1e-6, 1e-6, "running var " + what);
+                CheckStats(sm, smr, si, sir, rm, rm2, rv, rv2, what);
                 Check.Close(dx.Span, dxr, 1e-5, 1e-4, "dx " + what);
-                Check.Close(dg.Span, dgr, 1e-4, 1e-5, "dgamma " + what);
-                Check.Close(db.Span, dbr, 1e-4, 1e-5, "dbeta " + what);
+                CheckAffineGrads(dg, dgr, db, dbr, what);
                 foreach (var g in new[] { y, sm, si, dx, dg, db }) g.AssertGuard(what);
             }
     }
@@ -100,10 +112,7 @@ public unsafe class BatchNormTests
                         }
                 string what = $"{wd} ({n},{c},{p})";
                 Check.Close(y.Span, yr, 1e-5, 1e-5, "y " + what);
-                Check.Close(sm.Span, smr, 1e-6, 1e-6, "mean " + what);
-                Check.Close(si.Span, sir, 1e-6, 1e-6, "invstd " + what);
-                Check.Close(rm, rm2, 1e-6, 1e-6, "running mean " + what);
-                Check.Close(rv, rv2, 1e-6, 1e-6, "running var " + what);
+                CheckStats(sm, smr, si, sir, rm, rm2, rv, rv2, what);
                 // The backward's mask comes from y itself (y > 0), so feed the kernel's y; near-zero outputs could
                 // otherwise flip between the kernel and the reference.
                 var yk = y.Span.ToArray();
@@ -117,8 +126,7 @@ public unsafe class BatchNormTests
                     BatchNormReference.Backward(pz, pdyc, pdzr, 1, c, m, pg, psm, psi, pdgr, pdbr);
                 }
                 Check.Close(dz.Span, dzr, 1e-5, 1e-4, "dz " + what);
-                Check.Close(dg.Span, dgr, 1e-4, 1e-5, "dgamma " + what);
-                Check.Close(db.Span, dbr, 1e-4, 1e-5, "dbeta " + what);
+                CheckAffineGrads(dg, dgr, db, dbr, what);
                 foreach (var g in new[] { y, dz, sm, si, dg, db }) g.AssertGuard(what);
             }
     }

@@ -32,11 +32,7 @@ public class RecurrentGoldenTests
         var lengths = fx.Longs("lengths").Select(v => (int)v).ToArray();
         var y = m.Forward(x, lengths);
         Close.Check(y.ToArray(), fx.Floats("y"), 1e-5, 1e-4, "output");
-        Ops.Sum(Ops.Mul(y, fx.ToTensor("g"))).Backward();
-        Close.Check(x.Grad!.ToArray(), fx.Floats("dx"), 1e-5, 1e-4, "dx");
-        foreach (var (pname, p) in m.NamedParameters())
-            Close.Check(p.Grad!.ToArray(), fx.Floats("grad." + pname), 1e-5, 1e-4, "grad " + pname);
-        x.Grad.Dispose();
+        fx.CheckGradients(m, x, y, "dx", 1e-5, 1e-4);
     }
 
     [Test]
