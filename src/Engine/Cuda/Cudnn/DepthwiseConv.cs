@@ -19,12 +19,20 @@ internal readonly unsafe struct DepthwiseConv(int n, int c, ConvAxis ah, ConvAxi
     internal static long Int32Limit { get; set; } = 1L << 30;
 
     /// <summary>The entry-point suffix for this shape: _i32 or _i64, then _k3 for a kernel width of 3.</summary>
-    internal string Variant
+    internal string Variant => Suffixes[VariantIndex];
+
+    // DW_VARIANTS's entry points of each kernel, by VariantIndex (names made once: launches allocate nothing).
+    static readonly string[] Suffixes = ["_i32", "_i64", "_i32_k3", "_i64_k3"];
+    static readonly string[] ForwardKernels = Suffixes.Select(v => "depthwise_forward_f32" + v).ToArray();
+    static readonly string[] DataKernels = Suffixes.Select(v => "depthwise_backward_data_f32" + v).ToArray();
+    static readonly string[] WeightKernels = Suffixes.Select(v => "depthwise_backward_weight_f32" + v).ToArray();
+
+    int VariantIndex
     {
         get
         {
             long largest = Math.Max((long)n * c * ah.In * aw.In, (long)n * c * ah.Out * aw.Out);
-            return (largest <= Int32Limit ? "_i32" : "_i64") + (aw.Kernel == 3 ? "_k3" : "");
+            return (largest <= Int32Limit ? 0 : 1) + (aw.Kernel == 3 ? 2 : 0);
         }
     }
 
@@ -40,11 +48,11 @@ internal readonly unsafe struct DepthwiseConv(int n, int c, ConvAxis ah, ConvAxi
 
     /// <summary>y = depthwise(x, w) + b (b = 0: none). Pointers are contiguous device buffers.</summary>
     public void Forward(CudaDevice dev, ulong x, ulong w, ulong b, ulong y) =>
-        Launch(dev, "depthwise_forward_f32", CudaTensors.Grid((long)n * c * ah.Out * aw.Out), CudaTensors.Threads, [x, w, b, y]);
+        Launch(dev, ForwardKernels, CudaTensors.Grid((long)n * c * ah.Out * aw.Out), CudaTensors.Threads, [x, w, b, y]);
 
     /// <summary>dx = the adjoint of the convolution applied to dy (every dx element written).</summary>
     public void BackwardData(CudaDevice dev, ulong dy, ulong w, ulong dx) =>
-        Launch(dev, "depthwise_backward_data_f32", CudaTensors.Grid((long)n * c * ah.In * aw.In), CudaTensors.Threads, [dy, w, dx]);
+        Launch(dev, DataKernels, CudaTensors.Grid((long)n * c * ah.In * aw.In), CudaTensors.Threads, [dy, w, dx]);
 
     /// <summary>
     /// dw (C, 1, KH, KW) and/or db (C), each 0 when not wanted; x may be 0 when dw is. Blocks of (channel, group of up
@@ -60,16 +68,16 @@ internal readonly unsafe struct DepthwiseConv(int n, int c, ConvAxis ah, ConvAxi
         if (blocks > int.MaxValue) throw new NotSupportedException($"Depthwise backward weight: {c} channels x {groups} tap groups need {blocks} blocks, more than a grid holds; use DepthwiseKernels.Cudnn for this shape.");
         // Partials (C, taps + 1, splits) in the cuDNN workspace: free until the next library call, and ordered on the stream.
         ulong partial = splits > 1 ? dev.Workspace((long)c * (taps + 1) * splits * sizeof(float)) : 0;
-        Launch(dev, "depthwise_backward_weight_f32", new Dim3((uint)blocks), BlockThreads, [x, dy, dw, db, partial], splits);
+        Launch(dev, WeightKernels, new Dim3((uint)blocks), BlockThreads, [x, dy, dw, db, partial], splits);
         if (splits == 1) return;
         int cc = c;
         void** args = stackalloc void*[] { &partial, &dw, &db, &cc, &taps, &splits };
         dev.Launch("depthwise_backward_weight_sum_f32", CudaTensors.Grid((long)c * (taps + 1)), new Dim3(CudaTensors.Threads), 0, args);
     }
 
-    // `pointers` device pointers, then `extra` when given (an int), then DW_GEOMETRY's parameters; the kernel's
-    // variant (index width, kernel width) per Variant.
-    void Launch(CudaDevice dev, string kernel, Dim3 grid, uint threads, ReadOnlySpan<ulong> pointers, int? extra = null)
+    // `pointers` device pointers, then `extra` when given (an int), then DW_GEOMETRY's parameters; `kernels` are
+    // one kernel's variants, picked by VariantIndex (index width, kernel width).
+    void Launch(CudaDevice dev, string[] kernels, Dim3 grid, uint threads, ReadOnlySpan<ulong> pointers, int? extra = null)
     {
         long planes = (long)n * c;
         int cc = c, h = ah.In, w = aw.In, oh = ah.Out, ow = aw.Out, kh = ah.Kernel, kw = aw.Kernel;
@@ -82,6 +90,6 @@ internal readonly unsafe struct DepthwiseConv(int n, int c, ConvAxis ah, ConvAxi
         if (extra is not null) args[a++] = &extraValue;
         void** geometry = stackalloc void*[] { &planes, &cc, &h, &w, &oh, &ow, &kh, &kw, &sh, &sw, &dh, &dw, &top, &left };
         for (int i = 0; i < 14; i++) args[a++] = geometry[i];
-        dev.Launch(kernel + Variant, grid, new Dim3(threads), 0, args);
+        dev.Launch(kernels[VariantIndex], grid, new Dim3(threads), 0, args);
     }
 }
