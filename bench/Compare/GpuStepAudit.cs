@@ -3,7 +3,8 @@
 // CUDA driver and libraries, and its host time. After W warm-up steps (default 3) it runs K more (default 5) and
 // reports (counts after W+K steps - counts after W) / K: kernel launches, host waits, copies, memsets, cuMemAlloc and
 // cuMemFree (0 after warm-up = memory flat), cuBLAS calls, cuDNN calls and cuDNN Find calls (0 after the first step),
-// and host ms per step (stopwatch over the K steps, no synchronize inside them; with R > 1, R more blocks of K steps
+// managed KB allocated per step on the host (GC.GetTotalAllocatedBytes over the K steps: garbage the step leaves for the
+// collector, a cost PyTorch's C++ core does not have), and host ms per step (stopwatch over the K steps, no synchronize inside them; with R > 1, R more blocks of K steps
 // are timed after the counted ones and the fastest block's mean is printed: this shared machine's noise only adds).
 // On a real GPU the host time is the time to enqueue the steps, plus any wait inside a step (none in these four
 // models; a full launch queue would also block).
@@ -51,7 +52,7 @@ public static class GpuStepAudit
         Console.WriteLine($"gpu-audit: per training step, mean of steps {warmup + 1}..{warmup + steps} on {dev}"
             + (dump is null ? " (no emulator counters: times only)" : "") + (skip ? "; COCHLEA_EMU_SKIP_WORK=1: host cost only, results garbage" : "")
             + (clipTensor > 0 ? $"; gradients clipped to norm {clipTensor} (norm kept on the device)" : clipRead > 0 ? $"; gradients clipped to norm {clipRead} (norm read back)" : ""));
-        Console.WriteLine($"{"model",-14} {"B",4} " + string.Join(" ", Columns.Select(c => $"{c.Column,10}")) + $" {"host ms",9}");
+        Console.WriteLine($"{"model",-14} {"B",4} " + string.Join(" ", Columns.Select(c => $"{c.Column,10}")) + $" {"host KB",9} {"host ms",9}");
         foreach (var (name, label, fullBatch) in GpuTrainCompare.Cases)
         {
             if (wanted.Count > 0 && !wanted.Contains(name) && !wanted.Contains(label)) continue;
@@ -61,9 +62,11 @@ public static class GpuStepAudit
             for (int i = 0; i < warmup; i++) c.Step();
             dev.Synchronize();
             var before = dump?.Invoke();
+            long bytes0 = GC.GetTotalAllocatedBytes(precise: true);
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < steps; i++) c.Step();
             double ms = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
+            double kb = (GC.GetTotalAllocatedBytes(precise: true) - bytes0) / 1024.0 / steps;
             var after = dump?.Invoke();
             dev.Synchronize();
             for (int r = 1; r < repeats; r++)
@@ -74,7 +77,7 @@ public static class GpuStepAudit
                 dev.Synchronize();
             }
             string Cell(string[] groups) => before is null ? "-" : PerStep(EmulatorCounters.Sum(after!, groups) - EmulatorCounters.Sum(before, groups), steps);
-            Console.WriteLine($"{label,-14} {batch,4} " + string.Join(" ", Columns.Select(col => $"{Cell(col.Groups),10}")) + $" {ms,9:F2}");
+            Console.WriteLine($"{label,-14} {batch,4} " + string.Join(" ", Columns.Select(col => $"{Cell(col.Groups),10}")) + $" {kb,9:F1} {ms,9:F2}");
             if (names && before is not null)
                 foreach (var (key, n) in after!.OrderBy(kv => kv.Key))
                 {
