@@ -80,29 +80,6 @@ public class DepthwiseConvTests
     public void OwnBiasOnlyGradientMatchesCpu(int n, int c, int length) =>
         With(DepthwiseKernels.Own, () => Compare(t => Ops.Conv1d(t[0], t[1], t[2], padding: 1, groups: c), [N(n, c, length), N(c, 1, 3), N(c)], noGrad: [1]));
 
-    // The new cases above reach the paths they are named for.
-    [Test]
-    public void SplitsAndVariants()
-    {
-        static DepthwiseConv Conv1(int n, int c, int length, int k, int pad) =>
-            new(n, c, new ConvAxis(1, 1), new ConvAxis(length, k, PadBefore: pad, PadAfter: pad));
-        var split = Conv1(4, 3, 2100, 3, 1);
-        Assert.That(split.Splits(withWeight: true), Is.GreaterThan(1), "2100 x 4 positions over 3 channels must split");
-        Assert.That(split.Splits(withWeight: false), Is.GreaterThan(1), "bias only, same shape");
-        Assert.That(Conv1(2, 3, 30, 17, 8).Splits(withWeight: true), Is.EqualTo(1), "a small shape needs no partials");
-        var k5 = new DepthwiseConv(2, 2, new ConvAxis(48, 5, PadBefore: 2, PadAfter: 2), new ConvAxis(48, 5, PadBefore: 2, PadAfter: 2));
-        Assert.That(k5.Splits(withWeight: true), Is.GreaterThan(1), "5x5 over 48 x 48 x 2 positions must split");
-        Assert.That(split.Variant, Is.EqualTo("_i32_k3"));
-        Assert.That(k5.Variant, Is.EqualTo("_i32"));
-        var saved = DepthwiseConv.Int32Limit;
-        DepthwiseConv.Int32Limit = 0;
-        try { Assert.That(split.Variant, Is.EqualTo("_i64_k3")); }
-        finally { DepthwiseConv.Int32Limit = saved; }
-        // WaveKws's widest-channel layer (C = 512, length 5 -> 3) and its first (C = 32, 399 -> 397), batch 64.
-        Assert.That(Conv1(64, 512, 5, 3, 0).Splits(withWeight: true), Is.EqualTo(1));
-        Assert.That(32 * Conv1(64, 32, 399, 3, 0).Splits(withWeight: true), Is.GreaterThanOrEqualTo(264), "at least 2 blocks per SM of an H100");
-    }
-
     [Test]
     public void OwnMakesNoCudnnPlan()
     {
@@ -136,6 +113,34 @@ public class DepthwiseConvTests
                 Assert.That(conv.SearchMilliseconds(pass), Is.GreaterThanOrEqualTo(0f), $"{pass}: cuDNN's search time");
             }
         });
+    }
+}
+
+/// <summary>GPU-free: the host-side choices of the depthwise path (grid split, kernel variant) and COCHLEA_CUDA_DEPTHWISE's parsing.</summary>
+[NonParallelizable]   // sets DepthwiseConv.Int32Limit
+public class DepthwiseConvHostTests
+{
+    // DepthwiseConvTests' split, tap-group and 64-bit cases reach the paths they are named for.
+    [Test]
+    public void SplitsAndVariants()
+    {
+        static DepthwiseConv Conv1(int n, int c, int length, int k, int pad) =>
+            new(n, c, new ConvAxis(1, 1), new ConvAxis(length, k, PadBefore: pad, PadAfter: pad));
+        var split = Conv1(4, 3, 2100, 3, 1);
+        Assert.That(split.Splits(withWeight: true), Is.GreaterThan(1), "2100 x 4 positions over 3 channels must split");
+        Assert.That(split.Splits(withWeight: false), Is.GreaterThan(1), "bias only, same shape");
+        Assert.That(Conv1(2, 3, 30, 17, 8).Splits(withWeight: true), Is.EqualTo(1), "a small shape needs no partials");
+        var k5 = new DepthwiseConv(2, 2, new ConvAxis(48, 5, PadBefore: 2, PadAfter: 2), new ConvAxis(48, 5, PadBefore: 2, PadAfter: 2));
+        Assert.That(k5.Splits(withWeight: true), Is.GreaterThan(1), "5x5 over 48 x 48 x 2 positions must split");
+        Assert.That(split.Variant, Is.EqualTo("_i32_k3"));
+        Assert.That(k5.Variant, Is.EqualTo("_i32"));
+        var saved = DepthwiseConv.Int32Limit;
+        DepthwiseConv.Int32Limit = 0;
+        try { Assert.That(split.Variant, Is.EqualTo("_i64_k3")); }
+        finally { DepthwiseConv.Int32Limit = saved; }
+        // WaveKws's widest-channel layer (C = 512, length 5 -> 3) and its first (C = 32, 399 -> 397), batch 64.
+        Assert.That(Conv1(64, 512, 5, 3, 0).Splits(withWeight: true), Is.EqualTo(1));
+        Assert.That(32 * Conv1(64, 32, 399, 3, 0).Splits(withWeight: true), Is.GreaterThanOrEqualTo(264), "at least 2 blocks per SM of an H100");
     }
 
     [Test]
