@@ -2,8 +2,9 @@
 // asymmetric zero padding done in-kernel (no padded copies):
 //   x (N, C, H, W), w (C, 1, KH, KW), b (C) or null, y (N, C, OH, OW); 1-d convolutions are H = KH = 1.
 //   y[n, c, oy, ox] = b[c] + sum_{ky, kx} w[c, ky, kx] * x[n, c, oy*sh - top + ky*dh, ox*sw - left + kx*dw]
-// (x read as 0 outside [0, H) x [0, W)). Why our own kernels: cuDNN's grouped float32 depthwise convolution is
-// slow, so PyTorch runs its own depthwise kernels for float32 too. All deterministic, no atomics: every output
+// (x read as 0 outside [0, H) x [0, W)). Why our own kernels: PyTorch sends float32 depthwise convolutions to its own
+// kernels, not cuDNN (ConvParams::use_cudnn_depthwise takes cuDNN for FP16 only); which is faster here is not yet
+// measured, so CudaOptions.DepthwiseKernels.Auto times both per shape. All deterministic, no atomics: every output
 // element is written by one thread (forward, backward data) or by fixed-order sums (backward weight).
 // Threads run along W (ox / ix fastest), so neighbouring threads touch neighbouring addresses.
 //

@@ -2,8 +2,8 @@
 // (CudaDevice.Convolution), asymmetric padding applied explicitly (ConvPlan), bias through cudnnAddTensor.
 //   forward  y = conv(pad(x), W) + b;  backward dx = crop(conv^T(dy, W)), dW = conv_w(pad(x), dy), db = sum dy
 // Depthwise convolutions (groups == C_in == C_out) may run our native/cuda/depthwise.cu kernels instead, per
-// CudaOptions.DepthwiseKernels: cuDNN's grouped float32 depthwise is weak, which is why PyTorch uses its own
-// kernels for float32 depthwise. The choice is host-side state only (kept with the cuDNN plan under Auto).
+// CudaOptions.DepthwiseKernels: PyTorch runs its own kernels, not cuDNN, for float32 depthwise (cuDNN only for FP16);
+// Auto times ours against cuDNN per shape and pass, as neither has been measured on a GPU here. The choice is host-side state only (kept with the cuDNN plan under Auto).
 using Cochlea.Autograd;
 using Cochlea.Cuda;
 using Cochlea.Cuda.Cudnn;
