@@ -76,6 +76,20 @@ public sealed unsafe partial class Tensor
         return h;
     }
 
+    /// <summary>
+    /// Starts copying this float32 tensor's elements to the host and returns without waiting; <see cref="PendingArray.Wait"/>
+    /// returns them, waiting only for the work queued before this call. A loop reads step k's loss after enqueuing step
+    /// k+1 this way and the GPU never runs dry (<see cref="ToArray"/> there would wait for step k+1 too). On the CPU the
+    /// elements are read at once. The tensor may be disposed right after this returns.
+    /// </summary>
+    public PendingArray ReadLater()
+    {
+        if (DType != DType.Float32) throw new InvalidOperationException($"ReadLater: {Describe()} is {DType}; it reads float32 tensors.");
+        if (Device.IsCpu) return new PendingArray(ToArray());
+        using var c = ContiguousRaw();
+        return new PendingArray(CudaBackend.Get(Device.Index).ReadLater(c.DevicePtr, c.Numel * sizeof(float)), checked((int)c.Numel));
+    }
+
     /// <summary>Element <paramref name="offset"/> (in elements from element [0,...,0]) of a CUDA tensor, read back as a float.</summary>
     float ReadDeviceElement(long offset)
     {
