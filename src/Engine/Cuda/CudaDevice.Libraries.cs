@@ -1,6 +1,7 @@
 // The per-device library state of cuBLAS and cuDNN: handles created on first use and bound to the compute
 // stream, a workspace grown as needed from the caching allocator, the cuDNN descriptors per shape (convolutions with
-// their algorithms, batch norms, poolings; kept for the device's lifetime, as the handle), and a device vector of ones
+// their algorithms, batch norms, poolings; the CudaOptions.CudnnCacheCapacity most recently used shapes of each
+// kind, LruCache), and a device vector of ones
 // (bias broadcasts and sums as rank-1 GEMMs). Nothing here loads a library until used.
 using Cochlea.Cuda.Cublas;
 using Cochlea.Cuda.Cudnn;
@@ -14,9 +15,9 @@ public sealed unsafe partial class CudaDevice
     CudnnHandle? _cudnn;
     ulong _workspace, _ones;
     long _workspaceBytes, _onesCount;
-    readonly Dictionary<ConvKey, CudnnConvolution> _convolutions = new();
-    readonly Dictionary<BatchNormKey, CudnnBatchNorm> _batchNorms = new();
-    readonly Dictionary<PoolKey, CudnnPooling> _poolings = new();
+    readonly LruCache<ConvKey, CudnnConvolution> _convolutions = new();
+    readonly LruCache<BatchNormKey, CudnnBatchNorm> _batchNorms = new();
+    readonly LruCache<PoolKey, CudnnPooling> _poolings = new();
 
     /// <summary>The device's cuBLAS handle (created on first use, on <see cref="Stream"/>), with the math mode of <see cref="CudaOptions.AllowTf32"/> applied.</summary>
     internal CublasHandle Cublas
@@ -75,28 +76,27 @@ public sealed unsafe partial class CudaDevice
         }
     }
 
-    /// <summary>The cuDNN descriptors and algorithms of one convolution shape, made on first use and kept (one algorithm search per shape and pass).</summary>
-    internal CudnnConvolution Convolution(in ConvKey key) => Cached(_convolutions, key, static k => new CudnnConvolution(k));
+    // The cuDNN caches: a lease per lookup, disposed by the caller once its calls with the value are enqueued (an
+    // eviction meanwhile destroys the descriptors only then). Ops look up again in their backward rather than keep a
+    // value from the forward: the shape may have been evicted in between.
 
-    /// <summary>The cuDNN descriptors of one batch-norm shape, made on first use and kept.</summary>
-    internal CudnnBatchNorm BatchNorm(in BatchNormKey key) => Cached(_batchNorms, key, static k => new CudnnBatchNorm(k));
+    /// <summary>The cuDNN descriptors and algorithms of one convolution shape, made on first use and kept while among the <see cref="CudaOptions.CudnnCacheCapacity"/> most recent (one algorithm search per shape and pass while kept).</summary>
+    internal LruCache<ConvKey, CudnnConvolution>.Lease Convolution(in ConvKey key) =>
+        _convolutions.Get(key, CudaOptions.CudnnCacheCapacity, static k => new CudnnConvolution(k));
 
-    /// <summary>The cuDNN descriptors of one pooling shape, made on first use and kept.</summary>
-    internal CudnnPooling Pooling(in PoolKey key) => Cached(_poolings, key, static k => new CudnnPooling(k));
+    /// <summary>The cuDNN descriptors of one batch-norm shape, made on first use and kept while recent.</summary>
+    internal LruCache<BatchNormKey, CudnnBatchNorm>.Lease BatchNorm(in BatchNormKey key) =>
+        _batchNorms.Get(key, CudaOptions.CudnnCacheCapacity, static k => new CudnnBatchNorm(k));
+
+    /// <summary>The cuDNN descriptors of one pooling shape, made on first use and kept while recent.</summary>
+    internal LruCache<PoolKey, CudnnPooling>.Lease Pooling(in PoolKey key) =>
+        _poolings.Get(key, CudaOptions.CudnnCacheCapacity, static k => new CudnnPooling(k));
 
     /// <summary>Shapes held by the cuDNN caches (convolutions, batch norms, poolings): tests see hits as no growth.</summary>
-    internal (int Convolutions, int BatchNorms, int Poolings) CudnnCacheCounts
-    {
-        get { lock (_libraryLock) return (_convolutions.Count, _batchNorms.Count, _poolings.Count); }
-    }
+    internal (int Convolutions, int BatchNorms, int Poolings) CudnnCacheCounts =>
+        (_convolutions.Statistics.Count, _batchNorms.Statistics.Count, _poolings.Statistics.Count);
 
-    // One lookup of a per-shape cache under the library lock; the value is made there on a miss (host calls only).
-    T Cached<TKey, T>(Dictionary<TKey, T> cache, in TKey key, Func<TKey, T> make) where TKey : notnull
-    {
-        lock (_libraryLock)
-        {
-            if (!cache.TryGetValue(key, out var v)) cache[key] = v = make(key);
-            return v;
-        }
-    }
+    /// <summary>Hits, misses, evictions and size of each cuDNN cache.</summary>
+    internal (LruStatistics Convolutions, LruStatistics BatchNorms, LruStatistics Poolings) CudnnCacheStatistics =>
+        (_convolutions.Statistics, _batchNorms.Statistics, _poolings.Statistics);
 }

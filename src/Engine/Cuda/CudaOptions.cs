@@ -25,6 +25,25 @@ public static class CudaOptions
     /// </summary>
     public static bool AllowTf32 { get; set; }
 
+    /// <summary>The default of <see cref="CudnnCacheCapacity"/>.</summary>
+    public const int DefaultCudnnCacheCapacity = 256;
+
+    static int _cudnnCacheCapacity = DefaultCudnnCacheCapacity;
+
+    /// <summary>
+    /// How many shapes each per-device cuDNN cache keeps (convolutions with their algorithm choices, batch norms,
+    /// poolings; 256 each by default). Beyond it the least recently used shape is dropped and its descriptors destroyed;
+    /// seeing that shape again rebuilds them (and for a convolution searches its algorithms again). A training loop of a
+    /// fixed model uses a few dozen shapes; raise it when many input lengths or batch sizes recur, so they stay searched.
+    /// Takes effect at the next lookup.
+    /// </summary>
+    public static int CudnnCacheCapacity
+    {
+        get => _cudnnCacheCapacity;
+        set => _cudnnCacheCapacity = value >= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, $"CudaOptions.CudnnCacheCapacity must be at least 1 (shapes per cuDNN cache); the default is {DefaultCudnnCacheCapacity}.");
+    }
+
     static DepthwiseKernels? _depthwise;
 
     /// <summary>

@@ -15,7 +15,7 @@ public class CudnnCacheTests
     // A shuffled ramp: no ties, so max pooling picks the same element on every device.
     static float[] Distinct(int n) => Enumerable.Range(0, n).Select(i => (i - n / 2) * 0.01f).OrderBy(_ => Rng.Next()).ToArray();
 
-    sealed record Case(string Name, int[] Shape, Func<Tensor, Tensor> Op);
+    internal sealed record Case(string Name, int[] Shape, Func<Tensor, Tensor> Op);
 
     // Output and input gradient of each case on `device`: forwards in order, then backwards in reverse (each backward
     // after every forward), so any state one shape left in a shared descriptor would reach the other.
@@ -34,7 +34,7 @@ public class CudnnCacheTests
         return cases.Select((_, i) => (ys[i].To(Device.Cpu).ToArray(), xs[i].Grad!.To(Device.Cpu).ToArray())).ToArray();
     }
 
-    static void InterleavedMatchAloneAndCpu(Case[] cases, float rtol, float atol)
+    internal static void InterleavedMatchAloneAndCpu(Case[] cases, float rtol, float atol)
     {
         GpuTest.RequireGpu();
         var inputs = cases.Select(c => Distinct(c.Shape.Aggregate(1, (a, b) => a * b))).ToArray();

@@ -106,7 +106,8 @@ public class DepthwiseConvTests
         {
             Compare(t => Ops.Conv1d(t[0], t[1], t[2], stride: 2, padding: ConvPadding.Same, groups: 11), [N(3, 11, 41), N(11, 1, 3), N(11)]);
             var ax = ConvAxis.Create(PaddingMode.Same, 41, 3, stride: 2);
-            var conv = dev.Convolution(ConvPlan.Create(3, 11, 11, 11, new ConvAxis(1, 1), ax, CudaOptions.AllowTf32).Key);
+            using var lease = dev.Convolution(ConvPlan.Create(3, 11, 11, 11, new ConvAxis(1, 1), ax, CudaOptions.AllowTf32).Key);
+            var conv = lease.Value;
             foreach (var pass in new[] { ConvPass.Forward, ConvPass.BackwardData, ConvPass.BackwardFilter })
             {
                 Assert.That(conv.OwnDepthwise(pass), Is.Not.Null, $"{pass}: Auto made no choice");

@@ -56,7 +56,7 @@ public class ModelGpuTests
 
     // Two Adam steps (train mode: dropout masks are the same Philox streams on both devices) of the same model on the
     // CPU and on the GPU: losses, every gradient (which must stay on the GPU), the updated parameters, the BN counters.
-    static void CompareTrainingSteps(Module cpu, Module gpu, Tensor x, Tensor y)
+    internal static void CompareTrainingSteps(Module cpu, Module gpu, Tensor x, Tensor y)
     {
         gpu.To(GpuTest.Cuda);
         cpu.Train(); gpu.Train();

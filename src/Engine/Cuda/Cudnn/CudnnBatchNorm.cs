@@ -1,5 +1,5 @@
 // One batch-norm shape on cuDNN (spatial mode): the descriptors of x (N, C, spatial, 1) and of the per-channel
-// vectors (1, C, 1, 1), made once per shape and kept per device (CudaDevice.BatchNorm), so that a training step's
+// vectors (1, C, 1, 1), made once per shape and kept per device while recent (CudaDevice.BatchNorm, an LRU), so that a training step's
 // forward and backward calls are the cuDNN computations only. Why: creating, setting and destroying them per call
 // was 4 host calls per batch norm and pass (WaveKws: 224 of its 412 cuDNN calls a step). Read-only after
 // construction, so one instance serves any thread.

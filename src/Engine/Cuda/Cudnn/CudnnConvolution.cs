@@ -1,6 +1,7 @@
 // One convolution shape on cuDNN: its descriptors, and for each pass the algorithm found once by
 // cudnnFind*AlgorithmEx (timed trials on the real buffers, fastest successful one kept) with the workspace it needs,
-// taken from the device's cached workspace. Cached per device by ConvKey (CudaDevice.Convolution). An algorithm runs
+// taken from the device's cached workspace (one per device, not per shape: an evicted shape holds no device memory).
+// Cached per device by ConvKey (CudaDevice.Convolution, least recently used shapes dropped and disposed). An algorithm runs
 // with the math type its search reported: the key's (CudaOptions.AllowTf32, part of the key) on the descriptor the
 // search used, any other on a descriptor made once with it. So no call sets a math type (that was 80
 // cudnnSetConvolutionMathType calls per WaveKws step) and a pass on another thread never sees it changed.
@@ -19,16 +20,11 @@ internal sealed unsafe class CudnnConvolution : IDisposable
     readonly CudnnFilterDescriptor _w;
     readonly CudnnConvolutionDescriptor _conv;   // the key's math type; the searches run on it
     readonly CudnnConvolutionDescriptor?[] _otherMath = new CudnnConvolutionDescriptor?[4];   // by cudnnMathType_t, made on demand
-    ConvAlgoChoice? _forward, _backwardData, _backwardFilter;
+    readonly ConvAlgoChoice?[] _choices = new ConvAlgoChoice?[3];   // by ConvPass, searched on the pass's first call
     readonly bool?[] _ownDepthwise = new bool?[3];   // by ConvPass: DepthwiseKernels.Auto's choice, null until timed
 
     /// <summary>The time cuDNN's search measured for the algorithm it chose for <paramref name="pass"/> (ms); null before that pass first ran.</summary>
-    public float? SearchMilliseconds(ConvPass pass) => (pass switch
-    {
-        ConvPass.Forward => _forward,
-        ConvPass.BackwardData => _backwardData,
-        _ => _backwardFilter,
-    })?.Milliseconds;
+    public float? SearchMilliseconds(ConvPass pass) => _choices[(int)pass]?.Milliseconds;
 
     /// <summary>For a depthwise key under DepthwiseKernels.Auto: true when our kernel won the timing of <paramref name="pass"/>, false when cuDNN did, null before it was timed. Kept here so the choice is made once per shape and pass.</summary>
     public ref bool? OwnDepthwise(ConvPass pass) => ref _ownDepthwise[(int)pass];
@@ -60,45 +56,49 @@ internal sealed unsafe class CudnnConvolution : IDisposable
     }
 
     /// <summary>y = conv(x, w) (beta 0).</summary>
-    public void Forward(CudaDevice dev, ulong x, ulong w, ulong y)
-    {
-        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
-        Run(dev, ref _forward, ConvPass.Forward, "cudnnConvolutionForward",
-            (h, n, p, ws) => CudnnNative.FindConvolutionForwardAlgorithmEx(h, xd, x, wd, w, cd, yd, y, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
-            (h, conv, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionForward(h, one, xd, x, wd, w, conv, algo, ws, bytes, zero, yd, y));
-    }
+    public void Forward(CudaDevice dev, ulong x, ulong w, ulong y) => Run(dev, ConvPass.Forward, x, w, y);
 
     /// <summary>dx = conv^T(dy, w) (beta 0).</summary>
-    public void BackwardData(CudaDevice dev, ulong w, ulong dy, ulong dx)
-    {
-        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
-        Run(dev, ref _backwardData, ConvPass.BackwardData, "cudnnConvolutionBackwardData",
-            (h, n, p, ws) => CudnnNative.FindConvolutionBackwardDataAlgorithmEx(h, wd, w, yd, dy, cd, xd, dx, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
-            (h, conv, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardData(h, one, wd, w, yd, dy, conv, algo, ws, bytes, zero, xd, dx));
-    }
+    public void BackwardData(CudaDevice dev, ulong w, ulong dy, ulong dx) => Run(dev, ConvPass.BackwardData, w, dy, dx);
 
     /// <summary>dw = sum over the batch of dy (x) x (beta 0).</summary>
-    public void BackwardFilter(CudaDevice dev, ulong x, ulong dy, ulong dw)
+    public void BackwardFilter(CudaDevice dev, ulong x, ulong dy, ulong dw) => Run(dev, ConvPass.BackwardFilter, x, dy, dw);
+
+    // The descriptors of a pass's two inputs and its output, in the order cuDNN's calls take them:
+    // forward (x, w -> y), backward data (w, dy -> dx), backward filter (x, dy -> dw).
+    (nint A, nint B, nint Out) Descriptors(ConvPass pass) => pass switch
     {
-        nint xd = _x.Raw, wd = _w.Raw, cd = _conv.Raw, yd = _y.Raw;
-        Run(dev, ref _backwardFilter, ConvPass.BackwardFilter, "cudnnConvolutionBackwardFilter",
-            (h, n, p, ws) => CudnnNative.FindConvolutionBackwardFilterAlgorithmEx(h, xd, x, yd, dy, cd, wd, dw, MaxAlgorithms, n, p, ws, (nuint)SearchWorkspaceBytes),
-            (h, conv, one, zero, algo, ws, bytes) => CudnnNative.ConvolutionBackwardFilter(h, one, xd, x, yd, dy, conv, algo, ws, bytes, zero, wd, dw));
-    }
+        ConvPass.Forward => (_x.Raw, _w.Raw, _y.Raw),
+        ConvPass.BackwardData => (_w.Raw, _y.Raw, _x.Raw),
+        _ => (_x.Raw, _y.Raw, _w.Raw),
+    };
 
-    delegate int Find(nint handle, int* returned, CudnnAlgoPerf* perf, ulong workspace);
-    delegate int Exec(nint handle, nint convDesc, float* one, float* zero, int algo, ulong workspace, nuint workspaceBytes);
-
-    // One pass: the algorithm from the cache slot (searched on first use), the descriptor of its math type, its workspace, then the call.
-    void Run(CudaDevice dev, ref ConvAlgoChoice? slot, ConvPass pass, string call, Find find, Exec exec)
+    // One pass on inputs a, b into output `o` (see Descriptors): the algorithm from the pass's slot (searched on first
+    // use), the descriptor of its math type, its workspace, then the call. A switch, not delegates: nothing allocated per call.
+    void Run(CudaDevice dev, ConvPass pass, ulong a, ulong b, ulong o)
     {
         nint h = dev.Cudnn.Raw;
-        var a = slot ??= Choose(dev, h, pass, find);
-        nint conv = DescriptorFor(a.MathType);
-        ulong ws = a.WorkspaceBytes > 0 ? dev.Workspace(a.WorkspaceBytes) : 0;
+        var (ad, bd, od) = Descriptors(pass);
+        var c = _choices[(int)pass] ??= Choose(dev, h, pass, a, b, o);
+        nint conv = DescriptorFor(c.MathType);
+        ulong ws = c.WorkspaceBytes > 0 ? dev.Workspace(c.WorkspaceBytes) : 0;
+        nuint bytes = (nuint)c.WorkspaceBytes;
         float one = 1f, zero = 0f;
-        Cudnn.Check(exec(h, conv, &one, &zero, a.Algo, ws, (nuint)a.WorkspaceBytes), $"{call}(algo {a.Algo}, {a.WorkspaceBytes} B workspace) for {_key}");
+        int status = pass switch
+        {
+            ConvPass.Forward => CudnnNative.ConvolutionForward(h, &one, ad, a, bd, b, conv, c.Algo, ws, bytes, &zero, od, o),
+            ConvPass.BackwardData => CudnnNative.ConvolutionBackwardData(h, &one, ad, a, bd, b, conv, c.Algo, ws, bytes, &zero, od, o),
+            _ => CudnnNative.ConvolutionBackwardFilter(h, &one, ad, a, bd, b, conv, c.Algo, ws, bytes, &zero, od, o),
+        };
+        Cudnn.Check(status, $"{CallName(pass)}(algo {c.Algo}, {c.WorkspaceBytes} B workspace) for {_key}");
     }
+
+    static string CallName(ConvPass pass) => pass switch
+    {
+        ConvPass.Forward => "cudnnConvolutionForward",
+        ConvPass.BackwardData => "cudnnConvolutionBackwardData",
+        _ => "cudnnConvolutionBackwardFilter",
+    };
 
     /// <summary>y[n, k, ...] += bias[k].</summary>
     public void AddBias(CudaDevice dev, ulong bias, ulong y)
@@ -114,13 +114,22 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         Cudnn.Check(CudnnNative.ConvolutionBackwardBias(dev.Cudnn.Raw, &one, _y.Raw, dy, &zero, _bias.Raw, db), "cudnnConvolutionBackwardBias");
     }
 
-    // Runs the timed search once; results come sorted by time, the first that ran is kept.
-    ConvAlgoChoice Choose(CudaDevice dev, nint h, ConvPass pass, Find find)
+    // Runs the timed search once, on the pass's real buffers; results come sorted by time, the first that ran is kept.
+    ConvAlgoChoice Choose(CudaDevice dev, nint h, ConvPass pass, ulong a, ulong b, ulong o)
     {
         var perf = stackalloc CudnnAlgoPerf[MaxAlgorithms];
         int returned = 0;
         ulong ws = dev.Workspace(SearchWorkspaceBytes);
-        Cudnn.Check(find(h, &returned, perf, ws), $"cudnnFindConvolution{pass}AlgorithmEx for {_key}");
+        var (ad, bd, od) = Descriptors(pass);
+        nint cd = _conv.Raw;
+        var wsBytes = (nuint)SearchWorkspaceBytes;
+        int status = pass switch
+        {
+            ConvPass.Forward => CudnnNative.FindConvolutionForwardAlgorithmEx(h, ad, a, bd, b, cd, od, o, MaxAlgorithms, &returned, perf, ws, wsBytes),
+            ConvPass.BackwardData => CudnnNative.FindConvolutionBackwardDataAlgorithmEx(h, ad, a, bd, b, cd, od, o, MaxAlgorithms, &returned, perf, ws, wsBytes),
+            _ => CudnnNative.FindConvolutionBackwardFilterAlgorithmEx(h, ad, a, bd, b, cd, od, o, MaxAlgorithms, &returned, perf, ws, wsBytes),
+        };
+        Cudnn.Check(status, $"cudnnFindConvolution{pass}AlgorithmEx for {_key}");
         for (int i = 0; i < returned; i++)
             if (perf[i].Status == 0) return new ConvAlgoChoice(perf[i].Algo, (long)perf[i].Memory, (CudnnMathType)perf[i].MathType, perf[i].Time);
         throw new CudaException($"cuDNN found no {pass} algorithm for {_key} within a {SearchWorkspaceBytes >> 20} MB workspace ({returned} tried).");

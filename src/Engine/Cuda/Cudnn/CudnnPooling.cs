@@ -1,5 +1,5 @@
 // One pooling shape on cuDNN: the pooling descriptor and the descriptors of x (N, C, InH, InW) and y (N, C, OutH, OutW),
-// made once per shape and kept per device (CudaDevice.Pooling); forward and backward use the same ones. Why: creating,
+// made once per shape and kept per device while recent (CudaDevice.Pooling, an LRU); the backward looks the shape up again. Why: creating,
 // setting and destroying three descriptors per call was 9 host calls per pooling and pass. Read-only after
 // construction, so one instance serves any thread.
 namespace Cochlea.Cuda.Cudnn;

@@ -21,10 +21,12 @@ public static unsafe partial class Ops
         var xc = x.ContiguousRaw();   // kept for backward
         // cuDNN needs scale and bias: ones (the device's shared vector, only read) and zeros stand in for null.
         ulong scale = weight?.DevicePtr ?? dev.Ones(c);
-        var bn = dev.BatchNorm(new BatchNormKey(n, c, spatial));   // descriptors made once per shape, shared with backward
+        var key = new BatchNormKey(n, c, spatial);
         Tensor mean, stat;   // training: saved mean and inverse std; eval: copies of the running mean and variance
+        using (var lease = dev.BatchNorm(key))   // descriptors made once per shape while it stays cached
         using (var zeros = bias is null ? CudaTensors.Zeros(dev, c) : null)
         {
+            var bn = lease.Value;
             ulong shift = (bias ?? zeros!).DevicePtr;
             mean = CudaTensors.Empty(x.Device, c);
             stat = CudaTensors.Empty(x.Device, c);
@@ -43,18 +45,26 @@ public static unsafe partial class Ops
             }
         }
 
-        var inputs = new List<Tensor> { x };
-        if (weight is not null) inputs.Add(weight);
-        if (bias is not null) inputs.Add(bias);
-        return BackwardPass.Record(y, "batch_norm", inputs.ToArray(), g =>
+        Tensor[] inputs = (weight, bias) switch
+        {
+            (null, null) => [x],
+            (null, _) => [x, bias],
+            (_, null) => [x, weight],
+            _ => [x, weight, bias],
+        };
+        return BackwardPass.Record(y, "batch_norm", inputs, g =>
         {
             using var gc = g.ContiguousRaw();
             var dx = CudaTensors.Empty(x.Device, x.ShapeArray);
             var dgamma = CudaTensors.Empty(x.Device, c);
             var dbeta = CudaTensors.Empty(x.Device, c);
             if (training)
-                bn.Backward(dev, xc.DevicePtr, gc.DevicePtr, dx.DevicePtr, weight?.DevicePtr ?? dev.Ones(c), dgamma.DevicePtr, dbeta.DevicePtr,
+            {
+                // Looked up again, not kept from the forward: the shape may have been evicted since.
+                using var lease = dev.BatchNorm(key);
+                lease.Value.Backward(dev, xc.DevicePtr, gc.DevicePtr, dx.DevicePtr, weight?.DevicePtr ?? dev.Ones(c), dgamma.DevicePtr, dbeta.DevicePtr,
                     eps, mean.DevicePtr, stat.DevicePtr);
+            }
             else
             {
                 ulong px = xc.DevicePtr, pg = gc.DevicePtr, pdx = dx.DevicePtr, pgam = weight?.DevicePtr ?? 0, pm = mean.DevicePtr, pv = stat.DevicePtr;
@@ -64,10 +74,15 @@ public static unsafe partial class Ops
                 void** args = stackalloc void*[] { &px, &pg, &pdx, &nn, &cc, &ss, &pgam, &pm, &pv, &e, &pdg, &pdb };
                 dev.Launch("batch_norm_eval_backward_f32", new Dim3((uint)c), new Dim3(256), 0, args);
             }
-            var r = new List<Tensor?> { dx };
-            if (weight is not null) r.Add(dgamma); else dgamma.Dispose();
-            if (bias is not null) r.Add(dbeta); else dbeta.Dispose();
-            return r.ToArray();
+            if (weight is null) dgamma.Dispose();
+            if (bias is null) dbeta.Dispose();
+            return (weight, bias) switch
+            {
+                (null, null) => [dx],
+                (null, _) => [dx, dbeta],
+                (_, null) => [dx, dgamma],
+                _ => [dx, dgamma, dbeta],
+            };
         });
     }
 }

@@ -19,28 +19,25 @@ public static unsafe partial class Ops
         int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0);
         if ((long)n * cin * cout == 0) return CudaTensors.EmptyViaCpu(x.Device, t => ConvCore(t[0]!, t[1]!, t[2], ah, aw, groups, name), x, weight, bias);
         var plan = ConvPlan.Create(n, cin, cout, groups, ah, aw, CudaOptions.AllowTf32);
-        var k = plan.Key;
         bool depthwise = groups == cin && cout == cin;
         var mode = depthwise ? CudaOptions.DepthwiseKernels : DepthwiseKernels.Cudnn;
         var own = depthwise ? new DepthwiseConv(n, cin, ah, aw) : default;
-        var conv = mode == DepthwiseKernels.Own ? null : dev.Convolution(k);   // Own: no cuDNN descriptors at all
         var outShape = name == "conv1d" ? new[] { n, cout, aw.Out } : new[] { n, cout, ah.Out, aw.Out };
         var y = CudaTensors.Empty(x.Device, outShape);
+        using (var lease = mode == DepthwiseKernels.Own ? default : dev.Convolution(plan.Key))   // Own: no cuDNN descriptors at all
         using (var xc = x.ContiguousRaw())
         using (var wc = weight.ContiguousRaw())
         using (var bc = bias?.ContiguousRaw())
         {
-            RunPass(dev, mode, conv, ConvPass.Forward,
-                () => own.Forward(dev, xc.DevicePtr, wc.DevicePtr, bc?.DevicePtr ?? 0, y.DevicePtr),
-                () =>
-                {
-                    using (var xp = plan.NeedsPad ? ConvPadInput(dev, xc, plan) : null) conv!.Forward(dev, (xp ?? xc).DevicePtr, wc.DevicePtr, y.DevicePtr);
-                    if (bc is not null) conv!.AddBias(dev, bc.DevicePtr, y.DevicePtr);
-                });
+            var conv = mode == DepthwiseKernels.Own ? null : lease.Value;
+            RunPass(new ConvCall(dev, own, conv, plan, X: xc, W: wc, Dy: null, Bias: bc?.DevicePtr ?? 0, Out: y), mode, ConvPass.Forward);
         }
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return BackwardPass.Record(y, name, inputs, g =>
         {
+            // The shape's cuDNN state is looked up again, not kept from the forward: it may have been evicted since.
+            using var lease = mode == DepthwiseKernels.Own ? default : dev.Convolution(plan.Key);
+            var conv = mode == DepthwiseKernels.Own ? null : lease.Value;
             using var gc = g.ContiguousRaw();
             Tensor? dx = null, dw = null, db = null;
             bool wantDb = bias is not null && bias.RequiresGrad, dbDone = false;
@@ -48,70 +45,101 @@ public static unsafe partial class Ops
             if (x.RequiresGrad)
             {
                 using var wc = weight.ContiguousRaw();
-                var dxt = dx = CudaTensors.Empty(x.Device, x.ShapeArray);
-                RunPass(dev, mode, conv, ConvPass.BackwardData,
-                    () => own.BackwardData(dev, gc.DevicePtr, wc.DevicePtr, dxt.DevicePtr),
-                    () =>
-                    {
-                        if (!plan.NeedsPad) { conv!.BackwardData(dev, wc.DevicePtr, gc.DevicePtr, dxt.DevicePtr); return; }
-                        using var dxp = CudaTensors.Empty(x.Device, k.N, k.C, k.H, k.W);
-                        conv!.BackwardData(dev, wc.DevicePtr, gc.DevicePtr, dxp.DevicePtr);
-                        ConvPadCopy(dev, "conv_crop2d_f32", dxp.DevicePtr, dxt.DevicePtr, plan, ah.In, aw.In);
-                    });
+                dx = CudaTensors.Empty(x.Device, x.ShapeArray);
+                RunPass(new ConvCall(dev, own, conv, plan, X: null, W: wc, Dy: gc, Bias: 0, Out: dx), mode, ConvPass.BackwardData);
             }
             if (weight.RequiresGrad)
             {
-                var dwt = dw = CudaTensors.Empty(x.Device, weight.ShapeArray);
+                dw = CudaTensors.Empty(x.Device, weight.ShapeArray);
                 using var xc = x.ContiguousRaw();
                 // db rides along in our weight kernel whenever that one's result is kept.
-                dbDone = RunPass(dev, mode, conv, ConvPass.BackwardFilter,
-                    () => own.BackwardWeight(dev, xc.DevicePtr, gc.DevicePtr, dwt.DevicePtr, wantDb ? db!.DevicePtr : 0),
-                    () =>
-                    {
-                        using var xp = plan.NeedsPad ? ConvPadInput(dev, xc, plan) : null;
-                        conv!.BackwardFilter(dev, (xp ?? xc).DevicePtr, gc.DevicePtr, dwt.DevicePtr);
-                    }) && wantDb;
+                dbDone = RunPass(new ConvCall(dev, own, conv, plan, X: xc, W: null, Dy: gc, Bias: wantDb ? db!.DevicePtr : 0, Out: dw),
+                    mode, ConvPass.BackwardFilter) && wantDb;
             }
             if (wantDb && !dbDone)
             {
-                if (mode == DepthwiseKernels.Own || conv!.OwnDepthwise(ConvPass.BackwardFilter) is true) own.BackwardWeight(dev, 0, gc.DevicePtr, 0, db!.DevicePtr);
+                if (conv is null || conv.OwnDepthwise(ConvPass.BackwardFilter) is true) own.BackwardWeight(dev, 0, gc.DevicePtr, 0, db!.DevicePtr);
                 else conv.BackwardBias(dev, gc.DevicePtr, db!.DevicePtr);
             }
             return bias is null ? [dx, dw] : [dx, dw, db];
         });
     }
 
+    // The operands of one convolution pass (contiguous device tensors; null / 0 where the pass has none):
+    //   Forward        X (N, C, H, W), W, Bias (b or 0)  -> Out = y
+    //   BackwardData   W, Dy                             -> Out = dx
+    //   BackwardFilter X, Dy, Bias (db or 0; only our kernel fills it) -> Out = dw
+    // Conv is null when our kernel is forced (DepthwiseKernels.Own). A struct, so a pass allocates no closures.
+    readonly record struct ConvCall(CudaDevice Dev, DepthwiseConv Own, CudnnConvolution? Conv, ConvPlan Plan,
+        Tensor? X, Tensor? W, Tensor? Dy, ulong Bias, Tensor Out);
+
     // One pass of a convolution: cuDNN, or for a depthwise one our kernel per `mode`. Under Auto the first call of a
     // shape and pass runs cuDNN (whose search measures its best algorithm), then times our kernel on the same buffers
     // (one warm-up run, best of 3; it overwrites the outputs with its own complete result) and keeps the faster in
     // the plan. Returns true when our kernel's result is the one left in the outputs.
-    static bool RunPass(CudaDevice dev, DepthwiseKernels mode, CudnnConvolution? conv, ConvPass pass, Action own, Action cudnn)
+    static bool RunPass(in ConvCall c, DepthwiseKernels mode, ConvPass pass)
     {
-        if (mode == DepthwiseKernels.Own) { own(); return true; }
-        if (mode == DepthwiseKernels.Cudnn) { cudnn(); return false; }
-        ref bool? choice = ref conv!.OwnDepthwise(pass);
+        if (mode == DepthwiseKernels.Own) { OwnPass(c, pass); return true; }
+        if (mode == DepthwiseKernels.Cudnn) { CudnnPass(c, pass); return false; }
+        ref bool? choice = ref c.Conv!.OwnDepthwise(pass);
         if (choice is bool known)
         {
-            (known ? own : cudnn)();
+            if (known) OwnPass(c, pass); else CudnnPass(c, pass);
             return known;
         }
-        cudnn();
-        float cudnnMs = conv.SearchMilliseconds(pass) ?? float.MaxValue;
-        choice = BestOf3(dev, own) < cudnnMs;
+        CudnnPass(c, pass);
+        float cudnnMs = c.Conv.SearchMilliseconds(pass) ?? float.MaxValue;
+        choice = BestOf3(c, pass) < cudnnMs;
         return true;
     }
 
-    // GPU ms of `run`: one untimed warm-up (the first launch loads the module), then the fastest of 3 timed runs.
-    static float BestOf3(CudaDevice dev, Action run)
+    // A pass on our depthwise kernels.
+    static void OwnPass(in ConvCall c, ConvPass pass)
     {
-        run();
-        using var start = new CudaEvent(dev);
-        using var stop = new CudaEvent(dev);
+        switch (pass)
+        {
+            case ConvPass.Forward: c.Own.Forward(c.Dev, c.X!.DevicePtr, c.W!.DevicePtr, c.Bias, c.Out.DevicePtr); break;
+            case ConvPass.BackwardData: c.Own.BackwardData(c.Dev, c.Dy!.DevicePtr, c.W!.DevicePtr, c.Out.DevicePtr); break;
+            default: c.Own.BackwardWeight(c.Dev, c.X!.DevicePtr, c.Dy!.DevicePtr, c.Out.DevicePtr, c.Bias); break;
+        }
+    }
+
+    // A pass on cuDNN, with the plan's explicit padding of x (forward, filter) or cropping of dx (data).
+    static void CudnnPass(in ConvCall c, ConvPass pass)
+    {
+        var (dev, conv, plan) = (c.Dev, c.Conv!, c.Plan);
+        switch (pass)
+        {
+            case ConvPass.Forward:
+                using (var xp = plan.NeedsPad ? ConvPadInput(dev, c.X!, plan) : null) conv.Forward(dev, (xp ?? c.X!).DevicePtr, c.W!.DevicePtr, c.Out.DevicePtr);
+                if (c.Bias != 0) conv.AddBias(dev, c.Bias, c.Out.DevicePtr);
+                break;
+            case ConvPass.BackwardData:
+                if (!plan.NeedsPad) { conv.BackwardData(dev, c.W!.DevicePtr, c.Dy!.DevicePtr, c.Out.DevicePtr); break; }
+                var k = plan.Key;
+                using (var dxp = CudaTensors.Empty(c.Out.Device, k.N, k.C, k.H, k.W))
+                {
+                    conv.BackwardData(dev, c.W!.DevicePtr, c.Dy!.DevicePtr, dxp.DevicePtr);
+                    ConvPadCopy(dev, "conv_crop2d_f32", dxp.DevicePtr, c.Out.DevicePtr, plan, k.H - plan.PadTop - plan.PadBottom, k.W - plan.PadLeft - plan.PadRight);
+                }
+                break;
+            default:
+                using (var xp = plan.NeedsPad ? ConvPadInput(dev, c.X!, plan) : null) conv.BackwardFilter(dev, (xp ?? c.X!).DevicePtr, c.Dy!.DevicePtr, c.Out.DevicePtr);
+                break;
+        }
+    }
+
+    // GPU ms of our kernel for `pass`: one untimed warm-up (the first launch loads the module), then the fastest of 3 timed runs.
+    static float BestOf3(in ConvCall c, ConvPass pass)
+    {
+        OwnPass(c, pass);
+        using var start = new CudaEvent(c.Dev);
+        using var stop = new CudaEvent(c.Dev);
         float best = float.MaxValue;
         for (int i = 0; i < 3; i++)
         {
             start.Record();
-            run();
+            OwnPass(c, pass);
             stop.Record();
             best = Math.Min(best, stop.ElapsedMilliseconds(start));
         }

@@ -22,14 +22,15 @@ public static unsafe partial class Ops
         var shape = spatial == 2 ? new[] { n, c, ah.Out, aw.Out } : new[] { n, c, aw.Out };
         var y = CudaTensors.Empty(x.Device, shape);
         var xc = x.ContiguousRaw();   // kept: cuDNN's backward reads x and y
-        // Descriptors made once per shape and shared with the backward (cuDNN pads symmetrically: PadBefore both sides).
-        var pool = dev.Pooling(new PoolKey(max, n, c, ah.In, aw.In, ah.Out, aw.Out, ah.Kernel, aw.Kernel, ah.PadBefore, aw.PadBefore, ah.Stride, aw.Stride));
-        pool.Forward(dev, xc.DevicePtr, y.DevicePtr);
+        // Descriptors made once per shape while it stays cached (cuDNN pads symmetrically: PadBefore both sides).
+        var key = new PoolKey(max, n, c, ah.In, aw.In, ah.Out, aw.Out, ah.Kernel, aw.Kernel, ah.PadBefore, aw.PadBefore, ah.Stride, aw.Stride);
+        using (var lease = dev.Pooling(key)) lease.Value.Forward(dev, xc.DevicePtr, y.DevicePtr);
         return BackwardPass.Record(y, name, [x], g =>
         {
             using var gc = g.ContiguousRaw();
             var dx = CudaTensors.Empty(x.Device, x.ShapeArray);
-            pool.Backward(dev, xc.DevicePtr, y.DevicePtr, gc.DevicePtr, dx.DevicePtr);
+            // Looked up again, not kept from the forward: the shape may have been evicted since.
+            using (var lease = dev.Pooling(key)) lease.Value.Backward(dev, xc.DevicePtr, y.DevicePtr, gc.DevicePtr, dx.DevicePtr);
             return [dx];
         });
     }
