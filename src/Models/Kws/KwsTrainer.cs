@@ -363,8 +363,20 @@ public static class KwsTrainer
     {
         var clock = Stopwatch.StartNew();
         double lossSum = 0;
-        int correct = 0, seen = 0, step = 0, classes = model.Labels.Count;
+        int correct = 0, seen = 0, step = 0;
         model.Model.Train();
+        // On CUDA a step's loss and correct count are read after the next step is enqueued (LaggedStepStats), so the NaN
+        // check below stops one step late there, naming the step whose loss it was; nothing is checkpointed before the
+        // epoch's last step is read, so a step after the failing one never reaches a checkpoint.
+        using var stats = new LaggedStepStats(model.Device, model.Labels.Count);
+        void Report(StepStats r)
+        {
+            if (!float.IsFinite(r.Loss)) throw new InvalidOperationException($"the training loss became {r.Loss} at epoch {epoch}, step {r.Step}; lower --lr.");
+            lossSum += (double)r.Loss * r.Size;
+            correct += r.Correct;
+            seen += r.Size;
+            observer.BatchDone(new KwsBatchProgress(epoch, r.Step, loader.BatchesPerEpoch, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds));
+        }
         // The loader's epochs are 0-based; a batch depends only on (seed, epoch, index), so resumed runs see the same data.
         foreach (var batch in loader.Epoch(epoch - 1, ct))
             using (batch)
@@ -372,7 +384,8 @@ public static class KwsTrainer
                 using var scope = Tensor.Scope();
                 var logits = model.Logits(batch.AudioTensor());
                 var labels = batch.LabelTensor();
-                var loss = Loss.CrossEntropy(logits, labels.Device == model.Device ? labels : labels.To(model.Device), o.LabelSmoothing);
+                if (labels.Device != model.Device) labels = labels.To(model.Device);
+                var loss = Loss.CrossEntropy(logits, labels, o.LabelSmoothing);
                 if (teacher is not null && o.DistillWeight > 0)
                 {
                     Tensor teacherLogits;
@@ -382,15 +395,9 @@ public static class KwsTrainer
                 optimizer.ZeroGrad();
                 loss.Backward();
                 optimizer.Step();
-                float l = loss.Item();
-                if (!float.IsFinite(l)) throw new InvalidOperationException($"the training loss became {l} at epoch {epoch}, step {step + 1}; lower --lr.");
-                lossSum += (double)l * batch.Size;
-                var p = logits.ToArray();
-                for (int i = 0; i < batch.Size; i++) if (KwsTta.ArgMax(p, i, classes) == batch.Labels[i]) correct++;
-                seen += batch.Size;
-                step++;
-                observer.BatchDone(new KwsBatchProgress(epoch, step, loader.BatchesPerEpoch, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds));
+                if (stats.Push(++step, loss, logits, labels) is { } done) Report(done);
             }
+        if (stats.Finish() is { } final) Report(final);
         return (lossSum / Math.Max(1, seen), (double)correct / Math.Max(1, seen), clock.Elapsed.TotalSeconds);
     }
 

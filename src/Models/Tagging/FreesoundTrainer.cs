@@ -137,6 +137,17 @@ public static class FreesoundTrainer
             model.Train();
             double lossSum = 0;
             int correct = 0, seen = 0;
+            // On CUDA step s's loss and correct count are read after step s+1 is enqueued (LaggedStepStats): the NaN check
+            // stops one step late there, naming the step whose loss it was, and before any checkpoint of this epoch.
+            using var stats = new LaggedStepStats(o.Device, labels.Count);
+            void Report(StepStats r)
+            {
+                if (!float.IsFinite(r.Loss)) throw new InvalidOperationException($"the training loss became {r.Loss} at epoch {epoch}, step {r.Step}; lower --lr.");
+                lossSum += (double)r.Loss * r.Size;
+                correct += r.Correct;
+                seen += r.Size;
+                observer.StepDone(epoch, r.Step, steps, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds);
+            }
             for (int s = 0; s < steps; s++)
             {
                 var idx = perm[(s * o.BatchSize)..Math.Min(perm.Length, (s + 1) * o.BatchSize)];
@@ -149,14 +160,9 @@ public static class FreesoundTrainer
                 loss.Backward();
                 GradClip.ClipByGlobalNormTensor(model.Parameters(), o.ClipNorm);   // the norm stays on the device (no wait); the scope frees it
                 opt.Step();
-                float l = loss.Item();
-                if (!float.IsFinite(l)) throw new InvalidOperationException($"the training loss became {l} at epoch {epoch}, step {s + 1}; lower --lr.");
-                lossSum += (double)l * idx.Length;
-                var p = logits.ToArray();
-                for (int i = 0; i < idx.Length; i++) if (TaggingMetrics.Rank(p.AsSpan(i * labels.Count, labels.Count), set.Clips[idx[i]].Label) == 1) correct++;
-                seen += idx.Length;
-                observer.StepDone(epoch, s + 1, steps, lossSum / seen, (double)correct / seen, seen / clock.Elapsed.TotalSeconds);
+                if (stats.Push(s + 1, loss, logits, y) is { } done) Report(done);
             }
+            if (stats.Finish() is { } final) Report(final);
             double trainSeconds = clock.Elapsed.TotalSeconds;
             if (o.BatchNormCalibrationClips > 0) Recalibrate(model, waves, train, o, epoch);
 
