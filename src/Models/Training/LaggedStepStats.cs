@@ -1,11 +1,9 @@
 // A training step's loss and number of correct predictions, read back one step late on a GPU.
 // Why: reading step k's loss right after enqueuing it makes the host wait for step k at the end of every step, so the
 // GPU sits idle while the host prepares step k+1. Here step k's numbers are computed on the device (argmax == label,
-// summed there, so 2 floats come back instead of B x classes logits), packed into one tensor that outlives the step's
-// Tensor.Scope, and read after step k+1 is enqueued. On the CPU there is no queue to keep full: each step is read at once.
-// Limit (the engine's, src/Engine/Cuda): CudaDevice.CopyToHost queues its copy behind everything enqueued so far, so the
-// read of step k still waits for step k+1's queued work; the lag puts that wait after step k+1's host work, and a copy
-// enqueued at step k's end (an async read-back API the engine does not have yet) would let the queue stay full.
+// summed there, so 2 floats come back instead of B x classes logits), packed into one tensor whose copy to the host is
+// queued at step k's end (Tensor.ReadLater), and read after step k+1 is enqueued: that read waits for step k only, so
+// the GPU has step k+1 to run while the host prepares step k+2. On the CPU there is no queue: each step is read at once.
 namespace Cochlea.Models.Training;
 
 /// <summary>One training step's numbers as read back: its 1-based <paramref name="Step"/>, rows <paramref name="Size"/>,
@@ -21,7 +19,7 @@ public sealed class LaggedStepStats : IDisposable
 {
     readonly Device _device;
     readonly int _classes;
-    readonly Queue<(int Step, int Size, Tensor Pack)> _pending = new();
+    readonly Queue<(int Step, int Size, PendingArray Read)> _pending = new();
     Tensor? _classIds;   // (rows, classes) float, row r = 0..classes-1: turns int64 class indices into floats by gather
 
     /// <summary>For logits of <paramref name="classes"/> columns on <paramref name="device"/>.</summary>
@@ -51,7 +49,7 @@ public sealed class LaggedStepStats : IDisposable
         if (loss.Numel != 1) throw new ArgumentException($"step stats: the loss must have one element, got {loss.Describe()}.");
         if (logits.Device != _device || labels.Device != _device || loss.Device != _device)
             throw new ArgumentException($"step stats: loss, logits and labels must be on {_device}, got {loss.Device}, {logits.Device}, {labels.Device}.");
-        _pending.Enqueue((step, rows, Pack(loss, logits, labels)));
+        using (var pack = Pack(loss, logits, labels)) _pending.Enqueue((step, rows, pack.ReadLater()));
         return _pending.Count > Lag ? Read() : null;
     }
 
@@ -61,23 +59,22 @@ public sealed class LaggedStepStats : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        while (_pending.Count > 0) _pending.Dequeue().Pack.Dispose();
+        while (_pending.Count > 0) _pending.Dequeue().Read.Dispose();
         _classIds?.Dispose();
         _classIds = null;
     }
 
     StepStats Read()
     {
-        var (step, size, pack) = _pending.Dequeue();
-        try
+        var (step, size, read) = _pending.Dequeue();
+        using (read)
         {
-            var v = pack.ToArray();   // [loss, wrong rows]: one copy, one wait
+            var v = read.Wait();   // [loss, wrong rows]: copied when the step was pushed; waits for that step only
             return new StepStats(step, size, v[0], size - (int)v[1]);
         }
-        finally { pack.Dispose(); }
     }
 
-    // (2,) = [loss, rows whose argmax != label], kept past every scope until read; its temporaries are freed here.
+    // (2,) = [loss, rows whose argmax != label], out of this scope for the caller to queue its copy; the temporaries are freed here.
     // argmax takes the first maximal logit, as KwsTta.ArgMax and TaggingMetrics.Rank == 1 do (NaN logits differ, but
     // they make the loss NaN and the trainers stop on that).
     Tensor Pack(Tensor loss, Tensor logits, Tensor labels)

@@ -1,7 +1,7 @@
 // `train kws` on cuda:0 reads each step's loss and correct count one step late (LaggedStepStats): the per-batch progress
 // equals the CPU run's within float tolerance; on the host emulator with COCHLEA_EMU_STATS set, the progress of step s is
 // reported only after step s+1's optimizer update was enqueued (its Adam launches counted before the read), with one
-// read's waits per step; a NaN loss still stops the run with the CPU's message, naming the same step, before any
+// copy and no stream synchronisation per step; a NaN loss still stops the run with the CPU's message, naming the same step, before any
 // checkpoint. And LaggedStepStats itself on CUDA: null at the first push, then the previous step, the last at Finish.
 using System.Globalization;
 using Cochlea.Bench.Compare;
@@ -78,17 +78,19 @@ public class LaggedTrainingGpuTests
         TestContext.Out.WriteLine("wait counters at the last report: " + string.Join(", ", gpu.AtBatch[^1].Where(kv => kv.Key.StartsWith("wait\t", StringComparison.Ordinal)).Select(kv => $"{kv.Key[5..]} {kv.Value}")));
         for (int s = 1; s <= n; s++)
             Assert.That(enqueued[s - 1], Is.EqualTo(Math.Min(s + 1, n)), $"optimizer steps enqueued when step {s} was reported");
+        var streamSyncs = gpu.AtBatch.Select(c => Count(c, "wait\tcuStreamSynchronize")).ToArray();
         for (int s = 2; s <= n; s++)
         {
-            Assert.That(copies[s - 1] - copies[s - 2], Is.InRange(1, 2), $"device-to-host copies between the reports of steps {s - 1} and {s}: the (loss, wrong) pair, and the device-check slots when a kernel deferred a check");
+            Assert.That(copies[s - 1] - copies[s - 2], Is.EqualTo(s < n ? 1 : 0), $"device-to-host copies between the reports of steps {s - 1} and {s}: step {s + 1}'s (loss, wrong) pair, queued at its end (none after the last step)");
             Assert.That(waits[s - 1] - waits[s - 2], Is.LessThanOrEqualTo(MaxWaitsPerStep), $"host waits between the reports of steps {s - 1} and {s}");
+            Assert.That(streamSyncs[s - 1] - streamSyncs[s - 2], Is.Zero, $"stream synchronisations between the reports of steps {s - 1} and {s}: the read waits for its own step's copy only");
         }
     }
 
-    // Per step: the read's two (its copy's cuEventSynchronize, and the deferred device-check slot read every
-    // synchronisation does: CudaDevice.DeferCheck) and the staging chunks' reuse waits of the step's two uploads (features
-    // and labels; their last copies were queued before the previous read, so these return at once).
-    const int MaxWaitsPerStep = 4;
+    // Per step: the read's cuEventSynchronize on its own copy (queued at the step's end, Tensor.ReadLater) and the
+    // staging chunks' reuse waits of the step's two uploads (features and labels; their last copies were queued a step
+    // earlier, so these do not drain the queue either).
+    const int MaxWaitsPerStep = 3;
 
     [Test]
     public void ANanLossOnCudaStopsWithTheCpusMessageBeforeAnyCheckpoint()
