@@ -12,6 +12,7 @@
 #include <new>
 #include <vector>
 
+#include "emu_gemm.h"
 #include "emu_stats.h"
 
 extern "C" {
@@ -161,17 +162,6 @@ const char *cublasGetStatusString(cublasStatus_t status) {
 
 namespace {
 
-// Round to TF32 (8-bit exponent, 10-bit mantissa, round to nearest even), as tensor cores read float inputs.
-float tf32(float v) {
-    uint32_t b;
-    std::memcpy(&b, &v, 4);
-    if ((b & 0x7f800000u) == 0x7f800000u) return v;  // inf / NaN unchanged
-    b += 0x0fffu + ((b >> 13) & 1u);
-    b &= 0xffffe000u;
-    std::memcpy(&v, &b, 4);
-    return v;
-}
-
 bool validOp(cublasOperation_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; }
 int maxi(int a, int b) { return a > b ? a : b; }
 
@@ -190,45 +180,10 @@ cublasStatus_t checkGemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation
     return CUBLAS_STATUS_SUCCESS;
 }
 
-// C (m, n; ldc) = alpha op(A) op(B) + beta C, column-major; op(A) is (m, k), op(B) is (k, n). beta == 0 never reads C
-// (it may hold NaN), and alpha == 0 or k == 0 never reads A or B (reference BLAS quick return).
-// op(A) rows and op(B) columns are first copied contiguous (ap (m, k), bp (n, k)) so each dot product streams.
+// Real-valued: CUBLAS_OP_C is CUBLAS_OP_T.
 void gemm(bool tf, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const float *A,
           int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    bool skipProduct = alpha == 0.0f || k == 0;
-    std::vector<float> ap, bp;
-    if (!skipProduct) {
-        ap.resize((size_t)m * k);
-        bp.resize((size_t)n * k);
-        for (int i = 0; i < m; i++)
-            for (int p = 0; p < k; p++) {
-                float a = ta == CUBLAS_OP_N ? A[i + (int64_t)p * lda] : A[p + (int64_t)i * lda];
-                ap[(size_t)i * k + p] = tf ? tf32(a) : a;
-            }
-        for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) {
-                float b = tb == CUBLAS_OP_N ? B[p + (int64_t)j * ldb] : B[j + (int64_t)p * ldb];
-                bp[(size_t)j * k + p] = tf ? tf32(b) : b;
-            }
-    }
-    for (int j = 0; j < n; j++) {
-        for (int i = 0; i < m; i++) {
-            double r = 0.0;
-            if (!skipProduct) {
-                const float *a = &ap[(size_t)i * k], *b = &bp[(size_t)j * k];
-                double acc = 0.0;
-                for (int p = 0; p < k; p++) acc += (double)a[p] * (double)b[p];
-                r = (double)alpha * acc;
-            }
-            float *c = &C[i + (int64_t)j * ldc];
-#ifdef EMU_BREAK_beta0
-            r += (double)beta * (double)*c;
-#else
-            if (beta != 0.0f) r += (double)beta * (double)*c;
-#endif
-            *c = (float)r;
-        }
-    }
+    emu_gemm::gemm(tf, ta != CUBLAS_OP_N, tb != CUBLAS_OP_N, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace
