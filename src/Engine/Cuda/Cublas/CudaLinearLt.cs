@@ -76,7 +76,7 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
         {
             var plan = CudaOptions.LinearBiasEpilogue == LinearBiasEpilogue.Off || !Probe() ? null
                 : Plan(new LinearLtKey(rows, outF, inF, CudaOptions.AllowTf32,
-                    LinearLtKey.Alignment(x), LinearLtKey.Alignment(w), LinearLtKey.Alignment(y), LinearLtKey.Alignment(bias)));
+                    LinearLtKey.Alignment(x), LinearLtKey.Alignment(w), LinearLtKey.Alignment(y), LinearLtKey.Alignment(bias)), bias);
             if (plan is null) { _fallbackCalls++; return false; }
             // The bias pointer is a descriptor attribute: set per call (host-side only), as PyTorch does.
             plan.Desc.Set(CublasLtMatmulDescAttribute.BiasPointer, bias);
@@ -108,14 +108,15 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
         return _handle is not null;
     }
 
-    LinearLtPlan? Plan(in LinearLtKey key)
+    LinearLtPlan? Plan(in LinearLtKey key, ulong bias)
     {
-        if (!_plans.TryGetValue(key, out var plan)) _plans[key] = plan = MakePlan(key);
+        if (!_plans.TryGetValue(key, out var plan)) _plans[key] = plan = MakePlan(key, bias);
         return plan;
     }
 
-    // Descriptors, layouts and the heuristic's first algorithm for one shape; null when the heuristic has none.
-    LinearLtPlan? MakePlan(in LinearLtKey k)
+    // Descriptors, layouts and the heuristic's first algorithm for one shape; null when the heuristic has none. The
+    // first call's bias pointer is set before the heuristic (as PyTorch's gemm_and_bias has it), then per call.
+    LinearLtPlan? MakePlan(in LinearLtKey k, ulong bias)
     {
         // The bias has no alignment preference; an epilogue reading it as float4 could need 16 bytes, so a less aligned bias falls back.
         if (k.AlignBias < 16) return null;
@@ -123,6 +124,7 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
         desc.Set(CublasLtMatmulDescAttribute.TransA, (int)CublasOperation.T);
         desc.Set(CublasLtMatmulDescAttribute.TransB, (int)CublasOperation.N);
         desc.Set(CublasLtMatmulDescAttribute.Epilogue, (uint)CublasLtEpilogue.Bias);
+        desc.Set(CublasLtMatmulDescAttribute.BiasPointer, bias);
         var a = CublasLtObject.CreateLayout(k.In, k.Out, k.In);     // W (out, in) row-major = (in, out) column-major
         var b = CublasLtObject.CreateLayout(k.In, k.Rows, k.In);    // x (rows, in) row-major = (in, rows) column-major
         var c = CublasLtObject.CreateLayout(k.Out, k.Rows, k.Out);  // y (rows, out) row-major = (out, rows) column-major
