@@ -14,23 +14,12 @@
 #include <cstring>
 #include <new>
 
+#include "emu_cublas_status.h"
 #include "emu_gemm.h"
 #include "emu_stats.h"
 
 extern "C" {
 
-typedef enum {
-    CUBLAS_STATUS_SUCCESS = 0,
-    CUBLAS_STATUS_NOT_INITIALIZED = 1,
-    CUBLAS_STATUS_ALLOC_FAILED = 3,
-    CUBLAS_STATUS_INVALID_VALUE = 7,
-    CUBLAS_STATUS_ARCH_MISMATCH = 8,
-    CUBLAS_STATUS_MAPPING_ERROR = 11,
-    CUBLAS_STATUS_EXECUTION_FAILED = 13,
-    CUBLAS_STATUS_INTERNAL_ERROR = 14,
-    CUBLAS_STATUS_NOT_SUPPORTED = 15,
-    CUBLAS_STATUS_LICENSE_ERROR = 16
-} cublasStatus_t;
 
 typedef enum { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1, CUBLAS_OP_C = 2 } cublasOperation_t;
 typedef enum { CUDA_R_32F = 0 } cudaDataType;
@@ -136,6 +125,23 @@ cublasStatus_t problem(cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t A, cublasL
     return CUBLAS_STATUS_SUCCESS;
 }
 
+// Creates a tagged object into *out (INVALID_VALUE for a NULL out, ALLOC_FAILED when memory runs out).
+template <class T> cublasStatus_t make(T **out, const T &init) {
+    if (out == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
+    T *p = new (std::nothrow) T(init);
+    if (p == nullptr) return CUBLAS_STATUS_ALLOC_FAILED;
+    *out = p;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+// Destroys a tagged object; a stale or foreign pointer is `bad`.
+template <class T> cublasStatus_t release(T *p, uint32_t magic, cublasStatus_t bad = CUBLAS_STATUS_INVALID_VALUE) {
+    if (!ok(p, magic)) return bad;
+    p->magic = 0;
+    delete p;
+    return CUBLAS_STATUS_SUCCESS;
+}
+
 template <class T> cublasStatus_t put(T *field, const void *buf, size_t size) {
     if (buf == nullptr || size != sizeof(T)) return CUBLAS_STATUS_INVALID_VALUE;
     std::memcpy(field, buf, sizeof(T));
@@ -147,68 +153,26 @@ template <class T> cublasStatus_t put(T *field, const void *buf, size_t size) {
 extern "C" {
 
 cublasStatus_t cublasLtCreate(cublasLtHandle_t *handle) { EMU_STAT("cublaslt");
-    if (handle == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
-    auto *h = new (std::nothrow) cublasLtContext{kHandle};
-    if (h == nullptr) return CUBLAS_STATUS_ALLOC_FAILED;
-    *handle = h;
-    return CUBLAS_STATUS_SUCCESS;
+    return make(handle, cublasLtContext{kHandle});
 }
 
 cublasStatus_t cublasLtDestroy(cublasLtHandle_t handle) { EMU_STAT("cublaslt");
-    if (!ok(handle, kHandle)) return CUBLAS_STATUS_NOT_INITIALIZED;
-    handle->magic = 0;
-    delete handle;
-    return CUBLAS_STATUS_SUCCESS;
+    return release(handle, kHandle, CUBLAS_STATUS_NOT_INITIALIZED);
 }
 
 size_t cublasLtGetVersion(void) { return 130000; }  // CUBLASLT_VERSION = major * 10000 + minor * 100 + patch
 
-const char *cublasLtGetStatusName(cublasStatus_t status) {
-    switch (status) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-    }
-    return "CUBLAS_STATUS_UNKNOWN";
-}
+const char *cublasLtGetStatusName(cublasStatus_t status) { return emu_cublas::statusName(status); }
 
-const char *cublasLtGetStatusString(cublasStatus_t status) {
-    switch (status) {
-    case CUBLAS_STATUS_SUCCESS: return "success";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "the library was not initialized";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "the resource allocation failed";
-    case CUBLAS_STATUS_INVALID_VALUE: return "an invalid numeric value was used as an argument";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "an absent device architectural feature is required";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "an access to GPU memory space failed";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "the GPU program failed to execute";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "an internal operation failed";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "the functionality requested is not supported";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "there is an error with the license";
-    }
-    return "unknown error";
-}
+const char *cublasLtGetStatusString(cublasStatus_t status) { return emu_cublas::statusString(status); }
 
 cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *desc, cublasComputeType_t computeType, cudaDataType scaleType) { EMU_STAT("cublaslt");
-    if (desc == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
-    auto *d = new (std::nothrow) cublasLtMatmulDescOpaque_t{kDesc, computeType, scaleType, 0, CUBLAS_OP_N, CUBLAS_OP_N,
-                                                            CUBLASLT_EPILOGUE_DEFAULT, nullptr};
-    if (d == nullptr) return CUBLAS_STATUS_ALLOC_FAILED;
-    *desc = d;
-    return CUBLAS_STATUS_SUCCESS;
+    return make(desc, cublasLtMatmulDescOpaque_t{kDesc, computeType, scaleType, 0, CUBLAS_OP_N, CUBLAS_OP_N,
+                                                 CUBLASLT_EPILOGUE_DEFAULT, nullptr});
 }
 
 cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t desc) { EMU_STAT("cublaslt");
-    if (!ok(desc, kDesc)) return CUBLAS_STATUS_INVALID_VALUE;
-    desc->magic = 0;
-    delete desc;
-    return CUBLAS_STATUS_SUCCESS;
+    return release(desc, kDesc);
 }
 
 // Each attribute has the size the reference gives it (int32_t, uint32_t for the epilogue, a pointer for the bias);
@@ -230,33 +194,20 @@ cublasStatus_t cublasLtMatmulDescSetAttribute(cublasLtMatmulDesc_t desc, cublasL
 
 cublasStatus_t cublasLtMatrixLayoutCreate(cublasLtMatrixLayout_t *layout, cudaDataType type, uint64_t rows,
                                           uint64_t cols, int64_t ld) { EMU_STAT("cublaslt");
-    if (layout == nullptr || ld < 0) return CUBLAS_STATUS_INVALID_VALUE;
-    auto *l = new (std::nothrow) cublasLtMatrixLayoutOpaque_t{kLayout, (uint32_t)type, rows, cols, ld};
-    if (l == nullptr) return CUBLAS_STATUS_ALLOC_FAILED;
-    *layout = l;
-    return CUBLAS_STATUS_SUCCESS;
+    if (ld < 0) return CUBLAS_STATUS_INVALID_VALUE;
+    return make(layout, cublasLtMatrixLayoutOpaque_t{kLayout, (uint32_t)type, rows, cols, ld});
 }
 
 cublasStatus_t cublasLtMatrixLayoutDestroy(cublasLtMatrixLayout_t layout) { EMU_STAT("cublaslt");
-    if (!ok(layout, kLayout)) return CUBLAS_STATUS_INVALID_VALUE;
-    layout->magic = 0;
-    delete layout;
-    return CUBLAS_STATUS_SUCCESS;
+    return release(layout, kLayout);
 }
 
 cublasStatus_t cublasLtMatmulPreferenceCreate(cublasLtMatmulPreference_t *pref) { EMU_STAT("cublaslt");
-    if (pref == nullptr) return CUBLAS_STATUS_INVALID_VALUE;
-    auto *p = new (std::nothrow) cublasLtMatmulPreferenceOpaque_t{kPref, 0, 0, {256, 256, 256, 256}};
-    if (p == nullptr) return CUBLAS_STATUS_ALLOC_FAILED;
-    *pref = p;
-    return CUBLAS_STATUS_SUCCESS;
+    return make(pref, cublasLtMatmulPreferenceOpaque_t{kPref, 0, 0, {256, 256, 256, 256}});
 }
 
 cublasStatus_t cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t pref) { EMU_STAT("cublaslt");
-    if (!ok(pref, kPref)) return CUBLAS_STATUS_INVALID_VALUE;
-    pref->magic = 0;
-    delete pref;
-    return CUBLAS_STATUS_SUCCESS;
+    return release(pref, kPref);
 }
 
 // MAX_WORKSPACE_BYTES is uint64_t, SEARCH_MODE and the MIN_ALIGNMENT_* are uint32_t (the alignment defaults: 256).
