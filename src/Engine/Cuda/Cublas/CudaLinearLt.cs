@@ -23,11 +23,14 @@ internal readonly record struct LinearLtKey(int Rows, int Out, int In, bool Tf32
 }
 
 /// <summary>One shape's cuBLASLt objects and chosen algorithm (kept for the device's lifetime).</summary>
-internal sealed class LinearLtPlan(CublasLtObject desc, CublasLtObject a, CublasLtObject b, CublasLtObject c, CublasLtMatmulAlgo algo, long workspaceBytes)
+internal sealed class LinearLtPlan(CublasLtObject desc, CublasLtObject a, CublasLtObject b, CublasLtObject c, CublasLtMatmulAlgo algo, long workspaceBytes) : IDisposable
 {
     internal readonly CublasLtObject Desc = desc, A = a, B = b, C = c;
     internal CublasLtMatmulAlgo Algo = algo;
     internal readonly long WorkspaceBytes = workspaceBytes;
+
+    /// <inheritdoc/>
+    public void Dispose() { Desc.Dispose(); A.Dispose(); B.Dispose(); C.Dispose(); }
 }
 
 /// <summary>Per-device cuBLASLt state for Linear's bias epilogue: the handle, the per-shape plans and call counters.</summary>
@@ -60,7 +63,9 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
     {
         lock (_gate)
         {
+            foreach (var p in _plans.Values) p?.Dispose();
             _plans.Clear();
+            _handle?.Dispose();
             _handle = null; _probed = false; _unavailable = null;
         }
     }
