@@ -28,7 +28,7 @@ public static class GpuStepAudit
     static readonly (string Column, string[] Groups)[] Columns =
     [
         ("launches", ["launch"]), ("waits", ["wait"]), ("copies", ["copy"]), ("memsets", ["memset"]),
-        ("allocs", ["alloc"]), ("frees", ["free"]), ("cublas", ["cublas"]), ("cudnn", ["cudnn"]), ("cudnn-find", ["cudnn-find"]),
+        ("allocs", ["alloc"]), ("frees", ["free"]), ("cublas", ["cublas"]), ("cublaslt", ["cublaslt"]), ("cudnn", ["cudnn"]), ("cudnn-find", ["cudnn-find"]),
     ];
 
     public static int Run(string[] args)

@@ -99,4 +99,10 @@ public sealed unsafe partial class CudaDevice
     /// <summary>Hits, misses, evictions and size of each cuDNN cache.</summary>
     internal (LruStatistics Convolutions, LruStatistics BatchNorms, LruStatistics Poolings) CudnnCacheStatistics =>
         (_convolutions.Statistics, _batchNorms.Statistics, _poolings.Statistics);
+
+    // ---- cuBLASLt: Linear's bias epilogue (handle probed and per-shape plans made on first use; see CudaLinearLt).
+    CudaLinearLt? _linearLt;
+
+    /// <summary>The device's cuBLASLt state for Linear with a bias (made on first use; loads nothing until its first call).</summary>
+    internal CudaLinearLt LinearLt { get { lock (_libraryLock) return _linearLt ??= new CudaLinearLt(this); } }
 }

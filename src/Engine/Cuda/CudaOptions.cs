@@ -12,11 +12,23 @@ public enum DepthwiseKernels
     Cudnn,
 }
 
+/// <summary>How Linear with a bias runs its forward GEMM on CUDA.</summary>
+public enum LinearBiasEpilogue
+{
+    /// <summary>One cublasLtMatmul with CUBLASLT_EPILOGUE_BIAS (as PyTorch's nn.Linear), where cuBLASLt loads and its heuristic has an algorithm for the shape; else Off's path.</summary>
+    Auto,
+    /// <summary>cuBLAS only: the bias broadcast as a rank-1 GEMM (ones x bias^T), then the main GEMM with beta 1.</summary>
+    Off,
+}
+
 /// <summary>Options of the CUDA backend.</summary>
 public static class CudaOptions
 {
     /// <summary>The environment variable that sets <see cref="DepthwiseKernels"/>'s initial value: auto, own or cudnn.</summary>
     public const string DepthwiseEnvironmentVariable = "COCHLEA_CUDA_DEPTHWISE";
+
+    /// <summary>The environment variable that sets <see cref="LinearBiasEpilogue"/>'s initial value: auto or off.</summary>
+    public const string LinearBiasEpilogueEnvironmentVariable = "COCHLEA_CUDA_LT";
 
     /// <summary>
     /// Lets float32 GEMMs (cuBLAS CUBLAS_TF32_TENSOR_OP_MATH) and convolutions (cuDNN default math instead of FMA math)
@@ -64,5 +76,26 @@ public static class CudaOptions
         "own" => DepthwiseKernels.Own,
         "cudnn" => DepthwiseKernels.Cudnn,
         _ => throw new ArgumentException($"{DepthwiseEnvironmentVariable}='{value}' is not a depthwise kernel choice; set it to auto, own or cudnn, or unset it."),
+    };
+
+    static LinearBiasEpilogue? _linearBias;
+
+    /// <summary>
+    /// Whether Linear's forward with a bias adds the bias in cuBLASLt's GEMM epilogue (<see cref="Cuda.LinearBiasEpilogue.Auto"/>,
+    /// the default: one launch, y written once) or as a separate rank-1 GEMM (<see cref="Cuda.LinearBiasEpilogue.Off"/>). Auto
+    /// falls back to Off's path, decided once per shape, where libcublasLt does not load or has no algorithm. Both follow
+    /// <see cref="AllowTf32"/>. The default comes from COCHLEA_CUDA_LT=auto|off, read at the first use; setting this overrides it.
+    /// </summary>
+    public static LinearBiasEpilogue LinearBiasEpilogue
+    {
+        get => _linearBias ??= ParseLinearBiasEpilogue(Environment.GetEnvironmentVariable(LinearBiasEpilogueEnvironmentVariable));
+        set => _linearBias = value;
+    }
+
+    internal static LinearBiasEpilogue ParseLinearBiasEpilogue(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "auto" => LinearBiasEpilogue.Auto,
+        "off" => LinearBiasEpilogue.Off,
+        _ => throw new ArgumentException($"{LinearBiasEpilogueEnvironmentVariable}='{value}' is not a Linear bias choice; set it to auto or off, or unset it."),
     };
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the host emulator's fake CUDA libraries into $1 (default /tmp/cochlea-host-libs), each source under its
 # real soname, and copies the kernel runtime headers the fake NVRTC compiles kernels with beside them.
-# Sources that are not here are skipped (libcublas.cpp and libcudnn.cpp come from their own work).
+# Sources that are not here are skipped (libcublas.cpp, libcublasLt.cpp and libcudnn.cpp come from their own work).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-/tmp/cochlea-host-libs}
@@ -17,6 +17,7 @@ done <<'TABLE'
 libcuda.cpp     libcuda.so.1
 libnvrtc.cpp    libnvrtc.so.13
 libcublas.cpp   libcublas.so.13
+libcublasLt.cpp libcublasLt.so.13
 libcudnn.cpp    libcudnn.so.9
 TABLE
 cp "$here/kernel_runtime.h" "$here/../shim_common.h" "$out/"

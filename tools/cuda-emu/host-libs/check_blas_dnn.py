@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks the fake cuBLAS / cuDNN of tools/cuda-emu/host-libs against PyTorch, independently of Cochlea's C#.
+"""Checks the fake cuBLAS / cuBLASLt / cuDNN of tools/cuda-emu/host-libs against PyTorch, independently of Cochlea's C#.
 
 The libraries are loaded with ctypes (a "device pointer" of the host GPU is a host pointer, so numpy buffers are
 passed directly); every result is compared with a float64 PyTorch reference (torch.matmul, F.conv2d and autograd,
@@ -23,15 +23,22 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-LIBS = {"libcublas.so.13": "libcublas.cpp", "libcudnn.so.9": "libcudnn.cpp"}
+LIBS = {"libcublas.so.13": "libcublas.cpp", "libcublasLt.so.13": "libcublasLt.cpp", "libcudnn.so.9": "libcudnn.cpp"}
 # Deliberate bugs (-DEMU_BREAK_<name>) and the library each one is compiled into; --mutants expects each to fail.
-MUTANTS = [("beta0", "libcublas.so.13"), ("ldc", "libcublas.so.13"), ("beta0", "libcudnn.so.9"),
+MUTANTS = [("beta0", "libcublas.so.13"), ("ldc", "libcublas.so.13"), ("lt_bias", "libcublasLt.so.13"),
+           ("lt_epilogue", "libcublasLt.so.13"), ("beta0", "libcublasLt.so.13"), ("beta0", "libcudnn.so.9"),
            ("flip", "libcudnn.so.9"), ("exclude", "libcudnn.so.9"), ("unbiased", "libcudnn.so.9")]
 
 # cuBLAS / cuDNN 9 constants, from cublas_api.h and cudnn_graph.h / cudnn_ops.h / cudnn_cnn.h.
 CUBLAS_SUCCESS, CUBLAS_NOT_INITIALIZED, CUBLAS_INVALID_VALUE = 0, 1, 7
 OP_N, OP_T, OP_C = 0, 1, 2
 CUBLAS_DEFAULT_MATH, CUBLAS_TF32_TENSOR_OP_MATH = 0, 3
+CUBLAS_NOT_SUPPORTED = 15
+# cuBLASLt (cublasLt.h): compute types, matmul-descriptor and preference attributes, epilogues.
+COMPUTE_32F, COMPUTE_32F_FAST_TF32, CUDA_R_32F = 68, 77, 0
+DESC_TRANSA, DESC_TRANSB, DESC_EPILOGUE, DESC_BIAS_POINTER = 3, 4, 7, 8
+PREF_MAX_WORKSPACE_BYTES, PREF_MIN_ALIGNMENT_A_BYTES = 1, 5
+EPI_DEFAULT, EPI_RELU, EPI_BIAS, EPI_RELU_BIAS, EPI_GELU = 1, 2, 4, 6, 32
 OK, BAD_PARAM, NOT_SUPPORTED, ALLOC_FAILED = 0, 2000, 3000, 4003
 DATA_FLOAT, DATA_HALF = 0, 2
 NCHW, NHWC = 0, 1
@@ -615,6 +622,190 @@ def check_dnn(L, R, rng):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+class LtHeuristic(C.Structure):
+    """cublasLtMatmulHeuristicResult_t as cublasLt.h declares it (algo = uint64_t data[8])."""
+    _fields_ = [("algo", C.c_uint64 * 8), ("workspaceSize", C.c_size_t), ("state", C.c_int), ("wavesCount", C.c_float),
+                ("reserved", C.c_int * 4)]
+
+
+def load_lt(path):
+    L = C.CDLL(path)
+    v, i, sz = C.c_void_p, C.c_int, C.c_size_t
+    pv = C.POINTER(C.c_void_p)
+    L.cublasLtCreate.argtypes = [pv]
+    L.cublasLtDestroy.argtypes = [v]
+    L.cublasLtGetStatusString.argtypes = [i]
+    L.cublasLtGetStatusString.restype = C.c_char_p
+    L.cublasLtMatmulDescCreate.argtypes = [pv, i, i]
+    L.cublasLtMatmulDescDestroy.argtypes = [v]
+    L.cublasLtMatmulDescSetAttribute.argtypes = [v, i, v, sz]
+    L.cublasLtMatrixLayoutCreate.argtypes = [pv, i, C.c_uint64, C.c_uint64, C.c_int64]
+    L.cublasLtMatrixLayoutDestroy.argtypes = [v]
+    L.cublasLtMatmulPreferenceCreate.argtypes = [pv]
+    L.cublasLtMatmulPreferenceDestroy.argtypes = [v]
+    L.cublasLtMatmulPreferenceSetAttribute.argtypes = [v, i, v, sz]
+    L.cublasLtMatmulAlgoGetHeuristic.argtypes = [v, v, v, v, v, v, v, i, C.POINTER(LtHeuristic), C.POINTER(C.c_int)]
+    L.cublasLtMatmul.argtypes = [v, v, v, v, v, v, v, v, v, v, v, v, C.POINTER(LtHeuristic), v, sz, v]
+    return L
+
+
+def check_lt(L, R, rng):
+    R.check("cublasLtMatmulHeuristicResult_t is 96 bytes", C.sizeof(LtHeuristic) == 96)
+    h = C.c_void_p()
+    R.check("cublasLtCreate", L.cublasLtCreate(C.byref(h)) == CUBLAS_SUCCESS)
+
+    def new(create, *args):
+        o = C.c_void_p()
+        st = create(C.byref(o), *args)
+        assert st == CUBLAS_SUCCESS, st
+        return o
+
+    def set_attr(fn, obj, attr, value, ctype):
+        val = ctype(value)
+        return fn(obj, attr, C.byref(val), C.sizeof(val))
+
+    def desc(ta, tb, epi, bias=None, compute=COMPUTE_32F):
+        d = new(L.cublasLtMatmulDescCreate, compute, CUDA_R_32F)
+        set_attr(L.cublasLtMatmulDescSetAttribute, d, DESC_TRANSA, ta, C.c_int32)
+        set_attr(L.cublasLtMatmulDescSetAttribute, d, DESC_TRANSB, tb, C.c_int32)
+        set_attr(L.cublasLtMatmulDescSetAttribute, d, DESC_EPILOGUE, epi, C.c_uint32)
+        if bias is not None:
+            set_attr(L.cublasLtMatmulDescSetAttribute, d, DESC_BIAS_POINTER, bias.ctypes.data, C.c_uint64)
+        return d
+
+    def layout(rows, cols, ld):
+        return new(L.cublasLtMatrixLayoutCreate, CUDA_R_32F, rows, cols, ld)
+
+    # numpy buffers are not 256-byte aligned (the default the heuristic assumes), so the checks declare 4-byte operands.
+    def pref(max_ws, align=(4, 4, 4, 4)):
+        p = new(L.cublasLtMatmulPreferenceCreate)
+        set_attr(L.cublasLtMatmulPreferenceSetAttribute, p, PREF_MAX_WORKSPACE_BYTES, max_ws, C.c_uint64)
+        for i, a in enumerate(align):
+            if a is not None:
+                set_attr(L.cublasLtMatmulPreferenceSetAttribute, p, PREF_MIN_ALIGNMENT_A_BYTES + i, a, C.c_uint32)
+        return p
+
+    def heuristic(d, la, lb, lc, ld_, p):
+        res, n = LtHeuristic(), C.c_int(-1)
+        st = L.cublasLtMatmulAlgoGetHeuristic(h, d, la, lb, lc, ld_, p, 1, C.byref(res), C.byref(n))
+        return st, n.value, res
+
+    # The op pairs, padded leading dims, each epilogue the fake computes, beta over a separate C, TF32; the reference is
+    # torch in float64: D = alpha op(A) op(B) + beta C (+ bias per row) (then ReLU).
+    def case(ta, tb, m, n, k, epi, alpha=1.0, beta=0.0, separate_c=False, compute=COMPUTE_32F, ws=1 << 20):
+        ar, ac = (m, k) if ta == OP_N else (k, m)
+        br, bc = (k, n) if tb == OP_N else (n, k)
+        lda, ldb, ldd = ar + int(rng.integers(0, 3)), br + int(rng.integers(0, 3)), m + int(rng.integers(0, 3))
+        A = rng.standard_normal(lda * ac).astype(np.float32)
+        B = rng.standard_normal(ldb * bc).astype(np.float32)
+        bias = rng.standard_normal(m).astype(np.float32)
+        Cs = rng.standard_normal(ldd * n).astype(np.float32)
+        D = (Cs.copy() if not separate_c else np.full(ldd * n, np.nan, np.float32))
+        C0 = Cs.copy()
+        d = desc(ta, tb, epi, bias if epi in (EPI_BIAS, EPI_RELU_BIAS) else None, compute)
+        la, lb, lcd = layout(ar, ac, lda), layout(br, bc, ldb), layout(m, n, ldd)
+        p = pref(ws)
+        st, cnt, res = heuristic(d, la, lb, lcd, lcd, p)
+        name = (f"cublasLtMatmul op=({ta},{tb}) m={m} n={n} k={k} epilogue={epi} alpha={alpha} beta={beta}"
+                f"{' C!=D' if separate_c else ''}{' tf32' if compute == COMPUTE_32F_FAST_TF32 else ''}")
+        R.check(name + " heuristic", st == CUBLAS_SUCCESS and cnt == 1 and res.state == CUBLAS_SUCCESS, f"status {st}, {cnt} algorithms")
+        work = np.zeros(max(1, res.workspaceSize // 4), np.float32)
+        st = L.cublasLtMatmul(h, d, f32(alpha), ptr(A), la, ptr(B), lb, f32(beta), ptr(Cs if separate_c else D), lcd,
+                              ptr(D), lcd, C.byref(res), ptr(work), res.workspaceSize, None)
+        R.check(name + " status", st == CUBLAS_SUCCESS, f"status {st}")
+        a, b = np.array(colmajor(A, ar, ac, lda)), np.array(colmajor(B, br, bc, ldb))
+        if compute == COMPUTE_32F_FAST_TF32:
+            a, b = tf32(a), tf32(b)
+        opa = torch.tensor(a, dtype=torch.float64)
+        opb = torch.tensor(b, dtype=torch.float64)
+        opa, opb = (opa if ta == OP_N else opa.T), (opb if tb == OP_N else opb.T)
+        c0 = torch.tensor(np.array(colmajor(C0, m, n, ldd)), dtype=torch.float64)
+        ref = alpha * (opa @ opb) + (beta * c0 if beta != 0 else 0)
+        if epi in (EPI_BIAS, EPI_RELU_BIAS):
+            ref = ref + torch.tensor(bias, dtype=torch.float64)[:, None]
+        if epi in (EPI_RELU, EPI_RELU_BIAS):
+            ref = torch.relu(ref)
+        R.close(name, np.array(colmajor(D, m, n, ldd)), ref.numpy(), atol=1e-5, rtol=1e-5)
+        for o in (la, lb, lcd):
+            L.cublasLtMatrixLayoutDestroy(o)
+        L.cublasLtMatmulPreferenceDestroy(p)
+        L.cublasLtMatmulDescDestroy(d)
+
+    for ta in (OP_N, OP_T):
+        for tb in (OP_N, OP_T):
+            m, n, k = (int(v) for v in rng.integers(1, 24, 3))
+            case(ta, tb, m, n, k, EPI_BIAS)
+            case(ta, tb, m + 1, n + 2, k + 3, EPI_DEFAULT, alpha=-0.5, beta=1.5)
+    case(OP_T, OP_N, 9, 1, 13, EPI_BIAS)          # Linear with one row: D (out, rows=1)
+    case(OP_T, OP_N, 1, 7, 5, EPI_BIAS)           # Linear with one output
+    case(OP_T, OP_N, 11, 6, 8, EPI_RELU_BIAS)
+    case(OP_N, OP_N, 5, 4, 3, EPI_RELU, beta=0.5, separate_c=True)
+    case(OP_T, OP_N, 13, 11, 64, EPI_BIAS, compute=COMPUTE_32F_FAST_TF32)
+    case(OP_T, OP_N, 6, 5, 4, EPI_BIAS, ws=0)     # no workspace allowed: the algorithm needs none
+
+    # Linear as Cochlea maps it: row-major y (rows, out) = x W^T + b against torch.nn.functional.linear.
+    for rows, inf, outf in ((1, 5, 3), (7, 13, 1), (33, 17, 21)):
+        x = rng.standard_normal((rows, inf)).astype(np.float32)
+        w = rng.standard_normal((outf, inf)).astype(np.float32)
+        b = rng.standard_normal(outf).astype(np.float32)
+        y = np.full((rows, outf), np.nan, np.float32)
+        d = desc(OP_T, OP_N, EPI_BIAS, b)
+        la, lb, lcd, p = layout(inf, outf, inf), layout(inf, rows, inf), layout(outf, rows, outf), pref(32 << 20)
+        st, cnt, res = heuristic(d, la, lb, lcd, lcd, p)
+        work = np.zeros(max(1, res.workspaceSize // 4), np.float32)
+        st = L.cublasLtMatmul(h, d, f32(1), ptr(w), la, ptr(x), lb, f32(0), ptr(y), lcd, ptr(y), lcd, C.byref(res),
+                              ptr(work), res.workspaceSize, None)
+        ref = F.linear(torch.tensor(x, dtype=torch.float64), torch.tensor(w, dtype=torch.float64), torch.tensor(b, dtype=torch.float64))
+        R.close(f"linear rows={rows} in={inf} out={outf} (status {st}) vs F.linear", y, ref.numpy(), atol=1e-5, rtol=1e-5)
+
+    # Rejections, by status code.
+    A = np.zeros(4096, np.float32)
+    bias = np.zeros(64, np.float32)
+    la, lb, lc = layout(4, 4, 4), layout(4, 4, 4), layout(4, 4, 4)
+    p = pref(1 << 20)
+    d = desc(OP_N, OP_N, EPI_GELU)
+    R.check("heuristic with an unsupported epilogue (GELU) is NOT_SUPPORTED, no algorithm",
+            heuristic(d, la, lb, lc, lc, p)[:2] == (CUBLAS_NOT_SUPPORTED, 0))
+    d = desc(OP_N, OP_N, EPI_BIAS)
+    st, cnt, res = heuristic(d, la, lb, lc, lc, p)
+    R.check("heuristic for a BIAS epilogue finds one algorithm", st == CUBLAS_SUCCESS and cnt == 1)
+    work = np.zeros(res.workspaceSize // 4 + 1, np.float32)
+
+    def mm(a=A, ldb_=lb, algo=res, wsn=res.workspaceSize):
+        return L.cublasLtMatmul(h, d, f32(1), ptr(a), la, ptr(A), ldb_, f32(0), ptr(A), lc, ptr(A), lc,
+                                C.byref(algo), ptr(work), wsn, None)
+    R.check("matmul with a BIAS epilogue and no bias pointer is INVALID_VALUE", mm() == CUBLAS_INVALID_VALUE)
+    set_attr(L.cublasLtMatmulDescSetAttribute, d, DESC_BIAS_POINTER, bias.ctypes.data, C.c_uint64)
+    R.check("matmul with the bias pointer set succeeds", mm() == CUBLAS_SUCCESS)
+    R.check("the fake's algorithm asks for workspace (so callers' workspace path is exercised)", res.workspaceSize > 0)
+    R.check("matmul with less workspace than the algorithm needs is INVALID_VALUE", mm(wsn=res.workspaceSize - 4) == CUBLAS_INVALID_VALUE)
+    l35 = layout(3, 5, 3)
+    R.check("heuristic with layouts that do not fit the ops is INVALID_VALUE", heuristic(d, la, l35, lc, lc, p)[0] == CUBLAS_INVALID_VALUE)
+    R.check("matmul with layouts that do not fit the ops is INVALID_VALUE", mm(ldb_=l35) == CUBLAS_INVALID_VALUE)
+    R.check("a layout with ld < rows is INVALID_VALUE at the heuristic", heuristic(d, layout(4, 4, 3), lb, lc, lc, p)[0] == CUBLAS_INVALID_VALUE)
+    R.check("matmul with a NULL A is INVALID_VALUE", mm(a=None) == CUBLAS_INVALID_VALUE)
+    R.check("matmul with a NULL alpha is INVALID_VALUE",
+            L.cublasLtMatmul(h, d, None, ptr(A), la, ptr(A), lb, f32(0), ptr(A), lc, ptr(A), lc, C.byref(res), ptr(work),
+                             res.workspaceSize, None) == CUBLAS_INVALID_VALUE)
+    R.check("matmul with a NULL handle is NOT_INITIALIZED",
+            L.cublasLtMatmul(None, d, f32(1), ptr(A), la, ptr(A), lb, f32(0), ptr(A), lc, ptr(A), lc, C.byref(res), ptr(work),
+                             res.workspaceSize, None) == CUBLAS_NOT_INITIALIZED)
+    a256 = A[((256 - A.ctypes.data % 256) % 256) // 4:]
+    odd = a256[1:]
+    st, cnt, res256 = heuristic(d, la, lb, lc, lc, pref(1 << 20, align=(None, 4, 4, 4)))   # A: the default 256 bytes
+    R.check("an algorithm chosen for 256-byte aligned A takes a 256-byte aligned A", mm(a=a256, algo=res256) == CUBLAS_SUCCESS)
+    R.check("matmul with A less aligned than the preference is INVALID_VALUE", mm(a=odd, algo=res256) == CUBLAS_INVALID_VALUE)
+    R.check("an algorithm chosen for 4-byte aligned A takes it", mm(a=odd) == CUBLAS_SUCCESS)
+    R.check("an attribute of the wrong size is INVALID_VALUE",
+            L.cublasLtMatmulDescSetAttribute(d, DESC_EPILOGUE, C.byref(C.c_uint64(4)), 8) == CUBLAS_INVALID_VALUE)
+    R.check("an attribute from a NULL buffer is INVALID_VALUE", L.cublasLtMatmulDescSetAttribute(d, DESC_EPILOGUE, None, 4) == CUBLAS_INVALID_VALUE)
+    R.check("heuristic requestedAlgoCount 0 is INVALID_VALUE",
+            L.cublasLtMatmulAlgoGetHeuristic(h, d, la, lb, lc, lc, p, 0, C.byref(LtHeuristic()), C.byref(C.c_int())) == CUBLAS_INVALID_VALUE)
+    R.check("cublasLtGetStatusString(NOT_SUPPORTED) has text", bool(L.cublasLtGetStatusString(CUBLAS_NOT_SUPPORTED)))
+    R.check("cublasLtDestroy", L.cublasLtDestroy(h) == CUBLAS_SUCCESS)
+
+
+# ---------------------------------------------------------------------------------------------------------------
 def build(out_dir, defines=()):
     for so, src in LIBS.items():
         cmd = ["g++", "-std=c++17", "-O2", "-shared", "-fPIC", f"-Wl,-soname,{so}", *defines, os.path.join(HERE, src), "-o", os.path.join(out_dir, so)]
@@ -642,7 +833,7 @@ def run_mutants(seed):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--lib-dir", help="directory with libcublas.so.13 and libcudnn.so.9 (default: build them into a temp dir)")
+    ap.add_argument("--lib-dir", help="directory with libcublas.so.13, libcublasLt.so.13 and libcudnn.so.9 (default: build them into a temp dir)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--mutants", action="store_true", help="check that deliberately broken builds fail")
     args = ap.parse_args()
@@ -656,6 +847,7 @@ def main():
         if not args.lib_dir:
             build(d)
         check_blas(load_blas(os.path.join(d, "libcublas.so.13")), R, rng)
+        check_lt(load_lt(os.path.join(d, "libcublasLt.so.13")), R, rng)
         check_dnn(load_dnn(os.path.join(d, "libcudnn.so.9")), R, rng)
     print(f"check_blas_dnn: {R.passed} passed, {len(R.failed)} failed{' - FAILED' if R.failed else ' - all pass'}")
     return 1 if R.failed else 0

@@ -7,7 +7,7 @@ libs=${COCHLEA_EMU_LIBS:-/tmp/cochlea-host-libs}
 bash "$here/build.sh" "$libs"
 cache=$(mktemp -d /tmp/cochlea-emu-cache-XXXXXX)
 trap 'rm -rf "$cache"' EXIT
-for entry in "cuda libcuda.so.1" "nvrtc libnvrtc.so.13 libnvrtc.so.12 libnvrtc.so.11.2" "cublas libcublas.so.13 libcublas.so.12 libcublas.so.11" "cudnn libcudnn.so.9"; do
+for entry in "cuda libcuda.so.1" "nvrtc libnvrtc.so.13 libnvrtc.so.12 libnvrtc.so.11.2" "cublas libcublas.so.13 libcublas.so.12 libcublas.so.11" "cublasLt libcublasLt.so.13 libcublasLt.so.12 libcublasLt.so.11" "cudnn libcudnn.so.9"; do
   read -r name sonames <<<"$entry"; found=""   # (not `set --`: "$@" is the caller's arguments)
   for so in $sonames; do if [[ -f "$libs/$so" ]]; then found="$libs/$so (fake)"; break; fi; done
   if [[ -z "$found" ]]; then

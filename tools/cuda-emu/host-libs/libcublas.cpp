@@ -12,22 +12,11 @@
 #include <new>
 #include <vector>
 
+#include "emu_cublas_status.h"
+#include "emu_gemm.h"
 #include "emu_stats.h"
 
 extern "C" {
-
-typedef enum {
-    CUBLAS_STATUS_SUCCESS = 0,
-    CUBLAS_STATUS_NOT_INITIALIZED = 1,
-    CUBLAS_STATUS_ALLOC_FAILED = 3,
-    CUBLAS_STATUS_INVALID_VALUE = 7,
-    CUBLAS_STATUS_ARCH_MISMATCH = 8,
-    CUBLAS_STATUS_MAPPING_ERROR = 11,
-    CUBLAS_STATUS_EXECUTION_FAILED = 13,
-    CUBLAS_STATUS_INTERNAL_ERROR = 14,
-    CUBLAS_STATUS_NOT_SUPPORTED = 15,
-    CUBLAS_STATUS_LICENSE_ERROR = 16
-} cublasStatus_t;
 
 typedef enum { CUBLAS_OP_N = 0, CUBLAS_OP_T = 1, CUBLAS_OP_C = 2, CUBLAS_OP_CONJG = 3 } cublasOperation_t;
 typedef enum { CUBLAS_POINTER_MODE_HOST = 0, CUBLAS_POINTER_MODE_DEVICE = 1 } cublasPointerMode_t;
@@ -125,52 +114,13 @@ cublasStatus_t cublasGetPointerMode_v2(cublasHandle_t handle, cublasPointerMode_
     return CUBLAS_STATUS_SUCCESS;
 }
 
-const char *cublasGetStatusName(cublasStatus_t status) {
-    switch (status) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-    }
-    return "CUBLAS_STATUS_UNKNOWN";
-}
+const char *cublasGetStatusName(cublasStatus_t status) { return emu_cublas::statusName(status); }
 
-const char *cublasGetStatusString(cublasStatus_t status) {
-    switch (status) {
-    case CUBLAS_STATUS_SUCCESS: return "success";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "the library was not initialized";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "the resource allocation failed";
-    case CUBLAS_STATUS_INVALID_VALUE: return "an invalid numeric value was used as an argument";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "an absent device architectural feature is required";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "an access to GPU memory space failed";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "the GPU program failed to execute";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "an internal operation failed";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "the functionality requested is not supported";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "there is an error with the license";
-    }
-    return "unknown error";
-}
+const char *cublasGetStatusString(cublasStatus_t status) { return emu_cublas::statusString(status); }
 
 }  // extern "C"
 
 namespace {
-
-// Round to TF32 (8-bit exponent, 10-bit mantissa, round to nearest even), as tensor cores read float inputs.
-float tf32(float v) {
-    uint32_t b;
-    std::memcpy(&b, &v, 4);
-    if ((b & 0x7f800000u) == 0x7f800000u) return v;  // inf / NaN unchanged
-    b += 0x0fffu + ((b >> 13) & 1u);
-    b &= 0xffffe000u;
-    std::memcpy(&v, &b, 4);
-    return v;
-}
 
 bool validOp(cublasOperation_t op) { return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C; }
 int maxi(int a, int b) { return a > b ? a : b; }
@@ -190,45 +140,10 @@ cublasStatus_t checkGemm(cublasHandle_t h, cublasOperation_t ta, cublasOperation
     return CUBLAS_STATUS_SUCCESS;
 }
 
-// C (m, n; ldc) = alpha op(A) op(B) + beta C, column-major; op(A) is (m, k), op(B) is (k, n). beta == 0 never reads C
-// (it may hold NaN), and alpha == 0 or k == 0 never reads A or B (reference BLAS quick return).
-// op(A) rows and op(B) columns are first copied contiguous (ap (m, k), bp (n, k)) so each dot product streams.
+// Real-valued: CUBLAS_OP_C is CUBLAS_OP_T.
 void gemm(bool tf, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, float alpha, const float *A,
           int lda, const float *B, int ldb, float beta, float *C, int ldc) {
-    bool skipProduct = alpha == 0.0f || k == 0;
-    std::vector<float> ap, bp;
-    if (!skipProduct) {
-        ap.resize((size_t)m * k);
-        bp.resize((size_t)n * k);
-        for (int i = 0; i < m; i++)
-            for (int p = 0; p < k; p++) {
-                float a = ta == CUBLAS_OP_N ? A[i + (int64_t)p * lda] : A[p + (int64_t)i * lda];
-                ap[(size_t)i * k + p] = tf ? tf32(a) : a;
-            }
-        for (int j = 0; j < n; j++)
-            for (int p = 0; p < k; p++) {
-                float b = tb == CUBLAS_OP_N ? B[p + (int64_t)j * ldb] : B[j + (int64_t)p * ldb];
-                bp[(size_t)j * k + p] = tf ? tf32(b) : b;
-            }
-    }
-    for (int j = 0; j < n; j++) {
-        for (int i = 0; i < m; i++) {
-            double r = 0.0;
-            if (!skipProduct) {
-                const float *a = &ap[(size_t)i * k], *b = &bp[(size_t)j * k];
-                double acc = 0.0;
-                for (int p = 0; p < k; p++) acc += (double)a[p] * (double)b[p];
-                r = (double)alpha * acc;
-            }
-            float *c = &C[i + (int64_t)j * ldc];
-#ifdef EMU_BREAK_beta0
-            r += (double)beta * (double)*c;
-#else
-            if (beta != 0.0f) r += (double)beta * (double)*c;
-#endif
-            *c = (float)r;
-        }
-    }
+    emu_gemm::gemm(tf, ta != CUBLAS_OP_N, tb != CUBLAS_OP_N, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 }  // namespace

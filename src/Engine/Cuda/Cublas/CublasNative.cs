@@ -40,7 +40,7 @@ internal static unsafe partial class CublasNative
         float* alpha, ulong a, int lda, long strideA, ulong b, int ldb, long strideB, float* beta, ulong c, int ldc, long strideC, int batchCount);
 }
 
-/// <summary>Turns cuBLAS status codes into <see cref="CudaException"/>s naming the call.</summary>
+/// <summary>Turns cuBLAS and cuBLASLt status codes into <see cref="CudaException"/>s naming the call.</summary>
 public static unsafe class Cublas
 {
     /// <summary>Throws unless <paramref name="status"/> is success; the message names <paramref name="call"/> and the status.</summary>
@@ -58,7 +58,8 @@ public static unsafe class Cublas
     internal static string Describe(CublasStatus status, string call)
     {
         string? text = null;
-        try { text = Marshal.PtrToStringUTF8((nint)CublasNative.GetStatusString(status)); }
+        // cuBLASLt shares cublasStatus_t; its own string function is asked for its calls (libcublas may not be loaded).
+        try { text = Marshal.PtrToStringUTF8((nint)(call.StartsWith("cublasLt", StringComparison.Ordinal) ? CublasLtNative.GetStatusString(status) : CublasNative.GetStatusString(status))); }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { }
         return $"{call} failed: {status} ({(int)status}){(text is null ? "" : $": {text}")}.";
     }

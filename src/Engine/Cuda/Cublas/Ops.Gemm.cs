@@ -1,5 +1,6 @@
 // matmul and linear on CUDA: the same operand layouts as the CPU path (GemmLayout: transposed or strided operands
-// read in place, one batch stride), run by cuBLAS. Bias broadcasts and bias gradients are rank-1 GEMMs against the
+// read in place, one batch stride), run by cuBLAS. Linear's forward with a bias is one cuBLASLt GEMM with the bias
+// epilogue where cuBLASLt serves the shape (CudaLinearLt); otherwise, and for bias gradients, rank-1 GEMMs against the
 // device's vector of ones, so linear needs nothing but cuBLAS.
 using Cochlea.Autograd;
 using Cochlea.Cuda;
@@ -30,7 +31,7 @@ public static unsafe partial class Ops
         return y;
     }
 
-    // y (rows, out) = x (rows, in) W^T (+ 1 b^T); backward dx = g W, dW = g^T x, db = g^T 1.
+    // y (rows, out) = x (rows, in) W^T (+ 1 b^T); backward dx = g W, dW = g^T x, db = g^T 1 (as PyTorch for float32: no Lt epilogue).
     static Tensor LinearCuda(Tensor x, Tensor weight, Tensor? bias, int outF, int inF)
     {
         var dev = CudaTensors.DeviceOf("linear", x, weight, bias);
@@ -38,16 +39,22 @@ public static unsafe partial class Ops
         var y = CudaTensors.Empty(x.Device, [.. x.ShapeArray[..^1], outF]);
         using (var xc = x.ContiguousRaw())
         using (var wc = weight.ContiguousRaw())
+        using (var bc = bias?.ContiguousRaw())
         {
-            float beta = 0f;
-            if (bias is not null)
+            // With a bias: one cuBLASLt GEMM adding it in the epilogue (CudaOptions.LinearBiasEpilogue), else the rank-1 path.
+            bool fused = bc is not null && rows > 0 && outF > 0 && inF > 0
+                && dev.LinearLt.TryRun(rows, outF, inF, xc.DevicePtr, wc.DevicePtr, bc.DevicePtr, y.DevicePtr);
+            if (!fused)
             {
-                using var bc = bias.ContiguousRaw();
-                CudaGemm.Run(dev, false, false, rows, outF, 1, 1f, dev.Ones(rows), 1, bc.DevicePtr, outF, 0f, y.DevicePtr, outF);
-                beta = 1f;
+                float beta = 0f;
+                if (bc is not null)
+                {
+                    CudaGemm.Run(dev, false, false, rows, outF, 1, 1f, dev.Ones(rows), 1, bc.DevicePtr, outF, 0f, y.DevicePtr, outF);
+                    beta = 1f;
+                }
+                if (inF == 0 && bc is null) dev.Zero(y.DevicePtr, y.Numel * sizeof(float));
+                else CudaGemm.Run(dev, false, true, rows, outF, inF, 1f, xc.DevicePtr, inF, wc.DevicePtr, inF, beta, y.DevicePtr, outF);
             }
-            if (inF == 0 && bias is null) dev.Zero(y.DevicePtr, y.Numel * sizeof(float));
-            else CudaGemm.Run(dev, false, true, rows, outF, inF, 1f, xc.DevicePtr, inF, wc.DevicePtr, inF, beta, y.DevicePtr, outF);
         }
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
         return BackwardPass.Record(y, "linear", inputs, g =>
