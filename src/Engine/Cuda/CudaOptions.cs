@@ -43,8 +43,8 @@ public static class CudaOptions
     static int _cudnnCacheCapacity = DefaultCudnnCacheCapacity;
 
     /// <summary>
-    /// How many shapes each per-device cuDNN cache keeps (convolutions with their algorithm choices, batch norms,
-    /// poolings; 256 each by default). Beyond it the least recently used shape is dropped and its descriptors destroyed;
+    /// How many shapes each per-device library cache keeps (cuDNN convolutions with their algorithm choices, batch
+    /// norms, poolings, and cuBLASLt's Linear-with-bias plans; 256 each by default). Beyond it the least recently used shape is dropped and its descriptors destroyed;
     /// seeing that shape again rebuilds them (and for a convolution searches its algorithms again). A training loop of a
     /// fixed model uses a few dozen shapes; raise it when many input lengths or batch sizes recur, so they stay searched.
     /// Takes effect at the next lookup.

@@ -70,13 +70,19 @@ internal sealed class LruCache<TKey, TValue> where TKey : notnull where TValue :
         }
     }
 
+    /// <summary>Evicts every value: each is disposed now, or when its last open lease ends.</summary>
+    public void Clear()
+    {
+        lock (_gate) Trim(0);
+    }
+
     /// <summary>Counters and the number of values held now.</summary>
     public LruStatistics Statistics
     {
         get { lock (_gate) return new LruStatistics(_hits, _misses, _evictions, _map.Count); }
     }
 
-    // Evicts from the least recently used end until at most `capacity` values remain.
+    // Evicts from the least recently used end until at most `capacity` values remain (0: all).
     void Trim(int capacity)
     {
         while (_map.Count > capacity)

@@ -93,6 +93,28 @@ public class LinearLtGpuTests
         }
     }
 
+    // The plans are bounded like the cuDNN caches: five shapes through a capacity of 2, each still right when it returns.
+    [Test]
+    public void PlansAreBoundedByTheCacheCapacityAndRebuiltWhenAShapeReturns()
+    {
+        var dev = GpuTest.RequireGpu();
+        CudaOptions.LinearBiasEpilogue = LinearBiasEpilogue.Auto;
+        CudaOptions.CudnnCacheCapacity = 2;
+        try
+        {
+            for (int round = 0; round < 2; round++)
+                for (int k = 1; k <= 5; k++)
+                {
+                    var before = Calls();
+                    Compare(t => Ops.Linear(t[0], t[1], t[2]), [N(3 + k, 8), N(4 * k, 8), N(4 * k)]);
+                    Assume.That(dev.LinearLt.UnavailableReason, Is.Null, "cuBLASLt does not load here");
+                    Assert.That(Calls().Lt - before.Lt, Is.EqualTo(1), $"round {round}, shape {k}: the Lt path");
+                    Assert.That(dev.LinearLt.PlanCount, Is.LessThanOrEqualTo(2), "plans held");
+                }
+        }
+        finally { CudaOptions.CudnnCacheCapacity = CudaOptions.DefaultCudnnCacheCapacity; }
+    }
+
     [Test]
     public void AMissingLibraryFallsBackToTheRankOnePath()
     {

@@ -22,7 +22,7 @@ internal readonly record struct LinearLtKey(int Rows, int Out, int In, bool Tf32
     }
 }
 
-/// <summary>One shape's cuBLASLt objects and chosen algorithm (kept for the device's lifetime).</summary>
+/// <summary>One shape's cuBLASLt objects and chosen algorithm (kept while among the <see cref="CudaOptions.CudnnCacheCapacity"/> most recent shapes).</summary>
 internal sealed class LinearLtPlan(CublasLtObject desc, CublasLtObject a, CublasLtObject b, CublasLtObject c, CublasLtMatmulAlgo algo, long workspaceBytes) : IDisposable
 {
     internal readonly CublasLtObject Desc = desc, A = a, B = b, C = c;
@@ -43,11 +43,13 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
     internal static string? SimulateMissingLibrary;
 
     readonly object _gate = new();
-    readonly Dictionary<LinearLtKey, LinearLtPlan?> _plans = new();
+    readonly LruCache<LinearLtKey, Decision> _plans = new();   // bounded like the cuDNN caches (same capacity)
     CublasLtObject? _handle;
     string? _unavailable;
     bool _probed;
     long _ltCalls, _fallbackCalls;
+    ulong _planBias;
+    Func<LinearLtKey, Decision>? _make;
 
     /// <summary>Calls run as one cublasLtMatmul so far, and calls with a bias that took the rank-1 path (tests see which path ran).</summary>
     internal (long Lt, long Fallback) Calls { get { lock (_gate) return (_ltCalls, _fallbackCalls); } }
@@ -56,14 +58,20 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
     internal string? UnavailableReason { get { lock (_gate) return _unavailable; } }
 
     /// <summary>Shapes planned so far (a fall-back shape counts: it was decided once).</summary>
-    internal int PlanCount { get { lock (_gate) return _plans.Count; } }
+    internal int PlanCount => _plans.Statistics.Count;
+
+    // A shape's plan, or null when the shape falls back (decided once, kept as its own entry).
+    sealed class Decision(LinearLtPlan? plan) : IDisposable
+    {
+        public readonly LinearLtPlan? Plan = plan;
+        public void Dispose() => Plan?.Dispose();
+    }
 
     /// <summary>Forgets the probe and every plan (tests: after changing <see cref="SimulateMissingLibrary"/>).</summary>
     internal void Reset()
     {
         lock (_gate)
         {
-            foreach (var p in _plans.Values) p?.Dispose();
             _plans.Clear();
             _handle?.Dispose();
             _handle = null; _probed = false; _unavailable = null;
@@ -79,9 +87,12 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
     {
         lock (_gate)
         {
-            var plan = CudaOptions.LinearBiasEpilogue == LinearBiasEpilogue.Off || !Probe() ? null
-                : Plan(new LinearLtKey(rows, outF, inF, CudaOptions.AllowTf32,
-                    LinearLtKey.Alignment(x), LinearLtKey.Alignment(w), LinearLtKey.Alignment(y), LinearLtKey.Alignment(bias)), bias);
+            if (CudaOptions.LinearBiasEpilogue == LinearBiasEpilogue.Off || !Probe()) { _fallbackCalls++; return false; }
+            var key = new LinearLtKey(rows, outF, inF, CudaOptions.AllowTf32,
+                LinearLtKey.Alignment(x), LinearLtKey.Alignment(w), LinearLtKey.Alignment(y), LinearLtKey.Alignment(bias));
+            _planBias = bias;   // read by a miss's MakePlan (under _gate): a cached delegate, so a hit allocates nothing
+            using var lease = _plans.Get(key, CudaOptions.CudnnCacheCapacity, _make ??= k => new Decision(MakePlan(k, _planBias)));
+            var plan = lease.Value.Plan;
             if (plan is null) { _fallbackCalls++; return false; }
             // The bias pointer is a descriptor attribute: set per call (host-side only), as PyTorch does.
             plan.Desc.Set(CublasLtMatmulDescAttribute.BiasPointer, bias);
@@ -111,12 +122,6 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
             _unavailable = $"cuBLASLt unavailable, Linear's bias runs as a rank-1 cuBLAS GEMM: {e.Message}";
         }
         return _handle is not null;
-    }
-
-    LinearLtPlan? Plan(in LinearLtKey key, ulong bias)
-    {
-        if (!_plans.TryGetValue(key, out var plan)) _plans[key] = plan = MakePlan(key, bias);
-        return plan;
     }
 
     // Descriptors, layouts and the heuristic's first algorithm for one shape; null when the heuristic has none. The
