@@ -4,6 +4,8 @@
 // summed there, so 2 floats come back instead of B x classes logits), packed into one tensor whose copy to the host is
 // queued at step k's end (Tensor.ReadLater), and read after step k+1 is enqueued: that read waits for step k only, so
 // the GPU has step k+1 to run while the host prepares step k+2. On the CPU there is no queue: each step is read at once.
+using Cochlea.Cuda;
+
 namespace Cochlea.Models.Training;
 
 /// <summary>One training step's numbers as read back: its 1-based <paramref name="Step"/>, rows <paramref name="Size"/>,
@@ -70,6 +72,9 @@ public sealed class LaggedStepStats : IDisposable
         using (read)
         {
             var v = read.Wait();   // [loss, wrong rows]: copied when the step was pushed; waits for that step only
+            // A label out of range makes the loss NaN too, and its device-side check is reported only at a synchronisation:
+            // synchronise now, so the caller sees that error (naming the label) rather than "the loss became NaN".
+            if (!float.IsFinite(v[0]) && !_device.IsCpu) CudaBackend.Get(_device.Index).Synchronize();
             return new StepStats(step, size, v[0], size - (int)v[1]);
         }
     }

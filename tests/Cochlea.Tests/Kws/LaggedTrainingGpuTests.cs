@@ -137,4 +137,18 @@ public class LaggedTrainingGpuTests
         Assert.That(got.Select(r => r.Loss), Is.EqualTo(expected.Select(e => e.Loss)), "the loss as computed on the CPU, copied over");
         Assert.That(got.Select(r => r.Correct), Is.EqualTo(expected.Select(e => e.Correct)), "correct rows, counted on the device");
     }
+
+    // A bad label makes the CUDA loss NaN and is checked on the device: the read reports the label's error, not "NaN loss".
+    [Test]
+    public void OnCudaALabelOutOfRangeIsReportedByNameNotAsANanLoss()
+    {
+        GpuTest.RequireGpu();
+        using var stats = new LaggedStepStats(GpuTest.Cuda, 3);
+        using var scope = Tensor.Scope();
+        var logits = Tensor.FromArray([0.1f, 0.2f, 0.3f, 1f, 0f, 0f], 2, 3).To(GpuTest.Cuda);
+        var y = Tensor.FromArray(new long[] { 1, 7 }, 2).To(GpuTest.Cuda);
+        Assert.That(stats.Push(1, Loss.CrossEntropy(logits, y), logits, y), Is.Null);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => stats.Finish())!;
+        Assert.That(e.Message, Does.Contain("label 7 at position 1 is out of range for 3 classes"));
+    }
 }
