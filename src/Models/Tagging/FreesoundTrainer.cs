@@ -131,7 +131,7 @@ public static class FreesoundTrainer
         for (int epoch = 1; epoch <= o.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
-            var rng = new Random(HashCode.Combine(o.Seed, epoch, 0x5EED));
+            var rng = EpochRandom(o.Seed, epoch, 0x5EED);
             var perm = (int[])train.Clone();
             rng.Shuffle(perm);
             model.Train();
@@ -202,9 +202,13 @@ public static class FreesoundTrainer
         return Tensor.FromArray(data, idx.Length, crop);
     }
 
+    // A stream per (seed, epoch, purpose) that is the same in every process (HashCode.Combine is randomised per process,
+    // so --seed did not make two runs alike).
+    static Random EpochRandom(int seed, int epoch, ulong purpose) => new((int)(Seeds.Derive((ulong)seed, (ulong)epoch, purpose) & int.MaxValue));
+
     static void Recalibrate(FreesoundCnn model, float[][] waves, int[] train, FreesoundTrainOptions o, int epoch)
     {
-        var rng = new Random(HashCode.Combine(o.Seed, epoch, 0xCA11B));
+        var rng = EpochRandom(o.Seed, epoch, 0xCA11B);
         var batches = new List<Tensor>();
         for (int seen = 0; seen < o.BatchNormCalibrationClips;)
         {
