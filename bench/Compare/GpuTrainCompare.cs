@@ -7,7 +7,7 @@
 // synchronize, alternating step by step. Then our model keeps training to step 1000, and device memory in use
 // after step 10 and after step 1000 is reported as one more row (flat: the ratio is 1).
 // COCHLEA_GPU_TRAIN_MODELS=WaveKws (names or labels, comma-separated; default all) picks models, e.g. to time WaveKws
-// once per COCHLEA_CUDA_DEPTHWISE choice; each row's note names the depthwise choice in force.
+// once per COCHLEA_CUDA_DEPTHWISE choice; each row's note names the depthwise and Linear-bias (COCHLEA_CUDA_LT) choices in force.
 using Module = Cochlea.Nn.Module;
 using Cochlea.Cuda;
 using Cochlea.Models.Kws;
@@ -115,8 +115,8 @@ public sealed class GpuTrainCompare : ICompareSuite
             var (budget, minReps, maxReps, warmup) = smoke ? (0.0, 2, 2, 1) : (10.0, 10, 51, 3);
             var (ours, anchor) = Timing.Alternate(() => Timing.Time(c.Step), anchored ? torch!.RunOnce : null, budget, minReps, maxReps, warmup);
             yield return new CompareResult($"{label} train step B={batch} cuda:0", 0, ours * 1e3, anchor * 1e3, "ms",
-                anchored ? $"torch {torch!.Version} reference {name} train (zero_grad+fwd+loss+bwd+Adam), fp32, TF32 off, cuda; ours: depthwise {CudaOptions.DepthwiseKernels}"
-                    : $"PyTorch reference on cuda (not available); ours: depthwise {CudaOptions.DepthwiseKernels}", false);
+                anchored ? $"torch {torch!.Version} reference {name} train (zero_grad+fwd+loss+bwd+Adam), fp32, TF32 off, cuda; ours: depthwise {CudaOptions.DepthwiseKernels}, linear bias {CudaOptions.LinearBiasEpilogue}"
+                    : $"PyTorch reference on cuda (not available); ours: depthwise {CudaOptions.DepthwiseKernels}, linear bias {CudaOptions.LinearBiasEpilogue}", false);
             double at10 = TrainUntil(c, dev, 10), atEnd = TrainUntil(c, dev, memorySteps);
             yield return new CompareResult($"{label} GPU MiB in use at step {memorySteps} (anchor: step 10)", 0, atEnd, at10, "MiB",
                 "same run at step 10 (cuMemGetInfo total - free; 1.0 = flat)", false);
