@@ -100,6 +100,7 @@ internal sealed class LruCache<TKey, TValue> where TKey : notnull where TValue :
     {
         lock (_gate)
         {
+            // Caught only while no other lease of the entry is open (a lease is a plain struct, it has no identity).
             if (entry.Leases <= 0) throw new InvalidOperationException("A cache lease was disposed twice.");
             if (--entry.Leases == 0 && entry.Evicted) entry.Value.Dispose();
         }

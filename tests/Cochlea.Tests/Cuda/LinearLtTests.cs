@@ -59,8 +59,12 @@ public class LinearLtGpuTests
         var before = Calls();
         Compare(t => Ops.Linear(t[0], t[1], t[2]), [N(xShape), N(outF, xShape[^1]), N(outF)]);
         var after = Calls();
-        Assert.That(after.Lt - before.Lt + after.Fallback - before.Fallback, Is.EqualTo(1), "one forward with a bias: one path decision");
+        int rows = xShape[..^1].Aggregate(1, (p, d) => p * d), inF = xShape[^1];
+        bool eligible = rows > 1 && inF > 1 && outF > 1;   // else the rank-1 path without asking cuBLASLt (CudaLinearLt.Eligible)
+        Assert.That(after.Lt - before.Lt + after.Fallback - before.Fallback, Is.EqualTo(eligible ? 1 : 0), "one forward with a bias: one path decision when eligible");
         if (mode == LinearBiasEpilogue.Off) Assert.That(after.Lt, Is.EqualTo(before.Lt), "Off never calls cuBLASLt");
+        else if (CudaBackend.Get(0).LinearLt.UnavailableReason is null)
+            Assert.That(after.Lt - before.Lt, Is.EqualTo(eligible ? 1 : 0), eligible ? "Auto takes the epilogue" : "one row, input or output: the rank-1 path");
     }
 
     [Test]
@@ -146,10 +150,28 @@ public class LinearLtGpuTests
     [Test]
     public void Tf32KeepsTheEpilogueCloseToTheCpu()
     {
-        GpuTest.RequireGpu();
+        var lt = GpuTest.RequireGpu().LinearLt;
         CudaOptions.LinearBiasEpilogue = LinearBiasEpilogue.Auto;
+        Compare(t => Ops.Linear(t[0], t[1], t[2]), [N(16, 64), N(12, 64), N(12)]);
+        Assume.That(lt.UnavailableReason, Is.Null, "cuBLASLt does not load here");
+        int plans = lt.PlanCount;
+        var before = Calls();
         CudaOptions.AllowTf32 = true;
         Compare(t => Ops.Linear(t[0], t[1], t[2]), [N(16, 64), N(12, 64), N(12)], rtol: 5e-3f, atol: 5e-2f);
+        Assert.That(Calls().Lt - before.Lt, Is.EqualTo(1), "the epilogue ran");
+        Assert.That(lt.PlanCount, Is.EqualTo(plans + 1), "TF32 is a plan of its own (its compute type)");
+        // And the compute type is applied: with 10-bit mantissas over 64-term sums some output changes.
+        using var x = N(16, 64).To(GpuTest.Cuda);
+        using var w = N(12, 64).To(GpuTest.Cuda);
+        using var b = N(12).To(GpuTest.Cuda);
+        float[] Run(bool tf32)
+        {
+            CudaOptions.AllowTf32 = tf32;
+            using var _ = Tensor.NoGrad();
+            using var y = Ops.Linear(x, w, b);
+            return y.ToArray();
+        }
+        Assert.That(Run(true), Is.Not.EqualTo(Run(false)), "TF32 on and off give the same output: the plan ignored the compute type");
     }
 }
 

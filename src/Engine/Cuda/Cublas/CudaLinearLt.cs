@@ -39,6 +39,17 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
     /// <summary>Most workspace a plan may ask for: PyTorch's CUBLASLT_WORKSPACE_SIZE default on Hopper (32 MiB); taken from the device's shared workspace only when an algorithm needs it.</summary>
     internal const long MaxWorkspaceBytes = 32L << 20;
 
+    /// <summary>
+    /// Whether a Linear of this size may take the epilogue: every dimension above 1 and below 65535 x 32. PyTorch's addmm
+    /// takes cublasLt only for a weight of more than one row and column (cuBLASLt's heuristic has answered INVALID_VALUE
+    /// for a single one) and sizes below 65535 x 32; one row is our own caution. Such Linears are tiny: rank-1 path.
+    /// </summary>
+    internal static bool Eligible(int rows, int outF, int inF)
+    {
+        const int Limit = 65535 * 32;
+        return rows is > 1 and < Limit && outF is > 1 and < Limit && inF is > 1 and < Limit;
+    }
+
     /// <summary>Tests only: when set, the probe acts as if libcublasLt failed to load with this message (takes effect after <see cref="Reset"/>).</summary>
     internal static string? SimulateMissingLibrary;
 
@@ -130,31 +141,38 @@ internal sealed unsafe class CudaLinearLt(CudaDevice device)
     {
         // The bias has no alignment preference; an epilogue reading it as float4 could need 16 bytes, so a less aligned bias falls back.
         if (k.AlignBias < 16) return null;
-        var desc = CublasLtObject.CreateMatmulDesc(k.Tf32 ? CublasComputeType.Compute32FFastTf32 : CublasComputeType.Compute32F);
-        desc.Set(CublasLtMatmulDescAttribute.TransA, (int)CublasOperation.T);
-        desc.Set(CublasLtMatmulDescAttribute.TransB, (int)CublasOperation.N);
-        desc.Set(CublasLtMatmulDescAttribute.Epilogue, (uint)CublasLtEpilogue.Bias);
-        desc.Set(CublasLtMatmulDescAttribute.BiasPointer, bias);
-        var a = CublasLtObject.CreateLayout(k.In, k.Out, k.In);     // W (out, in) row-major = (in, out) column-major
-        var b = CublasLtObject.CreateLayout(k.In, k.Rows, k.In);    // x (rows, in) row-major = (in, rows) column-major
-        var c = CublasLtObject.CreateLayout(k.Out, k.Rows, k.Out);  // y (rows, out) row-major = (out, rows) column-major
-        using var pref = CublasLtObject.CreatePreference();
-        pref.Set(CublasLtPreferenceAttribute.MaxWorkspaceBytes, (ulong)MaxWorkspaceBytes);
-        pref.Set(CublasLtPreferenceAttribute.MinAlignmentABytes, (uint)k.AlignW);
-        pref.Set(CublasLtPreferenceAttribute.MinAlignmentBBytes, (uint)k.AlignX);
-        pref.Set(CublasLtPreferenceAttribute.MinAlignmentCBytes, (uint)k.AlignY);
-        pref.Set(CublasLtPreferenceAttribute.MinAlignmentDBytes, (uint)k.AlignY);
-        CublasLtHeuristicResult result;
-        int found = 0;
-        var status = CublasLtNative.AlgoGetHeuristic(_handle!.Raw, desc.Raw, a.Raw, b.Raw, c.Raw, c.Raw, pref.Raw, 1, &result, &found);
-        // NOT_SUPPORTED or no algorithm: this shape falls back (decided here, once); any other error is a bug to report.
-        if (status != CublasStatus.NotSupported)
-            Cublas.Check(status, $"cublasLtMatmulAlgoGetHeuristic(linear rows={k.Rows}, in={k.In}, out={k.Out}, epilogue=BIAS)");
-        if (status == CublasStatus.NotSupported || found == 0 || result.State != CublasStatus.Success)
+        CublasLtObject? desc = null, a = null, b = null, c = null;
+        try
         {
-            desc.Dispose(); a.Dispose(); b.Dispose(); c.Dispose();
-            return null;
+            desc = CublasLtObject.CreateMatmulDesc(k.Tf32 ? CublasComputeType.Compute32FFastTf32 : CublasComputeType.Compute32F);
+            desc.Set(CublasLtMatmulDescAttribute.TransA, (int)CublasOperation.T);
+            desc.Set(CublasLtMatmulDescAttribute.TransB, (int)CublasOperation.N);
+            desc.Set(CublasLtMatmulDescAttribute.Epilogue, (uint)CublasLtEpilogue.Bias);
+            desc.Set(CublasLtMatmulDescAttribute.BiasPointer, bias);
+            a = CublasLtObject.CreateLayout(k.In, k.Out, k.In);     // W (out, in) row-major = (in, out) column-major
+            b = CublasLtObject.CreateLayout(k.In, k.Rows, k.In);    // x (rows, in) row-major = (in, rows) column-major
+            c = CublasLtObject.CreateLayout(k.Out, k.Rows, k.Out);  // y (rows, out) row-major = (out, rows) column-major
+            using var pref = CublasLtObject.CreatePreference();
+            pref.Set(CublasLtPreferenceAttribute.MaxWorkspaceBytes, (ulong)MaxWorkspaceBytes);
+            pref.Set(CublasLtPreferenceAttribute.MinAlignmentABytes, (uint)k.AlignW);
+            pref.Set(CublasLtPreferenceAttribute.MinAlignmentBBytes, (uint)k.AlignX);
+            pref.Set(CublasLtPreferenceAttribute.MinAlignmentCBytes, (uint)k.AlignY);
+            pref.Set(CublasLtPreferenceAttribute.MinAlignmentDBytes, (uint)k.AlignY);
+            CublasLtHeuristicResult result;
+            int found = 0;
+            var status = CublasLtNative.AlgoGetHeuristic(_handle!.Raw, desc.Raw, a.Raw, b.Raw, c.Raw, c.Raw, pref.Raw, 1, &result, &found);
+            // NOT_SUPPORTED or no algorithm: this shape falls back (decided here, once); any other error is a bug to report.
+            if (status != CublasStatus.NotSupported)
+                Cublas.Check(status, $"cublasLtMatmulAlgoGetHeuristic(linear rows={k.Rows}, in={k.In}, out={k.Out}, epilogue=BIAS)");
+            if (status == CublasStatus.NotSupported || found == 0 || result.State != CublasStatus.Success)
+            {
+                DisposeAll();
+                return null;
+            }
+            return new LinearLtPlan(desc, a, b, c, result.Algo, (long)result.WorkspaceSize);
         }
-        return new LinearLtPlan(desc, a, b, c, result.Algo, (long)result.WorkspaceSize);
+        catch { DisposeAll(); throw; }   // a failed call leaves no descriptor to the finalizer
+
+        void DisposeAll() { desc?.Dispose(); a?.Dispose(); b?.Dispose(); c?.Dispose(); }
     }
 }

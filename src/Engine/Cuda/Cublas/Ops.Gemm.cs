@@ -42,7 +42,7 @@ public static unsafe partial class Ops
         using (var bc = bias?.ContiguousRaw())
         {
             // With a bias: one cuBLASLt GEMM adding it in the epilogue (CudaOptions.LinearBiasEpilogue), else the rank-1 path.
-            bool fused = bc is not null && rows > 0 && outF > 0 && inF > 0
+            bool fused = bc is not null && CudaLinearLt.Eligible(rows, outF, inF)
                 && dev.LinearLt.TryRun(rows, outF, inF, xc.DevicePtr, wc.DevicePtr, bc.DevicePtr, y.DevicePtr);
             if (!fused)
             {
