@@ -51,7 +51,9 @@ public static class BackwardPass
                 continue;
             }
             Tensor?[] gi;
-            using (new NoGradScope()) gi = fn.Rule(g);
+            NoGradScope.Enter();
+            try { gi = fn.Rule(g); }
+            finally { NoGradScope.Exit(); }
             if (gi.Length != fn.Inputs.Length)
                 throw new InvalidOperationException($"Backward rule of '{fn.Name}' returned {gi.Length} gradients for {fn.Inputs.Length} inputs.");
             for (int i = 0; i < gi.Length; i++)
