@@ -68,20 +68,21 @@ public sealed unsafe partial class Tensor : IDisposable
     // ---------------------------------------------------------------- creation
 
     /// <summary>Uninitialised tensor of the given shape (contiguous).</summary>
-    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype = DType.Float32)
-    {
-        var s = shape.ToArray();
-        long n = CheckShape(s);
-        return new Tensor(new Storage(Math.Max(1, n) * dtype.Size()), s, null, 0, dtype);
-    }
+    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype = DType.Float32) => EmptyOwning(shape.ToArray(), dtype, Device.Cpu);
 
     /// <summary>Uninitialised contiguous tensor on <paramref name="device"/>.</summary>
-    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype, Device device)
+    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype, Device device) => EmptyOwning(shape.ToArray(), dtype, device);
+
+    /// <summary>
+    /// As <see cref="Empty(ReadOnlySpan{int}, DType, Device)"/>, keeping <paramref name="shape"/> itself as the tensor's shape
+    /// (no copy): for a fresh array or another tensor's <see cref="ShapeArray"/>. A tensor's shape array is never written
+    /// (views share it already), so sharing is safe as long as the caller does not write the array afterwards.
+    /// </summary>
+    internal static Tensor EmptyOwning(int[] shape, DType dtype, Device device)
     {
-        if (device.IsCpu) return Empty(shape, dtype);
-        var s = shape.ToArray();
-        long n = CheckShape(s);
-        return new Tensor(new Storage(Math.Max(1, n) * dtype.Size(), device), s, null, 0, dtype);
+        long n = CheckShape(shape);
+        var storage = device.IsCpu ? new Storage(Math.Max(1, n) * dtype.Size()) : new Storage(Math.Max(1, n) * dtype.Size(), device);
+        return new Tensor(storage, shape, null, 0, dtype);
     }
 
     /// <summary>Device address of element [0,...,0] of a CUDA tensor (any dtype).</summary>

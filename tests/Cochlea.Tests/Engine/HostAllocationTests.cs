@@ -44,6 +44,24 @@ public class HostAllocationTests
         Assert.That(a.ToArray(), Is.EqualTo(Enumerable.Repeat(9f, 6).ToArray()));
     }
 
+    // An elementwise op's output keeps its input's shape array (no copy): writing the output in place or viewing it
+    // in another shape leaves the input's values and shape alone.
+    [Test]
+    public void AnOutputSharingItsInputsShapeArrayIsIndependentOfIt()
+    {
+        using var x = Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], 2, 3);
+        using var y = Ops.Neg(x);
+        using var sevens = Tensor.Full(7f, 2, 3);
+        sevens.CopyTo(y);                              // in place into the output
+        using var v = y.Reshape(3, 2);
+        using var z = Ops.Neg(v);                      // shares v's shape array
+        Assert.That(x.ToArray(), Is.EqualTo(new[] { 1f, 2f, 3f, 4f, 5f, 6f }));
+        Assert.That(x.Shape.ToArray(), Is.EqualTo(new[] { 2, 3 }));
+        Assert.That(y.Shape.ToArray(), Is.EqualTo(new[] { 2, 3 }));
+        Assert.That(z.Shape.ToArray(), Is.EqualTo(new[] { 3, 2 }));
+        Assert.That(z.ToArray(), Is.EqualTo(Enumerable.Repeat(-7f, 6).ToArray()));
+    }
+
     // The second scope on a thread takes the first one's emptied list: the first, disposed again, must not dispose
     // (or count) the second one's tensors.
     [Test]

@@ -45,7 +45,7 @@ internal static unsafe class CudaElementwise
     public static Tensor Unary<TOp>(TOp op, Tensor x, string name) where TOp : struct, IUnaryOp
     {
         string k = CudaOpNames.Unary(op, out float p0, out float p1) + "_f32";
-        var y = Tensor.Empty(x.Shape, DType.Float32, x.Device);
+        var y = Tensor.EmptyOwning(x.ShapeArray, DType.Float32, x.Device);
         using var c = x.ContiguousRaw();
         Launch(k, c.DevicePtr, y.DevicePtr, y.Numel, p0, p1, CudaLaunch.Dev(x));
         return y;
@@ -71,7 +71,7 @@ internal static unsafe class CudaElementwise
     {
         var shape = Ops.BroadcastShape(a.Shape, b.Shape, name);
         string k = CudaOpNames.Binary(op, out float p0, out float p1);
-        var y = Tensor.Empty(shape, DType.Float32, a.Device);
+        var y = Tensor.EmptyOwning(shape, DType.Float32, a.Device);   // shape: a fresh array
         long n = y.Numel;
         if (n == 0) return y;
         var dev = CudaLaunch.Dev(a);
@@ -98,7 +98,7 @@ internal static unsafe class CudaElementwise
     {
         var shape = Ops.BroadcastShape(Ops.BroadcastShape(a.Shape, b.Shape, name), c.Shape, name);
         string k = CudaOpNames.Ternary(op, out float p0, out float p1);
-        var y = Tensor.Empty(shape, DType.Float32, a.Device);
+        var y = Tensor.EmptyOwning(shape, DType.Float32, a.Device);   // shape: a fresh array
         long n = y.Numel;
         if (n == 0) return y;
         var dev = CudaLaunch.Dev(a);
