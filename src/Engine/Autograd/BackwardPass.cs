@@ -98,7 +98,7 @@ public static class BackwardPass
     // g belongs to the pass (it is disposed here); mayTake is false for the caller's own output gradient.
     static void AccumulateLeaf(Tensor leaf, Tensor g, bool mayTake)
     {
-        using var _ = TensorScope.Suspend();
+        using var _ = TensorScope.SuspendHere();
         if (leaf.Grad is null || leaf.Grad.IsDisposed)
         {
             // A dense g that is its storage's only view becomes .Grad as it is (PyTorch steals it the same way): on CUDA

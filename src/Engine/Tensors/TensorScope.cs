@@ -61,6 +61,16 @@ public sealed class TensorScope : IDisposable
 
     }
 
+    /// <summary>As <see cref="Suspend"/> without an object: <c>using var _ = TensorScope.SuspendHere();</c> in per-step engine paths.</summary>
+    internal static Suspended SuspendHere() => new();
+
+    internal readonly struct Suspended : IDisposable
+    {
+        readonly TensorScope? _saved;
+        public Suspended() { _saved = _current; _current = null; }
+        public void Dispose() => _current = _saved;
+    }
+
     sealed class Suspension : IDisposable
     {
         readonly TensorScope? _saved = _current;
