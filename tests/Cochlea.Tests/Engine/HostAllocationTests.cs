@@ -62,6 +62,33 @@ public class HostAllocationTests
         Assert.That(z.ToArray(), Is.EqualTo(Enumerable.Repeat(-7f, 6).ToArray()));
     }
 
+    // StridedPlan collapses in scratch now: contiguous runs merge, size-1 dims drop, broadcast (stride 0) and permuted
+    // dims stay apart, an all-ones shape is one element, and ranks past the scratch sizes take the heap path.
+    [Test]
+    public void StridedPlanCollapsesAsBefore()
+    {
+        var p = new StridedPlan([2, 3, 4], [12, 4, 1], [12, 4, 1]);
+        Assert.That(p.Shape, Is.EqualTo(new[] { 24 }));
+        Assert.That(p.Strides[0], Is.EqualTo(new long[] { 1 }));
+        p = new StridedPlan([2, 1, 3, 4], [12, 99, 4, 1], [0, 0, 4, 1], [12, 12, 4, 1]);   // b broadcast over dim 0
+        Assert.That(p.Shape, Is.EqualTo(new[] { 2, 12 }));
+        Assert.That(p.Strides[0], Is.EqualTo(new long[] { 12, 1 }));
+        Assert.That(p.Strides[1], Is.EqualTo(new long[] { 0, 1 }));
+        Assert.That(p.Strides[2], Is.EqualTo(new long[] { 12, 1 }));
+        p = new StridedPlan([3, 2], [1, 3], [2, 1]);                                        // a transposed
+        Assert.That(p.Shape, Is.EqualTo(new[] { 3, 2 }));
+        Assert.That(p.Strides[0], Is.EqualTo(new long[] { 1, 3 }));
+        p = new StridedPlan([1, 1], [5, 7], [1, 1]);
+        Assert.That(p.Shape, Is.EqualTo(new[] { 1 }));
+        Assert.That(p.Strides[1], Is.EqualTo(new long[] { 1 }));
+        var shape = Enumerable.Repeat(2, 20).ToArray();                                     // rank 20: heap scratch
+        var contiguous = Enumerable.Range(0, 20).Select(d => 1L << (19 - d)).ToArray();
+        var odd = contiguous.Select((s, d) => d == 10 ? 0L : s).ToArray();
+        p = new StridedPlan(shape, contiguous, odd, contiguous, contiguous);
+        Assert.That(p.Shape, Is.EqualTo(new[] { 1 << 10, 2, 1 << 9 }));   // dims 0..9 merge, 10 alone (stride 0 for b), 11..19 merge
+        Assert.That(p.Strides[1], Is.EqualTo(new long[] { 1 << 10, 0, 1 }));
+    }
+
     // The second scope on a thread takes the first one's emptied list: the first, disposed again, must not dispose
     // (or count) the second one's tensors.
     [Test]
