@@ -127,12 +127,22 @@ public sealed unsafe partial class Tensor
     public Tensor Permute(params int[] dims)
     {
         if (dims.Length != Rank) throw new ArgumentException($"Permute: {dims.Length} dims given for {Describe()}.");
-        var p = dims.Select(d => NormDim(d)).ToArray();
-        if (p.Distinct().Count() != Rank) throw new ArgumentException($"Permute: dims {FormatShape(dims)} are not a permutation.");
+        // Plain loops: permutes run per step (RNN time-major layouts), and LINQ here was a dozen objects each.
+        int r = Rank;
+        var p = new int[r];
+        for (int i = 0; i < r; i++) p[i] = NormDim(dims[i]);
+        var inv = new int[r];
+        inv.AsSpan().Fill(-1);
+        for (int i = 0; i < r; i++)
+        {
+            if (inv[p[i]] >= 0) throw new ArgumentException($"Permute: dims {FormatShape(dims)} are not a permutation.");
+            inv[p[i]] = i;
+        }
         var strides = StrideArray;
-        var v = MakeView(p.Select(d => _shape[d]).ToArray(), p.Select(d => strides[d]).ToArray(), Offset);
-        var inv = new int[Rank];
-        for (int i = 0; i < Rank; i++) inv[p[i]] = i;
+        var shape = new int[r];
+        var st = new long[r];
+        for (int i = 0; i < r; i++) { shape[i] = _shape[p[i]]; st[i] = strides[p[i]]; }
+        var v = MakeView(shape, st, Offset);
         return BackwardPass.Record(v, "permute", [this], g => [g.Permute(inv)]);
     }
 

@@ -89,6 +89,20 @@ public class HostAllocationTests
         Assert.That(p.Strides[1], Is.EqualTo(new long[] { 1 << 10, 0, 1 }));
     }
 
+    // Permute without LINQ: negative dims, the values of the view, and the errors for a repeat and an out-of-range dim.
+    [Test]
+    public void PermuteChecksAndReordersAsBefore()
+    {
+        using var x = Tensor.FromArray(Enumerable.Range(0, 24).Select(i => (float)i).ToArray(), 2, 3, 4);
+        using var p = x.Permute(-1, 0, 1);                                   // (4, 2, 3)
+        Assert.That(p.Shape.ToArray(), Is.EqualTo(new[] { 4, 2, 3 }));
+        Assert.That(p.Strides.ToArray(), Is.EqualTo(new long[] { 1, 12, 4 }));
+        Assert.That(p[3, 1, 2], Is.EqualTo(x[1, 2, 3]));
+        Assert.Throws<ArgumentException>(() => x.Permute(0, 0, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => x.Permute(0, 1, 3));
+        Assert.Throws<ArgumentException>(() => x.Permute(0, 1));
+    }
+
     // The second scope on a thread takes the first one's emptied list: the first, disposed again, must not dispose
     // (or count) the second one's tensors.
     [Test]
