@@ -32,8 +32,12 @@ public static class BackwardPass
         if (gradient is not null && !Tensor.SameShape(gradient.Shape, root.Shape))
             throw new ArgumentException($"Backward(): gradient shape {Tensor.FormatShape(gradient.Shape)} differs from the output's {Tensor.FormatShape(root.Shape)}.");
 
-        var order = TopologicalOrder(root);
-        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+        // The pass's collections come from this thread's last pass (hundreds of entries per training step; regrowing
+        // them each step was a tenth of a step's garbage) and go back emptied at the end; a nested pass makes its own.
+        var scratch = _scratch ?? new Scratch();
+        _scratch = null;
+        var order = TopologicalOrder(root, scratch);
+        var grads = scratch.Grads;
         grads[root] = gradient is null ? Tensor.Full(root.Device, 1f, root.ShapeArray) : gradient.Contiguous(); // seed on the root's device
 
         for (int k = order.Count - 1; k >= 0; k--)
@@ -47,7 +51,9 @@ public static class BackwardPass
                 continue;
             }
             Tensor?[] gi;
-            using (new NoGradScope()) gi = fn.Rule(g);
+            NoGradScope.Enter();
+            try { gi = fn.Rule(g); }
+            finally { NoGradScope.Exit(); }
             if (gi.Length != fn.Inputs.Length)
                 throw new InvalidOperationException($"Backward rule of '{fn.Name}' returned {gi.Length} gradients for {fn.Inputs.Length} inputs.");
             for (int i = 0; i < gi.Length; i++)
@@ -72,12 +78,27 @@ public static class BackwardPass
             t.GradFn = null; // frees the graph as we go: the closure held the saved inputs
         }
         foreach (var left in grads.Values) left.Dispose();
+        scratch.Clear();
+        _scratch = scratch;
+    }
+
+    [ThreadStatic] static Scratch? _scratch;
+
+    sealed class Scratch
+    {
+        public readonly List<Tensor> Order = new();
+        public readonly HashSet<Tensor> Seen = new(ReferenceEqualityComparer.Instance);
+        public readonly Stack<(Tensor T, int Next)> Stack = new();
+        public readonly Dictionary<Tensor, Tensor> Grads = new(ReferenceEqualityComparer.Instance);
+
+        // Drops every reference (the graph's tensors must not stay reachable from a thread static).
+        public void Clear() { Order.Clear(); Seen.Clear(); Stack.Clear(); Grads.Clear(); }
     }
 
     // g belongs to the pass (it is disposed here); mayTake is false for the caller's own output gradient.
     static void AccumulateLeaf(Tensor leaf, Tensor g, bool mayTake)
     {
-        using var _ = TensorScope.Suspend();
+        using var _ = TensorScope.SuspendHere();
         if (leaf.Grad is null || leaf.Grad.IsDisposed)
         {
             // A dense g that is its storage's only view becomes .Grad as it is (PyTorch steals it the same way): on CUDA
@@ -94,12 +115,13 @@ public static class BackwardPass
         g.Dispose();
     }
 
-    static List<Tensor> TopologicalOrder(Tensor root)
+    static List<Tensor> TopologicalOrder(Tensor root, Scratch scratch)
     {
         // Iterative post-order DFS (deep RNN graphs would overflow a recursive one).
-        var order = new List<Tensor>();
-        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { root };
-        var stack = new Stack<(Tensor T, int Next)>();
+        var order = scratch.Order;
+        var seen = scratch.Seen;
+        seen.Add(root);
+        var stack = scratch.Stack;
         stack.Push((root, 0));
         while (stack.Count > 0)
         {

@@ -30,6 +30,10 @@ public sealed class NoGradScope : IDisposable
 
     internal NoGradScope() => _depth++;
 
+    // For the backward pass, which turns recording off around every rule: the same as a scope, without its object.
+    internal static void Enter() => _depth++;
+    internal static void Exit() => _depth--;
+
     /// <summary>True when ops record their graph on this thread.</summary>
     public static bool IsGradEnabled => _depth == 0;
 

@@ -19,13 +19,13 @@ internal static unsafe class CudaTensors
         return CudaBackend.Get(first.Device.Index);
     }
 
-    /// <summary>An uninitialised float32 tensor on <paramref name="device"/>.</summary>
-    internal static Tensor Empty(Device device, params int[] shape) => Tensor.Empty(shape, DType.Float32, device);
+    /// <summary>An uninitialised float32 tensor on <paramref name="device"/>; keeps <paramref name="shape"/> as its shape array (callers pass fresh arrays or a tensor's ShapeArray; none writes it after).</summary>
+    internal static Tensor Empty(Device device, params int[] shape) => Tensor.EmptyOwning(shape, DType.Float32, device);
 
-    /// <summary>A float32 tensor of zeros on <paramref name="device"/>.</summary>
+    /// <summary>A float32 tensor of zeros on <paramref name="device"/> (keeps <paramref name="shape"/>, as <see cref="Empty"/>).</summary>
     internal static Tensor Zeros(CudaDevice device, params int[] shape)
     {
-        var t = Tensor.Empty(shape, DType.Float32, device.Device);
+        var t = Tensor.EmptyOwning(shape, DType.Float32, device.Device);
         device.Zero(t.DevicePtr, Math.Max(1, t.Numel) * sizeof(float));
         return t;
     }

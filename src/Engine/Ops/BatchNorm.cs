@@ -22,15 +22,29 @@ public static unsafe partial class Ops
         if (x.Rank < 2) throw new ArgumentException($"batch_norm: expected (N, C, ...), got {x.Describe()}.");
         int n = x.Size(0), c = x.Size(1);
         int spatial = (int)(x.Numel / Math.Max(1L * n * c, 1));
-        foreach (var (t, what) in new[] { (weight, "weight"), (bias, "bias"), (runningMean, "running_mean"), (runningVar, "running_var") })
-            if (t is not null && (t.Rank != 1 || t.Size(0) != c || !t.IsContiguous))
-                throw new ArgumentException($"batch_norm: {what} must be a contiguous ({c},) tensor for {x.Describe()}, got {t.Describe()}.");
+        CheckChannelVector(weight, "weight", c, x);
+        CheckChannelVector(bias, "bias", c, x);
+        CheckChannelVector(runningMean, "running_mean", c, x);
+        CheckChannelVector(runningVar, "running_var", c, x);
         if (!training && (runningMean is null || runningVar is null))
             throw new ArgumentException("batch_norm: eval mode needs running_mean and running_var.");
         if (training && (long)n * spatial <= 1)
             throw new ArgumentException($"batch_norm: training needs more than one value per channel, got {x.Describe()} (use eval mode or a larger batch).");
         if (!x.Device.IsCpu) return BatchNormCuda(x, weight, bias, runningMean, runningVar, training, momentum, eps, n, c, spatial);
+        return BatchNormCpu(x, weight, bias, runningMean, runningVar, training, momentum, eps, n, c, spatial);
+    }
 
+    // A weight, bias or running statistic: null or a contiguous (C,) tensor.
+    static void CheckChannelVector(Tensor? t, string what, int c, Tensor x)
+    {
+        if (t is not null && (t.Rank != 1 || t.Size(0) != c || !t.IsContiguous))
+            throw new ArgumentException($"batch_norm: {what} must be a contiguous ({c},) tensor for {x.Describe()}, got {t.Describe()}.");
+    }
+
+    // Its own method so that the CUDA path does not allocate the backward closure's captures (C# makes them at entry).
+    static Tensor BatchNormCpu(Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar,
+        bool training, float momentum, float eps, int n, int c, int spatial)
+    {
         var y = Tensor.Empty(x.ShapeArray);
         using var xc = x.ContiguousRaw();
         float* pg = weight is null ? null : weight.DataPtr, pb = bias is null ? null : bias.DataPtr;
@@ -87,8 +101,8 @@ public static unsafe partial class Ops
                      && pwWeight.Size(1) == x.Size(1) && pwWeight.Size(2) == 1
                      && x.Device.IsCpu && dwWeight.Device.IsCpu && pwWeight.Device.IsCpu
                      && x.DType == DType.Float32 && dwWeight.DType == DType.Float32 && pwWeight.DType == DType.Float32;
-        foreach (var t in new[] { gamma, beta, runningMean, runningVar })
-            fused &= t is null || (t.Device.IsCpu && t.DType == DType.Float32 && t.Rank == 1 && t.Size(0) == pwWeight.Size(0) && t.IsContiguous);
+        fused &= FusableChannelVector(gamma, pwWeight) && FusableChannelVector(beta, pwWeight)
+                 && FusableChannelVector(runningMean, pwWeight) && FusableChannelVector(runningVar, pwWeight);
         ConvAxis ax = default;
         if (fused)
         {
@@ -98,7 +112,18 @@ public static unsafe partial class Ops
         }
         if (!fused)
             return Relu(BatchNorm(Conv1d(Conv1d(x, dwWeight, null, stride, padding, groups: x.Size(1)), pwWeight), gamma, beta, runningMean, runningVar, training, momentum, eps));
+        return SeparableConv1dBatchNormReluFused(x, dwWeight, ax, pwWeight, gamma, beta, runningMean, runningVar, momentum, eps);
+    }
 
+    // null or a CPU float32 contiguous (Cout,) tensor: what the fused block takes for gamma, beta and the running statistics.
+    static bool FusableChannelVector(Tensor? t, Tensor pwWeight)
+        => t is null || (t.Device.IsCpu && t.DType == DType.Float32 && t.Rank == 1 && t.Size(0) == pwWeight.Size(0) && t.IsContiguous);
+
+    // The fused CPU training path of SeparableConv1dBatchNormRelu (its own method: the unfused and CUDA paths then
+    // allocate no closure captures).
+    static Tensor SeparableConv1dBatchNormReluFused(Tensor x, Tensor dwWeight, ConvAxis ax, Tensor pwWeight,
+        Tensor? gamma, Tensor? beta, Tensor? runningMean, Tensor? runningVar, float momentum, float eps)
+    {
         int n = x.Size(0), cin = x.Size(1), p = ax.Out, cout = pwWeight.Size(0), cols = n * p;
         bool wantGrad = NoGradScope.IsGradEnabled && (x.RequiresGrad || dwWeight.RequiresGrad || pwWeight.RequiresGrad
                                                       || (gamma?.RequiresGrad ?? false) || (beta?.RequiresGrad ?? false));

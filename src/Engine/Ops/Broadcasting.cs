@@ -43,7 +43,7 @@ public static unsafe partial class Ops
         RequireFloat(a, name); RequireFloat(b, name);
         if (!Cuda.CudaLaunch.CommonDevice(name, a, b).IsCpu) return Cuda.CudaElementwise.Binary(op, a, b, name);
         var shape = BroadcastShape(a.Shape, b.Shape, name);
-        var y = Tensor.Empty(shape);
+        var y = Tensor.EmptyOwning(shape, DType.Float32, Device.Cpu);   // shape: a fresh array
         var plan = new StridedPlan(shape, BroadcastStrides(a, shape), BroadcastStrides(b, shape), y.StrideArray);
         float* pa = a.DataPtr, pb = b.DataPtr, py = y.DataPtr;
         long runs = plan.Outer;
@@ -66,7 +66,7 @@ public static unsafe partial class Ops
     {
         RequireFloat(x, name);
         if (!x.Device.IsCpu) return Cuda.CudaElementwise.Unary(op, x, name);
-        var y = Tensor.Empty(x.Shape);
+        var y = Tensor.EmptyOwning(x.ShapeArray, DType.Float32, Device.Cpu);
         if (x.IsContiguous) ElementwiseLoops.Unary(op, x.DataPtr, y.DataPtr, x.Numel);
         else
         {

@@ -84,6 +84,14 @@ public static unsafe partial class Ops
         if (oh <= 0 || ow <= 0)
             throw new ArgumentException($"{name}: input {x.Describe()} is too small for kernel {Tensor.FormatShape(weight.Shape[2..])} with this stride/padding/dilation (output would be empty).");
         if (!x.Device.IsCpu || !weight.Device.IsCpu) return ConvCuda(x, weight, bias, ah, aw, groups, name);
+        return ConvCpu(x, weight, bias, ah, aw, groups, name);
+    }
+
+    // Its own method so that the CUDA path does not allocate the backward closure's captures (C# makes them at entry).
+    static Tensor ConvCpu(Tensor x, Tensor weight, Tensor? bias, ConvAxis ah, ConvAxis aw, int groups, string name)
+    {
+        int n = x.Size(0), cin = x.Size(1), cout = weight.Size(0);
+        int cg = cin / groups, og = cout / groups, oh = ah.Out, ow = aw.Out;
         int kk = cg * ah.Kernel * aw.Kernel;
         long plane = (long)oh * ow, inPlane = (long)ah.In * aw.In;
         bool depthwise = groups == cin && groups > 1;

@@ -11,30 +11,40 @@ internal readonly struct StridedPlan
 
     public StridedPlan(ReadOnlySpan<int> shape, params long[][] strides)
     {
-        var dims = new List<int>();
-        var st = strides.Select(_ => new List<long>()).ToArray();
-        for (int d = 0; d < shape.Length; d++)
+        int ops = strides.Length, rank = shape.Length;
+        // Collapsed in scratch (operand o's stride of collapsed dim k at st[o * rank + k]), so only the final
+        // arrays are allocated: this runs for every broadcast op.
+        Span<int> dims = rank <= 16 ? stackalloc int[16] : new int[rank];
+        Span<long> st = rank * ops <= 64 ? stackalloc long[64] : new long[rank * ops];
+        int k = 0;
+        for (int d = 0; d < rank; d++)
         {
             if (shape[d] == 1) continue; // size-1 dims never move the index
-            if (dims.Count > 0)
+            if (k > 0)
             {
-                int last = dims.Count - 1;
                 bool merge = true;
-                for (int o = 0; o < strides.Length; o++)
-                    if (st[o][last] != strides[o][d] * shape[d]) { merge = false; break; }
+                for (int o = 0; o < ops; o++)
+                    if (st[o * rank + k - 1] != strides[o][d] * shape[d]) { merge = false; break; }
                 if (merge)
                 {
-                    dims[last] *= shape[d];
-                    for (int o = 0; o < strides.Length; o++) st[o][last] = strides[o][d];
+                    dims[k - 1] *= shape[d];
+                    for (int o = 0; o < ops; o++) st[o * rank + k - 1] = strides[o][d];
                     continue;
                 }
             }
-            dims.Add(shape[d]);
-            for (int o = 0; o < strides.Length; o++) st[o].Add(strides[o][d]);
+            dims[k] = shape[d];
+            for (int o = 0; o < ops; o++) st[o * rank + k] = strides[o][d];
+            k++;
         }
-        if (dims.Count == 0) { dims.Add(1); foreach (var l in st) l.Add(1); }
-        Shape = dims.ToArray();
-        Strides = st.Select(l => l.ToArray()).ToArray();
+        Strides = new long[ops][];
+        if (k == 0)
+        {
+            Shape = [1];
+            for (int o = 0; o < ops; o++) Strides[o] = [1];
+            return;
+        }
+        Shape = dims[..k].ToArray();
+        for (int o = 0; o < ops; o++) Strides[o] = st.Slice(o * rank, k).ToArray();
     }
 
     public int Rank => Shape.Length;

@@ -14,7 +14,7 @@ public sealed unsafe partial class Tensor
         if (src.Numel == 0) return;
         if (from.IsCpu && to.IsCpu)
         {
-            StridedCopy.Copy((byte*)src.ReadRawPtr, src._strides, (byte*)dst.RawPtr, dst._strides, src._shape, src.DType.Size());
+            StridedCopy.Copy((byte*)src.ReadRawPtr, src.StrideArray, (byte*)dst.RawPtr, dst.StrideArray, src._shape, src.DType.Size());
         }
         else if (from == to)
         {
@@ -120,7 +120,7 @@ public sealed unsafe partial class Tensor
         _storage = y._storage;
         y._storage = null; // y's reference now belongs to this tensor
         Offset = 0;
-        _strides = ContiguousStrides(_shape); // a new array: aliases of the old storage share the old one
+        _strides = null; // contiguous now; aliases of the old storage keep their own array
         old.Release();
         if (Grad is { } g && g.Device != device)
         {

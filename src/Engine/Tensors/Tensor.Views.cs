@@ -6,7 +6,7 @@ namespace Cochlea;
 
 public sealed unsafe partial class Tensor
 {
-    Tensor MakeView(int[] shape, long[] strides, long offset)
+    Tensor MakeView(int[] shape, long[]? strides, long offset)   // strides null: contiguous
     {
         var s = Storage;
         s.AddRef();
@@ -24,7 +24,7 @@ public sealed unsafe partial class Tensor
     {
         if (IsContiguous)
         {
-            var v = MakeView(_shape, ContiguousStrides(_shape), Offset);
+            var v = MakeView(_shape, null, Offset);
             return BackwardPass.Record(v, "contiguous", [this], g => [g]);
         }
         return Clone();
@@ -33,7 +33,7 @@ public sealed unsafe partial class Tensor
     /// <summary>Contiguous alias or copy for a kernel's input, never recorded in the graph.</summary>
     internal Tensor ContiguousRaw()
     {
-        if (IsContiguous) return MakeView(_shape, ContiguousStrides(_shape), Offset);
+        if (IsContiguous) return MakeView(_shape, null, Offset);
         var y = Empty(_shape, DType, Device);
         CopyElements(this, y);
         return y;
@@ -75,13 +75,13 @@ public sealed unsafe partial class Tensor
         var s = InferShape(shape);
         if (IsContiguous)
         {
-            var v = MakeView(s, ContiguousStrides(s), Offset);
+            var v = MakeView(s, null, Offset);
             var orig = _shape;
             return BackwardPass.Record(v, "reshape", [this], g => [g.Reshape(orig)]);
         }
         // Not contiguous: copy into the new shape directly (walking the source in its own shape).
         var y = Empty(s, DType, Device);
-        using (var asShape = y.MakeView(_shape, ContiguousStrides(_shape), 0)) CopyElements(this, asShape);
+        using (var asShape = y.MakeView(_shape, null, 0)) CopyElements(this, asShape);
         var from = _shape;
         return BackwardPass.Record(y, "reshape", [this], g => [g.Reshape(from)]);
     }
@@ -127,11 +127,22 @@ public sealed unsafe partial class Tensor
     public Tensor Permute(params int[] dims)
     {
         if (dims.Length != Rank) throw new ArgumentException($"Permute: {dims.Length} dims given for {Describe()}.");
-        var p = dims.Select(d => NormDim(d)).ToArray();
-        if (p.Distinct().Count() != Rank) throw new ArgumentException($"Permute: dims {FormatShape(dims)} are not a permutation.");
-        var v = MakeView(p.Select(d => _shape[d]).ToArray(), p.Select(d => _strides[d]).ToArray(), Offset);
-        var inv = new int[Rank];
-        for (int i = 0; i < Rank; i++) inv[p[i]] = i;
+        // Plain loops: permutes run per step (RNN time-major layouts), and LINQ here was a dozen objects each.
+        int r = Rank;
+        var p = new int[r];
+        for (int i = 0; i < r; i++) p[i] = NormDim(dims[i]);
+        var inv = new int[r];
+        inv.AsSpan().Fill(-1);
+        for (int i = 0; i < r; i++)
+        {
+            if (inv[p[i]] >= 0) throw new ArgumentException($"Permute: dims {FormatShape(dims)} are not a permutation.");
+            inv[p[i]] = i;
+        }
+        var strides = StrideArray;
+        var shape = new int[r];
+        var st = new long[r];
+        for (int i = 0; i < r; i++) { shape[i] = _shape[p[i]]; st[i] = strides[p[i]]; }
+        var v = MakeView(shape, st, Offset);
         return BackwardPass.Record(v, "permute", [this], g => [g.Permute(inv)]);
     }
 
@@ -156,8 +167,8 @@ public sealed unsafe partial class Tensor
         end = Math.Clamp(end, start, n);
         int len = (end - start + step - 1) / step;
         var shape = (int[])_shape.Clone(); shape[d] = len;
-        var strides = (long[])_strides.Clone(); strides[d] *= step;
-        var v = MakeView(shape, strides, Offset + start * _strides[d]);
+        var strides = (long[])StrideArray.Clone(); strides[d] *= step;
+        var v = MakeView(shape, strides, Offset + start * StrideArray[d]);
         var inShape = _shape;
         int s0 = start, st = step;
         return BackwardPass.Record(v, "slice", [this], g =>
@@ -180,7 +191,7 @@ public sealed unsafe partial class Tensor
             int src = i - lead;
             int have = src >= 0 ? _shape[src] : 1;
             int want = shape[i] == -1 ? have : shape[i];
-            if (have == want) { s[i] = want; st[i] = src >= 0 ? _strides[src] : 0; }
+            if (have == want) { s[i] = want; st[i] = src >= 0 ? StrideArray[src] : 0; }
             else if (have == 1) { s[i] = want; st[i] = 0; }
             else throw new ArgumentException($"Expand: cannot broadcast {Describe()} to {FormatShape(shape)} (dimension {i}).");
         }
@@ -197,7 +208,7 @@ public sealed unsafe partial class Tensor
         if (size > _shape[d]) throw new ArgumentException($"Unfold: window {size} is longer than dimension {d} of {Describe()}.");
         int count = (_shape[d] - size) / step + 1;
         var shape = _shape.Append(size).ToArray(); shape[d] = count;
-        var strides = _strides.Append(_strides[d]).ToArray(); strides[d] = _strides[d] * step;
+        var strides = StrideArray.Append(StrideArray[d]).ToArray(); strides[d] = StrideArray[d] * step;
         var v = MakeView(shape, strides, Offset);
         var inShape = _shape;
         return BackwardPass.Record(v, "unfold", [this], g =>
@@ -206,7 +217,7 @@ public sealed unsafe partial class Tensor
             using var windows = dx.Unfold(d, size, step);
             if (g.Device.IsCpu)
             {
-                StridedCopy.Copy((byte*)g.RawPtr, g._strides, (byte*)windows.RawPtr, windows._strides, g._shape, 4, accumulate: true);
+                StridedCopy.Copy((byte*)g.RawPtr, g.StrideArray, (byte*)windows.RawPtr, windows.StrideArray, g._shape, 4, accumulate: true);
                 return [dx];
             }
             // CUDA: overlapping windows must not add into one element at once. Windows r, r + m, r + 2m, ...

@@ -14,7 +14,7 @@ namespace Cochlea;
 public sealed unsafe partial class Tensor : IDisposable
 {
     readonly int[] _shape;
-    long[] _strides;
+    long[]? _strides;   // null: the row-major contiguous strides of _shape, made on first read (most tensors never need them)
     Storage? _storage;
     bool _requiresGrad;
 
@@ -28,7 +28,7 @@ public sealed unsafe partial class Tensor : IDisposable
     public ReadOnlySpan<int> Shape => _shape;
 
     /// <summary>Strides per dimension, in elements (0 on broadcast dimensions).</summary>
-    public ReadOnlySpan<long> Strides => _strides;
+    public ReadOnlySpan<long> Strides => StrideArray;
 
     /// <summary>Number of dimensions.</summary>
     public int Rank => _shape.Length;
@@ -45,7 +45,7 @@ public sealed unsafe partial class Tensor : IDisposable
     /// <summary>Optional name, used in error messages and checkpoints.</summary>
     public string? Name { get; set; }
 
-    internal Tensor(Storage storage, int[] shape, long[] strides, long offset, DType dtype)
+    internal Tensor(Storage storage, int[] shape, long[]? strides, long offset, DType dtype)
     {
         _storage = storage;
         _shape = shape;
@@ -68,20 +68,21 @@ public sealed unsafe partial class Tensor : IDisposable
     // ---------------------------------------------------------------- creation
 
     /// <summary>Uninitialised tensor of the given shape (contiguous).</summary>
-    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype = DType.Float32)
-    {
-        var s = shape.ToArray();
-        long n = CheckShape(s);
-        return new Tensor(new Storage(Math.Max(1, n) * dtype.Size()), s, ContiguousStrides(s), 0, dtype);
-    }
+    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype = DType.Float32) => EmptyOwning(shape.ToArray(), dtype, Device.Cpu);
 
     /// <summary>Uninitialised contiguous tensor on <paramref name="device"/>.</summary>
-    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype, Device device)
+    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype, Device device) => EmptyOwning(shape.ToArray(), dtype, device);
+
+    /// <summary>
+    /// As <see cref="Empty(ReadOnlySpan{int}, DType, Device)"/>, keeping <paramref name="shape"/> itself as the tensor's shape
+    /// (no copy): for a fresh array or another tensor's <see cref="ShapeArray"/>. A tensor's shape array is never written
+    /// (views share it already), so sharing is safe as long as the caller does not write the array afterwards.
+    /// </summary>
+    internal static Tensor EmptyOwning(int[] shape, DType dtype, Device device)
     {
-        if (device.IsCpu) return Empty(shape, dtype);
-        var s = shape.ToArray();
-        long n = CheckShape(s);
-        return new Tensor(new Storage(Math.Max(1, n) * dtype.Size(), device), s, ContiguousStrides(s), 0, dtype);
+        long n = CheckShape(shape);
+        var storage = device.IsCpu ? new Storage(Math.Max(1, n) * dtype.Size()) : new Storage(Math.Max(1, n) * dtype.Size(), device);
+        return new Tensor(storage, shape, null, 0, dtype);
     }
 
     /// <summary>Device address of element [0,...,0] of a CUDA tensor (any dtype).</summary>
@@ -253,7 +254,7 @@ public sealed unsafe partial class Tensor : IDisposable
             for (int d = 0; d < Rank; d++)
             {
                 if ((uint)index[d] >= (uint)_shape[d]) throw new IndexOutOfRangeException($"Index {index[d]} out of range for dimension {d} of {Describe()}.");
-                o += index[d] * _strides[d];
+                o += index[d] * StrideArray[d];
             }
             if (!Device.IsCpu) return ReadDeviceElement(o);
             return DType == DType.Float32 ? ((float*)RawPtr)[o] : DType == DType.Int32 ? ((int*)RawPtr)[o] : ((long*)RawPtr)[o];
@@ -265,6 +266,7 @@ public sealed unsafe partial class Tensor : IDisposable
     {
         get
         {
+            if (_strides is null) return true;
             long expect = 1;
             for (int d = Rank - 1; d >= 0; d--)
             {
@@ -340,7 +342,7 @@ public sealed unsafe partial class Tensor : IDisposable
     }
 
     internal int[] ShapeArray => _shape;
-    internal long[] StrideArray => _strides;
+    internal long[] StrideArray => _strides ??= ContiguousStrides(_shape);   // a race makes two equal arrays: harmless
 
     /// <summary>"(2, 3, 4)".</summary>
     public static string FormatShape(ReadOnlySpan<int> shape) => "(" + string.Join(", ", shape.ToArray()) + (shape.Length == 1 ? ",)" : ")");

@@ -7,12 +7,22 @@ namespace Cochlea;
 public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] static TensorScope? _current;
+    // The list of the last disposed scope on this thread, emptied: the next scope (the next training step) takes it,
+    // so a step does not regrow a list of hundreds of tensors from 4 slots (garbage of ~2x its final size).
+    [ThreadStatic] static List<Tensor>? _spare;
+    const int SpareCapacityLimit = 1 << 16;
 
     readonly TensorScope? _parent;
-    readonly List<Tensor> _owned = new();
+    readonly List<Tensor> _owned;
     bool _disposed;
 
-    internal TensorScope() { _parent = _current; _current = this; }
+    internal TensorScope()
+    {
+        _owned = _spare ?? new List<Tensor>();
+        _spare = null;
+        _parent = _current;
+        _current = this;
+    }
 
     /// <summary>The innermost active scope on this thread, if any.</summary>
     internal static TensorScope? Current => _current;
@@ -47,6 +57,18 @@ public sealed class TensorScope : IDisposable
         foreach (var t in _owned)
             if (t.OwnerScope == this) t.Dispose();
         _owned.Clear();
+        if (_owned.Capacity <= SpareCapacityLimit) _spare = _owned;   // a one-off huge scope does not pin its list
+
+    }
+
+    /// <summary>As <see cref="Suspend"/> without an object: <c>using var _ = TensorScope.SuspendHere();</c> in per-step engine paths.</summary>
+    internal static Suspended SuspendHere() => new();
+
+    internal readonly struct Suspended : IDisposable
+    {
+        readonly TensorScope? _saved;
+        public Suspended() { _saved = _current; _current = null; }
+        public void Dispose() => _current = _saved;
     }
 
     sealed class Suspension : IDisposable

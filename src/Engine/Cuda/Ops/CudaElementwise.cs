@@ -44,8 +44,9 @@ internal static unsafe class CudaElementwise
     /// <summary>y = op(x); x any layout (made contiguous first), y contiguous on x's device.</summary>
     public static Tensor Unary<TOp>(TOp op, Tensor x, string name) where TOp : struct, IUnaryOp
     {
-        string k = CudaOpNames.Unary(op, out float p0, out float p1) + "_f32";
-        var y = Tensor.Empty(x.Shape, DType.Float32, x.Device);
+        string family = CudaOpNames.Unary(op, out float p0, out float p1);
+        string k = (CudaOpNames.Forms<TOp>.Names ??= CudaOpNames.MakeForms(family))[CudaOpNames.Dense];
+        var y = Tensor.EmptyOwning(x.ShapeArray, DType.Float32, x.Device);
         using var c = x.ContiguousRaw();
         Launch(k, c.DevicePtr, y.DevicePtr, y.Numel, p0, p1, CudaLaunch.Dev(x));
         return y;
@@ -70,8 +71,9 @@ internal static unsafe class CudaElementwise
     public static Tensor Binary<TOp>(TOp op, Tensor a, Tensor b, string name) where TOp : struct, IBinaryOp
     {
         var shape = Ops.BroadcastShape(a.Shape, b.Shape, name);
-        string k = CudaOpNames.Binary(op, out float p0, out float p1);
-        var y = Tensor.Empty(shape, DType.Float32, a.Device);
+        string family = CudaOpNames.Binary(op, out float p0, out float p1);
+        var k = CudaOpNames.Forms<TOp>.Names ??= CudaOpNames.MakeForms(family);
+        var y = Tensor.EmptyOwning(shape, DType.Float32, a.Device);   // shape: a fresh array
         long n = y.Numel;
         if (n == 0) return y;
         var dev = CudaLaunch.Dev(a);
@@ -80,16 +82,16 @@ internal static unsafe class CudaElementwise
         var block = new Dim3(CudaLaunch.Threads);
         bool aFull = Dense(a, shape), bFull = Dense(b, shape);
         // The fast forms: both dense, or one operand a single element (bias-free scalars, 0-d tensors).
-        string? form = aFull && bFull ? "_f32" : aFull && b.Numel == 1 ? "_rscalar_f32" : bFull && a.Numel == 1 ? "_lscalar_f32" : null;
-        if (form is not null)
+        int form = aFull && bFull ? CudaOpNames.Dense : aFull && b.Numel == 1 ? CudaOpNames.RScalar : bFull && a.Numel == 1 ? CudaOpNames.LScalar : -1;
+        if (form >= 0)
         {
             void** args = stackalloc void*[] { &pa, &pb, &py, &nn, &p0, &p1 };
-            dev.Launch(k + form, grid, block, 0, args);
+            dev.Launch(k[form], grid, block, 0, args);
             return y;
         }
         var plan = CudaBroadcastPlan.Create(name, shape, Ops.BroadcastStrides(a, shape), Ops.BroadcastStrides(b, shape), null);
         void** sargs = stackalloc void*[] { &pa, &pb, &py, &nn, &plan, &p0, &p1 };
-        dev.Launch(k + "_strided_f32", grid, block, 0, sargs);
+        dev.Launch(k[CudaOpNames.Strided], grid, block, 0, sargs);
         return y;
     }
 
@@ -97,8 +99,9 @@ internal static unsafe class CudaElementwise
     public static Tensor Ternary<TOp>(TOp op, Tensor a, Tensor b, Tensor c, string name) where TOp : struct, ITernaryOp
     {
         var shape = Ops.BroadcastShape(Ops.BroadcastShape(a.Shape, b.Shape, name), c.Shape, name);
-        string k = CudaOpNames.Ternary(op, out float p0, out float p1);
-        var y = Tensor.Empty(shape, DType.Float32, a.Device);
+        string family = CudaOpNames.Ternary(op, out float p0, out float p1);
+        var k = CudaOpNames.Forms<TOp>.Names ??= CudaOpNames.MakeForms(family);
+        var y = Tensor.EmptyOwning(shape, DType.Float32, a.Device);   // shape: a fresh array
         long n = y.Numel;
         if (n == 0) return y;
         var dev = CudaLaunch.Dev(a);
@@ -108,12 +111,12 @@ internal static unsafe class CudaElementwise
         if (Dense(a, shape) && Dense(b, shape) && Dense(c, shape))
         {
             void** args = stackalloc void*[] { &pa, &pb, &pc, &py, &nn, &p0, &p1 };
-            dev.Launch(k + "_f32", grid, block, 0, args);
+            dev.Launch(k[CudaOpNames.Dense], grid, block, 0, args);
             return y;
         }
         var plan = CudaBroadcastPlan.Create(name, shape, Ops.BroadcastStrides(a, shape), Ops.BroadcastStrides(b, shape), Ops.BroadcastStrides(c, shape));
         void** sargs = stackalloc void*[] { &pa, &pb, &pc, &py, &nn, &plan, &p0, &p1 };
-        dev.Launch(k + "_strided_f32", grid, block, 0, sargs);
+        dev.Launch(k[CudaOpNames.Strided], grid, block, 0, sargs);
         return y;
     }
 

@@ -11,6 +11,18 @@ namespace Cochlea.Cuda;
 /// <summary>Kernel family names (without the _f32 suffix) and constants of the elementwise operator structs.</summary>
 internal static class CudaOpNames
 {
+    /// <summary>Launch names of one family, by form: [0] "{family}_f32" (dense), [1] "_rscalar_f32", [2] "_lscalar_f32", [3] "_strided_f32".</summary>
+    public const int Dense = 0, RScalar = 1, LScalar = 2, Strided = 3;
+
+    /// <summary>The launch names (see <see cref="Dense"/>) of <typeparamref name="TOp"/>'s family, made at its first launch: a launch builds no strings.</summary>
+    public static class Forms<TOp> where TOp : struct
+    {
+        public static string[]? Names;
+    }
+
+    /// <summary>The four launch names of <paramref name="family"/>, indexed by <see cref="Dense"/>..<see cref="Strided"/>.</summary>
+    public static string[] MakeForms(string family) => [family + "_f32", family + "_rscalar_f32", family + "_lscalar_f32", family + "_strided_f32"];
+
     /// <summary>unary.cu family of <typeparamref name="TOp"/>: "abs", "clamp", ...</summary>
     public static string Unary<TOp>(TOp op, out float p0, out float p1) where TOp : struct, IUnaryOp
     {
