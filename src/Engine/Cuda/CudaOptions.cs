@@ -70,13 +70,7 @@ public static class CudaOptions
         set => _depthwise = value;
     }
 
-    internal static DepthwiseKernels ParseDepthwise(string? value) => value?.Trim().ToLowerInvariant() switch
-    {
-        null or "" or "auto" => DepthwiseKernels.Auto,
-        "own" => DepthwiseKernels.Own,
-        "cudnn" => DepthwiseKernels.Cudnn,
-        _ => throw new ArgumentException($"{DepthwiseEnvironmentVariable}='{value}' is not a depthwise kernel choice; set it to auto, own or cudnn, or unset it."),
-    };
+    internal static DepthwiseKernels ParseDepthwise(string? value) => ParseChoice<DepthwiseKernels>(value, DepthwiseEnvironmentVariable, "depthwise kernel choice");
 
     static LinearBiasEpilogue? _linearBias;
 
@@ -92,10 +86,18 @@ public static class CudaOptions
         set => _linearBias = value;
     }
 
-    internal static LinearBiasEpilogue ParseLinearBiasEpilogue(string? value) => value?.Trim().ToLowerInvariant() switch
+    internal static LinearBiasEpilogue ParseLinearBiasEpilogue(string? value) => ParseChoice<LinearBiasEpilogue>(value, LinearBiasEpilogueEnvironmentVariable, "Linear bias choice");
+
+    // A COCHLEA_CUDA_* choice: unset or empty is the enum's first member (Auto), else a member's name in any case;
+    // anything else names the variable and the choices.
+    static T ParseChoice<T>(string? value, string variable, string what) where T : struct, Enum
     {
-        null or "" or "auto" => LinearBiasEpilogue.Auto,
-        "off" => LinearBiasEpilogue.Off,
-        _ => throw new ArgumentException($"{LinearBiasEpilogueEnvironmentVariable}='{value}' is not a Linear bias choice; set it to auto or off, or unset it."),
-    };
+        var v = value?.Trim();
+        if (string.IsNullOrEmpty(v)) return default;
+        var names = Enum.GetNames<T>();
+        foreach (var name in names)
+            if (string.Equals(name, v, StringComparison.OrdinalIgnoreCase)) return Enum.Parse<T>(name);
+        var lower = names.Select(n => n.ToLowerInvariant()).ToArray();
+        throw new ArgumentException($"{variable}='{value}' is not a {what}; set it to {string.Join(", ", lower[..^1])} or {lower[^1]}, or unset it.");
+    }
 }
