@@ -34,6 +34,10 @@ internal static class EmulatorCounters
         };
     }
 
+    /// <summary>How much <paramref name="key"/> grew from <paramref name="a"/> to <paramref name="b"/>: one counter ("group\tname"), or a whole group's sum.</summary>
+    public static long Delta(Dictionary<string, long> a, Dictionary<string, long> b, string key)
+        => key.Contains('\t') ? b.GetValueOrDefault(key) - a.GetValueOrDefault(key) : Sum(b, key) - Sum(a, key);
+
     /// <summary>The sum of the counters of <paramref name="groups"/>.</summary>
     public static long Sum(Dictionary<string, long> counts, params string[] groups)
         => counts.Where(kv => groups.Any(g => kv.Key.StartsWith(g + "\t", StringComparison.Ordinal))).Sum(kv => kv.Value);

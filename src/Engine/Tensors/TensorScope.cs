@@ -58,7 +58,6 @@ public sealed class TensorScope : IDisposable
             if (t.OwnerScope == this) t.Dispose();
         _owned.Clear();
         if (_owned.Capacity <= SpareCapacityLimit) _spare = _owned;   // a one-off huge scope does not pin its list
-
     }
 
     /// <summary>As <see cref="Suspend"/> without an object: <c>using var _ = TensorScope.SuspendHere();</c> in per-step engine paths.</summary>

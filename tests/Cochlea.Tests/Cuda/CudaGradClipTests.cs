@@ -153,14 +153,14 @@ public class CudaGradClipTests
         var a = counters();
         for (int i = 0; i < 3; i++) GradClip.ClipByGlobalNormTensor(gpu, 1f).Dispose();
         var b = counters();
-        Assert.That(Delta(a, b, "launch"), Is.GreaterThan(0), "the emulator counts launches (else this test proves nothing)");
-        Assert.That(Delta(a, b, "launch"), Is.EqualTo(3 * 3), "per clip: sumsq_multi_f32, sumsq_norm_f32, clip_scale_multi_f32");
-        Assert.That(Delta(a, b, "wait"), Is.Zero, "host waits");
-        Assert.That(Delta(a, b, "copy"), Is.Zero, "copies");
-        Assert.That(Delta(a, b, "alloc"), Is.Zero, "cuMemAlloc after the first call");
+        Assert.That(EmulatorCounters.Delta(a, b, "launch"), Is.GreaterThan(0), "the emulator counts launches (else this test proves nothing)");
+        Assert.That(EmulatorCounters.Delta(a, b, "launch"), Is.EqualTo(3 * 3), "per clip: sumsq_multi_f32, sumsq_norm_f32, clip_scale_multi_f32");
+        Assert.That(EmulatorCounters.Delta(a, b, "wait"), Is.Zero, "host waits");
+        Assert.That(EmulatorCounters.Delta(a, b, "copy"), Is.Zero, "copies");
+        Assert.That(EmulatorCounters.Delta(a, b, "alloc"), Is.Zero, "cuMemAlloc after the first call");
         GradClip.ClipByGlobalNorm(gpu, 1f);
         var c = counters();
-        Assert.That(Delta(b, c, "wait"), Is.EqualTo(1), "the float form reads the norm back: one wait");
+        Assert.That(EmulatorCounters.Delta(b, c, "wait"), Is.EqualTo(1), "the float form reads the norm back: one wait");
         Dispose(gpu);
     }
 
@@ -208,7 +208,6 @@ public class CudaGradClipTests
         foreach (var p in sets.SelectMany(s => s)) { p.Grad?.Dispose(); p.Dispose(); }
     }
 
-    static long Delta(Dictionary<string, long> a, Dictionary<string, long> b, string group) => EmulatorCounters.Sum(b, group) - EmulatorCounters.Sum(a, group);
 }
 
 /// <summary>GPU-free: the chunk struct passed by value has the layout of struct GradChunk in native/cuda/optim.cu.</summary>

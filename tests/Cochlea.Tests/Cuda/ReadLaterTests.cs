@@ -67,19 +67,15 @@ public class ReadLaterGpuTests
         using (var read = x.ReadLater())
         {
             CudaTensorKernels.Fill(x, 0f);
-            Assert.That(Delta(a, counters(), "wait"), Is.Zero, "the call itself waits for nothing");
+            Assert.That(EmulatorCounters.Delta(a, counters(), "wait"), Is.Zero, "the call itself waits for nothing");
             read.Wait();
         }
         var b = counters();
-        Assert.That(Delta(a, b, "wait\tcuEventSynchronize"), Is.EqualTo(1));
-        Assert.That(Delta(a, b, "wait\tcuStreamSynchronize"), Is.Zero);
-        Assert.That(Delta(a, b, "copy"), Is.EqualTo(1), "one DtoH copy");
-        Assert.That(Delta(a, b, "alloc"), Is.Zero);
+        Assert.That(EmulatorCounters.Delta(a, b, "wait\tcuEventSynchronize"), Is.EqualTo(1));
+        Assert.That(EmulatorCounters.Delta(a, b, "wait\tcuStreamSynchronize"), Is.Zero);
+        Assert.That(EmulatorCounters.Delta(a, b, "copy"), Is.EqualTo(1), "one DtoH copy");
+        Assert.That(EmulatorCounters.Delta(a, b, "alloc"), Is.Zero);
     }
-
-    // One counter ("group\tname") or a whole group.
-    static long Delta(Dictionary<string, long> a, Dictionary<string, long> b, string key)
-        => key.Contains('\t') ? b.GetValueOrDefault(key) - a.GetValueOrDefault(key) : EmulatorCounters.Sum(b, key) - EmulatorCounters.Sum(a, key);
 }
 
 /// <summary>GPU-free: on the CPU ReadLater reads at once; it takes float32 only.</summary>
