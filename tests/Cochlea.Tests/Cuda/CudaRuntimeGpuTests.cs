@@ -190,7 +190,8 @@ public class CudaRuntimeGpuTests
         OnFreshThread(() => { y = Ops.Exp(g!); end = new CudaEvent(dev); end.Record(); });
         OnFreshThread(() => end!.Synchronize());
         OnFreshThread(() => Assert.That(end!.ElapsedMilliseconds(start!), Is.GreaterThanOrEqualTo(0f)));
-        OnFreshThread(() => Assert.That(y!.ToArray(), Is.EqualTo(data.Select(MathF.Exp).ToArray()).Within(1e-6f).Percent));
+        // CUDA's expf is within 2 ulp of the true value, as MathF.Exp is: 1e-4 percent is about 8 ulp (1e-6 percent was under one).
+        OnFreshThread(() => Assert.That(y!.ToArray(), Is.EqualTo(data.Select(MathF.Exp).ToArray()).Within(1e-4f).Percent));
         OnFreshThread(() => { start!.Dispose(); end!.Dispose(); g!.Dispose(); y!.Dispose(); dev.Synchronize(); });
         OnFreshThread(dev.EmptyCache);
     }
