@@ -43,6 +43,9 @@ public class BlasDnnOpTests
     [Test] public void Conv2dSameStride2() => Compare(t => Ops.Conv2d(t[0], t[1], t[2], stride: (2, 2), padding: ConvPadding.Same), [N(2, 4, 10, 13), N(6, 4, 4, 4), N(6)]);
     [Test] public void Conv2dGroupsDilation() => Compare(t => Ops.Conv2d(t[0], t[1], t[2], padding: 2, dilation: (2, 1), groups: 3), [N(2, 6, 9, 8), N(9, 2, 3, 3), N(9)]);
     [Test] public void Conv2dDepthwise() => Compare(t => Ops.Conv2d(t[0], t[1], t[2], padding: 1, groups: 4), [N(3, 4, 8, 7), N(8, 1, 3, 3), N(8)]);
+    // The bias gradient's two sums (CudaReduce.SumPerChannel): rows of 240 > 64 take the block-per-row kernel; a 1 x 1 output takes none.
+    [Test] public void Conv2dBiasOverLongRows() => Compare(t => Ops.Conv2d(t[0], t[1], t[2], padding: 1), [N(3, 2, 20, 12), N(4, 2, 3, 3), N(4)]);
+    [Test] public void Conv2dBiasOnePixelOutput() => Compare(t => Ops.Conv2d(t[0], t[1], t[2]), [N(5, 3, 3, 3), N(4, 3, 3, 3), N(4)]);
     [Test] public void Conv2dPointwise() => Compare(t => Ops.Conv2d(t[0], t[1], null), [N(2, 16, 5, 6), N(7, 16, 1, 1)]);
 
     [Test]

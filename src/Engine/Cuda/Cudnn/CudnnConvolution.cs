@@ -107,13 +107,6 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         Cudnn.Check(CudnnNative.AddTensor(dev.Cudnn.Raw, &one, _bias.Raw, bias, &one, _y.Raw, y), "cudnnAddTensor(conv bias)");
     }
 
-    /// <summary>db[k] = sum of dy[:, k, ...].</summary>
-    public void BackwardBias(CudaDevice dev, ulong dy, ulong db)
-    {
-        float one = 1f, zero = 0f;
-        Cudnn.Check(CudnnNative.ConvolutionBackwardBias(dev.Cudnn.Raw, &one, _y.Raw, dy, &zero, _bias.Raw, db), "cudnnConvolutionBackwardBias");
-    }
-
     // Runs the timed search once, on the pass's real buffers; results come sorted by time, the first that ran is kept.
     ConvAlgoChoice Choose(CudaDevice dev, nint h, ConvPass pass, ulong a, ulong b, ulong o)
     {

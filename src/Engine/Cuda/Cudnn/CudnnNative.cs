@@ -96,8 +96,6 @@ internal static unsafe partial class CudnnNative
     [LibraryImport(Lib, EntryPoint = "cudnnConvolutionBackwardFilter")]
     internal static partial int ConvolutionBackwardFilter(nint handle, float* alpha, nint xDesc, ulong x, nint dyDesc, ulong dy, nint convDesc, int algo,
         ulong workspace, nuint workspaceBytes, float* beta, nint dwDesc, ulong dw);
-    [LibraryImport(Lib, EntryPoint = "cudnnConvolutionBackwardBias")]
-    internal static partial int ConvolutionBackwardBias(nint handle, float* alpha, nint dyDesc, ulong dy, float* beta, nint dbDesc, ulong db);
     [LibraryImport(Lib, EntryPoint = "cudnnAddTensor")]
     internal static partial int AddTensor(nint handle, float* alpha, nint aDesc, ulong a, float* beta, nint cDesc, ulong c);
 

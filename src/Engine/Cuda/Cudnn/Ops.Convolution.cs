@@ -1,6 +1,7 @@
 // conv1d / conv2d on cuDNN (grouped and depthwise included): descriptors and algorithms cached per shape
 // (CudaDevice.Convolution), asymmetric padding applied explicitly (ConvPlan), bias through cudnnAddTensor.
-//   forward  y = conv(pad(x), W) + b;  backward dx = crop(conv^T(dy, W)), dW = conv_w(pad(x), dy), db = sum dy
+//   forward  y = conv(pad(x), W) + b;  backward dx = crop(conv^T(dy, W)), dW = conv_w(pad(x), dy), db = sum dy (our
+//   CudaReduce.SumPerChannel: cudnnConvolutionBackwardBias was slow on an H100)
 // Depthwise convolutions (groups == C_in == C_out) may run our native/cuda/depthwise.cu kernels instead, per
 // CudaOptions.DepthwiseKernels: PyTorch runs its own kernels, not cuDNN, for float32 depthwise (cuDNN only for FP16);
 // Auto times ours against cuDNN per shape and pass, as neither has been measured on a GPU here. The choice is host-side state only (kept with the cuDNN plan under Auto).
@@ -59,7 +60,7 @@ public static unsafe partial class Ops
             if (wantDb && !dbDone)
             {
                 if (conv is null || conv.OwnDepthwise(ConvPass.BackwardFilter) is true) own.BackwardWeight(dev, 0, gc.DevicePtr, 0, db!.DevicePtr);
-                else conv.BackwardBias(dev, gc.DevicePtr, db!.DevicePtr);
+                else CudaReduce.SumPerChannel(gc, db!);
             }
             return bias is null ? [dx, dw] : [dx, dw, db];
         });

@@ -17,6 +17,21 @@ internal static unsafe class CudaReduce
         return y;
     }
 
+    /// <summary>
+    /// db[c] = sum of contiguous <paramref name="dy"/> (N, C, ...) over every axis but 1: a convolution's bias gradient.
+    /// Each (n, c) row first, then the N row sums per channel, both in a fixed order. Replaces
+    /// cudnnConvolutionBackwardBias, which took 343 us for TutorialConv's (100, 64, 98, 40) dy on an H100 (ncu).
+    /// </summary>
+    public static void SumPerChannel(Tensor dy, Tensor db)
+    {
+        long n = dy.Size(0), c = dy.Size(1), spatial = n * c == 0 ? 0 : dy.Numel / (n * c);
+        var dev = CudaLaunch.Dev(dy);
+        if (spatial == 1) { SumInto(dev, dy, db, 1, n, c); return; }
+        using var rows = Tensor.Empty([checked((int)(n * c))], DType.Float32, dy.Device);
+        SumInto(dev, dy, rows, n * c, spatial, 1);
+        SumInto(dev, rows, db, 1, n, c);
+    }
+
     // x (outer, r, inner) contiguous -> y (outer, inner), by the kernel that suits the shape.
     static void SumInto(CudaDevice dev, Tensor x, Tensor y, long outer, long r, long inner)
     {
