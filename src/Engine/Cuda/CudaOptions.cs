@@ -37,6 +37,16 @@ public static class CudaOptions
     /// </summary>
     public static bool AllowTf32 { get; set; }
 
+    /// <summary>The environment variable that turns <see cref="LogAlgorithmSearch"/> on: 1.</summary>
+    public const string LogSearchEnvironmentVariable = "COCHLEA_CUDA_LOG_SEARCH";
+
+    /// <summary>
+    /// Writes one line per cuDNN convolution algorithm search to standard error: the shape, the pass, and each algorithm
+    /// tried with its time and workspace (the first that ran is the one kept). For finding out why a model's step is slow;
+    /// searches happen once per shape, so the log stays short. Default from COCHLEA_CUDA_LOG_SEARCH=1.
+    /// </summary>
+    public static bool LogAlgorithmSearch { get; set; } = Environment.GetEnvironmentVariable(LogSearchEnvironmentVariable) == "1";
+
     /// <summary>The default of <see cref="CudnnCacheCapacity"/>.</summary>
     public const int DefaultCudnnCacheCapacity = 256;
 

@@ -125,4 +125,31 @@ public class CudnnCacheTests
         GpuTest.AssertClose(tf32, cpu, 5e-2, 2e-2, "TF32 convolution");
         GpuTest.AssertClose(Gpu(), cpu, 1e-4, 1e-4, "float32 convolution after a TF32 one of the same shape");
     }
+
+    // COCHLEA_CUDA_LOG_SEARCH: each search writes one line naming the pass and the algorithms tried; a cache hit writes none.
+    [Test]
+    public void AlgorithmSearchIsLoggedOncePerShapeAndPassWhenAsked()
+    {
+        GpuTest.RequireGpu();
+        var x = GpuTest.LeafOn(Tensor.Randn(Rng, 1f, 3, 5, 13, 11), GpuTest.Cuda);   // a shape no other test uses
+        var w = GpuTest.LeafOn(Tensor.Randn(Rng, 1f, 7, 5, 3, 2), GpuTest.Cuda);
+        x.RequiresGrad = w.RequiresGrad = true;
+        var saved = Console.Error;
+        var log = new StringWriter();
+        bool was = CudaOptions.LogAlgorithmSearch;
+        CudaOptions.LogAlgorithmSearch = true;
+        Console.SetError(log);
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                using var scope = Tensor.Scope();
+                Ops.Sum(Ops.Conv2d(x, w, null, padding: 1)).Backward();
+            }
+        }
+        finally { Console.SetError(saved); CudaOptions.LogAlgorithmSearch = was; }
+        var lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.Contains("N = 3, C = 5, H = 13")).ToArray();
+        Assert.That(lines.Select(l => l.Split(' ')[2]), Is.EquivalentTo(new[] { "Forward", "BackwardData", "BackwardFilter" }), log.ToString());
+        Assert.That(lines, Has.All.Match(@" algo \d+ [0-9.]+ ms \(\d+ KiB, math \d\);"), "each line lists the algorithms with time, workspace and math type");
+    }
 }

@@ -123,9 +123,20 @@ internal sealed unsafe class CudnnConvolution : IDisposable
             _ => CudnnNative.FindConvolutionBackwardFilterAlgorithmEx(h, ad, a, bd, b, cd, od, o, MaxAlgorithms, &returned, perf, ws, wsBytes),
         };
         Cudnn.Check(status, $"cudnnFindConvolution{pass}AlgorithmEx for {_key}");
+        if (CudaOptions.LogAlgorithmSearch) LogSearch(pass, perf, returned);
         for (int i = 0; i < returned; i++)
             if (perf[i].Status == 0) return new ConvAlgoChoice(perf[i].Algo, (long)perf[i].Memory, (CudnnMathType)perf[i].MathType, perf[i].Time);
         throw new CudaException($"cuDNN found no {pass} algorithm for {_key} within a {SearchWorkspaceBytes >> 20} MB workspace ({returned} tried).");
+    }
+
+    void LogSearch(ConvPass pass, CudnnAlgoPerf* perf, int returned)
+    {
+        var line = new System.Text.StringBuilder($"cochlea: cudnn {pass} search for {_key}:");
+        for (int i = 0; i < returned; i++)
+            line.Append(perf[i].Status == 0
+                ? FormattableString.Invariant($" algo {perf[i].Algo} {perf[i].Time:0.###} ms ({perf[i].Memory >> 10} KiB, math {perf[i].MathType});")
+                : FormattableString.Invariant($" algo {perf[i].Algo} status {perf[i].Status};"));
+        Console.Error.WriteLine(line.ToString());
     }
 
     public void Dispose()
