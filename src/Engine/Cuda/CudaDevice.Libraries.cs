@@ -48,11 +48,21 @@ public sealed unsafe partial class CudaDevice
         lock (_libraryLock)
         {
             if (bytes <= _workspaceBytes) return _workspace;
-            if (_workspace != 0) Free(_workspace, _workspaceBytes);
-            _workspace = 0; _workspaceBytes = 0;
+            ReleaseWorkspace();
             _workspace = Allocate(bytes);
             _workspaceBytes = bytes;
             return _workspace;
+        }
+    }
+
+    // Gives the workspace back to the allocator (EmptyCache: a search's large one need not stay); the next library call
+    // that needs one allocates what it needs. Stream-ordered like Workspace's own replacement.
+    void ReleaseWorkspace()
+    {
+        lock (_libraryLock)
+        {
+            if (_workspace != 0) Free(_workspace, _workspaceBytes);
+            _workspace = 0; _workspaceBytes = 0;
         }
     }
 

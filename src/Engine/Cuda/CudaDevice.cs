@@ -164,16 +164,22 @@ public sealed unsafe partial class CudaDevice
     /// <summary>Frees a block later, from any thread (finalizers): no lock, no CUDA call here.</summary>
     internal void FreeDeferred(ulong ptr) => Allocator.FreeDeferred(ptr);
 
-    /// <summary>Waits for the compute stream, then returns every cached block with no live tensor to the driver; throws a failed device-side input check, as <see cref="Synchronize"/>.</summary>
+    /// <summary>Waits for the compute stream, then returns every cached block with no live tensor to the driver, the libraries' workspace included (the next call that needs one takes what it needs); throws a failed device-side input check, as <see cref="Synchronize"/>.</summary>
     public void EmptyCache()
     {
         WaitForStream();
+        ReleaseWorkspace();
         Allocator.EmptyCache();
         ReportChecks();
     }
 
     /// <summary>The allocator's counters.</summary>
     public AllocatorStatistics MemoryStatistics => Allocator.Statistics;
+
+    long _totalMemoryBytes;
+
+    /// <summary>The device's memory in bytes (cuMemGetInfo's total; asked once).</summary>
+    public long TotalMemoryBytes => _totalMemoryBytes != 0 ? _totalMemoryBytes : (_totalMemoryBytes = new DriverMemory(this).Info().Total);
 
     /// <summary>Launches kernel <paramref name="kernel"/> (an <c>extern "C" __global__</c> name from native/cuda/*.cu, compiled on first use) on the compute stream. <paramref name="args"/> points at one pointer per kernel parameter, each pointing at the argument's value (cuLaunchKernel's kernelParams).</summary>
     public void Launch(string kernel, Dim3 grid, Dim3 block, uint sharedBytes, void** args)

@@ -149,4 +149,22 @@ public class BlasDnnLogicTests
         Assert.That(Cochlea.Cuda.Cudnn.Cudnn.MathTypeFor(false), Is.EqualTo(CudnnMathType.Fma));
         Assert.That(Cochlea.Cuda.Cudnn.Cudnn.MathTypeFor(true), Is.EqualTo(CudnnMathType.Default));
     }
+
+    // The search workspace: 1 GiB, or an eighth of a smaller device; a set value wins; negative values are refused by name.
+    [Test, NonParallelizable]
+    public void ConvSearchWorkspaceIsAGibibyteAtMostAnEighthOfTheDevice()
+    {
+        Assert.That(CudaOptions.ConvSearchWorkspaceBytes, Is.Null, "the default rule applies unless set");
+        Assert.That(CudaOptions.ConvSearchWorkspaceFor(80L << 30), Is.EqualTo(1L << 30));
+        Assert.That(CudaOptions.ConvSearchWorkspaceFor(4L << 30), Is.EqualTo(512L << 20));
+        try
+        {
+            CudaOptions.ConvSearchWorkspaceBytes = 64L << 20;
+            Assert.That(CudaOptions.ConvSearchWorkspaceFor(80L << 30), Is.EqualTo(64L << 20));
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => CudaOptions.ConvSearchWorkspaceBytes = -1)!;
+            Assert.That(e.Message, Does.Contain("ConvSearchWorkspaceBytes"));
+        }
+        finally { CudaOptions.ConvSearchWorkspaceBytes = null; }
+    }
 }
+

@@ -152,4 +152,25 @@ public class CudnnCacheTests
         Assert.That(lines.Select(l => l.Split(' ')[2]), Is.EquivalentTo(new[] { "Forward", "BackwardData", "BackwardFilter" }), log.ToString());
         Assert.That(lines, Has.All.Match(@" algo \d+ [0-9.]+ ms \(\d+ KiB, math \d\);"), "each line lists the algorithms with time, workspace and math type");
     }
+
+    // A search workspace larger than the device: halved until it fits, and the convolution still matches the CPU.
+    [Test]
+    public void SearchWorkspaceLargerThanTheDeviceIsHalvedUntilItFits()
+    {
+        var dev = GpuTest.RequireGpu();
+        var x = Tensor.Randn(Rng, 1f, 2, 3, 17, 6);   // a shape no other test uses: this one searches
+        var w = Tensor.Randn(Rng, 1f, 4, 3, 3, 3);
+        var cpu = Ops.Conv2d(x, w, null, padding: 1).ToArray();
+        CudaOptions.ConvSearchWorkspaceBytes = 2 * dev.TotalMemoryBytes;
+        try
+        {
+            using var scope = Tensor.Scope();
+            GpuTest.AssertClose(Ops.Conv2d(x.To(GpuTest.Cuda), w.To(GpuTest.Cuda), null, padding: 1).To(Device.Cpu).ToArray(), cpu, 1e-4, 1e-4, "convolution");
+        }
+        finally { CudaOptions.ConvSearchWorkspaceBytes = null; }
+        Assert.That(dev.WorkspaceBytes, Is.LessThan(dev.TotalMemoryBytes), "the workspace that fit");
+        dev.EmptyCache();
+        Assert.That(dev.WorkspaceBytes, Is.Zero, "EmptyCache gives the search's workspace back");
+    }
 }
+

@@ -11,8 +11,6 @@ namespace Cochlea.Cuda.Cudnn;
 
 internal sealed unsafe class CudnnConvolution : IDisposable
 {
-    /// <summary>Workspace offered to the algorithm search: algorithms needing more are not tried.</summary>
-    internal const long SearchWorkspaceBytes = 256L << 20;
     const int MaxAlgorithms = 16;
 
     readonly ConvKey _key;
@@ -112,10 +110,11 @@ internal sealed unsafe class CudnnConvolution : IDisposable
     {
         var perf = stackalloc CudnnAlgoPerf[MaxAlgorithms];
         int returned = 0;
-        ulong ws = dev.Workspace(SearchWorkspaceBytes);
+        long searchBytes = CudaOptions.ConvSearchWorkspaceFor(dev.TotalMemoryBytes);
+        ulong ws = SearchWorkspace(dev, ref searchBytes);
         var (ad, bd, od) = Descriptors(pass);
         nint cd = _conv.Raw;
-        var wsBytes = (nuint)SearchWorkspaceBytes;
+        var wsBytes = (nuint)searchBytes;
         int status = pass switch
         {
             ConvPass.Forward => CudnnNative.FindConvolutionForwardAlgorithmEx(h, ad, a, bd, b, cd, od, o, MaxAlgorithms, &returned, perf, ws, wsBytes),
@@ -126,8 +125,21 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         if (CudaOptions.LogAlgorithmSearch) LogSearch(pass, perf, returned);
         for (int i = 0; i < returned; i++)
             if (perf[i].Status == 0) return new ConvAlgoChoice(perf[i].Algo, (long)perf[i].Memory, (CudnnMathType)perf[i].MathType, perf[i].Time);
-        throw new CudaException($"cuDNN found no {pass} algorithm for {_key} within a {SearchWorkspaceBytes >> 20} MB workspace ({returned} tried).");
+        throw new CudaException($"cuDNN found no {pass} algorithm for {_key} within a {searchBytes >> 20} MB workspace ({returned} tried); raise CudaOptions.ConvSearchWorkspaceBytes.");
     }
+
+    // The search's workspace: the configured size, halved while the device cannot hold it (tensors may fill it), as
+    // PyTorch's benchmark mode does; down to 16 MB, below which the allocator's out-of-memory error stands.
+    static ulong SearchWorkspace(CudaDevice dev, ref long bytes)
+    {
+        while (true)
+        {
+            try { return bytes > 0 ? dev.Workspace(bytes) : 0; }
+            catch (CudaException) when (bytes > MinSearchWorkspaceBytes) { bytes /= 2; }
+        }
+    }
+
+    const long MinSearchWorkspaceBytes = 16L << 20;
 
     void LogSearch(ConvPass pass, CudnnAlgoPerf* perf, int returned)
     {
