@@ -31,8 +31,8 @@ public static unsafe partial class Ops
             // One fused kernel and no stored mask: the backward regenerates it from the forward's seed and offset.
             var layout = DropoutLayout(x, slice);
             ulong seed = rng.Seed, offset = rng.Offset;
-            rng.Offset = offset + (ulong)(layout.Outer * layout.Total * layout.Inner);   // where the CPU's draw leaves it
             var yd = Cuda.CudaDropout.Apply(x, p, scale, seed, offset, layout);
+            rng.Offset = offset + (ulong)(layout.Outer * layout.Total * layout.Inner);   // where the CPU's draw leaves it
             return BackwardPass.Record(yd, "dropout", [x], g => [Cuda.CudaDropout.Apply(g, p, scale, seed, offset, layout)]);
         }
         var mask = CpuDropoutMask(x, p, scale, rng, slice);
