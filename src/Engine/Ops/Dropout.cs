@@ -1,6 +1,7 @@
 // Inverted dropout: in training each element is zeroed with probability p and the survivors
 // scaled by 1/(1-p), so evaluation is the identity. The mask comes from a Philox stream, so a
-// seeded run (and a resumed one) drops the same elements.
+// seeded run (and a resumed one) drops the same elements. The CPU keeps a mask tensor for the backward; CUDA
+// fuses the draw into y = x * mask and regenerates the mask in the backward (Cuda/Ops/CudaDropout.cs).
 using Cochlea.Autograd;
 
 namespace Cochlea;
@@ -25,7 +26,16 @@ public static unsafe partial class Ops
         // of a dropout in eval mode or with p = 0 (found by the WaveKws golden test: train-mode BN with dropout off).
         if (!training || p == 0) return BackwardPass.Record(x.Alias(), "dropout", [x], g => [g]);
         float scale = 1f / (1f - p);
-        var mask = x.Device.IsCpu ? CpuDropoutMask(x, p, scale, rng, slice) : Cuda.CudaDropout.Mask(x, p, scale, rng, slice);
+        if (!x.Device.IsCpu)
+        {
+            // One fused kernel and no stored mask: the backward regenerates it from the forward's seed and offset.
+            var layout = DropoutLayout(x, slice);
+            ulong seed = rng.Seed, offset = rng.Offset;
+            var yd = Cuda.CudaDropout.Apply(x, p, scale, seed, offset, layout);
+            rng.Offset = offset + (ulong)(layout.Outer * layout.Total * layout.Inner);   // where the CPU's draw leaves it
+            return BackwardPass.Record(yd, "dropout", [x], g => [Cuda.CudaDropout.Apply(g, p, scale, seed, offset, layout)]);
+        }
+        var mask = CpuDropoutMask(x, p, scale, rng, slice);
         var y = BinaryRaw(new Kernels.Elementwise.MulOp(), x, mask, "dropout");
         return BackwardPass.Record(y, "dropout", [x], g => [BinaryRaw(new Kernels.Elementwise.MulOp(), g, mask, "dropout")]);
     }

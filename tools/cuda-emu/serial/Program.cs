@@ -19,7 +19,8 @@ unsafe
     }
     var rng = new Random(1);
 
-    // ---- dropout masks vs the CPU
+    // ---- dropout (mask drawn in the kernel) vs the CPU: the whole-tensor kernel from offset + start * inner when
+    // nothing precedes the slice axis (as CudaDropout.Apply), the per-element slice kernel otherwise
     foreach (var (seed, off, shape, slice) in new (ulong, ulong, int[], BatchSlice?)[]
         { (5, 0, [4, 6], null), (9, 3, [257], null), (11, 1, [3, 4, 5], new BatchSlice(1, 2, 7)), (0x1234567890ul, 77, [2, 3, 9], new BatchSlice(0, 1, 4)), (3, 5, [70001], null) })
     {
@@ -28,9 +29,11 @@ unsafe
         using var x = Tensor.Ones(shape);
         using var y = Ops.Dropout(x, p, true, cpuRng, slice);
         var (o, n, total, start, inner) = Ops.DropoutLayout(x, slice);
-        var mask = new float[x.Numel];
-        fixed (float* pm = mask) K.dropout_mask_f32(pm, seed, off, (ulong)o, (ulong)n, (ulong)total, (ulong)start, (ulong)inner, p, scale);
-        Same($"dropout mask seed {seed} offset {off} ({string.Join(",", shape)}) slice {slice}", mask, y.ToArray());
+        var got = new float[x.Numel];
+        fixed (float* py = got)
+            if (o == 1) K.dropout_f32(x.DataPtr, py, seed, off + (ulong)(start * inner), (ulong)x.Numel, p, scale);
+            else K.dropout_slice_f32(x.DataPtr, py, seed, off, (ulong)o, (ulong)n, (ulong)total, (ulong)start, (ulong)inner, p, scale);
+        Same($"dropout seed {seed} offset {off} ({string.Join(",", shape)}) slice {slice}", got, y.ToArray());
         Same("  stream end", [(float)(off + (ulong)(o * total * inner))], [(float)cpuRng.Offset]);
     }
 
@@ -278,7 +281,8 @@ static unsafe class K
 {
     const string U = "/tmp/cuda-emu/libunary.so", B = "/tmp/cuda-emu/libbinary.so", R = "/tmp/cuda-emu/libreduce.so", S = "/tmp/cuda-emu/libsoftmax.so", D = "/tmp/cuda-emu/libdropout.so",
         I = "/tmp/cuda-emu/libindexing.so", J = "/tmp/cuda-emu/libjoining.so", L = "/tmp/cuda-emu/libloss.so", O = "/tmp/cuda-emu/liboptim.so";
-    [DllImport(D)] public static extern void dropout_mask_f32(float* mask, ulong seed, ulong offset, ulong outer, ulong n, ulong total, ulong start, ulong inner, float p, float scale);
+    [DllImport(D)] public static extern void dropout_f32(float* x, float* y, ulong seed, ulong offset, ulong count, float p, float scale);
+    [DllImport(D)] public static extern void dropout_slice_f32(float* x, float* y, ulong seed, ulong offset, ulong outer, ulong n, ulong total, ulong start, ulong inner, float p, float scale);
     [DllImport(B)] public static extern void sub_strided_f32(float* a, float* b, float* y, ulong n, CudaBroadcastPlan plan, float p0, float p1);
     [DllImport(B)] public static extern void clamp_grad_strided_f32(float* a, float* b, float* y, ulong n, CudaBroadcastPlan plan, float p0, float p1);
     [DllImport(B)] public static extern void select_strided_f32(float* a, float* b, float* c, float* y, ulong n, CudaBroadcastPlan plan, float p0, float p1);
