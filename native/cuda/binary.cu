@@ -1,12 +1,13 @@
 // Binary and ternary elementwise kernels with NumPy broadcasting, one family per CPU operator
 // struct in src/Kernels/Elementwise (AddOp -> add_f32, DivRhsGradOp -> div_rhs_grad_f32, ...).
 // Each binary op comes in four forms, chosen on the host (src/Engine/Cuda/Ops/CudaElementwise.cs):
-//   NAME_f32          a, b, y contiguous (n,)
+//   NAME_f32          a, b, y contiguous (n,): common.cuh's map_f32 (float4 when all three are 16-byte aligned)
 //   NAME_rscalar_f32  a contiguous (n,), b one element (read once), y (n,)
 //   NAME_lscalar_f32  a one element, b contiguous (n,), y (n,)
 //   NAME_strided_f32  any strides (0 on broadcast dims) over a collapsed shape of rank <= 8, y contiguous
 // Ternary ops (backward helpers and select) have NAME_f32 and NAME_strided_f32.
 // p0, p1 are the op's constants (ClampGradOp's lo/hi, PowGradOp's p). 64-bit indices throughout.
+#include "common.cuh"
 
 // Collapsed broadcast plan, passed by value: y (shape[0], ..., shape[rank-1]) contiguous; operand k
 // element at sum_d idx_d * s_k[d]. Matches CudaBroadcastPlan in C# (sequential, 8-byte aligned, 264 bytes).
@@ -43,7 +44,7 @@ __device__ __forceinline__ float cochlea_min(float a, float b) { return a != a |
 
 #define BINARY_OP(NAME, EXPR)                                                                                   \
 extern "C" __global__ void NAME##_f32(const float* a, const float* b, float* y, unsigned long long n, float p0, float p1) \
-{ GRID_STRIDE_LOOP(i, n) { float va = a[i], vb = b[i]; y[i] = (EXPR); } }                                     \
+{ map_f32([=](float va, float vb) -> float { return (EXPR); }, y, n, a, b); }                                 \
 extern "C" __global__ void NAME##_rscalar_f32(const float* a, const float* b, float* y, unsigned long long n, float p0, float p1) \
 { float vb = *b; GRID_STRIDE_LOOP(i, n) { float va = a[i]; y[i] = (EXPR); } }                                 \
 extern "C" __global__ void NAME##_lscalar_f32(const float* a, const float* b, float* y, unsigned long long n, float p0, float p1) \
@@ -61,7 +62,7 @@ extern "C" __global__ void NAME##_strided_f32(const float* a, const float* b, fl
 
 #define TERNARY_OP(NAME, EXPR)                                                                                  \
 extern "C" __global__ void NAME##_f32(const float* a, const float* b, const float* c, float* y, unsigned long long n, float p0, float p1) \
-{ GRID_STRIDE_LOOP(i, n) { float va = a[i], vb = b[i], vc = c[i]; y[i] = (EXPR); } }                         \
+{ map_f32([=](float va, float vb, float vc) -> float { return (EXPR); }, y, n, a, b, c); }                    \
 extern "C" __global__ void NAME##_strided_f32(const float* a, const float* b, const float* c, float* y, unsigned long long n, BcastPlan plan, float p0, float p1) \
 {                                                                                                               \
     GRID_STRIDE_LOOP(i, n)                                                                                      \

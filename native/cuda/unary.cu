@@ -1,8 +1,9 @@
 // Unary elementwise kernels y = f(x), one per CPU operator struct in src/Kernels/Elementwise
 // (AbsOp -> abs_f32, ClampOp -> clamp_f32, ...). x and y are contiguous (n,) float32; x == y
 // is allowed (in-place scaling of gradients). p0, p1 are the op's constants (ScaleOp's s,
-// ClampOp's lo and hi, PowOp's p); ops without constants ignore them. Grid-stride loop with
-// 64-bit indices, so any n works with any grid.
+// ClampOp's lo and hi, PowOp's p); ops without constants ignore them. common.cuh's map_f32 runs
+// the loop: float4 when x and y are 16-byte aligned, 64-bit indices, any grid covers any n.
+#include "common.cuh"
 
 // The same float expressions as the CPU structs (NaN propagates through clamp as Math.Min/Max do).
 __device__ __forceinline__ float cochlea_sigmoid(float x) { return x >= 0.f ? 1.f / (1.f + expf(-x)) : expf(x) / (1.f + expf(x)); }
@@ -11,14 +12,7 @@ __device__ __forceinline__ float cochlea_pow(float x, float p) { return p == 2.f
 
 #define UNARY_OP(NAME, EXPR)                                                                   \
 extern "C" __global__ void NAME(const float* x, float* y, unsigned long long n, float p0, float p1) \
-{                                                                                              \
-    unsigned long long stride = (unsigned long long)gridDim.x * blockDim.x;                    \
-    for (unsigned long long i = (unsigned long long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) \
-    {                                                                                          \
-        float v = x[i];                                                                        \
-        y[i] = (EXPR);                                                                         \
-    }                                                                                          \
-}
+{ map_f32([=](float v) -> float { return (EXPR); }, y, n, x); }
 
 UNARY_OP(abs_f32, fabsf(v))
 UNARY_OP(neg_f32, -v)

@@ -6,6 +6,8 @@
 #define __forceinline__ inline
 #define __shared__ static
 struct emu_dim3 { unsigned int x, y, z; };
+// CUDA's float4 (16-byte aligned as on the GPU, whose 128-bit accesses must be; see libnvrtc.cpp's alignment trap).
+struct alignas(16) float4 { float x, y, z, w; };
 static inline unsigned int __umulhi(unsigned int a, unsigned int b) { return (unsigned int)(((unsigned long long)a * b) >> 32); }
 static inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
 static inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }

@@ -74,6 +74,8 @@ extern "C" __global__ void divergent_barrier(float* out) { if (threadIdx.x < 5) 
     else __syncthreads(); out[threadIdx.x] = 1; }
 extern "C" __global__ void overrun(float* y, int n) { KERNEL_LOOP(i, n) y[i + 64] = 1; }
 extern "C" __global__ void plain_then_barrier(float* y, int sync) { if (sync) __syncthreads(); y[threadIdx.x] = 1; }
+// y[0..4) = x[off..off+4) by one float4 load: x + off must be 16-byte aligned, as on a GPU.
+extern "C" __global__ void load_float4(const float* x, float* y, int off) { reinterpret_cast<float4*>(y)[0] = reinterpret_cast<const float4*>(x + off)[0]; }
 )";
 
 static const char* Common = nullptr;
@@ -251,6 +253,13 @@ int main(int argc, char** argv)
     CU(cuMemAlloc_v2)(&small, 256 * 4);
     void* a5[] = { &small, &past };
     check(dies([&] { CU(cuLaunchKernel)(fn, 1, 1, 1, 256, 1, 1, 0, nullptr, a5, nullptr); }, SIGSEGV), "a kernel writing past its allocation faults");
+    int off = 4;
+    void* a8[] = { &x, &y, &off };
+    CU(cuModuleGetFunction)(&fn, mod, "load_float4");
+    check(CU(cuLaunchKernel)(fn, 1, 1, 1, 1, 1, 1, 0, nullptr, a8, nullptr) == 0 && ((float*)y)[0] == 4 && ((float*)y)[3] == 0,
+          "a float4 load at a 16-byte aligned address");
+    off = 1;
+    check(dies([&] { CU(cuLaunchKernel)(fn, 1, 1, 1, 1, 1, 1, 0, nullptr, a8, nullptr); }, SIGILL), "a float4 load at a 4-byte aligned address traps (SIGILL)");
     void* a7[] = { &host, &y, &cnt };
     static float hostx[1000];
     float* hp = hostx;

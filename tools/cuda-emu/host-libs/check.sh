@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The host emulator's own checks: builds the fakes into $1 (default /tmp/cochlea-host-libs) and runs check.cpp
-# against them (driver state, memory guards, launch validation, NVRTC options, barriers and shuffles,
+# against them (driver state, memory guards, launch validation, NVRTC options, barriers and shuffles, alignment,
 # call statistics), then again under COCHLEA_EMU_SKIP_WORK=1 and under COCHLEA_EMU_ORDER=reverse.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

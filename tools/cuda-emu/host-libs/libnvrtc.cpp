@@ -248,7 +248,11 @@ EXPORT nvrtcResult nvrtcCompileProgram(Program* p, int numOptions, const char* c
     for (auto& k : kernels) main += "EMU_LAUNCHER(" + k + ")\n";
     write_file(dir + "/emu_main.cpp", main);
     std::string here = self_dir();
+    // -fsanitize=alignment, trapping (no runtime library): an access below its type's alignment (a float4 load at an
+    // address that is not a multiple of 16) dies with SIGILL where a GPU stops with CUDA_ERROR_MISALIGNED_ADDRESS
+    // (x86 would read it fine).
     std::vector<std::string> cc = { cxx, gstd == "-std=c++03" ? "-std=c++17" : gstd, "-O2", "-shared", "-fPIC", "-fvisibility=hidden", "-ffp-contract=off",
+                                    "-fsanitize=alignment", "-fsanitize-undefined-trap-on-error",
                                     "-w", "-D__CUDACC__", "-D__CUDACC_RTC__", "-D__NVCC__", archDef, "-I", dir, "-I", here, "-include", here + "/kernel_runtime.h" };
     cc.insert(cc.end(), extra.begin(), extra.end());
     cc.insert(cc.end(), { dir + "/emu_main.cpp", "-o", dir + "/program.so" });

@@ -64,7 +64,7 @@ internal static unsafe class CudaElementwise
         if (n == 0) return;
         ulong nn = (ulong)n;
         void** args = stackalloc void*[] { &px, &py, &nn, &p0, &p1 };
-        dev.Launch(kernel, CudaLaunch.Grid(n), new Dim3(CudaLaunch.Threads), 0, args);
+        dev.Launch(kernel, CudaLaunch.Float4Grid(n), new Dim3(CudaLaunch.Threads), 0, args);
     }
 
     /// <summary>y = op(a, b) with broadcasting; a and b on the same CUDA device (checked by the caller).</summary>
@@ -78,7 +78,6 @@ internal static unsafe class CudaElementwise
         if (n == 0) return y;
         var dev = CudaLaunch.Dev(a);
         ulong pa = a.DevicePtr, pb = b.DevicePtr, py = y.DevicePtr, nn = (ulong)n;
-        var grid = CudaLaunch.Grid(n);
         var block = new Dim3(CudaLaunch.Threads);
         bool aFull = Dense(a, shape), bFull = Dense(b, shape);
         // The fast forms: both dense, or one operand a single element (bias-free scalars, 0-d tensors).
@@ -86,12 +85,12 @@ internal static unsafe class CudaElementwise
         if (form >= 0)
         {
             void** args = stackalloc void*[] { &pa, &pb, &py, &nn, &p0, &p1 };
-            dev.Launch(k[form], grid, block, 0, args);
+            dev.Launch(k[form], form == CudaOpNames.Dense ? CudaLaunch.Float4Grid(n) : CudaLaunch.Grid(n), block, 0, args);
             return y;
         }
         var plan = CudaBroadcastPlan.Create(name, shape, Ops.BroadcastStrides(a, shape), Ops.BroadcastStrides(b, shape), null);
         void** sargs = stackalloc void*[] { &pa, &pb, &py, &nn, &plan, &p0, &p1 };
-        dev.Launch(k[CudaOpNames.Strided], grid, block, 0, sargs);
+        dev.Launch(k[CudaOpNames.Strided], CudaLaunch.Grid(n), block, 0, sargs);
         return y;
     }
 
@@ -106,17 +105,16 @@ internal static unsafe class CudaElementwise
         if (n == 0) return y;
         var dev = CudaLaunch.Dev(a);
         ulong pa = a.DevicePtr, pb = b.DevicePtr, pc = c.DevicePtr, py = y.DevicePtr, nn = (ulong)n;
-        var grid = CudaLaunch.Grid(n);
         var block = new Dim3(CudaLaunch.Threads);
         if (Dense(a, shape) && Dense(b, shape) && Dense(c, shape))
         {
             void** args = stackalloc void*[] { &pa, &pb, &pc, &py, &nn, &p0, &p1 };
-            dev.Launch(k[CudaOpNames.Dense], grid, block, 0, args);
+            dev.Launch(k[CudaOpNames.Dense], CudaLaunch.Float4Grid(n), block, 0, args);
             return y;
         }
         var plan = CudaBroadcastPlan.Create(name, shape, Ops.BroadcastStrides(a, shape), Ops.BroadcastStrides(b, shape), Ops.BroadcastStrides(c, shape));
         void** sargs = stackalloc void*[] { &pa, &pb, &pc, &py, &nn, &plan, &p0, &p1 };
-        dev.Launch(k[CudaOpNames.Strided], grid, block, 0, sargs);
+        dev.Launch(k[CudaOpNames.Strided], CudaLaunch.Grid(n), block, 0, sargs);
         return y;
     }
 

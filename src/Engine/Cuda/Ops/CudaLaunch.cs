@@ -45,6 +45,9 @@ internal static unsafe class CudaLaunch
     /// <summary>Blocks for a grid-stride kernel over <paramref name="n"/> items with <paramref name="threads"/> per block (at least 1).</summary>
     public static Dim3 Grid(long n, uint threads = Threads) => new((uint)Math.Clamp((n + threads - 1) / threads, 1, MaxBlocks));
 
+    /// <summary>Blocks for a map_f32 kernel (native/cuda/common.cuh) over <paramref name="n"/> floats: one thread per 4 (its float4 step).</summary>
+    public static Dim3 Float4Grid(long n) => Grid((n + 3) / 4);
+
     /// <summary>Blocks for a one-warp-per-row kernel (blockDim = <see cref="Threads"/>, 8 rows per block).</summary>
     public static Dim3 WarpRowsGrid(long rows) => Grid(rows * 32);
 
