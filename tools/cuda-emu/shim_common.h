@@ -15,5 +15,3 @@ static inline float __fsub_rn(float a, float b) { volatile float r = a - b; retu
 static inline float __fdiv_rn(float a, float b) { volatile float r = a / b; return r; }
 static inline float __fsqrt_rn(float a) { return sqrtf(a); }
 static inline float __int_as_float(int v) { float f; memcpy(&f, &v, 4); return f; }
-// CUDA's built-in float4: 16-byte aligned as on the device (which faults on a misaligned float4 access).
-struct __attribute__((aligned(16))) float4 { float x, y, z, w; };
