@@ -55,9 +55,9 @@ public sealed unsafe partial class CudaDevice
         }
     }
 
-    // Gives the workspace back to the allocator (EmptyCache: a search's large one need not stay); the next library call
-    // that needs one allocates what it needs. Stream-ordered like Workspace's own replacement.
-    void ReleaseWorkspace()
+    // Gives the workspace back to the allocator's cache (after a search, whose large one need not stay; EmptyCache); the
+    // next library call that needs one allocates what it needs. Stream-ordered like Workspace's own replacement.
+    internal void ReleaseWorkspace()
     {
         lock (_libraryLock)
         {

@@ -386,4 +386,7 @@ public sealed class CudaException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public CudaException(string message, Exception? inner = null) : base(message, inner) { }
+
+    /// <summary>True when the device could not hold an allocation even after the allocator emptied its cache.</summary>
+    public bool IsOutOfMemory { get; init; }
 }

@@ -40,20 +40,21 @@ public static class CudaOptions
     /// <summary>The default cap of <see cref="ConvSearchWorkspaceBytes"/>: 1 GiB.</summary>
     public const long DefaultConvSearchWorkspaceBytes = 1L << 30;
 
-    static long? _convSearchWorkspace;
+    static long _convSearchWorkspace = -1;   // -1: the default rule (a long, not a long?, so a read is never torn)
 
     /// <summary>
     /// The workspace the cuDNN convolution algorithm search offers; algorithms that need more are not tried. Null (the
     /// default): 1 GiB, or an eighth of the device's memory where that is less. The FFT algorithms need hundreds of MB at
     /// training batch sizes: on an H100, TutorialConv's (100, 64, 49, 20) layer computed its weight gradient in 0.59 ms
-    /// with FFT (447 MB) against 1.40 ms for the best algorithm within 256 MB. The workspace stays allocated (one per
-    /// device, shared by all shapes); lower this on a small GPU. Takes effect at the next search.
+    /// with FFT (436 MiB of workspace) against 1.40 ms for the best algorithm within 256 MiB. After each search the
+    /// workspace goes back to the allocator's cache (freed to the driver by an out-of-memory retry or EmptyCache); lower
+    /// this on a small GPU. Takes effect at the next search.
     /// </summary>
     public static long? ConvSearchWorkspaceBytes
     {
-        get => _convSearchWorkspace;
-        set => _convSearchWorkspace = value is null or >= 0 ? value
-            : throw new ArgumentOutOfRangeException(nameof(value), value, "CudaOptions.ConvSearchWorkspaceBytes must be at least 0 (bytes), or null for the default (1 GiB, at most an eighth of the device's memory).");
+        get { long v = Volatile.Read(ref _convSearchWorkspace); return v < 0 ? null : v; }
+        set => Volatile.Write(ref _convSearchWorkspace, value is null or >= 0 ? value ?? -1
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "CudaOptions.ConvSearchWorkspaceBytes must be at least 0 (bytes), or null for the default (1 GiB, at most an eighth of the device's memory)."));
     }
 
     /// <summary>What <see cref="ConvSearchWorkspaceBytes"/> means on a device of <paramref name="deviceBytes"/> bytes.</summary>

@@ -121,6 +121,9 @@ internal sealed unsafe class CudnnConvolution : IDisposable
             ConvPass.BackwardData => CudnnNative.FindConvolutionBackwardDataAlgorithmEx(h, ad, a, bd, b, cd, od, o, MaxAlgorithms, &returned, perf, ws, wsBytes),
             _ => CudnnNative.FindConvolutionBackwardFilterAlgorithmEx(h, ad, a, bd, b, cd, od, o, MaxAlgorithms, &returned, perf, ws, wsBytes),
         };
+        // The search's large workspace goes back to the allocator's cache, where an out-of-memory retry can free it; the
+        // chosen algorithm takes what it needs at its call, and the next search finds the large block cached.
+        dev.ReleaseWorkspace();
         Cudnn.Check(status, $"cudnnFindConvolution{pass}AlgorithmEx for {_key}");
         if (CudaOptions.LogAlgorithmSearch) LogSearch(pass, perf, returned);
         for (int i = 0; i < returned; i++)
@@ -135,7 +138,7 @@ internal sealed unsafe class CudnnConvolution : IDisposable
         while (true)
         {
             try { return bytes > 0 ? dev.Workspace(bytes) : 0; }
-            catch (CudaException) when (bytes > MinSearchWorkspaceBytes) { bytes /= 2; }
+            catch (CudaException e) when (e.IsOutOfMemory && bytes > MinSearchWorkspaceBytes) { bytes /= 2; }
         }
     }
 

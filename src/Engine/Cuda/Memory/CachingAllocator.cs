@@ -125,7 +125,7 @@ public sealed class CachingAllocator
         if (!_memory.TryAllocate(size, out var ptr))
         {
             ReleaseCached();
-            if (!_memory.TryAllocate(size, out ptr)) throw new CudaException(OutOfMemoryMessage(requested, size));
+            if (!_memory.TryAllocate(size, out ptr)) throw new CudaException(OutOfMemoryMessage(requested, size)) { IsOutOfMemory = true };
         }
         _mallocs++;
         var seg = new Segment(ptr, size);
