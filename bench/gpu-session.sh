@@ -5,6 +5,7 @@
 #   bash bench/gpu-session.sh measure   # Gpu + Nvrtc tests, compare gpu-gemm, compare gpu-train, gpu-audit
 #   bash bench/gpu-session.sh check     # compute-sanitizer memcheck over the Gpu tests, racecheck over the op tests,
 #                                       # and the gpu-train rows per forced depthwise / Linear-bias choice
+#   bash bench/gpu-session.sh racecheck-dnn   # racecheck over the conv, batch-norm and optimizer tests (slow)
 # Everything is written under $OUT (the device tool brings it back); a summary goes to stdout.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,16 @@ check)
     COCHLEA_GPU_TRAIN_MODELS=DeepSpeechKws COCHLEA_CUDA_LT=off timeout 60 $TRAIN > "$OUT/gpu-train-lt-off.jsonl" 2>&1
     rows "$OUT/gpu-train-depthwise.jsonl" "$OUT/gpu-train-lt-off.jsonl" | grep -v MiB
     ;;
+racecheck-dnn)
+    # The shared-memory kernels CudaOpTests does not reach (depthwise, batch-norm planes, optimizers, clipping): over
+    # 200 s under racecheck, so a command of its own.
+    cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+    timeout 560 "$cs" --tool racecheck --target-processes all --print-limit 30 $RUN Cochlea.Tests --filter \
+        "FullyQualifiedName~DepthwiseConvTests|FullyQualifiedName~BlasDnnOpTests|FullyQualifiedName~CudaOptimTests|FullyQualifiedName~CudaGradClip" \
+        > "$OUT/racecheck-dnn.txt" 2>&1
+    grep -hE "RACECHECK SUMMARY|total:|failed:" "$OUT/racecheck-dnn.txt"
+    ;;
 *)
-    echo "usage: bash bench/gpu-session.sh measure|check  (on the device machine, with OUT set)" >&2; exit 2
+    echo "usage: bash bench/gpu-session.sh measure|check|racecheck-dnn  (on the device machine, with OUT set)" >&2; exit 2
     ;;
 esac
