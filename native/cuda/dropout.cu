@@ -5,6 +5,8 @@
 // is stored: the backward calls the same kernel on the gradient with the forward's seed and offset
 // (dx = g * mask, regenerated), as PyTorch's fused dropout keeps only the generator state.
 
+#include "common.cuh"
+
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u
@@ -55,7 +57,7 @@ extern "C" __global__ void dropout_f32(const float* x, float* y, unsigned long l
         philox4 r = philox_block(seed, b);
         // Element of lane 0; wraps (unsigned) below 0 in the first block, and e0 + lane wraps back for the lanes in range.
         unsigned long long e0 = 4ull * b - offset;
-        if (count >= 4 && e0 <= count - 4 && ((((unsigned long long)(x + e0)) | ((unsigned long long)(y + e0))) & 15ull) == 0)
+        if (count >= 4 && e0 <= count - 4 && aligned16(x + e0) && aligned16(y + e0))
         {
             float4 v = *(const float4*)(x + e0);
             v.x *= dropout_keep(r.v[0], p, scale);
